@@ -1,0 +1,91 @@
+#include "autoconfig.h"
+
+#include <stdlib.h>
+
+#include "thread.h"
+
+struct thread_start {
+	void	(*fn)(void *);
+	void	 *arg;
+};
+
+#ifdef _WIN32
+
+static DWORD WINAPI
+thread_trampoline(LPVOID p)
+{
+	struct thread_start s = *(struct thread_start *)p;
+
+	free(p);
+	s.fn(s.arg);
+	return 0;
+}
+
+int
+thread_create(thread_t *t, void (*fn)(void *), void *arg)
+{
+	struct thread_start *s = malloc(sizeof *s);
+
+	if (s == NULL)
+		return -1;
+	s->fn = fn;
+	s->arg = arg;
+	*t = CreateThread(NULL, 0, thread_trampoline, s, 0, NULL);
+	if (*t == NULL) {
+		free(s);
+		return -1;
+	}
+	return 0;
+}
+
+void thread_join(thread_t t) { WaitForSingleObject(t, INFINITE); CloseHandle(t); }
+void mutex_init(mutex_t *m) { InitializeCriticalSection(m); }
+void mutex_destroy(mutex_t *m) { DeleteCriticalSection(m); }
+void mutex_lock(mutex_t *m) { EnterCriticalSection(m); }
+void mutex_unlock(mutex_t *m) { LeaveCriticalSection(m); }
+void cond_init(cond_t *c) { InitializeConditionVariable(c); }
+void cond_destroy(cond_t *c) { (void)c; }
+void cond_wait(cond_t *c, mutex_t *m) { SleepConditionVariableCS(c, m, INFINITE); }
+void cond_signal(cond_t *c) { WakeConditionVariable(c); }
+void cond_broadcast(cond_t *c) { WakeAllConditionVariable(c); }
+
+#else
+
+static void *
+thread_trampoline(void *p)
+{
+	struct thread_start s = *(struct thread_start *)p;
+
+	free(p);
+	s.fn(s.arg);
+	return NULL;
+}
+
+int
+thread_create(thread_t *t, void (*fn)(void *), void *arg)
+{
+	struct thread_start *s = malloc(sizeof *s);
+
+	if (s == NULL)
+		return -1;
+	s->fn = fn;
+	s->arg = arg;
+	if (pthread_create(t, NULL, thread_trampoline, s) != 0) {
+		free(s);
+		return -1;
+	}
+	return 0;
+}
+
+void thread_join(thread_t t) { (void)pthread_join(t, NULL); }
+void mutex_init(mutex_t *m) { (void)pthread_mutex_init(m, NULL); }
+void mutex_destroy(mutex_t *m) { (void)pthread_mutex_destroy(m); }
+void mutex_lock(mutex_t *m) { (void)pthread_mutex_lock(m); }
+void mutex_unlock(mutex_t *m) { (void)pthread_mutex_unlock(m); }
+void cond_init(cond_t *c) { (void)pthread_cond_init(c, NULL); }
+void cond_destroy(cond_t *c) { (void)pthread_cond_destroy(c); }
+void cond_wait(cond_t *c, mutex_t *m) { (void)pthread_cond_wait(c, m); }
+void cond_signal(cond_t *c) { (void)pthread_cond_signal(c); }
+void cond_broadcast(cond_t *c) { (void)pthread_cond_broadcast(c); }
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * The few thread primitives harbor needs, over POSIX threads or Windows
+ * threads, so that no other file names either API.
+ */
+#ifndef HARBOR_THREAD_H
+#define HARBOR_THREAD_H
+
+#ifdef _WIN32
+#include <windows.h>
+typedef HANDLE			thread_t;
+typedef CRITICAL_SECTION	mutex_t;
+typedef CONDITION_VARIABLE	cond_t;
+#else
+#include <pthread.h>
+typedef pthread_t		thread_t;
+typedef pthread_mutex_t		mutex_t;
+typedef pthread_cond_t		cond_t;
+#endif
+
+int	thread_create(thread_t *t, void (*fn)(void *), void *arg);
+void	thread_join(thread_t t);
+void	mutex_init(mutex_t *m);
+void	mutex_destroy(mutex_t *m);
+void	mutex_lock(mutex_t *m);
+void	mutex_unlock(mutex_t *m);
+void	cond_init(cond_t *c);
+void	cond_destroy(cond_t *c);
+void	cond_wait(cond_t *c, mutex_t *m);
+void	cond_signal(cond_t *c);
+void	cond_broadcast(cond_t *c);
+
+#endif

@@ -1,0 +1,231 @@
+/*
+ * The acceptor: listening sockets and admission, on the main loop.
+ *
+ * Sockets are opened (listener_bind) before any event base exists, so a
+ * program can bind privileged ports and then fork or drop privileges; they
+ * are put on the main loop (listener_enable) when the server starts.
+ * Admission checks run here, before a connection costs anything more than
+ * its fd.  When accept fails for want of descriptors or memory, every
+ * listener is paused for a second: libevent would otherwise retry at once,
+ * forever, at full CPU.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#else
+#include <netinet/in.h>
+#include <sys/socket.h>
+#endif
+
+#include <event2/listener.h>
+
+#include "harbor-internal.h"
+
+#define LISTEN_BACKLOG		511
+#define ACCEPT_PAUSE_SECONDS	1
+
+int
+listener_bind(struct listener *l, char *err, size_t errlen)
+{
+	const struct sockaddr	*sa = (const struct sockaddr *)&l->addr.ss;
+	evutil_socket_t		 fd;
+	int			 on = 1, e;
+
+	fd = socket(sa->sa_family, SOCK_STREAM, 0);
+	if (fd == EVUTIL_INVALID_SOCKET) {
+		e = EVUTIL_SOCKET_ERROR();
+		goto fail;
+	}
+	/* libevent leaves a socket it is given as it is, and a blocking
+	 * accept would stall the main loop whenever a client is gone before
+	 * we get to it. */
+	if (evutil_make_socket_closeonexec(fd) == -1 ||
+	    evutil_make_socket_nonblocking(fd) == -1 ||
+	    evutil_make_listen_socket_reuseable(fd) == -1) {
+		e = EVUTIL_SOCKET_ERROR();
+		goto fail_close;
+	}
+	/* "*:7" binds IPv4 and IPv6 separately; each socket sticks to its
+	 * own family everywhere, whatever the system default. */
+	if (sa->sa_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, (const void *)&on, sizeof on) == -1) {
+		e = EVUTIL_SOCKET_ERROR();
+		goto fail_close;
+	}
+	if (bind(fd, sa, l->addr.len) == -1 ||
+	    listen(fd, LISTEN_BACKLOG) == -1) {
+		e = EVUTIL_SOCKET_ERROR();
+		goto fail_close;
+	}
+	l->fd = fd;
+	return 0;
+
+fail_close:
+	evutil_closesocket(fd);
+fail:
+	snprintf(err, errlen, "service '%s': cannot listen on %s: %s",
+	    l->svc->name, l->key, evutil_socket_error_to_string(e));
+	return -1;
+}
+
+static void
+acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
+    struct sockaddr *peer, int peerlen, void *arg)
+{
+	struct listener		*l = arg;
+	struct harbor_server	*srv = l->server;
+	struct harbor_service	*svc = l->svc;
+	char			 peerstr[HARBOR_ADDRSTRLEN];
+	unsigned		 active;
+	uint64_t		 id;
+
+	addr_format(peer, peerstr, sizeof peerstr);
+	active = atomic_load(&svc->active);
+	if (svc->max_connections != 0 && active >= svc->max_connections) {
+		log_notice("service %s: refused %s: max-connections %u reached",
+		    svc->name, peerstr, svc->max_connections);
+		evutil_closesocket(fd);
+		return;
+	}
+	atomic_fetch_add(&svc->active, 1);
+	atomic_fetch_add(&srv->nconns, 1);
+	id = ++srv->next_conn_id;
+	log_info("service %s: accepted %s (conn %llu)", svc->name, peerstr,
+	    (unsigned long long)id);
+	conn_accepted(svc, server_pick_loop(srv), fd, peer, id, peerstr);
+}
+
+static void
+acceptor_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct harbor_server	*srv = arg;
+	struct listener		*l;
+
+	srv->accept_paused = 0;
+	if (srv->shutting_down)
+		return;
+	for (l = srv->listeners; l != NULL; l = l->next)
+		if (l->evl != NULL)
+			(void)evconnlistener_enable(l->evl);
+	log_notice("accepting again");
+}
+
+void
+acceptor_pause(struct harbor_server *srv)
+{
+	struct timeval	 tv = { ACCEPT_PAUSE_SECONDS, 0 };
+	struct listener	*l;
+
+	if (srv->accept_paused)
+		return;
+	srv->accept_paused = 1;
+	for (l = srv->listeners; l != NULL; l = l->next)
+		if (l->evl != NULL)
+			(void)evconnlistener_disable(l->evl);
+	(void)evtimer_add(srv->resume_ev, &tv);
+}
+
+static void
+acceptor_error(struct evconnlistener *evl, void *arg)
+{
+	struct listener	*l = arg;
+	int		 e = EVUTIL_SOCKET_ERROR();
+
+	switch (e) {
+#ifdef EMFILE
+	case EMFILE:
+#endif
+#ifdef ENFILE
+	case ENFILE:
+#endif
+	case ENOBUFS:
+	case ENOMEM:
+		log_warn("accept on %s failed: %s; pausing accept for %d s",
+		    l->key, evutil_socket_error_to_string(e),
+		    ACCEPT_PAUSE_SECONDS);
+		acceptor_pause(l->server);
+		break;
+	default:
+		log_warn("accept on %s failed: %s", l->key,
+		    evutil_socket_error_to_string(e));
+		break;
+	}
+}
+
+int
+listener_enable(struct listener *l, char *err, size_t errlen)
+{
+	struct sockaddr_storage	ss;
+	ev_socklen_t		len = sizeof ss;
+	char			bound[HARBOR_ADDRSTRLEN];
+
+	l->evl = evconnlistener_new(l->server->base, acceptor_admit, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, l->fd);
+	if (l->evl == NULL) {
+		snprintf(err, errlen, "service '%s': cannot accept on %s",
+		    l->svc->name, l->key);
+		return -1;
+	}
+	evconnlistener_set_error_cb(l->evl, acceptor_error);
+	if (l->server->accept_paused)
+		(void)evconnlistener_disable(l->evl);
+	if (getsockname(l->fd, (struct sockaddr *)&ss, &len) == 0)
+		addr_format((struct sockaddr *)&ss, bound, sizeof bound);
+	else
+		strlcpy(bound, l->key, sizeof bound);
+	log_notice("service %s listening on %s", l->svc->name, bound);
+	return 0;
+}
+
+/* Reload: l serves old's address from now on, with old's socket, for l's
+ * service; old is left empty, to be freed. */
+void
+listener_take_over(struct listener *l, struct listener *old)
+{
+	l->fd = old->fd;
+	l->evl = old->evl;
+	old->fd = EVUTIL_INVALID_SOCKET;
+	old->evl = NULL;
+	l->takes_over = NULL;
+	if (l->evl != NULL)
+		evconnlistener_set_cb(l->evl, acceptor_admit, l);
+	if (strcmp(l->svc->name, old->svc->name) != 0)
+		log_notice("service %s listening on %s (taken over from "
+		    "service %s)", l->svc->name, l->key, old->svc->name);
+}
+
+void
+listener_free(struct listener *l)
+{
+	if (l->evl != NULL)
+		evconnlistener_free(l->evl);	/* closes the socket */
+	else if (l->fd != EVUTIL_INVALID_SOCKET)
+		evutil_closesocket(l->fd);
+	if (l->svc != NULL)
+		service_release(l->svc);
+	free(l->key);
+	free(l);
+}
+
+int
+acceptor_init(struct harbor_server *srv)
+{
+	srv->resume_ev = evtimer_new(srv->base, acceptor_resume, srv);
+	return srv->resume_ev != NULL ? 0 : -1;
+}
+
+void
+acceptor_stop(struct harbor_server *srv)
+{
+	if (srv->resume_ev != NULL) {
+		event_free(srv->resume_ev);
+		srv->resume_ev = NULL;
+	}
+}

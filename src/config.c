@@ -1,0 +1,1126 @@
+/*
+ * The configuration file (harbord.conf(5)).
+ *
+ * A statement is a keyword and its arguments, ended by a newline, ";" or
+ * the "}" that closes its block; "service NAME {" and "defaults {" open
+ * blocks of service options.  The parser reads a statement's tokens, then
+ * interprets them, so an error skips to the next statement and the rest of
+ * the file is still checked: harbord -n lists every mistake at once, each
+ * with file:line:column.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef HAVE_GLOB_H
+#include <glob.h>
+#endif
+
+#include "compat.h"
+#include "config.h"
+
+#define CONF_FILE_MAX		(16 * 1024 * 1024)
+#define CONF_INCLUDE_DEPTH	16
+#define CONF_STATEMENT_MAX	256	/* tokens in one statement */
+#define CONF_MAX_THREADS	1024
+#define CONF_MAX_CONNECTIONS	10000000
+#define CONF_MAX_LINE		(16 * 1024 * 1024)
+#define CONF_MAX_DURATION_MS	(30ULL * 86400 * 1000)
+
+enum tok_type {
+	TOK_WORD,
+	TOK_STRING,
+	TOK_OPEN,		/* { */
+	TOK_CLOSE,		/* } */
+	TOK_END,		/* newline or ; */
+	TOK_EOF
+};
+
+struct token {
+	enum tok_type	 type;
+	char		*text;		/* words and strings */
+	struct conf_pos	 pos;
+};
+
+struct lexer {
+	const char		*p, *end;
+	struct conf_pos		 pos;
+	struct conf_errors	*errs;
+};
+
+struct parser {
+	struct config		*conf;
+	struct conf_errors	*errs;
+	int			 depth;		/* include nesting */
+};
+
+static int	parse_file(struct parser *, const char *path,
+		    const struct conf_pos *from);
+static void	parse_text(struct parser *, const char *file, const char *text,
+		    size_t len);
+
+/* --- errors ------------------------------------------------------------- */
+
+void
+conf_error(struct conf_errors *errs, const struct conf_pos *pos,
+    const char *fmt, ...)
+{
+	char	msg[512], *line;
+	va_list	ap;
+	int	n;
+
+	if (errs->n >= CONF_MAX_ERRORS) {
+		errs->dropped++;
+		return;
+	}
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (pos != NULL)
+		n = snprintf(NULL, 0, "%s:%u:%u: %s", pos->file, pos->line,
+		    pos->col, msg);
+	else
+		n = snprintf(NULL, 0, "%s", msg);
+	if (n < 0 || (line = malloc((size_t)n + 1)) == NULL) {
+		errs->dropped++;
+		return;
+	}
+	if (pos != NULL)
+		(void)snprintf(line, (size_t)n + 1, "%s:%u:%u: %s", pos->file,
+		    pos->line, pos->col, msg);
+	else
+		(void)snprintf(line, (size_t)n + 1, "%s", msg);
+	errs->msg[errs->n++] = line;
+}
+
+void
+conf_errors_clear(struct conf_errors *errs)
+{
+	size_t	i;
+
+	for (i = 0; i < errs->n; i++)
+		free(errs->msg[i]);
+	errs->n = 0;
+	errs->dropped = 0;
+}
+
+/* --- lexer -------------------------------------------------------------- */
+
+static int
+is_word_char(char c)
+{
+	return c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != '#' &&
+	    c != ';' && c != '{' && c != '}' && c != '"' && c != '\0';
+}
+
+static void
+lex_advance(struct lexer *lx)
+{
+	if (*lx->p == '\n') {
+		lx->pos.line++;
+		lx->pos.col = 1;
+	} else
+		lx->pos.col++;
+	lx->p++;
+}
+
+/* Returns 0, or -1 after an error (the token is then skipped). */
+static int
+lex_next(struct lexer *lx, struct token *t)
+{
+	const char	*start;
+	char		*out;
+	size_t		 n;
+
+	t->text = NULL;
+	while (lx->p < lx->end && (*lx->p == ' ' || *lx->p == '\t' ||
+	    *lx->p == '\r'))
+		lex_advance(lx);
+	if (lx->p < lx->end && *lx->p == '#')
+		while (lx->p < lx->end && *lx->p != '\n')
+			lex_advance(lx);
+	t->pos = lx->pos;
+	if (lx->p >= lx->end) {
+		t->type = TOK_EOF;
+		return 0;
+	}
+	switch (*lx->p) {
+	case '\n':
+	case ';':
+		t->type = TOK_END;
+		lex_advance(lx);
+		return 0;
+	case '{':
+		t->type = TOK_OPEN;
+		lex_advance(lx);
+		return 0;
+	case '}':
+		t->type = TOK_CLOSE;
+		lex_advance(lx);
+		return 0;
+	case '"':
+		lex_advance(lx);
+		start = lx->p;
+		n = 0;
+		while (lx->p < lx->end && *lx->p != '"' && *lx->p != '\n') {
+			if (*lx->p == '\\' && lx->p + 1 < lx->end &&
+			    lx->p[1] != '\n')
+				lex_advance(lx);
+			lex_advance(lx);
+			n++;
+		}
+		if (lx->p >= lx->end || *lx->p != '"') {
+			conf_error(lx->errs, &t->pos, "unterminated string");
+			t->type = TOK_STRING;
+			return -1;
+		}
+		if ((out = t->text = malloc(n + 1)) == NULL)
+			return -1;
+		while (start < lx->p) {
+			if (*start == '\\')
+				start++;
+			*out++ = *start++;
+		}
+		*out = '\0';
+		lex_advance(lx);
+		t->type = TOK_STRING;
+		return 0;
+	case '\0':
+		conf_error(lx->errs, &t->pos, "NUL byte in the file");
+		lex_advance(lx);
+		t->type = TOK_END;
+		return -1;
+	default:
+		start = lx->p;
+		while (lx->p < lx->end && is_word_char(*lx->p))
+			lex_advance(lx);
+		n = (size_t)(lx->p - start);
+		if ((t->text = malloc(n + 1)) == NULL)
+			return -1;
+		memcpy(t->text, start, n);
+		t->text[n] = '\0';
+		t->type = TOK_WORD;
+		return 0;
+	}
+}
+
+/* --- statements ----------------------------------------------------------- */
+
+struct statement {
+	struct token	tok[CONF_STATEMENT_MAX];
+	size_t		n;
+	struct token	end;		/* what ended it */
+	int		bad;		/* an error already reported */
+};
+
+static void
+statement_clear(struct statement *st)
+{
+	size_t	i;
+
+	for (i = 0; i < st->n; i++)
+		free(st->tok[i].text);
+	free(st->end.text);
+	st->n = 0;
+	st->end.text = NULL;
+	st->bad = 0;
+}
+
+/* Reads words up to a newline, ";", "{", "}" or the end of the file. */
+static void
+statement_read(struct lexer *lx, struct statement *st)
+{
+	struct token	t;
+
+	st->n = 0;
+	st->bad = 0;
+	for (;;) {
+		if (lex_next(lx, &t) == -1) {
+			st->bad = 1;
+			free(t.text);
+			if (t.type == TOK_STRING)
+				continue;
+			t.text = NULL;
+		}
+		if (t.type == TOK_WORD || t.type == TOK_STRING) {
+			if (st->n == CONF_STATEMENT_MAX) {
+				if (!st->bad)
+					conf_error(lx->errs, &t.pos, "too many "
+					    "words in one statement (at most "
+					    "%d)", CONF_STATEMENT_MAX);
+				st->bad = 1;
+				free(t.text);
+				continue;
+			}
+			st->tok[st->n++] = t;
+			continue;
+		}
+		st->end = t;
+		return;
+	}
+}
+
+/* After an error at a "{": skips to its "}". */
+static void
+skip_block(struct lexer *lx)
+{
+	struct token	t;
+	int		depth = 1;
+
+	while (depth > 0) {
+		(void)lex_next(lx, &t);
+		free(t.text);
+		if (t.type == TOK_EOF)
+			return;
+		if (t.type == TOK_OPEN)
+			depth++;
+		else if (t.type == TOK_CLOSE)
+			depth--;
+	}
+}
+
+static int
+want_args(struct parser *ps, const struct statement *st, size_t min,
+    size_t max)
+{
+	const char	*kw = st->tok[0].text;
+
+	if (st->n - 1 < min) {
+		const struct conf_pos *pos = &st->tok[st->n - 1].pos;
+
+		conf_error(ps->errs, pos, "'%s' needs %s", kw,
+		    min == 1 ? "a value" : "more values");
+		return -1;
+	}
+	if (st->n - 1 > max) {
+		conf_error(ps->errs, &st->tok[max + 1].pos,
+		    "unexpected '%s' after '%s'", st->tok[max + 1].text, kw);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+number_arg(struct parser *ps, const struct token *t, long long min,
+    long long max, long long *out)
+{
+	const char	*p = t->text;
+	long long	 v = 0;
+
+	if (*p == '\0')
+		goto bad;
+	for (; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			goto bad;
+		v = v * 10 + (*p - '0');
+		if (v > max)
+			goto bad;
+	}
+	if (v < min)
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	conf_error(ps->errs, &t->pos, "bad number '%s' (expected %lld..%lld)",
+	    t->text, min, max);
+	return -1;
+}
+
+static int
+duration_arg(struct parser *ps, const struct token *t, long long *out)
+{
+	unsigned long long	ms;
+	char			err[256];
+
+	if (parse_duration_ms(t->text, CONF_MAX_DURATION_MS, &ms, err,
+	    sizeof err) == -1) {
+		conf_error(ps->errs, &t->pos, "%s", err);
+		return -1;
+	}
+	*out = (long long)ms;
+	return 0;
+}
+
+static int
+keyword_arg(struct parser *ps, const char *kw, const struct token *t,
+    const char *const *choices, int *out)
+{
+	char	expected[256] = "";
+	int	i;
+
+	for (i = 0; choices[i] != NULL; i++) {
+		if (strcmp(t->text, choices[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+		if (i > 0)
+			strncat(expected, i == 1 && choices[2] == NULL ? " or " :
+			    ", ", sizeof expected - strlen(expected) - 1);
+		strncat(expected, choices[i], sizeof expected -
+		    strlen(expected) - 1);
+	}
+	conf_error(ps->errs, &t->pos, "unknown value '%s' for '%s' (expected "
+	    "%s)", t->text, kw, expected);
+	return -1;
+}
+
+/* Relative paths in a file are relative to that file's directory: the
+ * daemon changes to / when it detaches. */
+static char *
+resolve_path(const char *file, const char *path)
+{
+	const char	*slash;
+	char		*out;
+	size_t		 dirlen;
+
+	slash = strrchr(file, '/');
+	if (path[0] == '/' || slash == NULL || file[0] == '<')
+		return strdup(path);
+	dirlen = (size_t)(slash - file);
+	if ((out = malloc(dirlen + 1 + strlen(path) + 1)) == NULL)
+		return NULL;
+	memcpy(out, file, dirlen);
+	out[dirlen] = '/';
+	strcpy(out + dirlen + 1, path);
+	return out;
+}
+
+static int
+replace_string(char **slot, char *value)
+{
+	if (value == NULL)
+		return -1;
+	free(*slot);
+	*slot = value;
+	return 0;
+}
+
+/* --- service options ---------------------------------------------------- */
+
+static const char *const dispatch_names[] = { "inline", "pool", NULL };
+static const char *const framing_names[] = { "raw", "line", NULL };
+
+static void
+service_option(struct parser *ps, struct conf_service *svc, int is_defaults,
+    struct statement *st)
+{
+	const char	*kw = st->tok[0].text;
+	const char	*where = is_defaults ? "defaults" : svc->name;
+	size_t		 i;
+
+	if (strcmp(kw, "listen") == 0) {
+		if (is_defaults) {
+			conf_error(ps->errs, &st->tok[0].pos, "'listen' is not "
+			    "allowed in defaults (each service has its own "
+			    "addresses)");
+			return;
+		}
+		if (want_args(ps, st, 1, CONF_STATEMENT_MAX - 2) == -1)
+			return;
+		for (i = 1; i < st->n; i++) {
+			char	err[256];
+			char	**l;
+			struct conf_pos *lp;
+
+			if (harbor_listen_address_check(st->tok[i].text, NULL,
+			    NULL, err, sizeof err) == -1) {
+				conf_error(ps->errs, &st->tok[i].pos, "%s",
+				    err);
+				continue;
+			}
+			l = realloc(svc->listen, (svc->nlisten + 1) *
+			    sizeof *l);
+			if (l == NULL)
+				return;
+			svc->listen = l;
+			lp = realloc(svc->listen_pos, (svc->nlisten + 1) *
+			    sizeof *lp);
+			if (lp == NULL)
+				return;
+			svc->listen_pos = lp;
+			svc->listen[svc->nlisten] = st->tok[i].text;
+			svc->listen_pos[svc->nlisten] = st->tok[i].pos;
+			st->tok[i].text = NULL;
+			svc->nlisten++;
+		}
+	} else if (strcmp(kw, "handler") == 0) {
+		const char *const *names = harbor_builtin_handler_names();
+		char		   expected[256] = "";
+
+		if (want_args(ps, st, 1, 1) == -1)
+			return;
+		if (harbor_builtin_handler(st->tok[1].text) == NULL) {
+			for (i = 0; names[i] != NULL; i++) {
+				if (i > 0)
+					strncat(expected, ", ", sizeof expected -
+					    strlen(expected) - 1);
+				strncat(expected, names[i], sizeof expected -
+				    strlen(expected) - 1);
+			}
+			conf_error(ps->errs, &st->tok[1].pos, "unknown handler "
+			    "'%s' (expected %s)", st->tok[1].text, expected);
+			return;
+		}
+		(void)replace_string(&svc->handler, st->tok[1].text);
+		st->tok[1].text = NULL;
+		svc->handler_pos = st->tok[1].pos;
+	} else if (strcmp(kw, "dispatch") == 0) {
+		if (want_args(ps, st, 1, 1) == 0)
+			(void)keyword_arg(ps, kw, &st->tok[1], dispatch_names,
+			    &svc->dispatch);
+	} else if (strcmp(kw, "framing") == 0) {
+		if (want_args(ps, st, 1, 1) == 0)
+			(void)keyword_arg(ps, kw, &st->tok[1], framing_names,
+			    &svc->framing);
+	} else if (strcmp(kw, "max-line") == 0) {
+		unsigned long long	v;
+		char			err[256];
+
+		if (want_args(ps, st, 1, 1) == -1)
+			return;
+		if (parse_size(st->tok[1].text, CONF_MAX_LINE, &v, err,
+		    sizeof err) == -1) {
+			conf_error(ps->errs, &st->tok[1].pos, "%s", err);
+			return;
+		}
+		if (v == 0) {
+			conf_error(ps->errs, &st->tok[1].pos, "max-line must "
+			    "be at least 1");
+			return;
+		}
+		svc->max_line = (long long)v;
+	} else if (strcmp(kw, "max-connections") == 0) {
+		if (want_args(ps, st, 1, 1) == 0)
+			(void)number_arg(ps, &st->tok[1], 0,
+			    CONF_MAX_CONNECTIONS, &svc->max_connections);
+	} else if (strcmp(kw, "idle-timeout") == 0) {
+		if (want_args(ps, st, 1, 1) == 0)
+			(void)duration_arg(ps, &st->tok[1],
+			    &svc->idle_timeout_ms);
+	} else if (strcmp(kw, "quote-file") == 0) {
+		if (want_args(ps, st, 1, 1) == -1)
+			return;
+		(void)replace_string(&svc->quote_file,
+		    resolve_path(st->tok[1].pos.file, st->tok[1].text));
+		svc->quote_file_pos = st->tok[1].pos;
+	} else
+		conf_error(ps->errs, &st->tok[0].pos, "unknown keyword '%s' in "
+		    "%s%s%s (expected listen, handler, dispatch, framing, "
+		    "max-line, quote-file, max-connections or idle-timeout)",
+		    kw, is_defaults ? "" : "service '", where,
+		    is_defaults ? "" : "'");
+}
+
+static void
+conf_service_init(struct conf_service *svc)
+{
+	memset(svc, 0, sizeof *svc);
+	svc->dispatch = -1;
+	svc->framing = -1;
+	svc->max_connections = -1;
+	svc->idle_timeout_ms = -1;
+	svc->max_line = -1;
+}
+
+static void
+conf_service_free_fields(struct conf_service *svc)
+{
+	size_t	i;
+
+	for (i = 0; i < svc->nlisten; i++)
+		free(svc->listen[i]);
+	free(svc->listen);
+	free(svc->listen_pos);
+	free(svc->name);
+	free(svc->handler);
+	free(svc->quote_file);
+}
+
+/* Reads a block's statements up to its "}". */
+static void
+parse_block(struct parser *ps, struct lexer *lx, struct conf_service *svc,
+    int is_defaults, const struct conf_pos *open)
+{
+	struct statement	*st;
+
+	if ((st = calloc(1, sizeof *st)) == NULL)
+		return;
+	for (;;) {
+		statement_read(lx, st);
+		if (st->n > 0 && !st->bad) {
+			if (st->tok[0].type != TOK_WORD)
+				conf_error(ps->errs, &st->tok[0].pos,
+				    "expected a keyword, not a quoted string");
+			else
+				service_option(ps, svc, is_defaults, st);
+		}
+		if (st->end.type == TOK_OPEN) {
+			conf_error(ps->errs, &st->end.pos, "unexpected '{' "
+			    "(blocks do not nest)");
+			skip_block(lx);
+		}
+		if (st->end.type == TOK_EOF) {
+			conf_error(ps->errs, open, "'{' is never closed");
+			statement_clear(st);
+			break;
+		}
+		if (st->end.type == TOK_CLOSE) {
+			statement_clear(st);
+			break;
+		}
+		statement_clear(st);
+	}
+	free(st);
+}
+
+/* --- global statements -------------------------------------------------- */
+
+static struct conf_service *
+find_service(struct config *conf, const char *name)
+{
+	struct conf_service	*s;
+
+	for (s = conf->services; s != NULL; s = s->next)
+		if (strcmp(s->name, name) == 0)
+			return s;
+	return NULL;
+}
+
+static void
+parse_service_block(struct parser *ps, struct lexer *lx, struct statement *st)
+{
+	struct config		*conf = ps->conf;
+	struct conf_service	*svc, *dup, **tail;
+	const char		*p;
+
+	if (st->n != 2) {
+		conf_error(ps->errs, st->n < 2 ? &st->end.pos :
+		    &st->tok[2].pos, "expected 'service NAME {'");
+		skip_block(lx);
+		return;
+	}
+	for (p = st->tok[1].text; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
+		    *p == '.'))
+			break;
+	if (*p != '\0' || st->tok[1].text[0] == '\0') {
+		conf_error(ps->errs, &st->tok[1].pos, "bad service name '%s' "
+		    "(letters, digits, '-', '_' and '.' only)",
+		    st->tok[1].text);
+		skip_block(lx);
+		return;
+	}
+	if ((dup = find_service(conf, st->tok[1].text)) != NULL) {
+		conf_error(ps->errs, &st->tok[1].pos, "duplicate service '%s' "
+		    "(first defined at %s:%u:%u)", st->tok[1].text,
+		    dup->pos.file, dup->pos.line, dup->pos.col);
+		skip_block(lx);
+		return;
+	}
+	if ((svc = malloc(sizeof *svc)) == NULL) {
+		skip_block(lx);
+		return;
+	}
+	conf_service_init(svc);
+	svc->name = st->tok[1].text;
+	st->tok[1].text = NULL;
+	svc->pos = st->tok[1].pos;
+	for (tail = &conf->services; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = svc;
+	conf->nservices++;
+	parse_block(ps, lx, svc, 0, &st->end.pos);
+}
+
+static const char *const syslog_facilities[] = {
+	"auth", "authpriv", "cron", "daemon", "ftp", "kern", "lpr", "mail",
+	"news", "syslog", "user", "uucp", "local0", "local1", "local2",
+	"local3", "local4", "local5", "local6", "local7", NULL
+};
+
+static void
+parse_log(struct parser *ps, struct statement *st)
+{
+	struct config	*conf = ps->conf;
+	const char	*how;
+	int		 i;
+
+	if (want_args(ps, st, 1, 2) == -1)
+		return;
+	how = st->tok[1].text;
+	if (strcmp(how, "stderr") == 0) {
+		if (want_args(ps, st, 1, 1) == 0)
+			conf->log = CONF_LOG_STDERR;
+	} else if (strcmp(how, "syslog") == 0) {
+		conf->log = CONF_LOG_SYSLOG;
+		if (st->n == 3) {
+			for (i = 0; syslog_facilities[i] != NULL; i++)
+				if (strcmp(st->tok[2].text,
+				    syslog_facilities[i]) == 0)
+					break;
+			if (syslog_facilities[i] == NULL) {
+				conf_error(ps->errs, &st->tok[2].pos, "unknown "
+				    "syslog facility '%s' (expected daemon, "
+				    "user, local0..local7, auth, ...)",
+				    st->tok[2].text);
+				return;
+			}
+			(void)replace_string(&conf->log_facility,
+			    strdup(st->tok[2].text));
+		}
+	} else if (strcmp(how, "file") == 0) {
+		if (st->n != 3) {
+			conf_error(ps->errs, &st->tok[1].pos, "'log file' needs "
+			    "a path");
+			return;
+		}
+		conf->log = CONF_LOG_FILE;
+		(void)replace_string(&conf->log_file,
+		    resolve_path(st->tok[2].pos.file, st->tok[2].text));
+	} else
+		conf_error(ps->errs, &st->tok[1].pos, "unknown log destination "
+		    "'%s' (expected stderr, syslog or file)", how);
+}
+
+static int
+has_glob_chars(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+static void
+parse_include(struct parser *ps, struct statement *st)
+{
+	char	*path;
+
+	if (want_args(ps, st, 1, 1) == -1)
+		return;
+	if (ps->depth >= CONF_INCLUDE_DEPTH) {
+		conf_error(ps->errs, &st->tok[1].pos, "includes nested more "
+		    "than %d deep (an include loop?)", CONF_INCLUDE_DEPTH);
+		return;
+	}
+	if ((path = resolve_path(st->tok[1].pos.file, st->tok[1].text)) ==
+	    NULL)
+		return;
+#ifdef HAVE_GLOB
+	if (has_glob_chars(path)) {
+		glob_t	g;
+		size_t	i;
+		int	r = glob(path, 0, NULL, &g);
+
+		if (r == 0) {
+			for (i = 0; i < g.gl_pathc; i++)
+				(void)parse_file(ps, g.gl_pathv[i],
+				    &st->tok[1].pos);
+			globfree(&g);
+		} else if (r != GLOB_NOMATCH)
+			conf_error(ps->errs, &st->tok[1].pos, "cannot expand "
+			    "'%s'", path);
+		free(path);
+		return;
+	}
+#else
+	if (has_glob_chars(path)) {
+		conf_error(ps->errs, &st->tok[1].pos, "patterns in include "
+		    "are not supported on this system");
+		free(path);
+		return;
+	}
+#endif
+	(void)parse_file(ps, path, &st->tok[1].pos);
+	free(path);
+}
+
+static void
+parse_global(struct parser *ps, struct lexer *lx, struct statement *st)
+{
+	struct config	*conf = ps->conf;
+	const char	*kw = st->tok[0].text;
+	long long	 v;
+
+	if (st->end.type == TOK_OPEN) {
+		if (strcmp(kw, "service") == 0)
+			parse_service_block(ps, lx, st);
+		else if (strcmp(kw, "defaults") == 0) {
+			if (st->n != 1) {
+				conf_error(ps->errs, &st->tok[1].pos,
+				    "expected 'defaults {'");
+				skip_block(lx);
+			} else
+				parse_block(ps, lx, &conf->defaults, 1,
+				    &st->end.pos);
+		} else {
+			conf_error(ps->errs, &st->tok[0].pos, "'%s' takes no "
+			    "block (blocks are 'service NAME {' and "
+			    "'defaults {')", kw);
+			skip_block(lx);
+		}
+		return;
+	}
+	if (strcmp(kw, "service") == 0 || strcmp(kw, "defaults") == 0) {
+		conf_error(ps->errs, &st->end.pos, "expected '{' after '%s%s%s'",
+		    kw, st->n > 1 ? " " : "", st->n > 1 ? st->tok[1].text : "");
+	} else if (strcmp(kw, "io-threads") == 0) {
+		if (want_args(ps, st, 1, 1) == 0 && number_arg(ps, &st->tok[1],
+		    0, CONF_MAX_THREADS, &v) == 0)
+			conf->io_threads = (int)v;
+	} else if (strcmp(kw, "workers") == 0) {
+		if (want_args(ps, st, 1, 1) == 0 && number_arg(ps, &st->tok[1],
+		    1, CONF_MAX_THREADS, &v) == 0)
+			conf->workers = (int)v;
+	} else if (strcmp(kw, "queue-size") == 0) {
+		if (want_args(ps, st, 1, 1) == 0 && number_arg(ps, &st->tok[1],
+		    1, 10000000, &v) == 0)
+			conf->queue_size = (unsigned)v;
+	} else if (strcmp(kw, "log") == 0)
+		parse_log(ps, st);
+	else if (strcmp(kw, "pidfile") == 0) {
+		if (want_args(ps, st, 1, 1) == 0)
+			(void)replace_string(&conf->pidfile,
+			    resolve_path(st->tok[1].pos.file, st->tok[1].text));
+	} else if (strcmp(kw, "shutdown-timeout") == 0) {
+		if (want_args(ps, st, 1, 1) == 0 &&
+		    duration_arg(ps, &st->tok[1], &v) == 0)
+			conf->shutdown_ms = (unsigned)v;
+	} else if (strcmp(kw, "include") == 0)
+		parse_include(ps, st);
+	else
+		conf_error(ps->errs, &st->tok[0].pos, "unknown keyword '%s' "
+		    "(expected io-threads, workers, queue-size, log, pidfile, "
+		    "shutdown-timeout, defaults, service or include)", kw);
+}
+
+static void
+parse_text(struct parser *ps, const char *file, const char *text, size_t len)
+{
+	struct lexer		 lx;
+	struct statement	*st;
+
+	lx.p = text;
+	lx.end = text + len;
+	lx.pos.file = file;
+	lx.pos.line = 1;
+	lx.pos.col = 1;
+	lx.errs = ps->errs;
+	if ((st = calloc(1, sizeof *st)) == NULL)
+		return;
+	for (;;) {
+		statement_read(&lx, st);
+		if (st->n > 0 && !st->bad) {
+			if (st->tok[0].type != TOK_WORD)
+				conf_error(ps->errs, &st->tok[0].pos,
+				    "expected a keyword, not a quoted string");
+			else
+				parse_global(ps, &lx, st);
+		} else if (st->end.type == TOK_OPEN) {
+			if (st->n == 0)
+				conf_error(ps->errs, &st->end.pos,
+				    "unexpected '{'");
+			skip_block(&lx);
+		}
+		if (st->end.type == TOK_CLOSE)
+			conf_error(ps->errs, &st->end.pos, "unexpected '}'");
+		if (st->end.type == TOK_EOF) {
+			statement_clear(st);
+			break;
+		}
+		statement_clear(st);
+	}
+	free(st);
+}
+
+/* Keeps the name for the config's lifetime: positions point at it. */
+static const char *
+remember_file(struct config *conf, const char *path)
+{
+	char	**grown, *copy;
+
+	if ((copy = strdup(path)) == NULL)
+		return NULL;
+	grown = realloc(conf->files, (conf->nfiles + 1) * sizeof *grown);
+	if (grown == NULL) {
+		free(copy);
+		return NULL;
+	}
+	conf->files = grown;
+	conf->files[conf->nfiles++] = copy;
+	return copy;
+}
+
+static int
+parse_file(struct parser *ps, const char *path, const struct conf_pos *from)
+{
+	FILE		*f;
+	char		*buf;
+	size_t		 n;
+	const char	*name;
+
+	if ((f = fopen(path, "rb")) == NULL) {
+		conf_error(ps->errs, from, "cannot open %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if ((buf = malloc(CONF_FILE_MAX + 1)) == NULL) {
+		fclose(f);
+		conf_error(ps->errs, from, "out of memory reading %s", path);
+		return -1;
+	}
+	n = fread(buf, 1, CONF_FILE_MAX + 1, f);
+	if (ferror(f))
+		conf_error(ps->errs, from, "cannot read %s: %s", path,
+		    strerror(errno));
+	else if (n > CONF_FILE_MAX)
+		conf_error(ps->errs, from, "%s is larger than %d bytes", path,
+		    CONF_FILE_MAX);
+	else if ((name = remember_file(ps->conf, path)) != NULL) {
+		ps->depth++;
+		parse_text(ps, name, buf, n);
+		ps->depth--;
+	}
+	free(buf);
+	fclose(f);
+	return 0;
+}
+
+/* --- checks over the whole file --------------------------------------- */
+
+static void
+check_config(struct config *conf, struct conf_errors *errs)
+{
+	struct conf_service	*s, *t;
+	const struct conf_service *d = &conf->defaults;
+	char			 a[2][HARBOR_ADDRSTRLEN], b[2][HARBOR_ADDRSTRLEN];
+	char			 err[256];
+	size_t			 i, j, na, nb, x, y;
+
+	for (s = conf->services; s != NULL; s = s->next) {
+		if (s->handler == NULL && d->handler == NULL)
+			conf_error(errs, &s->pos, "service '%s' has no handler",
+			    s->name);
+		if (s->nlisten == 0)
+			conf_error(errs, &s->pos, "service '%s' has no listen "
+			    "address", s->name);
+		if (s->quote_file != NULL && s->handler != NULL &&
+		    strcmp(s->handler, "qotd") != 0)
+			conf_error(errs, &s->quote_file_pos, "quote-file is only "
+			    "for handler qotd, and service '%s' has handler "
+			    "%s", s->name, s->handler);
+		/* The same address twice could never bind; port 0 picks a
+		 * new port each time, so it may repeat. */
+		for (i = 0; i < s->nlisten; i++) {
+			if (harbor_listen_address_check(s->listen[i], a, &na,
+			    err, sizeof err) == -1)
+				continue;
+			for (t = conf->services; t != NULL; t = t->next) {
+				for (j = 0; j < t->nlisten; j++) {
+					if (t == s && j >= i)
+						break;
+					if (harbor_listen_address_check(
+					    t->listen[j], b, &nb, err,
+					    sizeof err) == -1)
+						continue;
+					for (x = 0; x < na; x++)
+						for (y = 0; y < nb; y++)
+							if (strcmp(a[x],
+							    b[y]) == 0 &&
+							    strcmp(a[x] +
+							    strlen(a[x]) - 2,
+							    ":0") != 0)
+								goto dup;
+					continue;
+dup:
+					conf_error(errs, &s->listen_pos[i],
+					    "address %s is already used by "
+					    "service '%s' (at %s:%u:%u)",
+					    s->listen[i], t->name,
+					    t->listen_pos[j].file,
+					    t->listen_pos[j].line,
+					    t->listen_pos[j].col);
+					goto next_listen;
+				}
+				if (t == s)
+					break;
+			}
+next_listen:		;
+		}
+	}
+}
+
+static struct config *
+config_new(void)
+{
+	struct config	*conf;
+
+	if ((conf = calloc(1, sizeof *conf)) == NULL)
+		return NULL;
+	conf->io_threads = -1;
+	conf->workers = -1;
+	conf->log = CONF_LOG_SYSLOG;
+	conf->shutdown_ms = CONF_DEFAULT_SHUTDOWN_MS;
+	conf_service_init(&conf->defaults);
+	return conf;
+}
+
+static struct config *
+config_finish(struct config *conf, struct conf_errors *errs)
+{
+	if (errs->n == 0)
+		check_config(conf, errs);
+	if (errs->n > 0) {
+		config_free(conf);
+		return NULL;
+	}
+	return conf;
+}
+
+struct config *
+config_load_file(const char *path, struct conf_errors *errs)
+{
+	struct parser	 ps;
+	struct config	*conf;
+
+	if ((conf = config_new()) == NULL) {
+		conf_error(errs, NULL, "out of memory");
+		return NULL;
+	}
+	ps.conf = conf;
+	ps.errs = errs;
+	ps.depth = 0;
+	if (parse_file(&ps, path, NULL) == -1) {
+		config_free(conf);
+		return NULL;
+	}
+	return config_finish(conf, errs);
+}
+
+struct config *
+config_load_string(const char *name, const char *text,
+    struct conf_errors *errs)
+{
+	struct parser	 ps;
+	struct config	*conf;
+	const char	*file;
+
+	if ((conf = config_new()) == NULL ||
+	    (file = remember_file(conf, name)) == NULL) {
+		config_free(conf);
+		conf_error(errs, NULL, "out of memory");
+		return NULL;
+	}
+	ps.conf = conf;
+	ps.errs = errs;
+	ps.depth = 1;
+	parse_text(&ps, file, text, strlen(text));
+	return config_finish(conf, errs);
+}
+
+void
+config_free(struct config *conf)
+{
+	struct conf_service	*s, *next;
+	size_t			 i;
+
+	if (conf == NULL)
+		return;
+	for (s = conf->services; s != NULL; s = next) {
+		next = s->next;
+		conf_service_free_fields(s);
+		free(s);
+	}
+	conf_service_free_fields(&conf->defaults);
+	free(conf->log_facility);
+	free(conf->log_file);
+	free(conf->pidfile);
+	for (i = 0; i < conf->nfiles; i++)
+		free(conf->files[i]);
+	free(conf->files);
+	free(conf);
+}
+
+/* --- from config to services ------------------------------------------ */
+
+#define PICK(s, d, field, dflt) \
+	((s)->field != -1 ? (s)->field : (d)->field != -1 ? (d)->field : (dflt))
+
+struct harbor_service **
+config_make_services(const struct config *conf, size_t *nout,
+    struct conf_errors *errs)
+{
+	const struct conf_service *d = &conf->defaults;
+	const struct conf_service *s;
+	struct harbor_service	**svcs;
+	struct harbor_service	 *svc;
+	const char		 *handler, *quotes;
+	char			  err[512];
+	size_t			  n = 0, i;
+
+	if ((svcs = calloc(conf->nservices + 1, sizeof *svcs)) == NULL) {
+		conf_error(errs, NULL, "out of memory");
+		return NULL;
+	}
+	for (s = conf->services; s != NULL; s = s->next) {
+		handler = s->handler != NULL ? s->handler : d->handler;
+		svc = harbor_service_new(s->name,
+		    harbor_builtin_handler(handler));
+		if (svc == NULL) {
+			conf_error(errs, &s->pos, "cannot set up service '%s'",
+			    s->name);
+			goto fail;
+		}
+		svcs[n++] = svc;
+		for (i = 0; i < s->nlisten; i++)
+			if (harbor_service_add_listen(svc, s->listen[i], err,
+			    sizeof err) == -1) {
+				conf_error(errs, &s->listen_pos[i], "%s", err);
+				goto fail;
+			}
+		harbor_service_set_dispatch(svc, (enum harbor_dispatch)
+		    PICK(s, d, dispatch, HARBOR_DISPATCH_INLINE));
+		harbor_service_set_framing(svc, (enum harbor_framing)
+		    PICK(s, d, framing, HARBOR_FRAMING_RAW));
+		if (PICK(s, d, max_connections, -1) != -1)
+			harbor_service_set_max_connections(svc,
+			    (unsigned)PICK(s, d, max_connections, 0));
+		if (PICK(s, d, idle_timeout_ms, -1) != -1)
+			harbor_service_set_idle_timeout(svc,
+			    (unsigned)PICK(s, d, idle_timeout_ms, 0));
+		if (PICK(s, d, max_line, -1) != -1)
+			harbor_service_set_max_line(svc,
+			    (size_t)PICK(s, d, max_line, 0));
+		quotes = s->quote_file != NULL ? s->quote_file :
+		    strcmp(handler, "qotd") == 0 ? d->quote_file : NULL;
+		if (quotes != NULL &&
+		    harbor_service_set_option(svc, "quote-file", quotes) == -1) {
+			conf_error(errs, &s->pos, "out of memory");
+			goto fail;
+		}
+		if (harbor_service_check(svc, err, sizeof err) == -1) {
+			conf_error(errs, s->quote_file != NULL ?
+			    &s->quote_file_pos : quotes != NULL ?
+			    &d->quote_file_pos : &s->pos, "%s", err);
+			goto fail;
+		}
+	}
+	*nout = n;
+	return svcs;
+fail:
+	for (i = 0; i < n; i++)
+		harbor_service_free(svcs[i]);
+	free(svcs);
+	return NULL;
+}
+
+const char config_default_text[] =
+	"# harbord's built-in default: the classic small services on\n"
+	"# 127.0.0.1, at 7000 plus their well-known ports.\n"
+	"service echo    { listen 127.0.0.1:7007; handler echo }\n"
+	"service discard { listen 127.0.0.1:7009; handler discard }\n"
+	"service daytime { listen 127.0.0.1:7013; handler daytime }\n"
+	"service qotd    { listen 127.0.0.1:7017; handler qotd }\n"
+	"service chargen { listen 127.0.0.1:7019; handler chargen }\n"
+	"service time    { listen 127.0.0.1:7037; handler time }\n";

@@ -1,0 +1,101 @@
+/*
+ * harbord's configuration file: parsing it into a struct config, and
+ * turning that into libharbor services.  Every error names
+ * file:line:column.  See harbord.conf(5).
+ */
+#ifndef HARBORD_CONFIG_H
+#define HARBORD_CONFIG_H
+
+#include <stddef.h>
+
+#include "harbor.h"
+
+#define CONF_MAX_ERRORS		20
+#define CONF_DEFAULT_SHUTDOWN_MS	10000
+
+struct conf_pos {
+	const char	*file;		/* owned by the config's file list */
+	unsigned	 line;
+	unsigned	 col;
+};
+
+struct conf_errors {
+	char	*msg[CONF_MAX_ERRORS];	/* "file:line:col: message" */
+	size_t	 n;
+	size_t	 dropped;		/* beyond CONF_MAX_ERRORS */
+};
+
+/* A service as written; -1 (or NULL) marks what it does not set itself. */
+struct conf_service {
+	char			*name;
+	struct conf_pos		 pos;
+	char			**listen;
+	struct conf_pos		*listen_pos;
+	size_t			 nlisten;
+	char			*handler;
+	struct conf_pos		 handler_pos;
+	int			 dispatch;	/* enum harbor_dispatch */
+	int			 framing;	/* enum harbor_framing */
+	long long		 max_connections;
+	long long		 idle_timeout_ms;
+	long long		 max_line;
+	char			*quote_file;
+	struct conf_pos		 quote_file_pos;
+	struct conf_service	*next;
+};
+
+enum conf_log {
+	CONF_LOG_SYSLOG = 0,
+	CONF_LOG_STDERR,
+	CONF_LOG_FILE
+};
+
+struct config {
+	int			 io_threads;	/* -1: one per CPU */
+	int			 workers;	/* -1: one per CPU */
+	unsigned		 queue_size;	/* 0: the library's default */
+	enum conf_log		 log;
+	char			*log_facility;	/* syslog */
+	char			*log_file;	/* file */
+	char			*pidfile;
+	unsigned		 shutdown_ms;
+	struct conf_service	 defaults;
+	struct conf_service	*services;	/* in file order */
+	size_t			 nservices;
+	char			**files;	/* every file read */
+	size_t			 nfiles;
+};
+
+/* NULL when there were errors, which are in errs. */
+struct config	*config_load_file(const char *path, struct conf_errors *errs);
+/* The same from text in memory; name is what errors call it. */
+struct config	*config_load_string(const char *name, const char *text,
+		    struct conf_errors *errs);
+void		 config_free(struct config *conf);
+
+/* Services ready for harbor_server_add_service() or
+ * harbor_server_replace_services(); NULL with errs filled on failure
+ * (e.g. a quote-file that cannot be read). */
+struct harbor_service **config_make_services(const struct config *conf,
+		    size_t *n, struct conf_errors *errs);
+
+void	conf_errors_clear(struct conf_errors *errs);
+void	conf_error(struct conf_errors *errs, const struct conf_pos *pos,
+	    const char *fmt, ...)
+#ifdef __GNUC__
+	__attribute__((format(printf, 3, 4)))
+#endif
+	;
+
+/* duration.c: "250ms" "30s" "5m" "1h" "2d", a bare number meaning seconds,
+ * into milliseconds; "8192" "64k" "1m" into bytes.  0 or -1 with a
+ * message naming what was expected. */
+int	parse_duration_ms(const char *text, unsigned long long max,
+	    unsigned long long *ms, char *err, size_t errlen);
+int	parse_size(const char *text, unsigned long long max,
+	    unsigned long long *bytes, char *err, size_t errlen);
+
+/* The built-in default configuration's text. */
+extern const char config_default_text[];
+
+#endif

@@ -1,0 +1,654 @@
+/*
+ * Connections: one client, its bufferevent on the loop that owns it, and
+ * the calls into its service's handler.
+ *
+ * Life of a connection (doc/threads.txt has the thread rules):
+ *  - the acceptor makes it on the main thread and posts it to its loop;
+ *  - the loop creates the bufferevent and runs the handler's open;
+ *  - input, writability and the end are turned into handler calls, either
+ *    right there (dispatch inline) or as a job on the worker pool (dispatch
+ *    pool: one job per connection at a time, so calls stay in order);
+ *  - closing flushes output, then "finishes": I/O stops and the handler's
+ *    close runs;
+ *  - the object is freed on its loop when the last reference goes: the
+ *    loop's own, one per pool job, one per task posted for it.
+ *
+ * Backpressure: a connection's output above CONN_OUTPUT_HIGH stops feeding
+ * it input (what is unread stays in the input buffer, which stops reading
+ * from the socket at its watermark) and stops generating handlers; the
+ * write callback at CONN_OUTPUT_LOW starts both again.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "harbor-internal.h"
+
+static void	conn_readcb(struct bufferevent *, void *);
+static void	conn_writecb(struct bufferevent *, void *);
+static void	conn_eventcb(struct bufferevent *, short, void *);
+static void	conn_job_run(struct pool_job *);
+static void	conn_job_admitted(struct pool_job *);
+static void	conn_finish(struct harbor_conn *, enum conn_reason);
+static void	conn_request_close(struct harbor_conn *, enum conn_reason);
+
+static int
+conn_inline(const struct harbor_conn *c)
+{
+	return c->svc->dispatch == HARBOR_DISPATCH_INLINE;
+}
+
+static void
+conn_hold(struct harbor_conn *c)
+{
+	atomic_fetch_add(&c->refs, 1);
+}
+
+static const char *
+conn_reason_text(const struct harbor_conn *c, char *buf, size_t len)
+{
+	switch (c->reason) {
+	case CLOSE_CLIENT:
+		return "client closed";
+	case CLOSE_SERVICE:
+		return "closed by service";
+	case CLOSE_IDLE:
+		return "idle timeout";
+	case CLOSE_LINE:
+		snprintf(buf, len, "line too long (max-line %zu)",
+		    c->svc->max_line);
+		return buf;
+	case CLOSE_SHUTDOWN:
+		return "shutdown";
+	case CLOSE_ERROR:
+		snprintf(buf, len, "error: %s",
+		    evutil_socket_error_to_string(c->error));
+		return buf;
+	case CLOSE_NONE:
+		break;
+	}
+	return "closed";
+}
+
+static void
+conn_free(struct harbor_conn *c)
+{
+	struct harbor_server	*srv = c->svc->server;
+	struct timeval		 now, took;
+	char			 why[96];
+
+	if (c->bev != NULL) {
+		event_base_gettimeofday_cached(c->loop->base, &now);
+		evutil_timersub(&now, &c->started, &took);
+		log_info("service %s: closed %s (conn %llu): %s; %ld.%03ld s, "
+		    "%llu bytes in, %llu bytes out", c->svc->name, c->peer,
+		    (unsigned long long)c->id, conn_reason_text(c, why, sizeof why),
+		    (long)took.tv_sec, (long)(took.tv_usec / 1000),
+		    (unsigned long long)c->bytes_in,
+		    (unsigned long long)c->bytes_out);
+		bufferevent_free(c->bev);	/* closes the socket */
+		if (c->prev != NULL)
+			c->prev->next = c->next;
+		else
+			c->loop->conns = c->next;
+		if (c->next != NULL)
+			c->next->prev = c->prev;
+	} else
+		evutil_closesocket(c->fd);
+	atomic_fetch_sub(&c->loop->nconns, 1);
+	atomic_fetch_sub(&c->svc->active, 1);
+	service_release(c->svc);
+	free(c);
+	server_conn_gone(srv);
+}
+
+static void
+conn_free_task(void *arg)
+{
+	conn_free(arg);
+}
+
+/* On the connection's loop. */
+static void
+conn_release(struct harbor_conn *c)
+{
+	if (atomic_fetch_sub(&c->refs, 1) == 1)
+		conn_free(c);
+}
+
+/* On a worker: the free itself must happen on the loop. */
+static void
+conn_release_remote(struct harbor_conn *c)
+{
+	if (atomic_fetch_sub(&c->refs, 1) == 1 &&
+	    loop_post(c->loop, conn_free_task, c) == -1)
+		log_err("conn %llu: cannot post its release; leaking it",
+		    (unsigned long long)c->id);
+}
+
+/* --- handler calls ------------------------------------------------------- */
+
+/* Runs the handler's open/input/writable/close for the events in bits, on
+ * whichever thread the service's dispatch says. */
+static void
+conn_run(struct harbor_conn *c, unsigned bits);
+
+static void
+conn_dispatch(struct harbor_conn *c, unsigned bits)
+{
+	if (conn_inline(c)) {
+		conn_run(c, bits);
+		return;
+	}
+	atomic_fetch_or(&c->pending, bits);
+	if (atomic_exchange(&c->scheduled, 1))
+		return;		/* the job already queued or running sees it */
+	conn_hold(c);
+	if (pool_submit(c->svc->server->pool, &c->job) == 1 &&
+	    c->state == CONN_OPEN) {
+		/* The pool is full: stop reading from this client until the
+		 * job gets a place (conn_job_admitted). */
+		c->read_deferred = 1;
+		bufferevent_disable(c->bev, EV_READ);
+	}
+}
+
+static void
+conn_resume_read_task(void *arg)
+{
+	struct harbor_conn	*c = arg;
+
+	if (c->read_deferred) {
+		c->read_deferred = 0;
+		if (c->state == CONN_OPEN)
+			bufferevent_enable(c->bev, EV_READ);
+	}
+	conn_release(c);
+}
+
+static void
+conn_job_admitted(struct pool_job *job)
+{
+	struct harbor_conn	*c = (struct harbor_conn *)((char *)job -
+	    offsetof(struct harbor_conn, job));
+
+	conn_hold(c);
+	if (loop_post(c->loop, conn_resume_read_task, c) == -1)
+		conn_release_remote(c);
+}
+
+static void
+conn_job_run(struct pool_job *job)
+{
+	struct harbor_conn	*c = (struct harbor_conn *)((char *)job -
+	    offsetof(struct harbor_conn, job));
+	unsigned		 bits;
+
+	for (;;) {
+		bits = atomic_exchange(&c->pending, 0);
+		if (bits != 0) {
+			conn_run(c, bits);
+			continue;
+		}
+		atomic_store(&c->scheduled, 0);
+		/* Events that arrived between the exchange and the store saw
+		 * scheduled set and left them to us. */
+		if (atomic_load(&c->pending) == 0 ||
+		    atomic_exchange(&c->scheduled, 1))
+			break;
+	}
+	conn_release_remote(c);
+}
+
+/* Closing, on the loop: stop reading, flush what the handler wrote, then
+ * finish. */
+static void
+conn_begin_close(struct harbor_conn *c, enum conn_reason reason)
+{
+	struct evbuffer	*in, *out;
+
+	if (c->state != CONN_OPEN)
+		return;
+	c->reason = reason;
+	c->state = CONN_CLOSING;
+	atomic_store(&c->stop_input, 1);
+	in = bufferevent_get_input(c->bev);
+	out = bufferevent_get_output(c->bev);
+	bufferevent_disable(c->bev, EV_READ);
+	(void)evbuffer_drain(in, evbuffer_get_length(in));
+	if (evbuffer_get_length(out) == 0)
+		conn_finish(c, reason);
+	else
+		bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+}
+
+static void
+conn_close_task(void *arg)
+{
+	struct harbor_conn	*c = arg;
+
+	conn_begin_close(c, (enum conn_reason)atomic_load(&c->requested));
+	conn_release(c);
+}
+
+/* From a handler call, on whichever thread runs it. */
+static void
+conn_request_close(struct harbor_conn *c, enum conn_reason reason)
+{
+	int	none = CLOSE_NONE;
+
+	atomic_store(&c->stop_input, 1);
+	if (conn_inline(c)) {
+		conn_begin_close(c, reason);
+		return;
+	}
+	/* The first reason asked for is the one logged. */
+	if (!atomic_compare_exchange_strong(&c->requested, &none, (int)reason))
+		return;
+	conn_hold(c);
+	if (loop_post(c->loop, conn_close_task, c) == -1)
+		conn_release_remote(c);
+}
+
+/* Feeds complete frames to the handler while output has room. */
+static void
+conn_feed_input(struct harbor_conn *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	const struct harbor_handler *h = c->svc->handler;
+	enum frame_result	 r;
+	size_t			 len;
+	int			 eof;
+
+	if (h->input == NULL) {
+		(void)evbuffer_drain(in, evbuffer_get_length(in));
+		goto done;
+	}
+	while (!atomic_load(&c->stop_input) && !harbor_conn_output_full(c)) {
+		eof = atomic_load(&c->eof);
+		r = frame_next(in, c->svc->framing, c->svc->max_line, eof,
+		    &len);
+		if (r == FRAME_NONE)
+			break;
+		if (r == FRAME_TOO_LONG) {
+			(void)evbuffer_drain(in, evbuffer_get_length(in));
+			conn_request_close(c, CLOSE_LINE);
+			return;
+		}
+		if (c->svc->framing == HARBOR_FRAMING_RAW) {
+			/* Hand over each contiguous piece without copying. */
+			struct evbuffer_iovec	v[4];
+			int			n, i;
+
+			n = evbuffer_peek(in, (ev_ssize_t)len, NULL, v, 4);
+			if (n > 4)
+				n = 4;
+			len = 0;
+			for (i = 0; i < n; i++) {
+				h->input(c, v[i].iov_base, v[i].iov_len);
+				len += v[i].iov_len;
+			}
+		} else
+			h->input(c, (const char *)evbuffer_pullup(in,
+			    (ev_ssize_t)len), len);
+		(void)evbuffer_drain(in, len);
+	}
+done:
+	/* The client is done sending and all it sent is answered; a handler
+	 * that generates output (chargen) goes on until the client leaves. */
+	if (atomic_load(&c->eof) && evbuffer_get_length(in) == 0 &&
+	    h->writable == NULL && !atomic_load(&c->stop_input))
+		conn_request_close(c, CLOSE_CLIENT);
+}
+
+static void
+conn_run(struct harbor_conn *c, unsigned bits)
+{
+	const struct harbor_handler *h = c->svc->handler;
+
+	if ((bits & CONN_EV_OPEN) && h->open != NULL)
+		h->open(c);
+	if (!(bits & CONN_EV_CLOSE)) {
+		if (bits & CONN_EV_INPUT)
+			conn_feed_input(c);
+		if ((bits & CONN_EV_WRITABLE) && h->writable != NULL &&
+		    !atomic_load(&c->stop_input) && !harbor_conn_output_full(c))
+			h->writable(c);
+	}
+	if ((bits & CONN_EV_CLOSE) && h->close != NULL)
+		h->close(c);
+}
+
+/* --- loop side ----------------------------------------------------------- */
+
+static void
+conn_count_bytes(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct harbor_conn	*c = arg;
+
+	/* Input grows only by reads from the socket and output shrinks only
+	 * by writes to it, both on the loop thread; a worker draining input
+	 * or adding output gets here too, and must not touch the counters. */
+	if (buf == bufferevent_get_input(c->bev)) {
+		if (info->n_added > 0)
+			c->bytes_in += info->n_added;
+	} else if (info->n_deleted > 0)
+		c->bytes_out += info->n_deleted;
+}
+
+static void
+conn_apply_timeouts(struct harbor_conn *c)
+{
+	struct timeval	tv;
+	unsigned	ms = c->svc->idle_timeout_ms;
+
+	if (ms == 0)
+		return;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+}
+
+static void
+conn_attach(void *arg)
+{
+	struct harbor_conn	*c = arg;
+	struct harbor_server	*srv = c->svc->server;
+	int			 opts = BEV_OPT_CLOSE_ON_FREE;
+
+	if (c->svc->dispatch == HARBOR_DISPATCH_POOL)
+		opts |= BEV_OPT_THREADSAFE;
+	c->bev = bufferevent_socket_new(c->loop->base, c->fd, opts);
+	if (c->bev == NULL) {
+		log_err("service %s: %s (conn %llu): cannot set up the "
+		    "connection", c->svc->name, c->peer,
+		    (unsigned long long)c->id);
+		conn_release(c);
+		return;
+	}
+	c->next = c->loop->conns;
+	if (c->next != NULL)
+		c->next->prev = c;
+	c->loop->conns = c;
+	event_base_gettimeofday_cached(c->loop->base, &c->started);
+	c->last_write = c->started;
+
+	(void)evbuffer_add_cb(bufferevent_get_input(c->bev), conn_count_bytes,
+	    c);
+	(void)evbuffer_add_cb(bufferevent_get_output(c->bev), conn_count_bytes,
+	    c);
+	bufferevent_setcb(c->bev, conn_readcb, conn_writecb, conn_eventcb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0,
+	    c->svc->framing == HARBOR_FRAMING_LINE ?
+	    c->svc->max_line + 2 : CONN_INPUT_HIGH);
+	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUTPUT_LOW, 0);
+	conn_apply_timeouts(c);
+	if (srv->shutting_down) {
+		/* Accepted just before the listeners closed: the handler
+		 * never saw it, so it is not told of its end either. */
+		c->reason = CLOSE_SHUTDOWN;
+		c->state = CONN_FINISHED;
+		conn_release(c);
+		return;
+	}
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	conn_hold(c);
+	conn_dispatch(c, CONN_EV_OPEN);
+	conn_release(c);
+}
+
+void
+conn_accepted(struct harbor_service *svc, struct loop *loop,
+    evutil_socket_t fd, const struct sockaddr *peer, uint64_t id,
+    const char *peerstr)
+{
+	struct harbor_conn	*c;
+	struct sockaddr_storage	 local;
+	ev_socklen_t		 locallen = sizeof local;
+
+	if ((c = calloc(1, sizeof *c)) == NULL) {
+		log_err("service %s: refused %s: out of memory", svc->name,
+		    peerstr);
+		evutil_closesocket(fd);
+		server_conn_gone(svc->server);
+		return;
+	}
+	c->svc = svc;
+	service_hold(svc);
+	c->loop = loop;
+	c->fd = fd;
+	c->id = id;
+	strlcpy(c->peer, peerstr, sizeof c->peer);
+	if (getsockname(fd, (struct sockaddr *)&local, &locallen) == 0)
+		addr_format((struct sockaddr *)&local, c->local,
+		    sizeof c->local);
+	else
+		strlcpy(c->local, "?", sizeof c->local);
+	atomic_init(&c->refs, 1);
+	atomic_init(&c->pending, 0);
+	atomic_init(&c->scheduled, 0);
+	atomic_init(&c->stop_input, 0);
+	atomic_init(&c->eof, 0);
+	c->job.run = conn_job_run;
+	c->job.admitted = conn_job_admitted;
+	atomic_fetch_add(&loop->nconns, 1);
+
+	if (!loop->threaded)
+		conn_attach(c);
+	else if (loop_post(loop, conn_attach, c) == -1) {
+		log_err("service %s: refused %s: out of memory", svc->name,
+		    peerstr);
+		conn_release(c);
+	}
+}
+
+/* Stops I/O and has the handler's close run; the loop's reference goes. */
+static void
+conn_finish(struct harbor_conn *c, enum conn_reason reason)
+{
+	if (c->state == CONN_FINISHED)
+		return;
+	if (c->state == CONN_OPEN || c->reason == CLOSE_NONE)
+		c->reason = reason;
+	c->state = CONN_FINISHED;
+	atomic_store(&c->stop_input, 1);
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+	conn_dispatch(c, CONN_EV_CLOSE);
+	conn_release(c);
+}
+
+static void
+conn_readcb(struct bufferevent *bev, void *arg)
+{
+	struct harbor_conn	*c = arg;
+
+	if (c->state != CONN_OPEN) {
+		struct evbuffer *in = bufferevent_get_input(bev);
+
+		(void)evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	conn_hold(c);
+	conn_dispatch(c, CONN_EV_INPUT);
+	conn_release(c);
+}
+
+static void
+conn_writecb(struct bufferevent *bev, void *arg)
+{
+	struct harbor_conn	*c = arg;
+	struct evbuffer		*out = bufferevent_get_output(bev);
+
+	event_base_gettimeofday_cached(c->loop->base, &c->last_write);
+	if (c->state == CONN_CLOSING) {
+		if (evbuffer_get_length(out) == 0)
+			conn_finish(c, c->reason);
+		return;
+	}
+	if (c->state != CONN_OPEN)
+		return;
+	conn_hold(c);
+	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0 ||
+	    atomic_load(&c->eof))
+		conn_dispatch(c, CONN_EV_INPUT | CONN_EV_WRITABLE);
+	else if (c->svc->handler->writable != NULL)
+		conn_dispatch(c, CONN_EV_WRITABLE);
+	conn_release(c);
+}
+
+static void
+conn_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	struct harbor_conn	*c = arg;
+	struct timeval		 now, since;
+	int			 err;
+
+	if (what & BEV_EVENT_EOF) {
+		if (c->state != CONN_OPEN) {
+			conn_finish(c, c->reason);
+			return;
+		}
+		/* Half-close: answer what was sent, then close. */
+		atomic_store(&c->eof, 1);
+		bufferevent_disable(bev, EV_READ);
+		conn_hold(c);
+		conn_dispatch(c, CONN_EV_INPUT);
+		conn_release(c);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		if (what & BEV_EVENT_READING) {
+			/* The client sent nothing for a while, but if it
+			 * has been reading what we send it is not idle. */
+			event_base_gettimeofday_cached(c->loop->base, &now);
+			evutil_timersub(&now, &c->last_write, &since);
+			if (c->state == CONN_OPEN && (unsigned long)
+			    (since.tv_sec * 1000 + since.tv_usec / 1000) <
+			    c->svc->idle_timeout_ms) {
+				bufferevent_enable(bev, EV_READ);
+				return;
+			}
+		}
+		conn_finish(c, CLOSE_IDLE);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		err = EVUTIL_SOCKET_ERROR();
+		/* A reset or a broken pipe is how a client that stopped
+		 * reading usually leaves (chargen's normal end). */
+		if (err == ECONNRESET || err == EPIPE)
+			conn_finish(c, CLOSE_CLIENT);
+		else {
+			c->error = err;
+			conn_finish(c, CLOSE_ERROR);
+		}
+	}
+}
+
+/* Closes every connection of a loop at once (end of the shutdown grace
+ * period).  Runs on the loop. */
+void
+conn_shutdown_all(void *arg)
+{
+	struct loop		*loop = arg;
+	struct harbor_conn	*c, *next;
+
+	for (c = loop->conns; c != NULL; c = next) {
+		next = c->next;
+		conn_hold(c);
+		if (c->state != CONN_FINISHED)
+			conn_finish(c, CLOSE_SHUTDOWN);
+		next = c->next;
+		conn_release(c);
+	}
+}
+
+/* --- the handler's API ------------------------------------------------- */
+
+int
+harbor_conn_write(struct harbor_conn *c, const void *data, size_t len)
+{
+	/* After the end the bufferevent is disabled: what is written here
+	 * is never sent and goes when the connection is freed. */
+	return bufferevent_write(c->bev, data, len);
+}
+
+int
+harbor_conn_printf(struct harbor_conn *c, const char *fmt, ...)
+{
+	va_list	ap;
+	int	r;
+
+	va_start(ap, fmt);
+	r = evbuffer_add_vprintf(bufferevent_get_output(c->bev), fmt, ap);
+	va_end(ap);
+	return r < 0 ? -1 : 0;
+}
+
+size_t
+harbor_conn_output_pending(struct harbor_conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+int
+harbor_conn_output_full(struct harbor_conn *c)
+{
+	return harbor_conn_output_pending(c) >= CONN_OUTPUT_HIGH;
+}
+
+void
+harbor_conn_close(struct harbor_conn *c)
+{
+	conn_request_close(c, CLOSE_SERVICE);
+}
+
+void *
+harbor_conn_get_data(struct harbor_conn *c)
+{
+	return c->data;
+}
+
+void
+harbor_conn_set_data(struct harbor_conn *c, void *data)
+{
+	c->data = data;
+}
+
+void *
+harbor_conn_service_state(struct harbor_conn *c)
+{
+	return c->svc->state;
+}
+
+struct harbor_service *
+harbor_conn_service(struct harbor_conn *c)
+{
+	return c->svc;
+}
+
+const char *
+harbor_conn_peer(struct harbor_conn *c)
+{
+	return c->peer;
+}
+
+const char *
+harbor_conn_local(struct harbor_conn *c)
+{
+	return c->local;
+}
+
+uint64_t
+harbor_conn_id(struct harbor_conn *c)
+{
+	return c->id;
+}

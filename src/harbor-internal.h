@@ -1,0 +1,244 @@
+/*
+ * libharbor internals: the structures behind the public handles and the
+ * functions each file offers the others, grouped by file.  Lock order and
+ * thread ownership are written down in doc/threads.txt.
+ */
+#ifndef HARBOR_INTERNAL_H
+#define HARBOR_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "compat.h"
+#include "thread.h"
+#include "harbor.h"
+
+
+/* Output above HIGH stops a connection's input processing and generating
+ * handlers; its writable callback fires when output is back at LOW. */
+#define CONN_OUTPUT_HIGH	(64 * 1024)
+#define CONN_OUTPUT_LOW		(16 * 1024)
+/* Raw input buffered per connection before reading from the socket stops. */
+#define CONN_INPUT_HIGH		(64 * 1024)
+#define POOL_QUEUE_DEFAULT	1024
+#define DEFAULT_MAX_LINE	8192
+#define DEFAULT_MAX_CONNECTIONS	1024
+#define DEFAULT_IDLE_TIMEOUT_MS	(5 * 60 * 1000)
+
+/* addr.c */
+struct harbor_addr {
+	struct sockaddr_storage	ss;
+	ev_socklen_t		len;
+};
+/* "*:port" expands to two addresses (IPv4 and IPv6 any), the rest to one. */
+#define ADDR_PARSE_MAX	2
+int	addr_parse(const char *text, struct harbor_addr *out, size_t *nout,
+	    char *err, size_t errlen);
+void	addr_format(const struct sockaddr *sa, char *buf, size_t len);
+
+/* framing.c */
+enum frame_result {
+	FRAME_NONE,		/* no complete frame yet */
+	FRAME_READY,		/* a frame of *len bytes is at the front */
+	FRAME_TOO_LONG		/* a line longer than max_line */
+};
+enum frame_result frame_next(struct evbuffer *in, enum harbor_framing framing,
+	    size_t max_line, int eof, size_t *len);
+
+/* service.c */
+struct service_option {
+	char			*name;
+	char			*value;
+	struct service_option	*next;
+};
+struct harbor_service {
+	char				*name;
+	const struct harbor_handler	*handler;
+	enum harbor_dispatch		 dispatch;
+	enum harbor_framing		 framing;
+	unsigned			 max_connections;
+	unsigned			 idle_timeout_ms;
+	size_t				 max_line;
+	struct service_option		*options;
+	char				**listen;	/* as configured */
+	size_t				 nlisten;
+
+	void				*state;		/* handler's */
+	int				 started;
+	struct harbor_server		*server;
+	atomic_uint			 refs;		/* listeners + conns */
+	atomic_uint			 active;	/* open connections */
+};
+int	service_start(struct harbor_service *svc, char *err, size_t errlen);
+void	service_hold(struct harbor_service *svc);
+void	service_release(struct harbor_service *svc);
+
+/* pool.c */
+struct pool_job {
+	void			(*run)(struct pool_job *job);
+	/* Called by a worker when a deferred job gets a place in the queue. */
+	void			(*admitted)(struct pool_job *job);
+	struct pool_job		*next;
+};
+struct pool;
+struct pool	*pool_new(int threads, unsigned queue_max);
+/* 0: queued; 1: the queue is full, the job waits outside it (deferred)
+ * and its admitted callback runs when it gets a place. */
+int	pool_submit(struct pool *pool, struct pool_job *job);
+/* Runs every queued and deferred job, then joins the threads. */
+void	pool_free(struct pool *pool);
+unsigned pool_queued(struct pool *pool);
+
+/* loop.c */
+struct loop_task;
+struct harbor_conn;
+struct loop {
+	struct harbor_server	*server;
+	struct event_base	*base;
+	int			 threaded;
+	int			 running;	/* its thread was started */
+	thread_t		 thread;
+	mutex_t			 lock;		/* inbox */
+	struct loop_task	*inbox_head;
+	struct loop_task	*inbox_tail;
+	struct event		*wakeup;
+	atomic_uint		 nconns;
+	struct harbor_conn	*conns;		/* loop thread only */
+};
+int	loop_init(struct loop *loop, struct harbor_server *srv,
+	    struct event_base *shared_base);
+int	loop_run_thread(struct loop *loop);
+/* Runs fn(arg) on the loop's thread.  Any thread. */
+int	loop_post(struct loop *loop, void (*fn)(void *), void *arg);
+void	loop_stop(struct loop *loop);
+void	loop_free(struct loop *loop);
+
+/* conn.c */
+enum conn_state {
+	CONN_OPEN,
+	CONN_CLOSING,		/* flushing output, then finished */
+	CONN_FINISHED		/* I/O over, waiting for the last reference */
+};
+enum conn_reason {
+	CLOSE_NONE = 0,
+	CLOSE_CLIENT,		/* "client closed" */
+	CLOSE_SERVICE,		/* "closed by service" */
+	CLOSE_IDLE,		/* "idle timeout" */
+	CLOSE_LINE,		/* "line too long (max-line N)" */
+	CLOSE_SHUTDOWN,		/* "shutdown" */
+	CLOSE_ERROR		/* "error: ..." */
+};
+struct harbor_conn {
+	struct harbor_service	*svc;
+	struct loop		*loop;
+	struct bufferevent	*bev;
+	evutil_socket_t		 fd;
+	uint64_t		 id;
+	char			 peer[HARBOR_ADDRSTRLEN];
+	char			 local[HARBOR_ADDRSTRLEN];
+	struct timeval		 started;
+	struct timeval		 last_write;
+	uint64_t		 bytes_in;	/* loop thread */
+	uint64_t		 bytes_out;	/* loop thread */
+	enum conn_state		 state;		/* loop thread */
+	enum conn_reason	 reason;	/* loop thread */
+	int			 error;		/* with CLOSE_ERROR */
+	atomic_int		 requested;	/* reason asked for by a worker */
+	atomic_int		 stop_input;	/* close requested: no more
+						   input to the handler */
+	atomic_int		 eof;		/* client sent FIN */
+	atomic_uint		 refs;
+	void			*data;		/* handler's */
+
+	/* worker pool dispatch */
+	struct pool_job		 job;
+	atomic_uint		 pending;	/* CONN_EV_* */
+	atomic_int		 scheduled;	/* queued or running */
+	int			 read_deferred;	/* loop thread */
+
+	struct harbor_conn	*prev, *next;	/* loop->conns */
+};
+#define CONN_EV_OPEN		0x01
+#define CONN_EV_INPUT		0x02
+#define CONN_EV_WRITABLE	0x04
+#define CONN_EV_CLOSE		0x08
+/* Takes over fd; runs on the main thread, attaches on the loop's. */
+void	conn_accepted(struct harbor_service *svc, struct loop *loop,
+	    evutil_socket_t fd, const struct sockaddr *peer, uint64_t id,
+	    const char *peerstr);
+void	conn_shutdown_all(void *loop);		/* loop_post()ed */
+
+/* acceptor.c */
+struct listener {
+	char			*key;		/* configured address, canonical */
+	struct harbor_addr	 addr;
+	evutil_socket_t		 fd;
+	struct evconnlistener	*evl;
+	struct harbor_service	*svc;
+	struct harbor_server	*server;
+	struct listener		*takes_over;	/* reload: its socket */
+	int			 claimed;	/* reload: taken over */
+	struct listener		*next;
+};
+int	listener_bind(struct listener *l, char *err, size_t errlen);
+int	listener_enable(struct listener *l, char *err, size_t errlen);
+void	listener_take_over(struct listener *l, struct listener *old);
+void	listener_free(struct listener *l);
+int	acceptor_init(struct harbor_server *srv);
+void	acceptor_pause(struct harbor_server *srv);
+void	acceptor_stop(struct harbor_server *srv);
+
+/* server.c */
+struct harbor_server {
+	struct harbor_server_settings	 settings;
+	struct harbor_service		**svcs;
+	size_t				 nsvcs;
+	struct listener			*listeners;
+	struct event_base		*base;
+	struct loop			*loops;
+	int				 nloops;
+	struct pool			*pool;
+	int				 started;
+	int				 shutting_down;
+	struct timeval			 shutdown_deadline;
+	struct event			*shutdown_ev;
+	struct event			*resume_ev;	/* EMFILE pause */
+	int				 accept_paused;
+	unsigned			 next_loop;
+	uint64_t			 next_conn_id;
+	atomic_uint			 nconns;
+};
+struct loop	*server_pick_loop(struct harbor_server *srv);
+void	server_conn_gone(struct harbor_server *srv);
+
+/* services/\*.c */
+extern const struct harbor_handler handler_echo;
+extern const struct harbor_handler handler_discard;
+extern const struct harbor_handler handler_chargen;
+extern const struct harbor_handler handler_daytime;
+extern const struct harbor_handler handler_time;
+extern const struct harbor_handler handler_qotd;
+/* services/chargen.c: the RFC 864 line that starts with character
+ * 32 + (n mod 95), CRLF included; buf holds CHARGEN_LINE bytes. */
+#define CHARGEN_LINE	74
+void	chargen_line(unsigned n, char *buf);
+/* services/qotd.c: parses a quote file's text (path names it in errors)
+ * into the state quotes_free() frees. */
+int	qotd_parse(const char *text, size_t size, const char *path,
+	    void **quotes, char *err, size_t errlen);
+void	quotes_free(void *quotes);
+
+/* log.c */
+#define log_err(...)	harbor_log(HARBOR_LOG_ERR, __VA_ARGS__)
+#define log_warn(...)	harbor_log(HARBOR_LOG_WARNING, __VA_ARGS__)
+#define log_notice(...)	harbor_log(HARBOR_LOG_NOTICE, __VA_ARGS__)
+#define log_info(...)	harbor_log(HARBOR_LOG_INFO, __VA_ARGS__)
+#define log_debug(...)	harbor_log(HARBOR_LOG_DEBUG, __VA_ARGS__)
+int	log_enabled(enum harbor_log_level level);
+
+#endif

@@ -1,0 +1,230 @@
+/*
+ * libharbor: a multi-client TCP server on libevent.
+ *
+ * A program builds services (a handler plus the addresses it listens on and
+ * its limits), adds them to a server, binds, starts, and runs the server's
+ * main loop.  The server accepts on its main loop, hands each connection to
+ * one of its I/O loops, and runs each service's handler either on that loop
+ * ("inline") or on the worker pool ("pool").  See libharbor(3).
+ *
+ * Threading rules for handler authors:
+ *  - every callback of one connection runs on one thread at a time, in order;
+ *  - harbor_conn_* functions may be called from inside a callback of that
+ *    connection, on whatever thread the callback runs;
+ *  - nothing else about a connection may be touched from other threads.
+ */
+#ifndef HARBOR_H
+#define HARBOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct event_base;
+struct harbor_server;
+struct harbor_service;
+struct harbor_conn;
+
+/* --- logging ------------------------------------------------------------ */
+
+enum harbor_log_level {
+	HARBOR_LOG_ERR = 0,
+	HARBOR_LOG_WARNING,
+	HARBOR_LOG_NOTICE,
+	HARBOR_LOG_INFO,
+	HARBOR_LOG_DEBUG
+};
+
+/* Receives every message at or above the threshold, one line, no newline.
+ * May be called from any of the server's threads at once. */
+typedef void harbor_log_fn(enum harbor_log_level level, const char *message,
+    void *arg);
+
+void	harbor_log_set_sink(harbor_log_fn *fn, void *arg);
+void	harbor_log_set_level(enum harbor_log_level max_level);
+enum harbor_log_level harbor_log_get_level(void);
+void	harbor_log(enum harbor_log_level level, const char *fmt, ...)
+#ifdef __GNUC__
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+const char *harbor_log_level_name(enum harbor_log_level level);
+
+const char *harbor_version(void);
+
+/* --- handlers ----------------------------------------------------------- */
+
+enum harbor_framing {
+	HARBOR_FRAMING_RAW = 0,		/* input passed on as it arrives */
+	HARBOR_FRAMING_LINE		/* one call per complete line */
+};
+
+enum harbor_dispatch {
+	HARBOR_DISPATCH_INLINE = 0,	/* callbacks run on the I/O loop */
+	HARBOR_DISPATCH_POOL		/* callbacks run on the worker pool */
+};
+
+struct harbor_handler {
+	const char	*name;
+
+	/* Once per service, when the server takes the service (before it
+	 * serves): read options, build shared state into *state.  Returns 0,
+	 * or -1 with a message in err. */
+	int	(*service_init)(struct harbor_service *svc, void **state,
+		    char *err, size_t errlen);
+	void	(*service_free)(void *state);
+
+	/* A connection was accepted.  May write, may close. */
+	void	(*open)(struct harbor_conn *conn);
+	/* Input: a chunk (raw framing) or one line with its line ending
+	 * (line framing, at most max-line bytes before the ending). */
+	void	(*input)(struct harbor_conn *conn, const char *data,
+		    size_t len);
+	/* Output has drained below the low-water mark: generate more. */
+	void	(*writable)(struct harbor_conn *conn);
+	/* The connection is going away (client closed, error, timeout,
+	 * shutdown, or the handler closed it).  Writes are discarded. */
+	void	(*close)(struct harbor_conn *conn);
+
+	/* Handlers that only ever write (daytime, time) set this to have
+	 * their input discarded without a call. */
+	int	 ignore_input;
+};
+
+const struct harbor_handler *harbor_builtin_handler(const char *name);
+/* NULL-terminated list of the builtin handler names. */
+const char *const *harbor_builtin_handler_names(void);
+
+/* --- services ----------------------------------------------------------- */
+
+struct harbor_service *harbor_service_new(const char *name,
+    const struct harbor_handler *handler);
+void	harbor_service_free(struct harbor_service *svc);
+
+/* Parses and adds a listen address: "127.0.0.1:7", "[::1]:7", "*:7" (every
+ * IPv4 and IPv6 address).  Port 0 picks a free port.  Returns 0, or -1 with
+ * a message in err. */
+int	harbor_service_add_listen(struct harbor_service *svc, const char *addr,
+    char *err, size_t errlen);
+#define HARBOR_ADDRSTRLEN	64	/* "[IPv6 address]:65535" and its NUL */
+/* Checks an address as harbor_service_add_listen() would, adding nothing.
+ * If canonical is not NULL it receives the address(es) the text stands for
+ * in one spelling ("*:7" is "0.0.0.0:7" and "[::]:7"), *ncanonical of them,
+ * at most two. */
+int	harbor_listen_address_check(const char *addr,
+    char (*canonical)[HARBOR_ADDRSTRLEN], size_t *ncanonical, char *err,
+    size_t errlen);
+void	harbor_service_set_dispatch(struct harbor_service *svc,
+    enum harbor_dispatch dispatch);
+void	harbor_service_set_framing(struct harbor_service *svc,
+    enum harbor_framing framing);
+/* 0: no limit. */
+void	harbor_service_set_max_connections(struct harbor_service *svc,
+    unsigned max);
+/* Milliseconds without traffic either way before the connection is closed;
+ * 0: never. */
+void	harbor_service_set_idle_timeout(struct harbor_service *svc,
+    unsigned ms);
+/* Longest line (line framing) in bytes, not counting its ending. */
+void	harbor_service_set_max_line(struct harbor_service *svc, size_t bytes);
+/* Handler options: free-form name/value pairs the handler reads in its
+ * service_init (qotd: "quote-file").  The value is copied. */
+int	harbor_service_set_option(struct harbor_service *svc,
+    const char *name, const char *value);
+const char *harbor_service_option(const struct harbor_service *svc,
+    const char *name);
+const char *harbor_service_name(const struct harbor_service *svc);
+/* Prepares the service as a server would (the handler's service_init: a
+ * qotd reads its quote file), so a program can report a bad service before
+ * it binds anything.  Done at most once; adding the service to a server
+ * afterwards does not repeat it.  Returns 0, or -1 with a message. */
+int	harbor_service_check(struct harbor_service *svc, char *err,
+    size_t errlen);
+
+/* --- the server ---------------------------------------------------------- */
+
+struct harbor_server_settings {
+	int		io_threads;	/* I/O loops; 0: I/O on the main loop;
+					   -1: one per CPU */
+	int		workers;	/* pool threads; -1: one per CPU */
+	unsigned	queue_size;	/* pool queue bound; 0: default */
+};
+
+void	harbor_server_settings_default(struct harbor_server_settings *s);
+int	harbor_cpu_count(void);
+
+struct harbor_server *harbor_server_new(
+    const struct harbor_server_settings *settings);
+void	harbor_server_free(struct harbor_server *srv);
+
+/* Takes ownership of svc.  Before harbor_server_bind(). */
+int	harbor_server_add_service(struct harbor_server *srv,
+    struct harbor_service *svc, char *err, size_t errlen);
+
+/* Opens every listening socket (socket, bind, listen): no threads and no
+ * event base yet, so a program may bind, then fork or drop privileges. */
+int	harbor_server_bind(struct harbor_server *srv, char *err,
+    size_t errlen);
+
+/* Enables libevent threading, creates the main loop, the I/O loops and the
+ * worker pool, starts accepting.  Returns 0 or -1 with a message. */
+int	harbor_server_start(struct harbor_server *srv, char *err,
+    size_t errlen);
+
+/* The main loop, for the program's own events (signals, timers). */
+struct event_base *harbor_server_base(struct harbor_server *srv);
+
+/* Runs the main loop until harbor_server_shutdown() has finished. */
+int	harbor_server_run(struct harbor_server *srv);
+
+/* Replaces the running services by the given ones (taking ownership of
+ * them, on success and on failure): listen addresses present before and
+ * after keep their sockets; connections in progress finish under the
+ * service they were accepted by.  On failure (an address cannot be bound,
+ * a handler cannot start) nothing changes.  Main loop thread only. */
+int	harbor_server_replace_services(struct harbor_server *srv,
+    struct harbor_service **svcs, size_t nsvcs, char *err, size_t errlen);
+
+/* Stops accepting, lets open connections finish for grace_ms, then closes
+ * the rest and makes harbor_server_run() return.  Main loop thread only. */
+void	harbor_server_shutdown(struct harbor_server *srv, unsigned grace_ms);
+
+/* Connections open now, over all services. */
+unsigned harbor_server_connection_count(struct harbor_server *srv);
+
+/* --- connections (from inside a handler callback) ----------------------- */
+
+int	harbor_conn_write(struct harbor_conn *conn, const void *data,
+    size_t len);
+int	harbor_conn_printf(struct harbor_conn *conn, const char *fmt, ...)
+#ifdef __GNUC__
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+/* Bytes written but not yet sent. */
+size_t	harbor_conn_output_pending(struct harbor_conn *conn);
+/* True when output is above the high-water mark: a generating handler
+ * stops here and waits for its writable callback. */
+int	harbor_conn_output_full(struct harbor_conn *conn);
+/* Closes once pending output is sent. */
+void	harbor_conn_close(struct harbor_conn *conn);
+
+void	*harbor_conn_get_data(struct harbor_conn *conn);
+void	 harbor_conn_set_data(struct harbor_conn *conn, void *data);
+/* The state the handler's service_init built. */
+void	*harbor_conn_service_state(struct harbor_conn *conn);
+struct harbor_service *harbor_conn_service(struct harbor_conn *conn);
+/* "address:port" / "[v6]:port" of the client and of the local end. */
+const char *harbor_conn_peer(struct harbor_conn *conn);
+const char *harbor_conn_local(struct harbor_conn *conn);
+uint64_t harbor_conn_id(struct harbor_conn *conn);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HARBOR_H */

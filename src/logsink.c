@@ -1,0 +1,205 @@
+/*
+ * harbord's log destinations, installed as libharbor's log sink.  A line
+ * is formatted whole and written with one write(2), so lines from
+ * different threads never mix; the lock only keeps a sink from being
+ * swapped (on reload) under a writer.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef HAVE_SYSLOG_H
+#include <syslog.h>
+#endif
+#ifndef _WIN32
+#include <sys/time.h>
+#include <unistd.h>
+#endif
+
+#include "compat.h"
+#include "thread.h"
+#include "harbor.h"
+#include "logsink.h"
+
+static mutex_t		 sink_lock;
+static int		 sink_lock_ready;
+static enum logsink_kind sink_kind = LOGSINK_STDERR;
+static char		*sink_arg;
+static int		 sink_fd = 2;
+
+#ifdef HAVE_SYSLOG_H
+static const struct {
+	const char	*name;
+	int		 facility;
+} facilities[] = {
+	{ "auth", LOG_AUTH },
+#ifdef LOG_AUTHPRIV
+	{ "authpriv", LOG_AUTHPRIV },
+#endif
+	{ "cron", LOG_CRON }, { "daemon", LOG_DAEMON }, { "kern", LOG_KERN },
+#ifdef LOG_FTP
+	{ "ftp", LOG_FTP },
+#endif
+	{ "lpr", LOG_LPR }, { "mail", LOG_MAIL }, { "news", LOG_NEWS },
+	{ "syslog", LOG_SYSLOG }, { "user", LOG_USER }, { "uucp", LOG_UUCP },
+	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+	{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+};
+
+static const int syslog_priorities[] = {
+	LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG
+};
+#endif
+
+static void
+write_line(int fd, enum harbor_log_level level, const char *msg)
+{
+	char		line[1200];
+	struct timeval	tv;
+	struct tm	tm;
+	time_t		secs;
+	int		n;
+	size_t		len, off;
+	ssize_t		w;
+
+	(void)gettimeofday(&tv, NULL);
+	secs = tv.tv_sec;
+#ifdef _WIN32
+	gmtime_s(&tm, &secs);
+#else
+	(void)gmtime_r(&secs, &tm);
+#endif
+	n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ "
+	    "harbord[%ld]: %s: %s\n", tm.tm_year + 1900, tm.tm_mon + 1,
+	    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	    (long)(tv.tv_usec / 1000), (long)getpid(),
+	    harbor_log_level_name(level), msg);
+	if (n < 0)
+		return;
+	len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+	if (len == sizeof line - 1)
+		line[len - 1] = '\n';
+	for (off = 0; off < len; off += (size_t)w) {
+		w = write(fd, line + off, len - off);
+		if (w <= 0 && errno != EINTR)
+			return;
+		if (w < 0)
+			w = 0;
+	}
+}
+
+static void
+logsink_write(enum harbor_log_level level, const char *msg, void *arg)
+{
+	mutex_lock(&sink_lock);
+	switch (sink_kind) {
+	case LOGSINK_STDERR:
+	case LOGSINK_FILE:
+		write_line(sink_fd, level, msg);
+		break;
+	case LOGSINK_SYSLOG:
+#ifdef HAVE_SYSLOG_H
+		syslog(syslog_priorities[level], "%s", msg);
+#endif
+		break;
+	}
+	mutex_unlock(&sink_lock);
+}
+
+int
+logsink_is(enum logsink_kind kind, const char *arg)
+{
+	if (kind != sink_kind)
+		return 0;
+	if (arg == NULL || sink_arg == NULL)
+		return arg == sink_arg;
+	return strcmp(arg, sink_arg) == 0;
+}
+
+int
+logsink_open(enum logsink_kind kind, const char *arg, char *err, size_t errlen)
+{
+	int	 fd = 2;
+	char	*copy = NULL;
+
+	if (!sink_lock_ready) {
+		mutex_init(&sink_lock);
+		sink_lock_ready = 1;
+		harbor_log_set_sink(logsink_write, NULL);
+	}
+	if (arg != NULL && (copy = strdup(arg)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	switch (kind) {
+	case LOGSINK_STDERR:
+		break;
+	case LOGSINK_FILE:
+		fd = open(arg, O_WRONLY | O_APPEND | O_CREAT, 0640);
+		if (fd == -1) {
+			snprintf(err, errlen, "cannot open log file %s: %s",
+			    arg, strerror(errno));
+			free(copy);
+			return -1;
+		}
+#ifdef FD_CLOEXEC
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+#endif
+		break;
+	case LOGSINK_SYSLOG: {
+#ifdef HAVE_SYSLOG_H
+		int	facility = LOG_DAEMON;
+		size_t	i;
+
+		for (i = 0; arg != NULL &&
+		    i < sizeof facilities / sizeof facilities[0]; i++)
+			if (strcmp(facilities[i].name, arg) == 0)
+				facility = facilities[i].facility;
+		mutex_lock(&sink_lock);
+		closelog();
+		openlog("harbord", LOG_PID | LOG_NDELAY, facility);
+		mutex_unlock(&sink_lock);
+#else
+		snprintf(err, errlen, "syslog is not available here");
+		free(copy);
+		return -1;
+#endif
+		break;
+	}
+	}
+
+	mutex_lock(&sink_lock);
+	if (sink_kind == LOGSINK_FILE && sink_fd > 2)
+		(void)close(sink_fd);
+	sink_kind = kind;
+	sink_fd = fd;
+	free(sink_arg);
+	sink_arg = copy;
+	mutex_unlock(&sink_lock);
+	return 0;
+}
+
+void
+logsink_close(void)
+{
+	if (!sink_lock_ready)
+		return;
+	mutex_lock(&sink_lock);
+	if (sink_kind == LOGSINK_FILE && sink_fd > 2)
+		(void)close(sink_fd);
+#ifdef HAVE_SYSLOG_H
+	if (sink_kind == LOGSINK_SYSLOG)
+		closelog();
+#endif
+	sink_kind = LOGSINK_STDERR;
+	sink_fd = 2;
+	free(sink_arg);
+	sink_arg = NULL;
+	mutex_unlock(&sink_lock);
+}

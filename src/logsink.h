@@ -1,0 +1,24 @@
+/*
+ * Where harbord's log goes: stderr, syslog or a file.  One line per
+ * message, written whole, from any thread.
+ */
+#ifndef HARBORD_LOGSINK_H
+#define HARBORD_LOGSINK_H
+
+#include <stddef.h>
+
+enum logsink_kind {
+	LOGSINK_STDERR,
+	LOGSINK_SYSLOG,
+	LOGSINK_FILE
+};
+
+/* arg: the syslog facility (NULL: daemon) or the file's path.  The sink in
+ * use stays when opening the new one fails. */
+int	logsink_open(enum logsink_kind kind, const char *arg, char *err,
+	    size_t errlen);
+/* Tells whether the sink in use is this one. */
+int	logsink_is(enum logsink_kind kind, const char *arg);
+void	logsink_close(void);
+
+#endif

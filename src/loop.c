@@ -1,0 +1,135 @@
+/*
+ * I/O loops: an event_base, usually on a thread of its own, that owns the
+ * bufferevents of its connections.  Other threads never touch those; they
+ * post a task to the loop's inbox, and the loop runs it on its own thread.
+ * With io-threads 0 the single loop is the main loop, unthreaded.
+ */
+#include "autoconfig.h"
+
+#include <stdlib.h>
+
+#include "harbor-internal.h"
+
+struct loop_task {
+	void			(*fn)(void *);
+	void			 *arg;
+	struct loop_task	 *next;
+};
+
+static void
+loop_drain_inbox(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop		*loop = arg;
+	struct loop_task	*task, *next;
+
+	mutex_lock(&loop->lock);
+	task = loop->inbox_head;
+	loop->inbox_head = loop->inbox_tail = NULL;
+	mutex_unlock(&loop->lock);
+
+	for (; task != NULL; task = next) {
+		next = task->next;
+		task->fn(task->arg);
+		free(task);
+	}
+}
+
+int
+loop_init(struct loop *loop, struct harbor_server *srv,
+    struct event_base *shared_base)
+{
+	loop->server = srv;
+	loop->threaded = shared_base == NULL;
+	loop->base = shared_base != NULL ? shared_base : event_base_new();
+	if (loop->base == NULL)
+		return -1;
+	mutex_init(&loop->lock);
+	atomic_init(&loop->nconns, 0);
+	loop->wakeup = event_new(loop->base, -1, 0, loop_drain_inbox, loop);
+	if (loop->wakeup == NULL) {
+		if (loop->threaded)
+			event_base_free(loop->base);
+		loop->base = NULL;
+		mutex_destroy(&loop->lock);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+loop_main(void *arg)
+{
+	struct loop	*loop = arg;
+
+	(void)event_base_loop(loop->base, EVLOOP_NO_EXIT_ON_EMPTY);
+}
+
+int
+loop_run_thread(struct loop *loop)
+{
+	if (!loop->threaded)
+		return 0;
+	if (thread_create(&loop->thread, loop_main, loop) == -1)
+		return -1;
+	loop->running = 1;
+	return 0;
+}
+
+int
+loop_post(struct loop *loop, void (*fn)(void *), void *arg)
+{
+	struct loop_task	*task;
+	int			 was_empty;
+
+	if ((task = malloc(sizeof *task)) == NULL)
+		return -1;
+	task->fn = fn;
+	task->arg = arg;
+	task->next = NULL;
+
+	mutex_lock(&loop->lock);
+	was_empty = loop->inbox_head == NULL;
+	if (loop->inbox_tail != NULL)
+		loop->inbox_tail->next = task;
+	else
+		loop->inbox_head = task;
+	loop->inbox_tail = task;
+	mutex_unlock(&loop->lock);
+
+	/* One activation drains everything posted before it runs. */
+	if (was_empty)
+		event_active(loop->wakeup, EV_READ, 0);
+	return 0;
+}
+
+static void
+loop_break(void *arg)
+{
+	struct loop	*loop = arg;
+
+	(void)event_base_loopbreak(loop->base);
+}
+
+void
+loop_stop(struct loop *loop)
+{
+	if (!loop->running)
+		return;
+	if (loop_post(loop, loop_break, loop) == 0)
+		thread_join(loop->thread);
+	loop->running = 0;
+}
+
+void
+loop_free(struct loop *loop)
+{
+	if (loop->base == NULL)
+		return;
+	/* Tasks posted after the loop stopped still own memory. */
+	loop_drain_inbox(-1, 0, loop);
+	event_free(loop->wakeup);
+	if (loop->threaded)
+		event_base_free(loop->base);
+	mutex_destroy(&loop->lock);
+	loop->base = NULL;
+}

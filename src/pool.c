@@ -1,0 +1,159 @@
+/*
+ * The worker pool: threads that run jobs off the I/O loops.
+ *
+ * The queue is bounded.  A job submitted to a full queue is not dropped: it
+ * waits on a deferred list, and its submitter is told so (and pauses the
+ * client it came from); when a worker takes a job from the queue it moves
+ * the oldest deferred job into the freed place and calls its admitted
+ * callback, so the submitter can resume.  Jobs are intrusive (embedded in
+ * what they work on), so neither list allocates.
+ */
+#include "autoconfig.h"
+
+#include <stdlib.h>
+
+#include "harbor-internal.h"
+
+struct pool {
+	mutex_t		 lock;
+	cond_t		 work;
+	thread_t	*threads;
+	int		 nthreads;
+	struct pool_job	*head, *tail;		/* the queue */
+	unsigned	 queued;
+	unsigned	 queue_max;
+	struct pool_job	*dhead, *dtail;		/* deferred */
+	int		 stopping;
+};
+
+static void
+append(struct pool_job **head, struct pool_job **tail, struct pool_job *job)
+{
+	job->next = NULL;
+	if (*tail != NULL)
+		(*tail)->next = job;
+	else
+		*head = job;
+	*tail = job;
+}
+
+static struct pool_job *
+take(struct pool_job **head, struct pool_job **tail)
+{
+	struct pool_job	*job = *head;
+
+	if (job != NULL) {
+		*head = job->next;
+		if (*head == NULL)
+			*tail = NULL;
+		job->next = NULL;
+	}
+	return job;
+}
+
+static void
+pool_worker(void *arg)
+{
+	struct pool	*pool = arg;
+	struct pool_job	*job, *admitted;
+
+	mutex_lock(&pool->lock);
+	for (;;) {
+		while (pool->queued == 0 && !pool->stopping)
+			cond_wait(&pool->work, &pool->lock);
+		if (pool->queued == 0)
+			break;		/* stopping, and nothing left */
+		job = take(&pool->head, &pool->tail);
+		pool->queued--;
+		admitted = take(&pool->dhead, &pool->dtail);
+		if (admitted != NULL) {
+			append(&pool->head, &pool->tail, admitted);
+			pool->queued++;
+		}
+		mutex_unlock(&pool->lock);
+
+		if (admitted != NULL && admitted->admitted != NULL)
+			admitted->admitted(admitted);
+		job->run(job);
+
+		mutex_lock(&pool->lock);
+	}
+	mutex_unlock(&pool->lock);
+}
+
+struct pool *
+pool_new(int nthreads, unsigned queue_max)
+{
+	struct pool	*pool;
+	int		 i;
+
+	if (nthreads < 1 || (pool = calloc(1, sizeof *pool)) == NULL)
+		return NULL;
+	pool->queue_max = queue_max > 0 ? queue_max : POOL_QUEUE_DEFAULT;
+	if ((pool->threads = calloc((size_t)nthreads,
+	    sizeof *pool->threads)) == NULL) {
+		free(pool);
+		return NULL;
+	}
+	mutex_init(&pool->lock);
+	cond_init(&pool->work);
+	for (i = 0; i < nthreads; i++) {
+		if (thread_create(&pool->threads[i], pool_worker, pool) != 0)
+			break;
+		pool->nthreads++;
+	}
+	if (pool->nthreads == 0) {
+		pool_free(pool);
+		return NULL;
+	}
+	return pool;
+}
+
+int
+pool_submit(struct pool *pool, struct pool_job *job)
+{
+	int	deferred;
+
+	mutex_lock(&pool->lock);
+	if (pool->queued < pool->queue_max && pool->dhead == NULL) {
+		append(&pool->head, &pool->tail, job);
+		pool->queued++;
+		cond_signal(&pool->work);
+		deferred = 0;
+	} else {
+		append(&pool->dhead, &pool->dtail, job);
+		deferred = 1;
+	}
+	mutex_unlock(&pool->lock);
+	return deferred;
+}
+
+unsigned
+pool_queued(struct pool *pool)
+{
+	unsigned	n;
+
+	mutex_lock(&pool->lock);
+	n = pool->queued;
+	mutex_unlock(&pool->lock);
+	return n;
+}
+
+void
+pool_free(struct pool *pool)
+{
+	int	i;
+
+	if (pool == NULL)
+		return;
+	mutex_lock(&pool->lock);
+	pool->stopping = 1;
+	cond_broadcast(&pool->work);
+	mutex_unlock(&pool->lock);
+	for (i = 0; i < pool->nthreads; i++)
+		thread_join(pool->threads[i]);
+	cond_destroy(&pool->work);
+	mutex_destroy(&pool->lock);
+	free(pool->threads);
+	free(pool);
+}

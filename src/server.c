@@ -1,0 +1,437 @@
+/*
+ * The server: its services and listeners, the main loop, the I/O loops and
+ * the worker pool, and the three things that change them as a whole:
+ * start, reload (harbor_server_replace_services) and shutdown.
+ */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <unistd.h>
+#endif
+
+#include <event2/thread.h>
+
+#include "harbor-internal.h"
+
+#define SHUTDOWN_TICK_MS	20
+
+void
+harbor_server_settings_default(struct harbor_server_settings *s)
+{
+	s->io_threads = -1;
+	s->workers = -1;
+	s->queue_size = 0;
+}
+
+int
+harbor_cpu_count(void)
+{
+#ifdef _WIN32
+	SYSTEM_INFO	si;
+
+	GetSystemInfo(&si);
+	return si.dwNumberOfProcessors > 0 ? (int)si.dwNumberOfProcessors : 1;
+#else
+	long	n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (int)n : 1;
+#endif
+}
+
+struct harbor_server *
+harbor_server_new(const struct harbor_server_settings *settings)
+{
+	struct harbor_server	*srv;
+
+	if ((srv = calloc(1, sizeof *srv)) == NULL)
+		return NULL;
+	if (settings != NULL)
+		srv->settings = *settings;
+	else
+		harbor_server_settings_default(&srv->settings);
+	if (srv->settings.io_threads < 0)
+		srv->settings.io_threads = harbor_cpu_count();
+	if (srv->settings.workers < 1)
+		srv->settings.workers = harbor_cpu_count();
+	atomic_init(&srv->nconns, 0);
+	return srv;
+}
+
+static int
+server_has_service(struct harbor_service **svcs, size_t n, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(svcs[i]->name, name) == 0)
+			return 1;
+	return 0;
+}
+
+int
+harbor_server_add_service(struct harbor_server *srv,
+    struct harbor_service *svc, char *err, size_t errlen)
+{
+	struct harbor_service	**grown;
+
+	if (srv->started) {
+		snprintf(err, errlen, "the server is running; use "
+		    "harbor_server_replace_services");
+		goto fail;
+	}
+	if (server_has_service(srv->svcs, srv->nsvcs, svc->name)) {
+		snprintf(err, errlen, "duplicate service '%s'", svc->name);
+		goto fail;
+	}
+	if (service_start(svc, err, errlen) == -1)
+		goto fail;
+	grown = realloc(srv->svcs, (srv->nsvcs + 1) * sizeof *grown);
+	if (grown == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	srv->svcs = grown;
+	srv->svcs[srv->nsvcs++] = svc;
+	svc->server = srv;
+	return 0;
+fail:
+	service_release(svc);
+	return -1;
+}
+
+static void
+listeners_free(struct listener *l)
+{
+	struct listener	*next;
+
+	for (; l != NULL; l = next) {
+		next = l->next;
+		listener_free(l);
+	}
+}
+
+/* Makes a listener for every address of svcs.  One whose address is
+ * already served by a listener in `old` is marked to take over that
+ * listener's socket at commit (listener_take_over); the others are bound
+ * now.  Nothing in `old` changes, so a failure leaves the server as it
+ * was. */
+static int
+server_make_listeners(struct harbor_server *srv, struct harbor_service **svcs,
+    size_t nsvcs, struct listener *old, struct listener **out,
+    char *err, size_t errlen)
+{
+	struct harbor_addr	 addrs[ADDR_PARSE_MAX];
+	struct listener		*made = NULL, *l, *o;
+	char			 key[HARBOR_ADDRSTRLEN];
+	size_t			 i, j, k, n;
+
+	for (o = old; o != NULL; o = o->next)
+		o->claimed = 0;
+	for (i = 0; i < nsvcs; i++) {
+		for (j = 0; j < svcs[i]->nlisten; j++) {
+			if (addr_parse(svcs[i]->listen[j], addrs, &n, err,
+			    errlen) == -1)
+				goto fail;
+			for (k = 0; k < n; k++) {
+				addr_format((struct sockaddr *)&addrs[k].ss,
+				    key, sizeof key);
+				if ((l = calloc(1, sizeof *l)) == NULL ||
+				    (l->key = strdup(key)) == NULL) {
+					free(l);
+					snprintf(err, errlen, "out of memory");
+					goto fail;
+				}
+				l->fd = EVUTIL_INVALID_SOCKET;
+				l->addr = addrs[k];
+				l->server = srv;
+				l->svc = svcs[i];
+				service_hold(l->svc);
+				l->next = made;
+				made = l;
+				for (o = old; o != NULL; o = o->next)
+					if (!o->claimed &&
+					    strcmp(o->key, key) == 0)
+						break;
+				if (o != NULL) {
+					o->claimed = 1;
+					l->takes_over = o;
+				} else if (listener_bind(l, err, errlen) == -1)
+					goto fail;
+			}
+		}
+	}
+	*out = made;
+	return 0;
+fail:
+	listeners_free(made);
+	return -1;
+}
+
+int
+harbor_server_bind(struct harbor_server *srv, char *err, size_t errlen)
+{
+	if (srv->started) {
+		snprintf(err, errlen, "the server is already running");
+		return -1;
+	}
+	listeners_free(srv->listeners);
+	srv->listeners = NULL;
+	return server_make_listeners(srv, srv->svcs, srv->nsvcs, NULL,
+	    &srv->listeners, err, errlen);
+}
+
+int
+harbor_server_start(struct harbor_server *srv, char *err, size_t errlen)
+{
+	struct listener	*l;
+	int		 i;
+
+	if (srv->started) {
+		snprintf(err, errlen, "the server is already running");
+		return -1;
+	}
+	/* Before the first event base, or its locks are never set up. */
+#ifdef _WIN32
+	if (evthread_use_windows_threads() == -1) {
+#else
+	if (evthread_use_pthreads() == -1) {
+#endif
+		snprintf(err, errlen, "cannot enable libevent threading");
+		return -1;
+	}
+	if ((srv->base = event_base_new()) == NULL ||
+	    acceptor_init(srv) == -1) {
+		snprintf(err, errlen, "cannot create the main event loop");
+		return -1;
+	}
+	srv->nloops = srv->settings.io_threads > 0 ?
+	    srv->settings.io_threads : 1;
+	if ((srv->loops = calloc((size_t)srv->nloops,
+	    sizeof *srv->loops)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < srv->nloops; i++) {
+		if (loop_init(&srv->loops[i], srv,
+		    srv->settings.io_threads > 0 ? NULL : srv->base) == -1) {
+			snprintf(err, errlen, "cannot create I/O loop %d", i);
+			return -1;
+		}
+	}
+	srv->pool = pool_new(srv->settings.workers, srv->settings.queue_size);
+	if (srv->pool == NULL) {
+		snprintf(err, errlen, "cannot start %d worker threads",
+		    srv->settings.workers);
+		return -1;
+	}
+	for (i = 0; i < srv->nloops; i++) {
+		if (loop_run_thread(&srv->loops[i]) == -1) {
+			snprintf(err, errlen, "cannot start I/O thread %d", i);
+			return -1;
+		}
+	}
+	for (l = srv->listeners; l != NULL; l = l->next)
+		if (listener_enable(l, err, errlen) == -1)
+			return -1;
+	srv->started = 1;
+	return 0;
+}
+
+struct event_base *
+harbor_server_base(struct harbor_server *srv)
+{
+	return srv->base;
+}
+
+int
+harbor_server_run(struct harbor_server *srv)
+{
+	if (!srv->started)
+		return -1;
+	return event_base_loop(srv->base, EVLOOP_NO_EXIT_ON_EMPTY);
+}
+
+int
+harbor_server_replace_services(struct harbor_server *srv,
+    struct harbor_service **svcs, size_t nsvcs, char *err, size_t errlen)
+{
+	struct listener	*made = NULL, *l;
+	size_t		 i;
+
+	for (i = 0; i < nsvcs; i++) {
+		if (server_has_service(svcs, i, svcs[i]->name)) {
+			snprintf(err, errlen, "duplicate service '%s'",
+			    svcs[i]->name);
+			goto fail;
+		}
+		svcs[i]->server = srv;
+		if (service_start(svcs[i], err, errlen) == -1)
+			goto fail;
+	}
+	if (server_make_listeners(srv, svcs, nsvcs, srv->listeners, &made,
+	    err, errlen) == -1)
+		goto fail;
+
+	/* Committed: sockets move to their new listeners, old listeners go
+	 * (closing the sockets no one took over), new sockets start. */
+	for (l = made; l != NULL; l = l->next)
+		if (l->takes_over != NULL)
+			listener_take_over(l, l->takes_over);
+	listeners_free(srv->listeners);
+	srv->listeners = made;
+	for (l = srv->listeners; l != NULL; l = l->next)
+		if (l->evl == NULL && listener_enable(l, err, errlen) == -1)
+			log_err("%s", err);
+	for (i = 0; i < srv->nsvcs; i++)
+		service_release(srv->svcs[i]);
+	free(srv->svcs);
+	if ((srv->svcs = calloc(nsvcs > 0 ? nsvcs : 1,
+	    sizeof *srv->svcs)) == NULL) {
+		srv->nsvcs = 0;
+		for (i = 0; i < nsvcs; i++)
+			service_release(svcs[i]);
+		return 0;
+	}
+	memcpy(srv->svcs, svcs, nsvcs * sizeof *svcs);
+	srv->nsvcs = nsvcs;
+	return 0;
+fail:
+	for (i = 0; i < nsvcs; i++)
+		service_release(svcs[i]);
+	return -1;
+}
+
+struct loop *
+server_pick_loop(struct harbor_server *srv)
+{
+	struct loop	*best = NULL;
+	unsigned	 load, best_load = 0;
+	int		 i, idx;
+
+	/* Least loaded; ties go round robin so that an idle server spreads
+	 * a burst of clients over every loop. */
+	for (i = 0; i < srv->nloops; i++) {
+		idx = (int)((srv->next_loop + (unsigned)i) %
+		    (unsigned)srv->nloops);
+		load = atomic_load(&srv->loops[idx].nconns);
+		if (best == NULL || load < best_load) {
+			best = &srv->loops[idx];
+			best_load = load;
+		}
+	}
+	srv->next_loop++;
+	return best;
+}
+
+void
+server_conn_gone(struct harbor_server *srv)
+{
+	atomic_fetch_sub(&srv->nconns, 1);
+}
+
+unsigned
+harbor_server_connection_count(struct harbor_server *srv)
+{
+	return atomic_load(&srv->nconns);
+}
+
+static void
+server_stop_threads(struct harbor_server *srv)
+{
+	int	i;
+
+	/* Workers post releases to the loops, so the loops go last. */
+	pool_free(srv->pool);
+	srv->pool = NULL;
+	for (i = 0; i < srv->nloops; i++)
+		loop_stop(&srv->loops[i]);
+}
+
+
+static void
+server_shutdown_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct harbor_server	*srv = arg;
+	struct timeval		 now, tick = { 0, SHUTDOWN_TICK_MS * 1000 };
+	int			 i;
+
+	if (atomic_load(&srv->nconns) == 0) {
+		server_stop_threads(srv);
+		(void)event_base_loopbreak(srv->base);
+		return;
+	}
+	event_base_gettimeofday_cached(srv->base, &now);
+	if (srv->shutting_down == 1 &&
+	    !evutil_timercmp(&now, &srv->shutdown_deadline, <)) {
+		log_notice("grace period over: closing %u connections",
+		    atomic_load(&srv->nconns));
+		srv->shutting_down = 2;
+		for (i = 0; i < srv->nloops; i++)
+			(void)loop_post(&srv->loops[i], conn_shutdown_all,
+			    &srv->loops[i]);
+	}
+	(void)evtimer_add(srv->shutdown_ev, &tick);
+}
+
+void
+harbor_server_shutdown(struct harbor_server *srv, unsigned grace_ms)
+{
+	struct timeval	now, grace;
+
+	if (!srv->started)
+		return;
+	event_base_gettimeofday_cached(srv->base, &now);
+	grace.tv_sec = grace_ms / 1000;
+	grace.tv_usec = (grace_ms % 1000) * 1000;
+	if (srv->shutting_down) {
+		/* Asked again: cut the grace period short. */
+		if (srv->shutting_down == 1)
+			srv->shutdown_deadline = now;
+		return;
+	}
+	srv->shutting_down = 1;
+	evutil_timeradd(&now, &grace, &srv->shutdown_deadline);
+	listeners_free(srv->listeners);
+	srv->listeners = NULL;
+	acceptor_stop(srv);
+	log_notice("shutting down: %u connections open, waiting up to "
+	    "%u.%03u s", atomic_load(&srv->nconns), grace_ms / 1000,
+	    grace_ms % 1000);
+	srv->shutdown_ev = evtimer_new(srv->base, server_shutdown_tick, srv);
+	if (srv->shutdown_ev != NULL)
+		server_shutdown_tick(-1, 0, srv);
+	else {
+		server_stop_threads(srv);
+		(void)event_base_loopbreak(srv->base);
+	}
+}
+
+void
+harbor_server_free(struct harbor_server *srv)
+{
+	size_t	i;
+	int	j;
+
+	if (srv == NULL)
+		return;
+	listeners_free(srv->listeners);
+	server_stop_threads(srv);
+	for (j = 0; j < srv->nloops; j++)
+		loop_free(&srv->loops[j]);
+	free(srv->loops);
+	acceptor_stop(srv);
+	if (srv->shutdown_ev != NULL)
+		event_free(srv->shutdown_ev);
+	for (i = 0; i < srv->nsvcs; i++)
+		service_release(srv->svcs[i]);
+	free(srv->svcs);
+	if (srv->base != NULL)
+		event_base_free(srv->base);
+	free(srv);
+}

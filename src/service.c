@@ -1,0 +1,205 @@
+/*
+ * Services: a handler, the addresses it listens on, and its limits.  A
+ * service is shared by its listeners and by every connection it accepted,
+ * and lives until the last of them lets go, so connections accepted before
+ * a reload finish under the settings they started with.
+ */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harbor-internal.h"
+
+struct harbor_service *
+harbor_service_new(const char *name, const struct harbor_handler *handler)
+{
+	struct harbor_service	*svc;
+
+	if (handler == NULL || (svc = calloc(1, sizeof *svc)) == NULL)
+		return NULL;
+	if ((svc->name = strdup(name)) == NULL) {
+		free(svc);
+		return NULL;
+	}
+	svc->handler = handler;
+	svc->max_connections = DEFAULT_MAX_CONNECTIONS;
+	svc->idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
+	svc->max_line = DEFAULT_MAX_LINE;
+	atomic_init(&svc->refs, 1);
+	atomic_init(&svc->active, 0);
+	return svc;
+}
+
+static void
+service_destroy(struct harbor_service *svc)
+{
+	struct service_option	*o, *next;
+	size_t			 i;
+
+	if (svc->started && svc->handler->service_free != NULL)
+		svc->handler->service_free(svc->state);
+	for (o = svc->options; o != NULL; o = next) {
+		next = o->next;
+		free(o->name);
+		free(o->value);
+		free(o);
+	}
+	for (i = 0; i < svc->nlisten; i++)
+		free(svc->listen[i]);
+	free(svc->listen);
+	free(svc->name);
+	free(svc);
+}
+
+void
+harbor_service_free(struct harbor_service *svc)
+{
+	if (svc != NULL)
+		service_release(svc);
+}
+
+void
+service_hold(struct harbor_service *svc)
+{
+	atomic_fetch_add(&svc->refs, 1);
+}
+
+void
+service_release(struct harbor_service *svc)
+{
+	if (atomic_fetch_sub(&svc->refs, 1) == 1)
+		service_destroy(svc);
+}
+
+int
+harbor_service_add_listen(struct harbor_service *svc, const char *text,
+    char *err, size_t errlen)
+{
+	struct harbor_addr	 a[ADDR_PARSE_MAX];
+	size_t			 n;
+	char			**grown, *copy;
+
+	if (addr_parse(text, a, &n, err, errlen) == -1)
+		return -1;
+	grown = realloc(svc->listen, (svc->nlisten + 1) * sizeof *grown);
+	if (grown == NULL || (copy = strdup(text)) == NULL) {
+		if (grown != NULL)
+			svc->listen = grown;
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	svc->listen = grown;
+	svc->listen[svc->nlisten++] = copy;
+	return 0;
+}
+
+void
+harbor_service_set_dispatch(struct harbor_service *svc,
+    enum harbor_dispatch dispatch)
+{
+	svc->dispatch = dispatch;
+}
+
+void
+harbor_service_set_framing(struct harbor_service *svc,
+    enum harbor_framing framing)
+{
+	svc->framing = framing;
+}
+
+void
+harbor_service_set_max_connections(struct harbor_service *svc, unsigned max)
+{
+	svc->max_connections = max;
+}
+
+void
+harbor_service_set_idle_timeout(struct harbor_service *svc, unsigned ms)
+{
+	svc->idle_timeout_ms = ms;
+}
+
+void
+harbor_service_set_max_line(struct harbor_service *svc, size_t bytes)
+{
+	svc->max_line = bytes;
+}
+
+int
+harbor_service_set_option(struct harbor_service *svc, const char *name,
+    const char *value)
+{
+	struct service_option	*o;
+
+	for (o = svc->options; o != NULL; o = o->next) {
+		if (strcmp(o->name, name) == 0) {
+			char *v = strdup(value);
+
+			if (v == NULL)
+				return -1;
+			free(o->value);
+			o->value = v;
+			return 0;
+		}
+	}
+	if ((o = calloc(1, sizeof *o)) == NULL)
+		return -1;
+	o->name = strdup(name);
+	o->value = strdup(value);
+	if (o->name == NULL || o->value == NULL) {
+		free(o->name);
+		free(o->value);
+		free(o);
+		return -1;
+	}
+	o->next = svc->options;
+	svc->options = o;
+	return 0;
+}
+
+const char *
+harbor_service_option(const struct harbor_service *svc, const char *name)
+{
+	const struct service_option	*o;
+
+	for (o = svc->options; o != NULL; o = o->next)
+		if (strcmp(o->name, name) == 0)
+			return o->value;
+	return NULL;
+}
+
+const char *
+harbor_service_name(const struct harbor_service *svc)
+{
+	return svc->name;
+}
+
+int
+service_start(struct harbor_service *svc, char *err, size_t errlen)
+{
+	char	herr[256] = "";
+
+	if (svc->started)
+		return 0;
+	if (svc->nlisten == 0) {
+		snprintf(err, errlen, "service '%s' has no listen address",
+		    svc->name);
+		return -1;
+	}
+	if (svc->handler->service_init != NULL &&
+	    svc->handler->service_init(svc, &svc->state, herr,
+	    sizeof herr) == -1) {
+		snprintf(err, errlen, "service '%s': %s", svc->name, herr);
+		return -1;
+	}
+	svc->started = 1;
+	return 0;
+}
+
+int
+harbor_service_check(struct harbor_service *svc, char *err, size_t errlen)
+{
+	return service_start(svc, err, errlen);
+}

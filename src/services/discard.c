@@ -1,0 +1,9 @@
+/* discard (RFC 863): reads and throws away; never answers. */
+#include "autoconfig.h"
+
+#include "harbor-internal.h"
+
+/* No input callback: the connection drains input without a call. */
+const struct harbor_handler handler_discard = {
+	.name = "discard",
+};

@@ -1,0 +1,44 @@
+# Test programs: Check unit suites and integration suites that run the real
+# daemon on loopback.  Included from the top Makefile.am.
+if HAVE_CHECK
+TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+TEST_LIBS = $(CHECK_LIBS)
+CORE_LIBS = $(LIBEVENT_LIBS) $(LIBEVENT_PTHREADS_LIBS)
+
+check_PROGRAMS = tests/unit_config tests/unit_addr tests/unit_framing \
+	tests/unit_pool tests/integration_services tests/integration_daemon \
+	tests/integration_badinput
+TESTS = $(check_PROGRAMS)
+AM_TESTS_ENVIRONMENT = \
+	HARBORD=$(abs_top_builddir)/src/harbord; export HARBORD; \
+	HARBOR_TEST_SRCDIR=$(abs_top_srcdir)/tests; export HARBOR_TEST_SRCDIR;
+
+tests_unit_config_SOURCES = tests/unit_config.c
+tests_unit_config_CFLAGS = $(TEST_CFLAGS)
+tests_unit_config_LDADD = src/libharbordconf.la src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
+
+tests_unit_addr_SOURCES = tests/unit_addr.c
+tests_unit_addr_CFLAGS = $(TEST_CFLAGS)
+tests_unit_addr_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
+
+tests_unit_framing_SOURCES = tests/unit_framing.c
+tests_unit_framing_CFLAGS = $(TEST_CFLAGS)
+tests_unit_framing_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
+
+tests_unit_pool_SOURCES = tests/unit_pool.c
+tests_unit_pool_CFLAGS = $(TEST_CFLAGS)
+tests_unit_pool_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
+
+HARNESS = tests/harness.c tests/harness.h
+tests_integration_services_SOURCES = tests/integration_services.c $(HARNESS)
+tests_integration_services_CFLAGS = $(TEST_CFLAGS)
+tests_integration_services_LDADD = $(TEST_LIBS)
+
+tests_integration_daemon_SOURCES = tests/integration_daemon.c $(HARNESS)
+tests_integration_daemon_CFLAGS = $(TEST_CFLAGS)
+tests_integration_daemon_LDADD = $(TEST_LIBS)
+
+tests_integration_badinput_SOURCES = tests/integration_badinput.c $(HARNESS)
+tests_integration_badinput_CFLAGS = $(TEST_CFLAGS)
+tests_integration_badinput_LDADD = $(TEST_LIBS)
+endif
