@@ -1,0 +1,510 @@
+/* The config parser: good files give the right settings, bad ones give
+ * errors at the right file:line:column. */
+#include "autoconfig.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static struct conf_errors errs;
+
+static void
+setup(void)
+{
+	memset(&errs, 0, sizeof errs);
+}
+
+static void
+teardown(void)
+{
+	conf_errors_clear(&errs);
+}
+
+static struct config *
+good(const char *text)
+{
+	struct config	*conf = config_load_string("t.conf", text, &errs);
+	size_t		 i;
+
+	for (i = 0; i < errs.n; i++)
+		fprintf(stderr, "unexpected: %s\n", errs.msg[i]);
+	ck_assert_ptr_nonnull(conf);
+	return conf;
+}
+
+/* The config fails, and its first error is exactly want. */
+static void
+bad(const char *text, const char *want)
+{
+	struct config	*conf = config_load_string("t.conf", text, &errs);
+
+	ck_assert_ptr_null(conf);
+	ck_assert_uint_ge(errs.n, 1);
+	ck_assert_str_eq(errs.msg[0], want);
+	conf_errors_clear(&errs);
+}
+
+static const struct conf_service *
+service(const struct config *conf, const char *name)
+{
+	const struct conf_service	*s;
+
+	for (s = conf->services; s != NULL; s = s->next)
+		if (strcmp(s->name, name) == 0)
+			return s;
+	ck_abort_msg("no service %s", name);
+	return NULL;
+}
+
+START_TEST(test_full_file)
+{
+	struct config	*conf = good(
+	    "# a comment\n"
+	    "io-threads 3\n"
+	    "workers 5   # trailing comment\n"
+	    "queue-size 64\n"
+	    "log file /var/log/harbord.log\n"
+	    "pidfile /run/harbord.pid\n"
+	    "shutdown-timeout 2500ms\n"
+	    "defaults {\n"
+	    "    idle-timeout 5m\n"
+	    "    max-connections 100\n"
+	    "}\n"
+	    "service echo {\n"
+	    "    listen 127.0.0.1:7 [::1]:7\n"
+	    "    handler echo\n"
+	    "    dispatch pool\n"
+	    "    framing line\n"
+	    "    max-line 4k\n"
+	    "}\n"
+	    "service q { listen *:17; handler qotd; quote-file \"/etc/q t\" }\n");
+	const struct conf_service *e, *q;
+
+	ck_assert_int_eq(conf->io_threads, 3);
+	ck_assert_int_eq(conf->workers, 5);
+	ck_assert_uint_eq(conf->queue_size, 64);
+	ck_assert_int_eq(conf->log, CONF_LOG_FILE);
+	ck_assert_str_eq(conf->log_file, "/var/log/harbord.log");
+	ck_assert_str_eq(conf->pidfile, "/run/harbord.pid");
+	ck_assert_uint_eq(conf->shutdown_ms, 2500);
+	ck_assert_uint_eq(conf->nservices, 2);
+	ck_assert_int_eq(conf->defaults.idle_timeout_ms, 300000);
+	ck_assert_int_eq(conf->defaults.max_connections, 100);
+	e = service(conf, "echo");
+	ck_assert_uint_eq(e->nlisten, 2);
+	ck_assert_str_eq(e->listen[0], "127.0.0.1:7");
+	ck_assert_str_eq(e->listen[1], "[::1]:7");
+	ck_assert_uint_eq(e->listen_pos[1].line, 13);
+	ck_assert_uint_eq(e->listen_pos[1].col, 24);
+	ck_assert_str_eq(e->handler, "echo");
+	ck_assert_int_eq(e->dispatch, HARBOR_DISPATCH_POOL);
+	ck_assert_int_eq(e->framing, HARBOR_FRAMING_LINE);
+	ck_assert_int_eq(e->max_line, 4096);
+	ck_assert_int_eq(e->idle_timeout_ms, -1);	/* from defaults */
+	q = service(conf, "q");
+	ck_assert_str_eq(q->quote_file, "/etc/q t");
+	ck_assert_int_eq(q->dispatch, -1);
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_defaults_and_syslog)
+{
+	struct config	*conf = good("service a { listen 127.0.0.1:1\n"
+	    "handler time }\nlog syslog local3\n");
+
+	ck_assert_int_eq(conf->io_threads, -1);
+	ck_assert_int_eq(conf->workers, -1);
+	ck_assert_int_eq(conf->log, CONF_LOG_SYSLOG);
+	ck_assert_str_eq(conf->log_facility, "local3");
+	ck_assert_uint_eq(conf->shutdown_ms, CONF_DEFAULT_SHUTDOWN_MS);
+	config_free(conf);
+	conf = good("");
+	ck_assert_uint_eq(conf->nservices, 0);
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_builtin_default_parses)
+{
+	struct config	*conf = config_load_string("<built-in default>",
+	    config_default_text, &errs);
+
+	ck_assert_ptr_nonnull(conf);
+	ck_assert_uint_eq(conf->nservices, 6);
+	ck_assert_str_eq(service(conf, "chargen")->listen[0],
+	    "127.0.0.1:7019");
+	ck_assert_str_eq(service(conf, "time")->listen[0], "127.0.0.1:7037");
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_unknown_keywords)
+{
+	bad("service echo {\n    lisen 127.0.0.1:7\n    handler echo\n}\n",
+	    "t.conf:2:5: unknown keyword 'lisen' in service 'echo' (expected "
+	    "listen, handler, dispatch, framing, max-line, quote-file, "
+	    "max-connections or idle-timeout)");
+	bad("\n\n  threads 4\n",
+	    "t.conf:3:3: unknown keyword 'threads' (expected io-threads, "
+	    "workers, queue-size, log, pidfile, shutdown-timeout, defaults, "
+	    "service or include)");
+	bad("defaults { frob 1 }\n",
+	    "t.conf:1:12: unknown keyword 'frob' in defaults (expected listen, "
+	    "handler, dispatch, framing, max-line, quote-file, max-connections "
+	    "or idle-timeout)");
+}
+END_TEST
+
+START_TEST(test_bad_values)
+{
+	bad("service e {\n\tlisten 127.0.0.1:70000\n\thandler echo\n}\n",
+	    "t.conf:2:9: bad port '70000' (expected 0..65535)");
+	bad("service e { listen localhost:7; handler echo }\n",
+	    "t.conf:1:20: bad IPv4 address 'localhost' (expected a numeric "
+	    "address such as 127.0.0.1, or *)");
+	bad("service e { listen 127.0.0.1:7; handler ehco }\n",
+	    "t.conf:1:41: unknown handler 'ehco' (expected echo, discard, "
+	    "chargen, daytime, time, qotd)");
+	bad("service e { listen 127.0.0.1:7; handler echo; dispatch fast }\n",
+	    "t.conf:1:56: unknown value 'fast' for 'dispatch' (expected inline "
+	    "or pool)");
+	bad("workers 0\n", "t.conf:1:9: bad number '0' (expected 1..1024)");
+	bad("io-threads -1\n",
+	    "t.conf:1:12: bad number '-1' (expected 0..1024)");
+	bad("shutdown-timeout 10 s\n",
+	    "t.conf:1:21: unexpected 's' after 'shutdown-timeout'");
+	bad("shutdown-timeout 10y\n", "t.conf:1:18: bad duration '10y' "
+	    "(expected a number with ms, s, m, h or d, such as 30s)");
+	bad("service e { listen 127.0.0.1:7; handler echo; max-line 0 }\n",
+	    "t.conf:1:56: max-line must be at least 1");
+	bad("service e { listen 127.0.0.1:7; handler echo; max-line 1g }\n",
+	    "t.conf:1:56: bad size '1g' (expected a number of bytes, "
+	    "optionally with k or m)");
+	bad("log syslog mars\n", "t.conf:1:12: unknown syslog facility "
+	    "'mars' (expected daemon, user, local0..local7, auth, ...)");
+	bad("log file\n", "t.conf:1:5: 'log file' needs a path");
+	bad("pidfile\n", "t.conf:1:1: 'pidfile' needs a value");
+}
+END_TEST
+
+START_TEST(test_structure_errors)
+{
+	bad("service echo {\n  listen 127.0.0.1:7; handler echo\n}\n"
+	    "service echo {\n  listen 127.0.0.1:8; handler echo\n}\n",
+	    "t.conf:4:9: duplicate service 'echo' (first defined at "
+	    "t.conf:1:9)");
+	bad("service x {\n  listen 127.0.0.1:7\n}\n",
+	    "t.conf:1:9: service 'x' has no handler");
+	bad("service x { handler echo }\n",
+	    "t.conf:1:9: service 'x' has no listen address");
+	bad("service x {\n  listen 127.0.0.1:7\n  handler echo\n",
+	    "t.conf:1:11: '{' is never closed");
+	bad("}\n", "t.conf:1:1: unexpected '}'");
+	bad("service\n{ }\n", "t.conf:1:8: expected '{' after 'service'");
+	bad("service a b { }\n", "t.conf:1:11: expected 'service NAME {'");
+	bad("service a/b { }\n", "t.conf:1:9: bad service name 'a/b' "
+	    "(letters, digits, '-', '_' and '.' only)");
+	bad("defaults { listen 127.0.0.1:7 }\n", "t.conf:1:12: 'listen' is "
+	    "not allowed in defaults (each service has its own addresses)");
+	bad("service a { listen 127.0.0.1:7; handler echo; "
+	    "service b { } }\n",
+	    "t.conf:1:57: unexpected '{' (blocks do not nest)");
+	bad("workers \"4\n", "t.conf:1:9: unterminated string");
+	bad("\"workers\" 4\n",
+	    "t.conf:1:1: expected a keyword, not a quoted string");
+	bad("service a { listen 127.0.0.1:7; handler echo }\n"
+	    "service b { listen 127.0.0.1:7; handler echo }\n",
+	    "t.conf:2:20: address 127.0.0.1:7 is already used by service 'a' "
+	    "(at t.conf:1:20)");
+	bad("service a { listen *:7; handler echo }\n"
+	    "service b { listen [::]:7; handler echo }\n",
+	    "t.conf:2:20: address [::]:7 is already used by service 'a' "
+	    "(at t.conf:1:20)");
+	bad("service a { listen 127.0.0.1:9; handler echo; quote-file q }\n",
+	    "t.conf:1:58: quote-file is only for handler qotd, and service "
+	    "'a' has handler echo");
+}
+END_TEST
+
+START_TEST(test_port_zero_may_repeat)
+{
+	struct config	*conf = good(
+	    "service a { listen 127.0.0.1:0; handler echo }\n"
+	    "service b { listen 127.0.0.1:0 127.0.0.1:0; handler echo }\n");
+
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_every_error_is_reported)
+{
+	struct config	*conf = config_load_string("t.conf",
+	    "frob 1\nservice a { listen 1.2.3.4:99999; handler x }\n"
+	    "workers many\n", &errs);
+
+	ck_assert_ptr_null(conf);
+	ck_assert_uint_eq(errs.n, 4);
+	ck_assert_str_eq(errs.msg[0], "t.conf:1:1: unknown keyword 'frob' "
+	    "(expected io-threads, workers, queue-size, log, pidfile, "
+	    "shutdown-timeout, defaults, service or include)");
+	ck_assert(strncmp(errs.msg[1], "t.conf:2:20: bad port", 21) == 0);
+	ck_assert(strncmp(errs.msg[2], "t.conf:2:43: unknown handler 'x'",
+	    32) == 0);
+	ck_assert(strncmp(errs.msg[3], "t.conf:3:9: bad number 'many'",
+	    29) == 0);
+}
+END_TEST
+
+START_TEST(test_garbage_is_bounded)
+{
+	char	*text = malloc(200001);
+	int	 i;
+
+	for (i = 0; i < 200000; i++)
+		text[i] = (char)(1 + (i * 7919) % 255);
+	text[200000] = '\0';
+	ck_assert_ptr_null(config_load_string("t.conf", text, &errs));
+	ck_assert_uint_eq(errs.n, CONF_MAX_ERRORS);
+	ck_assert_uint_gt(errs.dropped, 0);
+	free(text);
+}
+END_TEST
+
+/* --- files: include and relative paths ---------------------------------- */
+
+static char	tmpdir[256];
+
+static void
+write_file(const char *name, const char *text)
+{
+	char	path[512];
+	FILE	*f;
+
+	snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+}
+
+static int
+mkdir_sub(void)
+{
+	char	path[512];
+
+	snprintf(path, sizeof path, "mkdir -p %s/conf.d", tmpdir);
+	return system(path);
+}
+
+static void
+files_setup(void)
+{
+	setup();
+	strcpy(tmpdir, "/tmp/harbor-unit-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	ck_assert_int_eq(mkdir_sub(), 0);
+}
+
+static void
+files_teardown(void)
+{
+	char	cmd[512];
+
+	teardown();
+	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+	(void)system(cmd);
+}
+
+START_TEST(test_include_glob_and_relative_paths)
+{
+	char		 path[512], want[512];
+	struct config	*conf;
+
+	write_file("main.conf", "pidfile run/h.pid\ninclude conf.d/*.conf\n"
+	    "include none.d/*.conf\n");
+	write_file("conf.d/a.conf", "service a { listen 127.0.0.1:0\n"
+	    "handler qotd; quote-file quotes.txt }\n");
+	write_file("conf.d/b.conf", "service b { listen 127.0.0.1:0; "
+	    "handler echo }\n");
+	snprintf(path, sizeof path, "%s/main.conf", tmpdir);
+	conf = config_load_file(path, &errs);
+	ck_assert_ptr_nonnull(conf);
+	ck_assert_uint_eq(conf->nservices, 2);
+	snprintf(want, sizeof want, "%s/run/h.pid", tmpdir);
+	ck_assert_str_eq(conf->pidfile, want);
+	snprintf(want, sizeof want, "%s/conf.d/quotes.txt", tmpdir);
+	ck_assert_str_eq(service(conf, "a")->quote_file, want);
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_include_errors_name_the_included_file)
+{
+	char		 path[512], want[1400];
+	struct config	*conf;
+
+	write_file("main.conf", "include sub.conf\ninclude missing.conf\n");
+	write_file("sub.conf", "\nworkers lots\n");
+	snprintf(path, sizeof path, "%s/main.conf", tmpdir);
+	conf = config_load_file(path, &errs);
+	ck_assert_ptr_null(conf);
+	ck_assert_uint_eq(errs.n, 2);
+	snprintf(want, sizeof want, "%s/sub.conf:2:9: bad number 'lots' "
+	    "(expected 1..1024)", tmpdir);
+	ck_assert_str_eq(errs.msg[0], want);
+	snprintf(want, sizeof want, "%s:2:9: cannot open %s/missing.conf: "
+	    "No such file or directory", path, tmpdir);
+	ck_assert_str_eq(errs.msg[1], want);
+}
+END_TEST
+
+START_TEST(test_include_loop_stops)
+{
+	char		 path[512];
+	struct config	*conf;
+
+	write_file("main.conf", "include main.conf\n");
+	snprintf(path, sizeof path, "%s/main.conf", tmpdir);
+	conf = config_load_file(path, &errs);
+	ck_assert_ptr_null(conf);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_ptr_nonnull(strstr(errs.msg[0], "includes nested more than "
+	    "16 deep"));
+}
+END_TEST
+
+START_TEST(test_make_services_reads_quote_files)
+{
+	char			 text[1024], want[1200], big[700];
+	struct config		*conf;
+	struct harbor_service	**svcs;
+	size_t			 n = 0, i;
+
+	/* A good fortune file, and one with an over-long quote. */
+	write_file("good.txt", "one\n%\ntwo\nlines\n%\nthree\n");
+	memset(big, 'x', sizeof big - 2);
+	big[sizeof big - 2] = '\n';
+	big[sizeof big - 1] = '\0';
+	write_file("bad.txt", "short\n%\n");
+	{
+		char	path[512];
+		FILE	*f;
+
+		snprintf(path, sizeof path, "%s/bad.txt", tmpdir);
+		f = fopen(path, "a");
+		fputs(big, f);
+		fclose(f);
+	}
+	snprintf(text, sizeof text, "service q {\n listen 127.0.0.1:0\n "
+	    "handler qotd\n quote-file %s/good.txt\n}\n", tmpdir);
+	conf = config_load_string("t.conf", text, &errs);
+	ck_assert_ptr_nonnull(conf);
+	svcs = config_make_services(conf, &n, &errs);
+	ck_assert_ptr_nonnull(svcs);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(harbor_service_name(svcs[0]), "q");
+	for (i = 0; i < n; i++)
+		harbor_service_free(svcs[i]);
+	free(svcs);
+	config_free(conf);
+
+	snprintf(text, sizeof text, "service q {\n listen 127.0.0.1:0\n "
+	    "handler qotd\n quote-file %s/bad.txt\n}\n", tmpdir);
+	conf = config_load_string("t.conf", text, &errs);
+	ck_assert_ptr_nonnull(conf);
+	ck_assert_ptr_null(config_make_services(conf, &n, &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	snprintf(want, sizeof want, "t.conf:4:13: service 'q': %s/bad.txt:3: "
+	    "quote of 700 bytes is too long (RFC 865 allows fewer than 512)",
+	    tmpdir);
+	ck_assert_str_eq(errs.msg[0], want);
+	conf_errors_clear(&errs);
+	config_free(conf);
+
+	conf = config_load_string("t.conf", "service q { listen 127.0.0.1:0; "
+	    "handler qotd; quote-file /nonexistent/q }\n", &errs);
+	ck_assert_ptr_nonnull(conf);
+	ck_assert_ptr_null(config_make_services(conf, &n, &errs));
+	ck_assert_str_eq(errs.msg[0], "t.conf:1:58: service 'q': cannot open "
+	    "quote-file /nonexistent/q: No such file or directory");
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_durations_and_sizes)
+{
+	unsigned long long	v;
+	char			err[256];
+
+	ck_assert_int_eq(parse_duration_ms("30", 1ULL << 40, &v, err,
+	    sizeof err), 0);
+	ck_assert_uint_eq(v, 30000);
+	ck_assert_int_eq(parse_duration_ms("250ms", 1ULL << 40, &v, err,
+	    sizeof err), 0);
+	ck_assert_uint_eq(v, 250);
+	ck_assert_int_eq(parse_duration_ms("5m", 1ULL << 40, &v, err,
+	    sizeof err), 0);
+	ck_assert_uint_eq(v, 300000);
+	ck_assert_int_eq(parse_duration_ms("2h", 1ULL << 40, &v, err,
+	    sizeof err), 0);
+	ck_assert_uint_eq(v, 7200000);
+	ck_assert_int_eq(parse_duration_ms("0", 1ULL << 40, &v, err,
+	    sizeof err), 0);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_int_eq(parse_duration_ms("31d", 30ULL * 86400000, &v, err,
+	    sizeof err), -1);
+	ck_assert_str_eq(err, "duration '31d' is too large");
+	ck_assert_int_eq(parse_duration_ms("99999999999999999999999s",
+	    1ULL << 40, &v, err, sizeof err), -1);
+	ck_assert_int_eq(parse_duration_ms("s", 1ULL << 40, &v, err,
+	    sizeof err), -1);
+	ck_assert_int_eq(parse_duration_ms("1.5s", 1ULL << 40, &v, err,
+	    sizeof err), -1);
+	ck_assert_int_eq(parse_size("64k", 1ULL << 30, &v, err, sizeof err),
+	    0);
+	ck_assert_uint_eq(v, 65536);
+	ck_assert_int_eq(parse_size("2M", 1ULL << 30, &v, err, sizeof err),
+	    0);
+	ck_assert_uint_eq(v, 2097152);
+	ck_assert_int_eq(parse_size("17m", 16ULL << 20, &v, err, sizeof err),
+	    -1);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("config");
+	TCase	*tc = tcase_create("text");
+	TCase	*tf = tcase_create("files");
+	SRunner	*sr;
+	int	 failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_full_file);
+	tcase_add_test(tc, test_defaults_and_syslog);
+	tcase_add_test(tc, test_builtin_default_parses);
+	tcase_add_test(tc, test_unknown_keywords);
+	tcase_add_test(tc, test_bad_values);
+	tcase_add_test(tc, test_structure_errors);
+	tcase_add_test(tc, test_port_zero_may_repeat);
+	tcase_add_test(tc, test_every_error_is_reported);
+	tcase_add_test(tc, test_garbage_is_bounded);
+	tcase_add_test(tc, test_durations_and_sizes);
+	suite_add_tcase(s, tc);
+	tcase_add_checked_fixture(tf, files_setup, files_teardown);
+	tcase_add_test(tf, test_include_glob_and_relative_paths);
+	tcase_add_test(tf, test_include_errors_name_the_included_file);
+	tcase_add_test(tf, test_include_loop_stops);
+	tcase_add_test(tf, test_make_services_reads_quote_files);
+	suite_add_tcase(s, tf);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
