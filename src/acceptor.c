@@ -109,7 +109,7 @@ acceptor_resume(evutil_socket_t fd, short what, void *arg)
 	struct listener		*l;
 
 	srv->accept_paused = 0;
-	if (srv->shutting_down)
+	if (atomic_load(&srv->shutting_down))
 		return;
 	for (l = srv->listeners; l != NULL; l = l->next)
 		if (l->evl != NULL)

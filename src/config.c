@@ -550,17 +550,16 @@ parse_block(struct parser *ps, struct lexer *lx, struct conf_service *svc,
 		return;
 	for (;;) {
 		statement_read(lx, st);
-		if (st->n > 0 && !st->bad) {
+		if (st->end.type == TOK_OPEN) {
+			conf_error(ps->errs, &st->end.pos, "unexpected '{' "
+			    "(blocks do not nest)");
+			skip_block(lx);
+		} else if (st->n > 0 && !st->bad) {
 			if (st->tok[0].type != TOK_WORD)
 				conf_error(ps->errs, &st->tok[0].pos,
 				    "expected a keyword, not a quoted string");
 			else
 				service_option(ps, svc, is_defaults, st);
-		}
-		if (st->end.type == TOK_OPEN) {
-			conf_error(ps->errs, &st->end.pos, "unexpected '{' "
-			    "(blocks do not nest)");
-			skip_block(lx);
 		}
 		if (st->end.type == TOK_EOF) {
 			conf_error(ps->errs, open, "'{' is never closed");

@@ -149,11 +149,18 @@ conn_dispatch(struct harbor_conn *c, unsigned bits)
 	atomic_fetch_or(&c->pending, bits);
 	if (atomic_exchange(&c->scheduled, 1))
 		return;		/* the job already queued or running sees it */
+	conn_hold(c);		/* the job's */
+	/* Held before submitting: once submitted, the job may run and
+	 * drop its reference before we get to look at the result. */
 	conn_hold(c);
-	if (pool_submit(c->svc->server->pool, &c->job) == 1 &&
-	    c->state == CONN_OPEN) {
-		/* The pool is full: stop reading from this client until the
-		 * job gets a place (conn_job_admitted). */
+	if (pool_submit(c->svc->server->pool, &c->job) == 0) {
+		conn_release(c);
+		return;
+	}
+	/* The pool is full: stop reading from this client until the job
+	 * gets a place.  The second reference is the resume task's
+	 * (conn_job_admitted). */
+	if (c->state == CONN_OPEN) {
 		c->read_deferred = 1;
 		bufferevent_disable(c->bev, EV_READ);
 	}
@@ -166,7 +173,7 @@ conn_resume_read_task(void *arg)
 
 	if (c->read_deferred) {
 		c->read_deferred = 0;
-		if (c->state == CONN_OPEN)
+		if (c->state == CONN_OPEN && !atomic_load(&c->eof))
 			bufferevent_enable(c->bev, EV_READ);
 	}
 	conn_release(c);
@@ -178,7 +185,7 @@ conn_job_admitted(struct pool_job *job)
 	struct harbor_conn	*c = (struct harbor_conn *)((char *)job -
 	    offsetof(struct harbor_conn, job));
 
-	conn_hold(c);
+	/* The reference taken when the job was deferred is the task's. */
 	if (loop_post(c->loop, conn_resume_read_task, c) == -1)
 		conn_release_remote(c);
 }
@@ -390,7 +397,7 @@ conn_attach(void *arg)
 	    c->svc->max_line + 2 : CONN_INPUT_HIGH);
 	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUTPUT_LOW, 0);
 	conn_apply_timeouts(c);
-	if (srv->shutting_down) {
+	if (atomic_load(&srv->shutting_down)) {
 		/* Accepted just before the listeners closed: the handler
 		 * never saw it, so it is not told of its end either. */
 		c->reason = CLOSE_SHUTDOWN;

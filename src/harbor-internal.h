@@ -204,7 +204,8 @@ struct harbor_server {
 	int				 nloops;
 	struct pool			*pool;
 	int				 started;
-	int				 shutting_down;
+	atomic_int			 shutting_down;	/* 1: grace,
+							   2: closing all */
 	struct timeval			 shutdown_deadline;
 	struct event			*shutdown_ev;
 	struct event			*resume_ev;	/* EMFILE pause */

@@ -116,9 +116,9 @@ apply_log(const struct config *conf, int foreground)
 			    err, sizeof err);
 		break;
 	case CONF_LOG_FILE:
-		if (!logsink_is(LOGSINK_FILE, conf->log_file))
-			r = logsink_open(LOGSINK_FILE, conf->log_file, err,
-			    sizeof err);
+		/* Reopened on every reload, so that SIGHUP after a rename by
+		 * logrotate starts a new file. */
+		r = logsink_open(LOGSINK_FILE, conf->log_file, err, sizeof err);
 		break;
 	}
 	if (r == -1)
@@ -300,6 +300,12 @@ main(int argc, char **argv)
 	/* A client gone mid-write is an error return, not a death. */
 	(void)signal(SIGPIPE, SIG_IGN);
 #endif
+	if (hd.conf->pidfile != NULL &&
+	    pidfile_check(hd.conf->pidfile, err, sizeof err) == -1) {
+		harbor_log(HARBOR_LOG_ERR, "%s", err);
+		status = EXIT_CANTCREAT;
+		goto out;
+	}
 	if (harbor_server_bind(hd.srv, err, sizeof err) == -1) {
 		harbor_log(HARBOR_LOG_ERR, "%s", err);
 		status = EXIT_OSERR;

@@ -33,17 +33,26 @@ pidfile_holder(const char *path)
 }
 
 int
-pidfile_write(const char *path, char *err, size_t errlen)
+pidfile_check(const char *path, char *err, size_t errlen)
 {
-	char	buf[32];
 	long	holder;
-	int	fd, n;
 
 	if ((holder = pidfile_holder(path)) != 0) {
 		snprintf(err, errlen, "pid file %s names process %ld, which is "
 		    "running: is harbord already running?", path, holder);
 		return -1;
 	}
+	return 0;
+}
+
+int
+pidfile_write(const char *path, char *err, size_t errlen)
+{
+	char	buf[32];
+	int	fd, n;
+
+	if (pidfile_check(path, err, errlen) == -1)
+		return -1;
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd == -1) {
 		snprintf(err, errlen, "cannot write pid file %s: %s", path,

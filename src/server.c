@@ -367,11 +367,11 @@ server_shutdown_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	event_base_gettimeofday_cached(srv->base, &now);
-	if (srv->shutting_down == 1 &&
+	if (atomic_load(&srv->shutting_down) == 1 &&
 	    !evutil_timercmp(&now, &srv->shutdown_deadline, <)) {
 		log_notice("grace period over: closing %u connections",
 		    atomic_load(&srv->nconns));
-		srv->shutting_down = 2;
+		atomic_store(&srv->shutting_down, 2);
 		for (i = 0; i < srv->nloops; i++)
 			(void)loop_post(&srv->loops[i], conn_shutdown_all,
 			    &srv->loops[i]);
@@ -389,20 +389,23 @@ harbor_server_shutdown(struct harbor_server *srv, unsigned grace_ms)
 	event_base_gettimeofday_cached(srv->base, &now);
 	grace.tv_sec = grace_ms / 1000;
 	grace.tv_usec = (grace_ms % 1000) * 1000;
-	if (srv->shutting_down) {
+	if (atomic_load(&srv->shutting_down)) {
 		/* Asked again: cut the grace period short. */
-		if (srv->shutting_down == 1)
-			srv->shutdown_deadline = now;
+		srv->shutdown_deadline = now;
 		return;
 	}
-	srv->shutting_down = 1;
+	atomic_store(&srv->shutting_down, 1);
 	evutil_timeradd(&now, &grace, &srv->shutdown_deadline);
 	listeners_free(srv->listeners);
 	srv->listeners = NULL;
 	acceptor_stop(srv);
-	log_notice("shutting down: %u connections open, waiting up to "
-	    "%u.%03u s", atomic_load(&srv->nconns), grace_ms / 1000,
-	    grace_ms % 1000);
+	if (grace_ms % 1000 == 0)
+		log_notice("shutting down: %u connections open, waiting up to "
+		    "%u s", atomic_load(&srv->nconns), grace_ms / 1000);
+	else
+		log_notice("shutting down: %u connections open, waiting up to "
+		    "%u.%03u s", atomic_load(&srv->nconns), grace_ms / 1000,
+		    grace_ms % 1000);
 	srv->shutdown_ev = evtimer_new(srv->base, server_shutdown_tick, srv);
 	if (srv->shutdown_ev != NULL)
 		server_shutdown_tick(-1, 0, srv);
