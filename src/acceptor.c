@@ -35,6 +35,8 @@ int
 listener_bind(struct listener *l, char *err, size_t errlen)
 {
 	const struct sockaddr	*sa = (const struct sockaddr *)&l->addr.ss;
+	struct sockaddr_storage	 bound;
+	ev_socklen_t		 boundlen = sizeof bound;
 	evutil_socket_t		 fd;
 	int			 on = 1, e;
 
@@ -65,6 +67,12 @@ listener_bind(struct listener *l, char *err, size_t errlen)
 		goto fail_close;
 	}
 	l->fd = fd;
+	/* With port 0 the system picked the port: say which. */
+	if (getsockname(fd, (struct sockaddr *)&bound, &boundlen) == 0)
+		addr_format((struct sockaddr *)&bound, l->bound,
+		    sizeof l->bound);
+	else
+		strlcpy(l->bound, l->key, sizeof l->bound);
 	return 0;
 
 fail_close:
@@ -148,12 +156,12 @@ acceptor_error(struct evconnlistener *evl, void *arg)
 	case ENOBUFS:
 	case ENOMEM:
 		log_warn("accept on %s failed: %s; pausing accept for %d s",
-		    l->key, evutil_socket_error_to_string(e),
+		    l->bound, evutil_socket_error_to_string(e),
 		    ACCEPT_PAUSE_SECONDS);
 		acceptor_pause(l->server);
 		break;
 	default:
-		log_warn("accept on %s failed: %s", l->key,
+		log_warn("accept on %s failed: %s", l->bound,
 		    evutil_socket_error_to_string(e));
 		break;
 	}
@@ -162,10 +170,6 @@ acceptor_error(struct evconnlistener *evl, void *arg)
 int
 listener_enable(struct listener *l, char *err, size_t errlen)
 {
-	struct sockaddr_storage	ss;
-	ev_socklen_t		len = sizeof ss;
-	char			bound[HARBOR_ADDRSTRLEN];
-
 	l->evl = evconnlistener_new(l->server->base, acceptor_admit, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, l->fd);
 	if (l->evl == NULL) {
@@ -176,11 +180,7 @@ listener_enable(struct listener *l, char *err, size_t errlen)
 	evconnlistener_set_error_cb(l->evl, acceptor_error);
 	if (l->server->accept_paused)
 		(void)evconnlistener_disable(l->evl);
-	if (getsockname(l->fd, (struct sockaddr *)&ss, &len) == 0)
-		addr_format((struct sockaddr *)&ss, bound, sizeof bound);
-	else
-		strlcpy(bound, l->key, sizeof bound);
-	log_notice("service %s listening on %s", l->svc->name, bound);
+	log_notice("service %s listening on %s", l->svc->name, l->bound);
 	return 0;
 }
 
@@ -191,6 +191,7 @@ listener_take_over(struct listener *l, struct listener *old)
 {
 	l->fd = old->fd;
 	l->evl = old->evl;
+	memcpy(l->bound, old->bound, sizeof l->bound);
 	old->fd = EVUTIL_INVALID_SOCKET;
 	old->evl = NULL;
 	l->takes_over = NULL;
@@ -198,7 +199,7 @@ listener_take_over(struct listener *l, struct listener *old)
 		evconnlistener_set_cb(l->evl, acceptor_admit, l);
 	if (strcmp(l->svc->name, old->svc->name) != 0)
 		log_notice("service %s listening on %s (taken over from "
-		    "service %s)", l->svc->name, l->key, old->svc->name);
+		    "service %s)", l->svc->name, l->bound, old->svc->name);
 }
 
 void

@@ -628,6 +628,7 @@ parse_service_block(struct parser *ps, struct lexer *lx, struct statement *st)
 	svc->name = st->tok[1].text;
 	st->tok[1].text = NULL;
 	svc->pos = st->tok[1].pos;
+	svc->block_pos = st->tok[0].pos;
 	for (tail = &conf->services; *tail != NULL; tail = &(*tail)->next)
 		;
 	*tail = svc;
@@ -899,11 +900,11 @@ check_config(struct config *conf, struct conf_errors *errs)
 
 	for (s = conf->services; s != NULL; s = s->next) {
 		if (s->handler == NULL && d->handler == NULL)
-			conf_error(errs, &s->pos, "service '%s' has no handler",
-			    s->name);
+			conf_error(errs, &s->block_pos, "service '%s' has no "
+			    "handler", s->name);
 		if (s->nlisten == 0)
-			conf_error(errs, &s->pos, "service '%s' has no listen "
-			    "address", s->name);
+			conf_error(errs, &s->block_pos, "service '%s' has no "
+			    "listen address", s->name);
 		if (s->quote_file != NULL && s->handler != NULL &&
 		    strcmp(s->handler, "qotd") != 0)
 			conf_error(errs, &s->quote_file_pos, "quote-file is only "

@@ -28,7 +28,8 @@ struct conf_errors {
 /* A service as written; -1 (or NULL) marks what it does not set itself. */
 struct conf_service {
 	char			*name;
-	struct conf_pos		 pos;
+	struct conf_pos		 pos;		/* of the name */
+	struct conf_pos		 block_pos;	/* of "service" */
 	char			**listen;
 	struct conf_pos		*listen_pos;
 	size_t			 nlisten;

@@ -176,6 +176,7 @@ void	conn_shutdown_all(void *loop);		/* loop_post()ed */
 /* acceptor.c */
 struct listener {
 	char			*key;		/* configured address, canonical */
+	char			 bound[HARBOR_ADDRSTRLEN]; /* for logs */
 	struct harbor_addr	 addr;
 	evutil_socket_t		 fd;
 	struct evconnlistener	*evl;

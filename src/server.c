@@ -116,6 +116,28 @@ listeners_free(struct listener *l)
 	}
 }
 
+/* The old listener a new one for key and service takes the socket of:
+ * the same service's first, else any service's on that address.  Port 0
+ * means "a port of your own", so those go to the same service only. */
+static struct listener *
+listener_to_take_over(struct listener *old, const char *key,
+    const char *service)
+{
+	struct listener	*o;
+	size_t		 len = strlen(key);
+
+	for (o = old; o != NULL; o = o->next)
+		if (!o->claimed && strcmp(o->key, key) == 0 &&
+		    strcmp(o->svc->name, service) == 0)
+			return o;
+	if (len >= 2 && strcmp(key + len - 2, ":0") == 0)
+		return NULL;
+	for (o = old; o != NULL; o = o->next)
+		if (!o->claimed && strcmp(o->key, key) == 0)
+			return o;
+	return NULL;
+}
+
 /* Makes a listener for every address of svcs.  One whose address is
  * already served by a listener in `old` is marked to take over that
  * listener's socket at commit (listener_take_over); the others are bound
@@ -154,10 +176,8 @@ server_make_listeners(struct harbor_server *srv, struct harbor_service **svcs,
 				service_hold(l->svc);
 				l->next = made;
 				made = l;
-				for (o = old; o != NULL; o = o->next)
-					if (!o->claimed &&
-					    strcmp(o->key, key) == 0)
-						break;
+				o = listener_to_take_over(old, key,
+				    svcs[i]->name);
 				if (o != NULL) {
 					o->claimed = 1;
 					l->takes_over = o;
@@ -283,6 +303,10 @@ harbor_server_replace_services(struct harbor_server *srv,
 	for (l = made; l != NULL; l = l->next)
 		if (l->takes_over != NULL)
 			listener_take_over(l, l->takes_over);
+	for (l = srv->listeners; l != NULL; l = l->next)
+		if (l->evl != NULL)
+			log_notice("service %s no longer listening on %s",
+			    l->svc->name, l->bound);
 	listeners_free(srv->listeners);
 	srv->listeners = made;
 	for (l = srv->listeners; l != NULL; l = l->next)

@@ -199,9 +199,9 @@ START_TEST(test_structure_errors)
 	    "t.conf:4:9: duplicate service 'echo' (first defined at "
 	    "t.conf:1:9)");
 	bad("service x {\n  listen 127.0.0.1:7\n}\n",
-	    "t.conf:1:9: service 'x' has no handler");
+	    "t.conf:1:1: service 'x' has no handler");
 	bad("service x { handler echo }\n",
-	    "t.conf:1:9: service 'x' has no listen address");
+	    "t.conf:1:1: service 'x' has no listen address");
 	bad("service x {\n  listen 127.0.0.1:7\n  handler echo\n",
 	    "t.conf:1:11: '{' is never closed");
 	bad("}\n", "t.conf:1:1: unexpected '}'");

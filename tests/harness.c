@@ -1,0 +1,1564 @@
+/*
+ * harness.c -- run the real harbord on loopback and talk to it as a client.
+ * See harness.h.
+ */
+#include "harness.h"	/* first: feature macros */
+
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0		/* SIGPIPE is ignored by harness_init() */
+#endif
+
+#define MAX_LISTENS 64
+
+static char		 tmpdir[PATH_MAX];
+static const char	*harbord_path;
+static bool		 verbose;
+
+/* --- small utilities ------------------------------------------------------- */
+
+long long
+harness_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+harness_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static int
+remaining_ms(long long deadline)
+{
+	long long left = deadline - harness_now_ms();
+
+	if (left < 0)
+		return 0;
+	return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+static void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL) {
+		fprintf(stderr, "harness: out of memory\n");
+		abort();
+	}
+	return p;
+}
+
+static void *
+xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (p == NULL) {
+		fprintf(stderr, "harness: out of memory\n");
+		abort();
+	}
+	return p;
+}
+
+char *
+harness_fmt(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	ck_assert_int_ge(n, 0);
+	s = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+static void
+set_cloexec(int fd)
+{
+	int flags = fcntl(fd, F_GETFD);
+
+	if (flags != -1)
+		fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
+static void
+set_nonblock(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags != -1)
+		fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+static int
+make_pipe(int p[2])
+{
+	if (pipe(p) == -1)
+		return -1;
+	set_cloexec(p[0]);
+	set_cloexec(p[1]);
+	return 0;
+}
+
+static bool
+write_all_fd(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static int
+status_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return -1;
+}
+
+/* --- suite plumbing -------------------------------------------------------- */
+
+const char *
+harness_harbord(void)
+{
+	return harbord_path;
+}
+
+const char *
+harness_tmpdir(void)
+{
+	return tmpdir;
+}
+
+void
+harness_skip_note(const char *test, const char *fmt, ...)
+{
+	char reason[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof reason, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "SKIP %s: %s\n", test, reason);
+	fflush(stderr);
+}
+
+void
+harness_init(void)
+{
+	const char *base, *env;
+	struct sigaction sa;
+
+	env = getenv("HARBORD");
+	if (env == NULL || *env == '\0') {
+		if (access("src/harbord", X_OK) == 0)
+			env = "src/harbord";
+		else if (access("../src/harbord", X_OK) == 0)
+			env = "../src/harbord";
+	}
+	if (env == NULL || access(env, X_OK) != 0) {
+		fprintf(stderr, "harness: HARBORD is not set or %s is not "
+		    "executable; build the daemon first (make)\n",
+		    env ? env : "src/harbord");
+		exit(99);	/* automake: hard error */
+	}
+	harbord_path = env;
+	verbose = (env = getenv("HARNESS_VERBOSE")) != NULL && *env == '1';
+
+	base = getenv("TMPDIR");
+	if (base == NULL || *base == '\0')
+		base = "/tmp";
+	snprintf(tmpdir, sizeof tmpdir, "%s/harbord-test.XXXXXX", base);
+	if (mkdtemp(tmpdir) == NULL) {
+		fprintf(stderr, "harness: mkdtemp %s: %s\n", tmpdir,
+		    strerror(errno));
+		exit(99);
+	}
+
+	/* The tests write to sockets the daemon may have closed. */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static bool
+pid_is_harbord(pid_t pid)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return false;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	buf[n] = '\0';
+	return strstr(buf, "harbord") != NULL;
+}
+
+void
+harness_register_pid(pid_t pid)
+{
+	char path[PATH_MAX + 16], line[32];
+	int fd;
+
+	snprintf(path, sizeof path, "%s/pids", tmpdir);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return;
+	snprintf(line, sizeof line, "%ld\n", (long)pid);
+	write_all_fd(fd, line, strlen(line));
+	close(fd);
+}
+
+/* Kill every registered daemon that is still around and empty tmpdir. */
+static void
+harness_cleanup(bool remove_dir)
+{
+	char path[PATH_MAX + 300];
+	struct dirent *de;
+	char *pids;
+	DIR *dir;
+
+	if (tmpdir[0] == '\0')
+		return;
+	snprintf(path, sizeof path, "%s/pids", tmpdir);
+	if ((pids = harness_read_file(path)) != NULL) {
+		for (char *p = pids; *p != '\0';) {
+			char *end;
+			long pid = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			/* Only kill what /proc confirms is harbord, so a
+			 * recycled pid is never hit. */
+			if (pid > 1 && harness_pid_alive((pid_t)pid) &&
+			    pid_is_harbord((pid_t)pid)) {
+				fprintf(stderr, "harness: killing leftover "
+				    "harbord %ld\n", pid);
+				kill((pid_t)pid, SIGKILL);
+			}
+			p = end;
+			while (*p == '\n')
+				p++;
+		}
+		free(pids);
+	}
+	if ((dir = opendir(tmpdir)) != NULL) {
+		while ((de = readdir(dir)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			snprintf(path, sizeof path, "%s/%s", tmpdir,
+			    de->d_name);
+			if (unlink(path) == -1)
+				rmdir(path);
+		}
+		closedir(dir);
+	}
+	if (remove_dir)
+		rmdir(tmpdir);
+}
+
+static void
+harness_fixture_setup(void)
+{
+}
+
+static void
+harness_fixture_teardown(void)
+{
+	harness_cleanup(false);
+}
+
+TCase *
+harness_tcase(const char *name)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_set_timeout(tc, H_TCASE_TIMEOUT);
+	tcase_add_unchecked_fixture(tc, harness_fixture_setup,
+	    harness_fixture_teardown);
+	return tc;
+}
+
+int
+harness_run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	harness_cleanup(true);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+char *
+harness_write_temp(const char *prefix, const char *text)
+{
+	char *path = harness_fmt("%s/%s.XXXXXX", tmpdir, prefix);
+	int fd = mkstemp(path);
+
+	ck_assert_msg(fd != -1, "mkstemp %s: %s", path, strerror(errno));
+	set_cloexec(fd);
+	ck_assert_msg(write_all_fd(fd, text, strlen(text)), "write %s: %s",
+	    path, strerror(errno));
+	close(fd);
+	return path;
+}
+
+void
+harness_write_file(const char *path, const char *text)
+{
+	char *tmp = harness_fmt("%s.new", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	ck_assert_msg(fd != -1, "open %s: %s", tmp, strerror(errno));
+	ck_assert_msg(write_all_fd(fd, text, strlen(text)), "write %s: %s",
+	    tmp, strerror(errno));
+	close(fd);
+	ck_assert_msg(rename(tmp, path) == 0, "rename %s: %s", tmp,
+	    strerror(errno));
+	free(tmp);
+}
+
+char *
+harness_read_file(const char *path)
+{
+	size_t len = 0, cap = 4096;
+	char *buf;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	buf = xmalloc(cap);
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < 2048)
+			buf = xrealloc(buf, cap *= 2);
+		n = read(fd, buf + len, cap - len - 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* --- /proc ----------------------------------------------------------------- */
+
+bool
+harness_have_proc(void)
+{
+	return access("/proc/self/status", R_OK) == 0 &&
+	    access("/proc/self/stat", R_OK) == 0;
+}
+
+long
+harness_proc_rss_kb(pid_t pid)
+{
+	char path[64], *text, *p;
+	long kb = -1;
+
+	snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+	if ((text = harness_read_file(path)) == NULL)
+		return -1;
+	if ((p = strstr(text, "\nVmRSS:")) != NULL)
+		kb = strtol(p + 7, NULL, 10);
+	free(text);
+	return kb;
+}
+
+/* Fields of /proc/PID/stat after the command name, 0 = state (field 3). */
+static bool
+proc_stat_fields(pid_t pid, char *state, unsigned long long *utime,
+    unsigned long long *stime)
+{
+	char path[64], *text, *p, *tok, *save;
+	bool ok = false;
+	int i;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if ((text = harness_read_file(path)) == NULL)
+		return false;
+	if ((p = strrchr(text, ')')) == NULL)
+		goto out;
+	for (i = 0, tok = strtok_r(p + 1, " ", &save); tok != NULL;
+	    i++, tok = strtok_r(NULL, " ", &save)) {
+		if (i == 0 && state != NULL)
+			*state = tok[0];
+		else if (i == 11 && utime != NULL)
+			*utime = strtoull(tok, NULL, 10);
+		else if (i == 12) {
+			if (stime != NULL)
+				*stime = strtoull(tok, NULL, 10);
+			ok = true;
+			break;
+		}
+	}
+out:
+	free(text);
+	return ok;
+}
+
+double
+harness_proc_cpu_s(pid_t pid)
+{
+	unsigned long long ut = 0, st = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	if (hz <= 0 || !proc_stat_fields(pid, NULL, &ut, &st))
+		return -1;
+	return (double)(ut + st) / (double)hz;
+}
+
+bool
+harness_pid_alive(pid_t pid)
+{
+	char state = '?';
+
+	if (pid <= 0)
+		return false;
+	if (kill(pid, 0) == -1 && errno == ESRCH)
+		return false;
+	if (harness_have_proc() && proc_stat_fields(pid, &state, NULL, NULL))
+		return state != 'Z' && state != 'X';
+	return true;
+}
+
+/* --- spawning -------------------------------------------------------------- */
+
+struct spawn {
+	const char	*path;
+	char		**argv;
+	int		 in_fd, out_fd, err_fd;
+	long		 nofile;
+	int		 maxfd;
+};
+
+/* Fork and exec; the child only calls async-signal-safe functions. */
+static pid_t
+spawn(struct spawn *sp)
+{
+	struct sigaction dfl;
+	struct rlimit rl;
+	sigset_t none;
+	pid_t pid;
+
+	memset(&dfl, 0, sizeof dfl);
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&none);
+	sp->maxfd = 1024;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		sp->maxfd = rl.rlim_cur > 65536 ? 65536 : (int)rl.rlim_cur;
+
+	pid = fork();
+	if (pid != 0)
+		return pid;
+
+	/* child */
+	if (dup2(sp->in_fd, 0) == -1 || dup2(sp->out_fd, 1) == -1 ||
+	    dup2(sp->err_fd, 2) == -1)
+		_exit(126);
+	for (int fd = 3; fd < sp->maxfd; fd++)
+		close(fd);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &dfl, NULL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (sp->nofile > 0) {
+		rl.rlim_cur = rl.rlim_max = (rlim_t)sp->nofile;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			_exit(126);
+	}
+	execv(sp->path, sp->argv);
+	_exit(127);
+}
+
+static char **
+build_argv(const char *const *head, const char *const *tail)
+{
+	size_t n = 0, i = 0;
+	char **argv;
+
+	for (const char *const *a = head; a && *a; a++)
+		n++;
+	for (const char *const *a = tail; a && *a; a++)
+		n++;
+	argv = xmalloc((n + 1) * sizeof *argv);
+	for (const char *const *a = head; a && *a; a++)
+		argv[i++] = (char *)*a;
+	for (const char *const *a = tail; a && *a; a++)
+		argv[i++] = (char *)*a;
+	argv[i] = NULL;
+	return argv;
+}
+
+static int
+open_devnull(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	ck_assert_msg(fd != -1, "open /dev/null: %s", strerror(errno));
+	return fd;
+}
+
+struct sink {
+	char	*buf;
+	size_t	 len, cap;
+	bool	 eof;
+};
+
+static void
+sink_read(struct sink *s, int fd)
+{
+	ssize_t n;
+
+	if (s->cap - s->len < 4096)
+		s->buf = xrealloc(s->buf, s->cap = s->cap * 2 + 8192);
+	n = read(fd, s->buf + s->len, s->cap - s->len - 1);
+	if (n > 0)
+		s->len += (size_t)n;
+	else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+		s->eof = true;
+	s->buf[s->len] = '\0';
+}
+
+void
+harness_run(const char *const *args, int timeout_ms, struct hrun *r)
+{
+	const char *head[] = { harbord_path, NULL };
+	struct sink out = { 0 }, err = { 0 };
+	int po[2], pe[2], devnull, status;
+	long long deadline, drain_deadline = 0;
+	struct spawn sp;
+	bool exited = false;
+	pid_t pid;
+
+	memset(r, 0, sizeof *r);
+	out.buf = xmalloc(out.cap = 8192);
+	err.buf = xmalloc(err.cap = 8192);
+	out.buf[0] = err.buf[0] = '\0';
+	ck_assert(make_pipe(po) == 0 && make_pipe(pe) == 0);
+	devnull = open_devnull();
+
+	memset(&sp, 0, sizeof sp);
+	sp.path = harbord_path;
+	sp.argv = build_argv(head, args);
+	sp.in_fd = devnull;
+	sp.out_fd = po[1];
+	sp.err_fd = pe[1];
+	pid = spawn(&sp);
+	ck_assert_msg(pid != -1, "fork: %s", strerror(errno));
+	harness_register_pid(pid);
+	close(po[1]);
+	close(pe[1]);
+	close(devnull);
+	free(sp.argv);
+	set_nonblock(po[0]);
+	set_nonblock(pe[0]);
+
+	r->code = -1;
+	deadline = harness_now_ms() + timeout_ms;
+	for (;;) {
+		struct pollfd p[2] = {
+			{ out.eof ? -1 : po[0], POLLIN, 0 },
+			{ err.eof ? -1 : pe[0], POLLIN, 0 },
+		};
+		long long limit = exited ? drain_deadline : deadline;
+		int wait = remaining_ms(limit);
+
+		if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
+			exited = true;
+			r->code = status_code(status);
+			/* Whatever holds the pipes now (a daemonized
+			 * grandchild that kept stdio) gets a second. */
+			drain_deadline = harness_now_ms() + 1000;
+			continue;
+		}
+		if (out.eof && err.eof && exited)
+			break;
+		if (wait == 0) {
+			if (exited)
+				break;
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			r->code = -1;
+			break;
+		}
+		if (poll(p, 2, wait > 20 ? 20 : wait) > 0) {
+			if (p[0].revents)
+				sink_read(&out, po[0]);
+			if (p[1].revents)
+				sink_read(&err, pe[0]);
+		}
+	}
+	r->closed = out.eof && err.eof;
+	close(po[0]);
+	close(pe[0]);
+	r->out = out.buf;
+	r->err = err.buf;
+}
+
+void
+harness_run_free(struct hrun *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}
+
+/* --- a daemon in the foreground -------------------------------------------- */
+
+struct hlisten {
+	char	service[128];
+	char	host[128];
+	int	port;
+};
+
+struct hdaemon {
+	pid_t		 pid;
+	bool		 reaped;
+	int		 status;
+	int		 out_fd;
+	char		*conf_path;
+
+	pthread_t	 reader;
+	bool		 reader_running;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	/* protected by mu */
+	char		*log;
+	size_t		 len, cap;
+	bool		 eof;
+	bool		 stop;
+
+	size_t		 mark;
+	size_t		 scanned;
+	struct hlisten	 listens[MAX_LISTENS];
+	int		 nlistens;
+};
+
+static void *
+reader_main(void *arg)
+{
+	struct hdaemon *d = arg;
+	char buf[16384];
+
+	for (;;) {
+		struct pollfd p = { d->out_fd, POLLIN, 0 };
+		bool stop;
+		ssize_t n;
+		int r;
+
+		r = poll(&p, 1, 100);
+		pthread_mutex_lock(&d->mu);
+		stop = d->stop;
+		pthread_mutex_unlock(&d->mu);
+		if (stop)
+			break;
+		if (r <= 0)
+			continue;
+		n = read(d->out_fd, buf, sizeof buf);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		pthread_mutex_lock(&d->mu);
+		if (n > 0) {
+			if (d->cap - d->len <= (size_t)n) {
+				d->cap = (d->cap + (size_t)n) * 2;
+				d->log = xrealloc(d->log, d->cap);
+			}
+			memcpy(d->log + d->len, buf, (size_t)n);
+			d->len += (size_t)n;
+			d->log[d->len] = '\0';
+		} else
+			d->eof = true;
+		pthread_cond_broadcast(&d->cv);
+		pthread_mutex_unlock(&d->mu);
+		if (n > 0 && verbose)
+			write_all_fd(2, buf, (size_t)n);
+		if (n <= 0)
+			break;
+	}
+	return NULL;
+}
+
+/* Wait on the condition for at most slice_ms (d->mu held). */
+static void
+cv_wait_slice(struct hdaemon *d, int slice_ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (long)slice_ms * 1000000;
+	ts.tv_sec += ts.tv_nsec / 1000000000;
+	ts.tv_nsec %= 1000000000;
+	pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+}
+
+/* Number of addresses in `listen` statements of a config text. */
+static int
+count_listen_addrs(const char *p)
+{
+	bool stmt_start = true, in_listen = false;
+	int count = 0;
+
+	while (*p != '\0') {
+		const char *tok;
+
+		if (*p == '#') {
+			while (*p != '\0' && *p != '\n')
+				p++;
+			continue;
+		}
+		if (strchr("\n;{}", *p) != NULL) {
+			stmt_start = true;
+			in_listen = false;
+			p++;
+			continue;
+		}
+		if (isspace((unsigned char)*p)) {
+			p++;
+			continue;
+		}
+		tok = p;
+		if (*p == '"') {
+			for (p++; *p != '\0' && *p != '"'; p++)
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+			if (*p == '"')
+				p++;
+		} else
+			while (*p != '\0' && !isspace((unsigned char)*p) &&
+			    strchr("#;{}", *p) == NULL)
+				p++;
+		if (in_listen)
+			count++;
+		else if (stmt_start && p - tok == 6 &&
+		    memcmp(tok, "listen", 6) == 0)
+			in_listen = true;
+		stmt_start = false;
+	}
+	return count;
+}
+
+/* Parse new complete "service NAME listening on HOST:PORT" lines (d->mu). */
+static void
+scan_listens(struct hdaemon *d)
+{
+	static const char key[] = " listening on ";
+
+	while (d->scanned < d->len) {
+		const char *start = d->log + d->scanned;
+		const char *nl = memchr(start, '\n', d->len - d->scanned);
+		char line[1024], *k, *name, *addr, *colon;
+		struct hlisten l;
+		int i;
+
+		if (nl == NULL)
+			break;
+		d->scanned = (size_t)(nl - d->log) + 1;
+		snprintf(line, sizeof line, "%.*s", (int)(nl - start), start);
+		if ((k = strstr(line, key)) == NULL)
+			continue;
+		for (name = k; name > line && name[-1] != ' '; name--)
+			;
+		if (name == k || name - line < 8 ||
+		    memcmp(name - 8, "service ", 8) != 0)
+			continue;
+		/* The address is one token; words may follow it. */
+		addr = k + sizeof key - 1;
+		addr[strcspn(addr, " \t")] = '\0';
+		if ((colon = strrchr(addr, ':')) == NULL)
+			continue;
+		memset(&l, 0, sizeof l);
+		snprintf(l.service, sizeof l.service, "%.*s", (int)(k - name),
+		    name);
+		snprintf(l.host, sizeof l.host, "%.*s", (int)(colon - addr),
+		    addr);
+		l.port = atoi(colon + 1);
+		for (i = 0; i < d->nlistens; i++)
+			if (strcmp(d->listens[i].service, l.service) == 0 &&
+			    strcmp(d->listens[i].host, l.host) == 0)
+				break;
+		if (i < MAX_LISTENS) {
+			d->listens[i] = l;
+			if (i == d->nlistens)
+				d->nlistens++;
+		}
+	}
+}
+
+static bool
+log_has(struct hdaemon *d, size_t from, const char *s)
+{
+	if (from > d->len)
+		from = d->len;
+	return memmem(d->log + from, d->len - from, s, strlen(s)) != NULL;
+}
+
+static int
+log_count(struct hdaemon *d, size_t from, const char *s)
+{
+	size_t n = strlen(s);
+	const char *p, *end = d->log + d->len;
+	int count = 0;
+
+	if (from > d->len)
+		from = d->len;
+	for (p = d->log + from;
+	    (p = memmem(p, (size_t)(end - p), s, n)) != NULL; p += n)
+		count++;
+	return count;
+}
+
+static void
+reap_nohang(struct hdaemon *d)
+{
+	int status;
+
+	if (!d->reaped && waitpid(d->pid, &status, WNOHANG) == d->pid) {
+		d->reaped = true;
+		d->status = status;
+	}
+}
+
+static void
+hd_abort_start(struct hdaemon *d, const char *why)
+{
+	hd_dump_log(d, why);
+	hd_free(d);
+	ck_abort_msg("harbord did not start: %s (its output is on stderr)",
+	    why);
+}
+
+struct hdaemon *
+hd_start(const char *config, const struct hd_opts *opts)
+{
+	static const struct hd_opts none;
+	const char *head[8];
+	struct hdaemon *d;
+	struct spawn sp;
+	int p[2], devnull, expect, n = 0;
+	long long deadline;
+	char starting[64];
+
+	if (opts == NULL)
+		opts = &none;
+	d = xmalloc(sizeof *d);
+	memset(d, 0, sizeof *d);
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->cv, NULL);
+	d->log = xmalloc(d->cap = 65536);
+	d->log[0] = '\0';
+
+	head[n++] = harbord_path;
+	head[n++] = "-d";
+	if (!opts->no_config) {
+		d->conf_path = harness_write_temp("harbord.conf", config);
+		head[n++] = "-f";
+		head[n++] = d->conf_path;
+	}
+	head[n] = NULL;
+	expect = opts->expect_listen;
+	if (expect <= 0)
+		expect = opts->no_config ? 6 : count_listen_addrs(config);
+
+	ck_assert(make_pipe(p) == 0);
+	devnull = open_devnull();
+	memset(&sp, 0, sizeof sp);
+	sp.path = harbord_path;
+	sp.argv = build_argv(head, opts->args);
+	sp.in_fd = devnull;
+	sp.out_fd = sp.err_fd = p[1];
+	sp.nofile = opts->nofile;
+	d->pid = spawn(&sp);
+	ck_assert_msg(d->pid != -1, "fork: %s", strerror(errno));
+	harness_register_pid(d->pid);
+	free(sp.argv);
+	close(p[1]);
+	close(devnull);
+	d->out_fd = p[0];
+	set_nonblock(d->out_fd);
+	ck_assert(pthread_create(&d->reader, NULL, reader_main, d) == 0);
+	d->reader_running = true;
+
+	snprintf(starting, sizeof starting, "harbord %s starting",
+	    HARBORD_VERSION);
+	deadline = harness_now_ms() + H_WAIT_MS;
+	pthread_mutex_lock(&d->mu);
+	for (;;) {
+		scan_listens(d);
+		if (log_has(d, 0, starting) && d->nlistens >= expect)
+			break;
+		reap_nohang(d);
+		if (d->reaped || d->eof || remaining_ms(deadline) == 0) {
+			char why[256];
+
+			if (d->reaped)
+				snprintf(why, sizeof why, "it exited with "
+				    "code %d", status_code(d->status));
+			else if (d->eof)
+				snprintf(why, sizeof why, "its output closed");
+			else
+				snprintf(why, sizeof why, "no '%s' and %d "
+				    "listening lines within %d ms (saw %d)",
+				    starting, expect, H_WAIT_MS, d->nlistens);
+			pthread_mutex_unlock(&d->mu);
+			hd_abort_start(d, why);
+		}
+		cv_wait_slice(d, 50);
+	}
+	pthread_mutex_unlock(&d->mu);
+	return d;
+}
+
+pid_t
+hd_pid(struct hdaemon *d)
+{
+	return d->pid;
+}
+
+const char *
+hd_config_path(struct hdaemon *d)
+{
+	return d->conf_path;
+}
+
+void
+hd_rewrite_config(struct hdaemon *d, const char *config)
+{
+	ck_assert(d->conf_path != NULL);
+	harness_write_file(d->conf_path, config);
+}
+
+int
+hd_port_host(struct hdaemon *d, const char *service, const char *host)
+{
+	int port = -1;
+
+	pthread_mutex_lock(&d->mu);
+	scan_listens(d);
+	for (int i = 0; i < d->nlistens; i++) {
+		if (strcmp(d->listens[i].service, service) != 0)
+			continue;
+		if (host == NULL || strcmp(d->listens[i].host, host) == 0) {
+			port = d->listens[i].port;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&d->mu);
+	return port;
+}
+
+int
+hd_port(struct hdaemon *d, const char *service)
+{
+	int port = hd_port_host(d, service, NULL);
+
+	if (port <= 0)
+		hd_dump_log(d, "no usable listening line for the service");
+	ck_assert_msg(port > 0, "no 'service %s listening on ADDR:PORT' line "
+	    "with a port > 0 (found %d)", service, port);
+	return port;
+}
+
+size_t
+hd_mark(struct hdaemon *d)
+{
+	pthread_mutex_lock(&d->mu);
+	d->mark = d->len;
+	pthread_mutex_unlock(&d->mu);
+	return d->mark;
+}
+
+void
+hd_set_mark(struct hdaemon *d, size_t mark)
+{
+	d->mark = mark;
+}
+
+bool
+hd_wait_count(struct hdaemon *d, const char *s, int n, int timeout_ms)
+{
+	long long deadline = harness_now_ms() + timeout_ms;
+	bool found;
+
+	pthread_mutex_lock(&d->mu);
+	for (;;) {
+		found = log_count(d, d->mark, s) >= n;
+		if (found || d->eof || remaining_ms(deadline) == 0)
+			break;
+		cv_wait_slice(d, remaining_ms(deadline) < 50 ?
+		    remaining_ms(deadline) + 1 : 50);
+	}
+	pthread_mutex_unlock(&d->mu);
+	return found;
+}
+
+bool
+hd_wait_log(struct hdaemon *d, const char *s, int timeout_ms)
+{
+	return hd_wait_count(d, s, 1, timeout_ms);
+}
+
+bool
+hd_wait_log_or_dump(struct hdaemon *d, const char *s, int timeout_ms)
+{
+	char why[512];
+
+	if (hd_wait_log(d, s, timeout_ms))
+		return true;
+	snprintf(why, sizeof why, "expected a line containing \"%s\"", s);
+	hd_dump_log(d, why);
+	return false;
+}
+
+int
+hd_count_log(struct hdaemon *d, const char *s)
+{
+	int n;
+
+	pthread_mutex_lock(&d->mu);
+	n = log_count(d, d->mark, s);
+	pthread_mutex_unlock(&d->mu);
+	return n;
+}
+
+char *
+hd_find_line(struct hdaemon *d, const char *s, int timeout_ms)
+{
+	long long deadline = harness_now_ms() + timeout_ms;
+	char *line = NULL;
+
+	pthread_mutex_lock(&d->mu);
+	for (;;) {
+		size_t from = d->mark < d->len ? d->mark : d->len;
+		char *hit = memmem(d->log + from, d->len - from, s, strlen(s));
+
+		if (hit != NULL) {
+			char *start = hit, *end;
+
+			while (start > d->log + from && start[-1] != '\n')
+				start--;
+			end = memchr(hit, '\n', (size_t)(d->log + d->len - hit));
+			if (end != NULL || d->eof) {
+				if (end == NULL)
+					end = d->log + d->len;
+				line = xmalloc((size_t)(end - start) + 1);
+				memcpy(line, start, (size_t)(end - start));
+				line[end - start] = '\0';
+				break;
+			}
+		}
+		if (d->eof || remaining_ms(deadline) == 0)
+			break;
+		cv_wait_slice(d, 50);
+	}
+	pthread_mutex_unlock(&d->mu);
+	return line;
+}
+
+char *
+hd_log(struct hdaemon *d)
+{
+	char *copy;
+
+	pthread_mutex_lock(&d->mu);
+	copy = xmalloc(d->len + 1);
+	memcpy(copy, d->log, d->len + 1);
+	pthread_mutex_unlock(&d->mu);
+	return copy;
+}
+
+void
+hd_dump_log(struct hdaemon *d, const char *why)
+{
+	const size_t tail = 8000;
+	size_t from;
+
+	pthread_mutex_lock(&d->mu);
+	from = d->len > tail ? d->len - tail : 0;
+	fprintf(stderr, "---- harbord[%ld] output%s (%s) ----\n%s%s"
+	    "---- end of harbord output ----\n", (long)d->pid,
+	    from ? ", last 8000 bytes" : "", why, d->log + from,
+	    d->len && d->log[d->len - 1] != '\n' ? "\n" : "");
+	fflush(stderr);
+	pthread_mutex_unlock(&d->mu);
+}
+
+int
+hd_signal(struct hdaemon *d, int sig)
+{
+	reap_nohang(d);
+	if (d->reaped)
+		return -1;
+	return kill(d->pid, sig);
+}
+
+bool
+hd_running(struct hdaemon *d)
+{
+	reap_nohang(d);
+	return !d->reaped;
+}
+
+int
+hd_wait_exit(struct hdaemon *d, int timeout_ms)
+{
+	long long deadline = harness_now_ms() + timeout_ms;
+
+	for (;;) {
+		reap_nohang(d);
+		if (d->reaped)
+			return status_code(d->status);
+		if (remaining_ms(deadline) == 0)
+			return -1;
+		harness_sleep_ms(10);
+	}
+}
+
+int
+hd_stop(struct hdaemon *d)
+{
+	int code;
+
+	hd_signal(d, SIGTERM);
+	if ((code = hd_wait_exit(d, 15000)) != -1)
+		return code;
+	hd_dump_log(d, "did not exit within 15 s of SIGTERM; killing it");
+	kill(d->pid, SIGKILL);
+	hd_wait_exit(d, 5000);
+	return -1;
+}
+
+void
+hd_free(struct hdaemon *d)
+{
+	if (d == NULL)
+		return;
+	reap_nohang(d);
+	if (!d->reaped) {
+		kill(d->pid, SIGKILL);
+		if (waitpid(d->pid, &d->status, 0) == d->pid)
+			d->reaped = true;
+	}
+	if (d->reader_running) {
+		pthread_mutex_lock(&d->mu);
+		d->stop = true;
+		pthread_mutex_unlock(&d->mu);
+		pthread_join(d->reader, NULL);
+	}
+	close(d->out_fd);
+	if (d->conf_path != NULL) {
+		unlink(d->conf_path);
+		free(d->conf_path);
+	}
+	pthread_mutex_destroy(&d->mu);
+	pthread_cond_destroy(&d->cv);
+	free(d->log);
+	free(d);
+}
+
+/* --- clients --------------------------------------------------------------- */
+
+static socklen_t
+make_addr(const char *ip, int port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof *ss);
+	if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		return sizeof *sin;
+	}
+	if (inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		return sizeof *sin6;
+	}
+	return 0;
+}
+
+int
+hc_connect_ip(const char *ip, int port, int timeout_ms)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = make_addr(ip, port, &ss);
+	int fd, err = 0;
+
+	if (sl == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) == -1)
+		return -1;
+	set_cloexec(fd);
+	set_nonblock(fd);
+	if (connect(fd, (struct sockaddr *)&ss, sl) == -1) {
+		if (errno != EINPROGRESS) {
+			err = errno;
+		} else {
+			struct pollfd p = { fd, POLLOUT, 0 };
+			socklen_t el = sizeof err;
+			long long deadline = harness_now_ms() + timeout_ms;
+			int r;
+
+			while ((r = poll(&p, 1, remaining_ms(deadline))) == -1 &&
+			    errno == EINTR)
+				;
+			if (r == 0)
+				err = ETIMEDOUT;
+			else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err,
+			    &el) == -1)
+				err = errno;
+		}
+	}
+	if (err != 0) {
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+int
+hc_connect(int port)
+{
+	return hc_connect_ip("127.0.0.1", port, 5000);
+}
+
+int
+hc_connect6(int port)
+{
+	return hc_connect_ip("::1", port, 5000);
+}
+
+int
+hc_local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
+		return -1;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return -1;
+}
+
+/* poll one fd for events until deadline; > 0 ready, 0 timeout, -1 error */
+static int
+poll_one(int fd, short events, long long deadline, short *revents)
+{
+	struct pollfd p = { fd, events, 0 };
+	int r;
+
+	while ((r = poll(&p, 1, remaining_ms(deadline))) == -1 &&
+	    errno == EINTR)
+		;
+	if (revents != NULL)
+		*revents = p.revents;
+	return r;
+}
+
+bool
+hc_send_all(int fd, const void *buf, size_t len, int timeout_ms)
+{
+	long long deadline = harness_now_ms() + timeout_ms;
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR)
+			return false;
+		if (poll_one(fd, POLLOUT, deadline, NULL) <= 0)
+			return false;
+	}
+	return true;
+}
+
+bool
+hc_send_str(int fd, const char *s)
+{
+	return hc_send_all(fd, s, strlen(s), 5000);
+}
+
+size_t
+hc_read_n(int fd, void *buf, size_t n, int timeout_ms)
+{
+	long long deadline = harness_now_ms() + timeout_ms;
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = recv(fd, (char *)buf + got, n - got, 0);
+
+		if (r > 0) {
+			got += (size_t)r;
+			continue;
+		}
+		if (r == 0)
+			break;
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			break;
+		if (poll_one(fd, POLLIN, deadline, NULL) <= 0)
+			break;
+	}
+	return got;
+}
+
+size_t
+hc_read_eof(int fd, void *buf, size_t cap, int timeout_ms, bool *eof)
+{
+	long long deadline = harness_now_ms() + timeout_ms;
+	size_t got = 0;
+
+	*eof = false;
+	while (got < cap) {
+		ssize_t r = recv(fd, (char *)buf + got, cap - got, 0);
+
+		if (r > 0) {
+			got += (size_t)r;
+			continue;
+		}
+		if (r == 0) {
+			*eof = true;
+			break;
+		}
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			*eof = true;	/* reset counts as closed */
+			break;
+		}
+		if (poll_one(fd, POLLIN, deadline, NULL) <= 0)
+			break;
+	}
+	return got;
+}
+
+bool
+hc_wait_eof(int fd, int timeout_ms, size_t *ndata)
+{
+	long long deadline = harness_now_ms() + timeout_ms;
+	char buf[65536];
+
+	if (ndata != NULL)
+		*ndata = 0;
+	for (;;) {
+		ssize_t r = recv(fd, buf, sizeof buf, 0);
+
+		if (r > 0) {
+			if (ndata != NULL)
+				*ndata += (size_t)r;
+			continue;
+		}
+		if (r == 0)
+			return true;
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			return true;
+		if (poll_one(fd, POLLIN, deadline, NULL) <= 0)
+			return false;
+	}
+}
+
+bool
+hc_silent(int fd, int window_ms)
+{
+	long long deadline = harness_now_ms() + window_ms;
+	short rev = 0;
+
+	for (;;) {
+		int r = poll_one(fd, POLLIN, deadline, &rev);
+
+		if (r > 0)
+			return false;
+		if (r == 0 || remaining_ms(deadline) == 0)
+			return true;
+	}
+}
+
+bool
+hc_exchange(int fd, const void *out, size_t outlen, void *in, size_t inlen,
+    bool shut_wr, int timeout_ms)
+{
+	long long deadline = harness_now_ms() + timeout_ms;
+	size_t sent = 0, got = 0;
+	bool shut = !shut_wr;
+
+	while (got < inlen || sent < outlen || !shut) {
+		struct pollfd p = { fd, 0, 0 };
+		int r;
+
+		if (sent == outlen && !shut) {
+			if (shutdown(fd, SHUT_WR) == -1)
+				return false;
+			shut = true;
+			continue;
+		}
+		if (sent < outlen)
+			p.events |= POLLOUT;
+		if (got < inlen)
+			p.events |= POLLIN;
+		while ((r = poll(&p, 1, remaining_ms(deadline))) == -1 &&
+		    errno == EINTR)
+			;
+		if (r <= 0)
+			return false;
+		if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = recv(fd, (char *)in + got, inlen - got, 0);
+
+			if (n > 0)
+				got += (size_t)n;
+			else if (n == 0 || (errno != EAGAIN &&
+			    errno != EWOULDBLOCK && errno != EINTR))
+				return false;
+		}
+		if (sent < outlen && (p.revents & POLLOUT)) {
+			size_t chunk = outlen - sent > 65536 ? 65536 :
+			    outlen - sent;
+			ssize_t n = send(fd, (const char *)out + sent, chunk,
+			    MSG_NOSIGNAL);
+
+			if (n > 0)
+				sent += (size_t)n;
+			else if (n == -1 && errno != EAGAIN &&
+			    errno != EWOULDBLOCK && errno != EINTR)
+				return false;
+		}
+	}
+	return true;
+}
+
+bool
+hc_echo_ok(int fd, const char *msg)
+{
+	size_t n = strlen(msg);
+	char *buf = xmalloc(n + 1);
+	bool ok;
+
+	ok = hc_send_all(fd, msg, n, 5000) && hc_read_n(fd, buf, n, 5000) == n &&
+	    memcmp(buf, msg, n) == 0;
+	free(buf);
+	return ok;
+}
+
+void
+hc_close(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+void
+hc_reset(int fd)
+{
+	struct linger lg = { 1, 0 };
+
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	close(fd);
+}
+
+int
+harness_listen_ip(const char *ip, int port, int *port_out)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = make_addr(ip, port, &ss);
+	int fd, one = 1;
+
+	if (sl == 0 || (fd = socket(ss.ss_family, SOCK_STREAM, 0)) == -1)
+		return -1;
+	set_cloexec(fd);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&ss, sl) == -1 ||
+	    listen(fd, 16) == -1) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (port_out != NULL)
+		*port_out = hc_local_port(fd);
+	return fd;
+}
+
+bool
+harness_have_ipv6(void)
+{
+	int fd = harness_listen_ip("::1", 0, NULL);
+
+	if (fd == -1)
+		return false;
+	close(fd);
+	return true;
+}
