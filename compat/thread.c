@@ -1,6 +1,9 @@
 #include "autoconfig.h"
 
 #include <stdlib.h>
+#ifndef _WIN32
+#include <signal.h>
+#endif
 
 #include "thread.h"
 
@@ -61,16 +64,26 @@ thread_trampoline(void *p)
 	return NULL;
 }
 
+/* The new thread starts with every signal blocked, so that signals reach
+ * only the program's own threads (the main loop handles them); a signal
+ * taken by a worker asleep on a condition variable would otherwise wait
+ * there unseen. */
 int
 thread_create(thread_t *t, void (*fn)(void *), void *arg)
 {
-	struct thread_start *s = malloc(sizeof *s);
+	struct thread_start	*s = malloc(sizeof *s);
+	sigset_t		 all, old;
+	int			 r;
 
 	if (s == NULL)
 		return -1;
 	s->fn = fn;
 	s->arg = arg;
-	if (pthread_create(t, NULL, thread_trampoline, s) != 0) {
+	sigfillset(&all);
+	(void)pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = pthread_create(t, NULL, thread_trampoline, s);
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0) {
 		free(s);
 		return -1;
 	}

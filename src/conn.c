@@ -83,6 +83,10 @@ conn_free(struct harbor_conn *c)
 	struct timeval		 now, took;
 	char			 why[96];
 
+	/* The slot is free before the log says the connection closed: a
+	 * client that waits for that line may connect again at once. */
+	atomic_fetch_sub(&c->loop->nconns, 1);
+	atomic_fetch_sub(&c->svc->active, 1);
 	if (c->bev != NULL) {
 		event_base_gettimeofday_cached(c->loop->base, &now);
 		evutil_timersub(&now, &c->started, &took);
@@ -101,8 +105,6 @@ conn_free(struct harbor_conn *c)
 			c->next->prev = c->prev;
 	} else
 		evutil_closesocket(c->fd);
-	atomic_fetch_sub(&c->loop->nconns, 1);
-	atomic_fetch_sub(&c->svc->active, 1);
 	service_release(c->svc);
 	free(c);
 	server_conn_gone(srv);

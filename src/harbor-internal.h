@@ -205,6 +205,7 @@ struct harbor_server {
 	int				 nloops;
 	struct pool			*pool;
 	int				 started;
+	int				 finished;	/* shutdown done */
 	atomic_int			 shutting_down;	/* 1: grace,
 							   2: closing all */
 	struct timeval			 shutdown_deadline;

@@ -171,14 +171,17 @@ int	harbor_server_bind(struct harbor_server *srv, char *err,
     size_t errlen);
 
 /* Enables libevent threading, creates the main loop, the I/O loops and the
- * worker pool, starts accepting.  Returns 0 or -1 with a message. */
+ * worker pool.  Returns 0 or -1 with a message.  Accepting starts when
+ * harbor_server_run() does, so the program can first add its own events
+ * (signals) to harbor_server_base(). */
 int	harbor_server_start(struct harbor_server *srv, char *err,
     size_t errlen);
 
 /* The main loop, for the program's own events (signals, timers). */
 struct event_base *harbor_server_base(struct harbor_server *srv);
 
-/* Runs the main loop until harbor_server_shutdown() has finished. */
+/* Starts accepting ("service NAME listening on ADDRESS" is logged) and runs
+ * the main loop until harbor_server_shutdown() has finished. */
 int	harbor_server_run(struct harbor_server *srv);
 
 /* Replaces the running services by the given ones (taking ownership of

@@ -5,9 +5,6 @@
 #include "autoconfig.h"
 
 #include <errno.h>
-#ifndef _WIN32
-#include <pthread.h>
-#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,19 +201,6 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-static void
-signals_block(const int *sigs, size_t n, int block)
-{
-#ifndef _WIN32
-	sigset_t	set;
-	size_t		i;
-
-	sigemptyset(&set);
-	for (i = 0; i < n; i++)
-		sigaddset(&set, sigs[i]);
-	(void)pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
-#endif
-}
 
 int
 main(int argc, char **argv)
@@ -349,11 +333,6 @@ main(int argc, char **argv)
 	harbor_log(HARBOR_LOG_NOTICE, "harbord %s starting (%zu services, "
 	    "%d io-threads, %d workers)", harbor_version(), nsvcs,
 	    settings.io_threads, settings.workers);
-	/* Until the main loop handles them, these signals wait: a SIGTERM
-	 * right after start must stop harbord gracefully, not kill it.  The
-	 * threads started meanwhile keep them blocked for good, so they are
-	 * always delivered to the main thread. */
-	signals_block(signals, 3, 1);
 	if (harbor_server_start(hd.srv, err, sizeof err) == -1) {
 		harbor_log(HARBOR_LOG_ERR, "%s", err);
 		status = EXIT_OSERR;
@@ -369,8 +348,9 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
-	signals_block(signals, 3, 0);
-	(void)harbor_server_run(hd.srv);
+	/* Accepting starts only now, with the signals handled. */
+	if (harbor_server_run(hd.srv) == -1)
+		status = EXIT_OSERR;
 	harbor_log(HARBOR_LOG_NOTICE, "exiting");
 
 out:

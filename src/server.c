@@ -209,7 +209,6 @@ harbor_server_bind(struct harbor_server *srv, char *err, size_t errlen)
 int
 harbor_server_start(struct harbor_server *srv, char *err, size_t errlen)
 {
-	struct listener	*l;
 	int		 i;
 
 	if (srv->started) {
@@ -256,9 +255,6 @@ harbor_server_start(struct harbor_server *srv, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	for (l = srv->listeners; l != NULL; l = l->next)
-		if (listener_enable(l, err, errlen) == -1)
-			return -1;
 	srv->started = 1;
 	return 0;
 }
@@ -272,10 +268,28 @@ harbor_server_base(struct harbor_server *srv)
 int
 harbor_server_run(struct harbor_server *srv)
 {
+	struct listener	*l;
+	char		 err[256];
+
 	if (!srv->started)
 		return -1;
+	/* A shutdown may have finished before the loop ran, and the loop
+	 * forgets an earlier loopbreak when it starts. */
+	if (srv->finished)
+		return 0;
+	/* Accepting starts here, not in harbor_server_start(): by now the
+	 * program has its signal events on the main loop, so a client or a
+	 * SIGTERM that follows the "listening" line is always handled. */
+	if (!atomic_load(&srv->shutting_down))
+		for (l = srv->listeners; l != NULL; l = l->next)
+			if (l->evl == NULL &&
+			    listener_enable(l, err, sizeof err) == -1) {
+				log_err("%s", err);
+				return -1;
+			}
 	return event_base_loop(srv->base, EVLOOP_NO_EXIT_ON_EMPTY);
 }
+
 
 int
 harbor_server_replace_services(struct harbor_server *srv,
@@ -379,6 +393,14 @@ server_stop_threads(struct harbor_server *srv)
 
 
 static void
+server_finish(struct harbor_server *srv)
+{
+	server_stop_threads(srv);
+	srv->finished = 1;
+	(void)event_base_loopbreak(srv->base);
+}
+
+static void
 server_shutdown_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct harbor_server	*srv = arg;
@@ -386,8 +408,7 @@ server_shutdown_tick(evutil_socket_t fd, short what, void *arg)
 	int			 i;
 
 	if (atomic_load(&srv->nconns) == 0) {
-		server_stop_threads(srv);
-		(void)event_base_loopbreak(srv->base);
+		server_finish(srv);
 		return;
 	}
 	event_base_gettimeofday_cached(srv->base, &now);
@@ -433,10 +454,8 @@ harbor_server_shutdown(struct harbor_server *srv, unsigned grace_ms)
 	srv->shutdown_ev = evtimer_new(srv->base, server_shutdown_tick, srv);
 	if (srv->shutdown_ev != NULL)
 		server_shutdown_tick(-1, 0, srv);
-	else {
-		server_stop_threads(srv);
-		(void)event_base_loopbreak(srv->base);
-	}
+	else
+		server_finish(srv);
 }
 
 void

@@ -42,7 +42,10 @@ start_echo(int mode, const char *extra)
 static void
 finish(struct hdaemon *d)
 {
-	ck_assert_int_eq(hd_stop(d), 0);
+	int code = hd_stop(d);
+
+	ck_assert_msg(code == 0, "exit code %d after SIGTERM (-1: still "
+	    "running 15 s later)", code);
 	hd_free(d);
 }
 
@@ -174,6 +177,8 @@ START_TEST(test_garbage_line_echo)
 	fd = connect_ok(hd_port(d, "echo"));
 	ck_assert(hc_echo_ok(fd, "plain text after the garbage\n"));
 	hc_close(fd);
+	free(out);
+	free(in);
 	finish(d);
 }
 END_TEST

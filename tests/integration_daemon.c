@@ -28,7 +28,10 @@
 static void
 finish(struct hdaemon *d)
 {
-	ck_assert_int_eq(hd_stop(d), 0);
+	int code = hd_stop(d);
+
+	ck_assert_msg(code == 0, "exit code %d after SIGTERM (-1: still "
+	    "running 15 s later)", code);
 	hd_free(d);
 }
 
@@ -965,8 +968,8 @@ START_TEST(test_sigterm_right_after_start)
 		if (code != 0)
 			hd_dump_log(d, "SIGTERM right after startup");
 		ck_assert_msg(code == 0, "round %d: exit %d on a SIGTERM right "
-		    "after the listening lines (128+15: killed by it)", i,
-		    code);
+		    "after the listening lines (143: killed by the signal, "
+		    "-1: still running 15 s later)", i, code);
 		ck_assert_msg(access(pidpath, F_OK) == -1, "round %d: pid "
 		    "file left behind", i);
 		hd_free(d);

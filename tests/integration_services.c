@@ -51,7 +51,10 @@ start_service(const char *handler, int mode, const char *extra)
 static void
 finish(struct hdaemon *d)
 {
-	ck_assert_int_eq(hd_stop(d), 0);
+	int code = hd_stop(d);
+
+	ck_assert_msg(code == 0, "exit code %d after SIGTERM (-1: still "
+	    "running 15 s later)", code);
 	hd_free(d);
 }
 
