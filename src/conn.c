@@ -419,8 +419,6 @@ conn_accepted(struct harbor_service *svc, struct loop *loop,
     const char *peerstr)
 {
 	struct harbor_conn	*c;
-	struct sockaddr_storage	 local;
-	ev_socklen_t		 locallen = sizeof local;
 
 	if ((c = calloc(1, sizeof *c)) == NULL) {
 		log_err("service %s: refused %s: out of memory", svc->name,
@@ -435,11 +433,6 @@ conn_accepted(struct harbor_service *svc, struct loop *loop,
 	c->fd = fd;
 	c->id = id;
 	strlcpy(c->peer, peerstr, sizeof c->peer);
-	if (getsockname(fd, (struct sockaddr *)&local, &locallen) == 0)
-		addr_format((struct sockaddr *)&local, c->local,
-		    sizeof c->local);
-	else
-		strlcpy(c->local, "?", sizeof c->local);
 	atomic_init(&c->refs, 1);
 	atomic_init(&c->pending, 0);
 	atomic_init(&c->scheduled, 0);
@@ -650,9 +643,23 @@ harbor_conn_peer(struct harbor_conn *c)
 	return c->peer;
 }
 
+/* Asked for rarely, so found out on the first call rather than costing
+ * every accept a system call.  Handler calls of a connection never run at
+ * once, so the first call needs no lock. */
 const char *
 harbor_conn_local(struct harbor_conn *c)
 {
+	struct sockaddr_storage	local;
+	ev_socklen_t		len = sizeof local;
+
+	if (c->local[0] == '\0') {
+		if (getsockname(bufferevent_getfd(c->bev),
+		    (struct sockaddr *)&local, &len) == 0)
+			addr_format((struct sockaddr *)&local, c->local,
+			    sizeof c->local);
+		else
+			strlcpy(c->local, "?", sizeof c->local);
+	}
 	return c->local;
 }
 

@@ -196,6 +196,13 @@ int	harbor_server_replace_services(struct harbor_server *srv,
  * the rest and makes harbor_server_run() return.  Main loop thread only. */
 void	harbor_server_shutdown(struct harbor_server *srv, unsigned grace_ms);
 
+/* The i-th listening socket, after harbor_server_bind(): its service's
+ * name and the address it is bound to (with port 0 configured, the port
+ * the system chose).  Returns 0, or -1 past the last.  Main loop thread
+ * only: a reload changes the list. */
+int	harbor_server_listener(struct harbor_server *srv, size_t i,
+    const char **service, const char **address);
+
 /* Connections open now, over all services. */
 unsigned harbor_server_connection_count(struct harbor_server *srv);
 

@@ -149,7 +149,7 @@ server_make_listeners(struct harbor_server *srv, struct harbor_service **svcs,
     char *err, size_t errlen)
 {
 	struct harbor_addr	 addrs[ADDR_PARSE_MAX];
-	struct listener		*made = NULL, *l, *o;
+	struct listener		*made = NULL, **tail = &made, *l, *o;
 	char			 key[HARBOR_ADDRSTRLEN];
 	size_t			 i, j, k, n;
 
@@ -174,8 +174,8 @@ server_make_listeners(struct harbor_server *srv, struct harbor_service **svcs,
 				l->server = srv;
 				l->svc = svcs[i];
 				service_hold(l->svc);
-				l->next = made;
-				made = l;
+				*tail = l;	/* in the order configured */
+				tail = &l->next;
 				o = listener_to_take_over(old, key,
 				    svcs[i]->name);
 				if (o != NULL) {
@@ -343,6 +343,21 @@ fail:
 	for (i = 0; i < nsvcs; i++)
 		service_release(svcs[i]);
 	return -1;
+}
+
+int
+harbor_server_listener(struct harbor_server *srv, size_t i,
+    const char **service, const char **address)
+{
+	struct listener	*l;
+
+	for (l = srv->listeners; l != NULL && i > 0; l = l->next)
+		i--;
+	if (l == NULL)
+		return -1;
+	*service = l->svc->name;
+	*address = l->bound;
+	return 0;
 }
 
 struct loop *

@@ -6,7 +6,7 @@ TEST_LIBS = $(CHECK_LIBS)
 CORE_LIBS = $(LIBEVENT_LIBS) $(LIBEVENT_PTHREADS_LIBS)
 
 check_PROGRAMS = tests/unit_config tests/unit_addr tests/unit_framing \
-	tests/unit_pool tests/integration_services tests/integration_daemon \
+	tests/unit_pool tests/unit_library tests/integration_services tests/integration_daemon \
 	tests/integration_badinput
 TESTS = $(check_PROGRAMS)
 # The memory-bound tests read harbord's RSS; in an AddressSanitizer build
@@ -32,6 +32,11 @@ tests_unit_framing_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
 tests_unit_pool_SOURCES = tests/unit_pool.c
 tests_unit_pool_CFLAGS = $(TEST_CFLAGS)
 tests_unit_pool_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
+
+# The public API only, as a program embedding libharbor would use it.
+tests_unit_library_SOURCES = tests/unit_library.c
+tests_unit_library_CFLAGS = $(TEST_CFLAGS)
+tests_unit_library_LDADD = src/libharbor.la $(CORE_LIBS) $(TEST_LIBS)
 
 HARNESS = tests/harness.c tests/harness.h
 tests_integration_services_SOURCES = tests/integration_services.c $(HARNESS)

@@ -1,0 +1,397 @@
+/*
+ * libharbor embedded in a program, without harbord: a handler of the
+ * program's own, the connection API it is given, both dispatch modes,
+ * reload and shutdown through the API.
+ */
+#include "autoconfig.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "harbor.h"
+
+/* --- a handler: greets, answers each line with its length, counts ------ */
+
+struct greeter_state {
+	char	greeting[32];
+	int	freed;
+};
+
+static atomic_int opened, closed, service_frees;
+
+static int
+greeter_init(struct harbor_service *svc, void **state, char *err,
+    size_t errlen)
+{
+	struct greeter_state	*gs;
+	const char		*g = harbor_service_option(svc, "greeting");
+
+	if (g == NULL) {
+		snprintf(err, errlen, "no greeting");
+		return -1;
+	}
+	if ((gs = calloc(1, sizeof *gs)) == NULL)
+		return -1;
+	snprintf(gs->greeting, sizeof gs->greeting, "%s", g);
+	*state = gs;
+	return 0;
+}
+
+static void
+greeter_free(void *state)
+{
+	free(state);
+	atomic_fetch_add(&service_frees, 1);
+}
+
+static void
+greeter_open(struct harbor_conn *c)
+{
+	struct greeter_state	*gs = harbor_conn_service_state(c);
+
+	atomic_fetch_add(&opened, 1);
+	harbor_conn_set_data(c, (void *)(uintptr_t)0);
+	(void)harbor_conn_printf(c, "%s %s from %s to %s #%llu\n",
+	    gs->greeting, harbor_service_name(harbor_conn_service(c)),
+	    harbor_conn_peer(c), harbor_conn_local(c),
+	    (unsigned long long)harbor_conn_id(c));
+}
+
+static void
+greeter_input(struct harbor_conn *c, const char *line, size_t len)
+{
+	uintptr_t	n = (uintptr_t)harbor_conn_get_data(c) + 1;
+
+	harbor_conn_set_data(c, (void *)n);
+	if (len >= 4 && memcmp(line, "quit", 4) == 0) {
+		(void)harbor_conn_printf(c, "bye after %lu lines\n",
+		    (unsigned long)n);
+		harbor_conn_close(c);
+		return;
+	}
+	(void)harbor_conn_printf(c, "%zu\n", len);
+}
+
+static void
+greeter_close(struct harbor_conn *c)
+{
+	atomic_fetch_add(&closed, 1);
+}
+
+static const struct harbor_handler greeter = {
+	.name = "greeter",
+	.service_init = greeter_init,
+	.service_free = greeter_free,
+	.open = greeter_open,
+	.input = greeter_input,
+	.close = greeter_close,
+};
+
+/* --- running a server on a thread ---------------------------------------- */
+
+static struct harbor_server	*srv;
+static pthread_t		 runner;
+
+static void *
+run_server(void *arg)
+{
+	(void)harbor_server_run(srv);
+	return NULL;
+}
+
+static struct harbor_service *
+greeter_service(const char *name, const char *greeting,
+    enum harbor_dispatch how)
+{
+	struct harbor_service	*svc = harbor_service_new(name, &greeter);
+	char			 err[256];
+
+	ck_assert_ptr_nonnull(svc);
+	ck_assert_int_eq(harbor_service_add_listen(svc, "127.0.0.1:0", err,
+	    sizeof err), 0);
+	harbor_service_set_dispatch(svc, how);
+	harbor_service_set_framing(svc, HARBOR_FRAMING_LINE);
+	ck_assert_int_eq(harbor_service_set_option(svc, "greeting",
+	    greeting), 0);
+	return svc;
+}
+
+static int
+port_of(const char *service)
+{
+	const char	*name, *addr;
+	size_t		 i;
+
+	for (i = 0; harbor_server_listener(srv, i, &name, &addr) == 0; i++)
+		if (strcmp(name, service) == 0)
+			return atoi(strrchr(addr, ':') + 1);
+	ck_abort_msg("no listener for %s", service);
+	return -1;
+}
+
+static void
+start_server(enum harbor_dispatch how, int io_threads)
+{
+	struct harbor_server_settings	 set;
+	char				 err[256];
+
+	atomic_store(&opened, 0);
+	atomic_store(&closed, 0);
+	atomic_store(&service_frees, 0);
+	harbor_server_settings_default(&set);
+	set.io_threads = io_threads;
+	set.workers = 2;
+	ck_assert_ptr_nonnull(srv = harbor_server_new(&set));
+	ck_assert_int_eq(harbor_server_add_service(srv,
+	    greeter_service("g", "hello", how), err, sizeof err), 0);
+	ck_assert_int_eq(harbor_server_bind(srv, err, sizeof err), 0);
+	ck_assert_int_eq(harbor_server_start(srv, err, sizeof err), 0);
+	ck_assert_int_eq(pthread_create(&runner, NULL, run_server, NULL), 0);
+}
+
+/* harbor_server_shutdown and replace_services belong on the main loop. */
+struct on_loop {
+	void		(*fn)(void *);
+	void		 *arg;
+	pthread_mutex_t	  lock;
+	pthread_cond_t	  done_cond;
+	int		  done;
+};
+
+static void
+on_loop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct on_loop	*ol = arg;
+
+	ol->fn(ol->arg);
+	pthread_mutex_lock(&ol->lock);
+	ol->done = 1;
+	pthread_cond_signal(&ol->done_cond);
+	pthread_mutex_unlock(&ol->lock);
+}
+
+static void
+call_on_loop(void (*fn)(void *), void *arg)
+{
+	struct on_loop	ol = { fn, arg, PTHREAD_MUTEX_INITIALIZER,
+			    PTHREAD_COND_INITIALIZER, 0 };
+	struct timeval	now = { 0, 0 };
+
+	ck_assert_int_eq(event_base_once(harbor_server_base(srv), -1,
+	    EV_TIMEOUT, on_loop_cb, &ol, &now), 0);
+	pthread_mutex_lock(&ol.lock);
+	while (!ol.done)
+		pthread_cond_wait(&ol.done_cond, &ol.lock);
+	pthread_mutex_unlock(&ol.lock);
+}
+
+static void
+do_shutdown(void *arg)
+{
+	harbor_server_shutdown(srv, 2000);
+}
+
+static void
+stop_server(void)
+{
+	call_on_loop(do_shutdown, NULL);
+	ck_assert_int_eq(pthread_join(runner, NULL), 0);
+	harbor_server_free(srv);
+	srv = NULL;
+}
+
+/* --- a client -------------------------------------------------------------- */
+
+static int
+client(int port)
+{
+	struct sockaddr_in	sin;
+	int			fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	return fd;
+}
+
+/* Reads one line (bounded by 5 s); "" at EOF. */
+static char *
+read_line(int fd, char *buf, size_t size)
+{
+	size_t		len = 0;
+	struct pollfd	p = { fd, POLLIN, 0 };
+
+	while (len + 1 < size) {
+		ck_assert_msg(poll(&p, 1, 5000) == 1, "no answer in 5 s");
+		if (read(fd, buf + len, 1) != 1)
+			break;
+		if (buf[len++] == '\n')
+			break;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+static void
+local_and_peer(int fd, char *peer, char *local, size_t size)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof sin;
+
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	snprintf(peer, size, "127.0.0.1:%u", ntohs(sin.sin_port));
+	len = sizeof sin;
+	ck_assert_int_eq(getpeername(fd, (struct sockaddr *)&sin, &len), 0);
+	snprintf(local, size, "127.0.0.1:%u", ntohs(sin.sin_port));
+}
+
+START_TEST(test_handler_sees_its_connection)
+{
+	enum harbor_dispatch	how = _i % 2 ? HARBOR_DISPATCH_POOL :
+				    HARBOR_DISPATCH_INLINE;
+	char			line[256], want[256], peer[64], local[64];
+	int			fd, fd2, i;
+
+	start_server(how, _i < 2 ? 2 : 0);
+	fd = client(port_of("g"));
+	local_and_peer(fd, peer, local, sizeof peer);
+	snprintf(want, sizeof want, "hello g from %s to %s #1\n", peer, local);
+	ck_assert_str_eq(read_line(fd, line, sizeof line), want);
+	fd2 = client(port_of("g"));
+	ck_assert(strstr(read_line(fd2, line, sizeof line), " #2\n") != NULL);
+
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(write(fd, "abcd\r\n", 6), 6);
+		ck_assert_str_eq(read_line(fd, line, sizeof line), "6\n");
+	}
+	ck_assert_uint_eq(harbor_server_connection_count(srv), 2);
+	ck_assert_int_eq(write(fd, "quit\n", 5), 5);
+	ck_assert_str_eq(read_line(fd, line, sizeof line),
+	    "bye after 4 lines\n");
+	ck_assert_str_eq(read_line(fd, line, sizeof line), "");	/* closed */
+	close(fd);
+	close(fd2);
+	stop_server();
+	ck_assert_int_eq(atomic_load(&opened), 2);
+	ck_assert_int_eq(atomic_load(&closed), 2);
+	ck_assert_int_eq(atomic_load(&service_frees), 1);
+}
+END_TEST
+
+START_TEST(test_service_init_failure_is_reported)
+{
+	struct harbor_server	*s = harbor_server_new(NULL);
+	struct harbor_service	*svc = harbor_service_new("bare", &greeter);
+	char			 err[256] = "";
+
+	ck_assert_int_eq(harbor_service_add_listen(svc, "127.0.0.1:0", err,
+	    sizeof err), 0);
+	/* No "greeting" option: the handler refuses, the server says so. */
+	ck_assert_int_eq(harbor_server_add_service(s, svc, err, sizeof err),
+	    -1);
+	ck_assert_str_eq(err, "service 'bare': no greeting");
+	harbor_server_free(s);
+}
+END_TEST
+
+static struct harbor_service	*replacement[2];
+static int			 replace_result;
+static char			 replace_err[256];
+
+static void
+do_replace(void *arg)
+{
+	replace_result = harbor_server_replace_services(srv, replacement,
+	    (size_t)(uintptr_t)arg, replace_err, sizeof replace_err);
+}
+
+START_TEST(test_replace_services)
+{
+	char	 line[256], err[256];
+	int	 port, fd, busy;
+	struct sockaddr_in sin;
+	socklen_t len = sizeof sin;
+
+	start_server(HARBOR_DISPATCH_INLINE, 1);
+	port = port_of("g");
+	fd = client(port);
+	ck_assert(strncmp(read_line(fd, line, sizeof line), "hello g", 7) ==
+	    0);
+
+	/* A replacement that cannot bind changes nothing. */
+	busy = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(busy, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(listen(busy, 1), 0);
+	ck_assert_int_eq(getsockname(busy, (struct sockaddr *)&sin, &len), 0);
+	replacement[0] = greeter_service("g", "hi", HARBOR_DISPATCH_INLINE);
+	replacement[1] = greeter_service("h", "hey", HARBOR_DISPATCH_POOL);
+	snprintf(line, sizeof line, "127.0.0.1:%u", ntohs(sin.sin_port));
+	ck_assert_int_eq(harbor_service_add_listen(replacement[1], line, err,
+	    sizeof err), 0);
+	call_on_loop(do_replace, (void *)(uintptr_t)2);
+	ck_assert_int_eq(replace_result, -1);
+	ck_assert_msg(strstr(replace_err, "cannot listen on") != NULL, "%s",
+	    replace_err);
+	ck_assert_int_eq(port_of("g"), port);
+	close(busy);
+
+	/* One that works: g keeps its port and its open connection. */
+	replacement[0] = greeter_service("g", "hi", HARBOR_DISPATCH_INLINE);
+	replacement[1] = greeter_service("h", "hey", HARBOR_DISPATCH_POOL);
+	call_on_loop(do_replace, (void *)(uintptr_t)2);
+	ck_assert_int_eq(replace_result, 0);
+	ck_assert_int_eq(port_of("g"), port);
+	ck_assert_int_eq(write(fd, "xy\n", 3), 3);
+	ck_assert_str_eq(read_line(fd, line, sizeof line), "3\n");
+	close(fd);
+	fd = client(port);
+	ck_assert(strncmp(read_line(fd, line, sizeof line), "hi g", 4) == 0);
+	close(fd);
+	fd = client(port_of("h"));
+	ck_assert(strncmp(read_line(fd, line, sizeof line), "hey h", 5) == 0);
+	close(fd);
+	stop_server();
+	/* The old g, and the two of the failed replacement, and the new
+	 * ones: every service's state was freed once. */
+	ck_assert_int_eq(atomic_load(&service_frees), 5);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("library");
+	TCase	*tc = tcase_create("embedded");
+	SRunner	*sr;
+	int	 failed;
+
+	harbor_log_set_level(HARBOR_LOG_WARNING);
+	tcase_set_timeout(tc, 30);
+	/* inline and pool, with I/O threads and with I/O on the main loop */
+	tcase_add_loop_test(tc, test_handler_sees_its_connection, 0, 4);
+	tcase_add_test(tc, test_service_init_failure_is_reported);
+	tcase_add_test(tc, test_replace_services);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
