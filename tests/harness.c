@@ -1562,3 +1562,60 @@ harness_have_ipv6(void)
 	close(fd);
 	return true;
 }
+
+const char *const harness_dispatch_name[2] = { "inline", "pool" };
+
+struct hdaemon *
+hd_start_service(const char *handler, int mode, const char *extra)
+{
+	struct hdaemon *d;
+	char *cfg;
+
+	cfg = harness_fmt(
+	    "io-threads 2\n"
+	    "workers 2\n"
+	    "service %s {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    handler %s\n"
+	    "    dispatch %s\n"
+	    "%s"
+	    "}\n",
+	    handler, handler, harness_dispatch_name[mode],
+	    extra != NULL ? extra : "");
+	d = hd_start(cfg, NULL);
+	free(cfg);
+	return d;
+}
+
+void
+hd_finish(struct hdaemon *d)
+{
+	int code = hd_stop(d);
+
+	ck_assert_msg(code == 0, "exit code %d after SIGTERM (-1: still "
+	    "running 15 s later)", code);
+	hd_free(d);
+}
+
+int
+hc_connect_ok(int port)
+{
+	int fd = hc_connect(port);
+
+	ck_assert_msg(fd >= 0, "connect to 127.0.0.1:%d: %s", port,
+	    strerror(errno));
+	return fd;
+}
+
+void
+harness_fill_bytes(unsigned char *buf, size_t n, uint32_t seed)
+{
+	uint32_t x = seed ? seed : 1;
+
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		buf[i] = (unsigned char)(x >> 11);
+	}
+}

@@ -193,6 +193,8 @@ void		 hd_free(struct hdaemon *d);
  * FD_CLOEXEC, or -1 with errno set (ECONNREFUSED, ETIMEDOUT, ...). */
 int		 hc_connect_ip(const char *ip, int port, int timeout_ms);
 int		 hc_connect(int port);		/* 127.0.0.1, 5 s */
+/* hc_connect, failing the test when it cannot connect. */
+int		 hc_connect_ok(int port);
 int		 hc_connect6(int port);		/* ::1, 5 s */
 /* Local port of a connected socket. */
 int		 hc_local_port(int fd);
@@ -227,5 +229,19 @@ void		 hc_reset(int fd);
 int		 harness_listen_ip(const char *ip, int port, int *port_out);
 /* ::1 can be bound here. */
 bool		 harness_have_ipv6(void);
+
+/* "inline" and "pool": loop tests run each service both ways. */
+extern const char *const harness_dispatch_name[2];
+
+/* A daemon serving one service, named after its handler, on 127.0.0.1:0
+ * with io-threads 2 and workers 2; mode indexes harness_dispatch_name;
+ * extra holds more service options (lines), or NULL. */
+struct hdaemon	*hd_start_service(const char *handler, int mode,
+		    const char *extra);
+/* SIGTERM with no client left: the daemon must exit 0; then hd_free. */
+void		 hd_finish(struct hdaemon *d);
+/* Deterministic pseudo-random bytes (every value 0..255 occurs). */
+void		 harness_fill_bytes(unsigned char *buf, size_t n,
+		    uint32_t seed);
 
 #endif /* HARNESS_H */

@@ -17,60 +17,6 @@
 #include <check.h>
 
 
-static const char *const dispatch_name[] = { "inline", "pool" };
-
-static struct hdaemon *
-start_echo(int mode, const char *extra)
-{
-	struct hdaemon *d;
-	char *cfg;
-
-	cfg = harness_fmt(
-	    "io-threads 2\n"
-	    "workers 2\n"
-	    "service echo {\n"
-	    "    listen 127.0.0.1:0\n"
-	    "    handler echo\n"
-	    "    dispatch %s\n"
-	    "%s"
-	    "}\n", dispatch_name[mode], extra != NULL ? extra : "");
-	d = hd_start(cfg, NULL);
-	free(cfg);
-	return d;
-}
-
-static void
-finish(struct hdaemon *d)
-{
-	int code = hd_stop(d);
-
-	ck_assert_msg(code == 0, "exit code %d after SIGTERM (-1: still "
-	    "running 15 s later)", code);
-	hd_free(d);
-}
-
-static int
-connect_ok(int port)
-{
-	int fd = hc_connect(port);
-
-	ck_assert_msg(fd >= 0, "connect to 127.0.0.1:%d: %s", port,
-	    strerror(errno));
-	return fd;
-}
-
-static void
-fill_bytes(unsigned char *buf, size_t n, uint32_t seed)
-{
-	uint32_t x = seed ? seed : 1;
-
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		buf[i] = (unsigned char)(x >> 11);
-	}
-}
 
 /* The daemon closes fd (EOF or reset) within timeout_ms; any data sent
  * before that is discarded. */
@@ -85,18 +31,18 @@ expect_closed(int fd, int timeout_ms, const char *what)
 
 START_TEST(test_line_too_long)
 {
-	struct hdaemon *d = start_echo(_i, "    framing line\n"
+	struct hdaemon *d = hd_start_service("echo", _i, "    framing line\n"
 	    "    max-line 16\n");
 	int port = hd_port(d, "echo"), a, b, c, e, lport;
 	char big[100], *want;
 
-	a = connect_ok(port);
+	a = hc_connect_ok(port);
 	/* 16 bytes, ending excluded: fits, with LF or CRLF. */
 	ck_assert(hc_echo_ok(a, "sixteen-bytes-ok\n"));
 	ck_assert(hc_echo_ok(a, "sixteen-bytes-ok\r\n"));
 
 	/* 17 bytes: closed, logged with the limit. */
-	b = connect_ok(port);
+	b = hc_connect_ok(port);
 	lport = hc_local_port(b);
 	hd_mark(d);
 	ck_assert(hc_send_str(b, "seventeen-bytes-x\n"));
@@ -108,7 +54,7 @@ START_TEST(test_line_too_long)
 	hc_close(b);
 
 	/* A long line with no newline at all is not buffered forever. */
-	c = connect_ok(port);
+	c = hc_connect_ok(port);
 	memset(big, 'L', sizeof big);
 	ck_assert(hc_send_all(c, big, sizeof big, 5000));
 	expect_closed(c, 5000, "100 bytes without a newline");
@@ -116,11 +62,11 @@ START_TEST(test_line_too_long)
 
 	/* The other client is unaffected, and new ones are served. */
 	ck_assert(hc_echo_ok(a, "still here\n"));
-	e = connect_ok(port);
+	e = hc_connect_ok(port);
 	ck_assert(hc_echo_ok(e, "newcomer\r\n"));
 	hc_close(e);
 	hc_close(a);
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 
@@ -129,13 +75,13 @@ END_TEST
 START_TEST(test_garbage_raw_echo)
 {
 	const size_t n = 256 * 1024;
-	struct hdaemon *d = start_echo(_i, NULL);
+	struct hdaemon *d = hd_start_service("echo", _i, NULL);
 	unsigned char *out = malloc(n), *in = malloc(n);
-	int fd = connect_ok(hd_port(d, "echo"));
+	int fd = hc_connect_ok(hd_port(d, "echo"));
 
 	ck_assert(out != NULL && in != NULL);
 	for (int round = 0; round < 3; round++) {
-		fill_bytes(out, n, 4242u + (uint32_t)round);
+		harness_fill_bytes(out, n, 4242u + (uint32_t)round);
 		memset(in, 0, n);
 		ck_assert(hc_exchange(fd, out, n, in, n, false, 20000));
 		ck_assert_msg(memcmp(in, out, n) == 0, "round %d: garbage "
@@ -144,7 +90,7 @@ START_TEST(test_garbage_raw_echo)
 	hc_close(fd);
 	free(out);
 	free(in);
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 
@@ -153,13 +99,13 @@ END_TEST
 START_TEST(test_garbage_line_echo)
 {
 	const size_t n = 64 * 1024;
-	struct hdaemon *d = start_echo(_i, "    framing line\n");
+	struct hdaemon *d = hd_start_service("echo", _i, "    framing line\n");
 	unsigned char *out = malloc(n), *in = malloc(n);
-	int fd = connect_ok(hd_port(d, "echo"));
+	int fd = hc_connect_ok(hd_port(d, "echo"));
 	size_t gap = 0, maxgap = 0;
 
 	ck_assert(out != NULL && in != NULL);
-	fill_bytes(out, n, 31337u);
+	harness_fill_bytes(out, n, 31337u);
 	out[n - 1] = '\n';
 	for (size_t i = 0; i < n; i++) {
 		gap = out[i] == '\n' ? 0 : gap + 1;
@@ -174,12 +120,12 @@ START_TEST(test_garbage_line_echo)
 	    "the line echo changed binary data");
 	hc_close(fd);
 
-	fd = connect_ok(hd_port(d, "echo"));
+	fd = hc_connect_ok(hd_port(d, "echo"));
 	ck_assert(hc_echo_ok(fd, "plain text after the garbage\n"));
 	hc_close(fd);
 	free(out);
 	free(in);
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 
@@ -187,23 +133,23 @@ END_TEST
 START_TEST(test_garbage_line_short_max)
 {
 	const size_t n = 16 * 1024;
-	struct hdaemon *d = start_echo(_i, "    framing line\n"
+	struct hdaemon *d = hd_start_service("echo", _i, "    framing line\n"
 	    "    max-line 16\n");
 	unsigned char *out = malloc(n);
-	int fd = connect_ok(hd_port(d, "echo"));
+	int fd = hc_connect_ok(hd_port(d, "echo"));
 
 	ck_assert(out != NULL);
-	fill_bytes(out, n, 99u);
+	harness_fill_bytes(out, n, 99u);
 	/* The daemon may close before taking it all. */
 	(void)hc_send_all(fd, out, n, 5000);
 	expect_closed(fd, 5000, "garbage with max-line 16");
 	hc_close(fd);
 	ck_assert(hd_running(d));
-	fd = connect_ok(hd_port(d, "echo"));
+	fd = hc_connect_ok(hd_port(d, "echo"));
 	ck_assert(hc_echo_ok(fd, "short\n"));
 	hc_close(fd);
 	free(out);
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 
@@ -211,9 +157,9 @@ END_TEST
 
 START_TEST(test_idle_timeout)
 {
-	struct hdaemon *d = start_echo(_i, "    idle-timeout 1s\n");
+	struct hdaemon *d = hd_start_service("echo", _i, "    idle-timeout 1s\n");
 	int port = hd_port(d, "echo");
-	int idle = connect_ok(port), busy = connect_ok(port);
+	int idle = hc_connect_ok(port), busy = hc_connect_ok(port);
 	int lport = hc_local_port(idle);
 	long long t0 = harness_now_ms(), closed_at = -1;
 	char *want;
@@ -242,7 +188,7 @@ START_TEST(test_idle_timeout)
 	ck_assert(hc_echo_ok(busy, "still busy\n"));
 	hc_close(busy);
 	hc_close(idle);
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 
@@ -268,14 +214,14 @@ START_TEST(test_chargen_nonreader_memory)
 	    "dispatch pool }\n"
 	    "service chargen2 { listen 127.0.0.1:0; handler chargen }\n"
 	    "service echo { listen 127.0.0.1:0; handler echo }\n", NULL);
-	echo = connect_ok(hd_port(d, "echo"));
+	echo = hc_connect_ok(hd_port(d, "echo"));
 	ck_assert(hc_echo_ok(echo, "warm up\n"));
 	harness_sleep_ms(100);
 	rss0 = harness_proc_rss_kb(hd_pid(d));
 	ck_assert_int_gt(rss0, 0);
 
 	for (int i = 0; i < NSTUCK; i++)
-		stuck[i] = connect_ok(hd_port(d, i % 2 ? "chargen" :
+		stuck[i] = hc_connect_ok(hd_port(d, i % 2 ? "chargen" :
 		    "chargen2"));
 	cpu0 = harness_proc_cpu_s(hd_pid(d));
 	rss_max = rss0;
@@ -314,7 +260,7 @@ START_TEST(test_chargen_nonreader_memory)
 	for (int i = 0; i < NSTUCK; i++)
 		hc_close(stuck[i]);
 	hc_close(echo);
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 
@@ -322,19 +268,19 @@ END_TEST
 
 START_TEST(test_max_connections)
 {
-	struct hdaemon *d = start_echo(_i, "    max-connections 2\n");
+	struct hdaemon *d = hd_start_service("echo", _i, "    max-connections 2\n");
 	int port = hd_port(d, "echo"), a, b, c, e, lport;
 	size_t got = 0;
 	char *want;
 
-	a = connect_ok(port);
-	b = connect_ok(port);
+	a = hc_connect_ok(port);
+	b = hc_connect_ok(port);
 	ck_assert(hc_echo_ok(a, "first\n"));
 	ck_assert(hc_echo_ok(b, "second\n"));
 
 	/* The third is accepted, logged as refused, and closed at once. */
 	hd_mark(d);
-	c = connect_ok(port);
+	c = hc_connect_ok(port);
 	lport = hc_local_port(c);
 	ck_assert_msg(hc_wait_eof(c, 3000, &got), "third client not closed");
 	ck_assert_msg(got == 0, "third client got %zu bytes", got);
@@ -354,12 +300,12 @@ START_TEST(test_max_connections)
 	want = harness_fmt("service echo: closed 127.0.0.1:%d (conn ", lport);
 	HD_EXPECT_LOG(d, want, 5000);
 	free(want);
-	e = connect_ok(port);
+	e = hc_connect_ok(port);
 	HD_ASSERT(d, hc_echo_ok(e, "fourth\n"), "no room after a client left");
 	ck_assert(hc_echo_ok(b, "second still\n"));
 	hc_close(e);
 	hc_close(b);
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 
@@ -413,7 +359,7 @@ START_TEST(test_fd_exhaustion)
 	HD_EXPECT_LOG(d, "accepting again", 10000);
 
 	/* Served again. */
-	fd = connect_ok(port);
+	fd = hc_connect_ok(port);
 	HD_ASSERT(d, hc_echo_ok(fd, "after the storm\n"), "not served after "
 	    "the clients went away");
 	hc_close(fd);
@@ -424,7 +370,7 @@ START_TEST(test_fd_exhaustion)
 	    "files; pausing accept for 1 s", port);
 	HD_EXPECT_LOG(d, want, 0);
 	free(want);
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 
@@ -432,14 +378,14 @@ END_TEST
 
 START_TEST(test_connect_flood)
 {
-	struct hdaemon *d = start_echo(_i, NULL);
+	struct hdaemon *d = hd_start_service("echo", _i, NULL);
 	int port = hd_port(d, "echo"), p, fd, accepted = 0, closed = 0;
 	long long deadline;
 
-	p = connect_ok(port);
+	p = hc_connect_ok(port);
 	ck_assert(hc_echo_ok(p, "persistent\n"));
 	for (int i = 0; i < 300; i++) {
-		fd = connect_ok(port);
+		fd = hc_connect_ok(port);
 		if (i % 2)
 			hc_reset(fd);
 		else
@@ -450,7 +396,7 @@ START_TEST(test_connect_flood)
 			    "connect/close cycles", i + 1);
 	}
 	ck_assert(hc_echo_ok(p, "done\n"));
-	fd = connect_ok(port);
+	fd = hc_connect_ok(port);
 	ck_assert(hc_echo_ok(fd, "a newcomer\n"));
 	hc_close(fd);
 
@@ -470,7 +416,7 @@ START_TEST(test_connect_flood)
 	    "should be open)", accepted, closed);
 	ck_assert(hc_echo_ok(p, "bye\n"));
 	hc_close(p);
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 

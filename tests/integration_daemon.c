@@ -25,26 +25,6 @@
 #define EXIT_CANTCREAT	73
 #define EXIT_CONFIG	78
 
-static void
-finish(struct hdaemon *d)
-{
-	int code = hd_stop(d);
-
-	ck_assert_msg(code == 0, "exit code %d after SIGTERM (-1: still "
-	    "running 15 s later)", code);
-	hd_free(d);
-}
-
-static int
-connect_ok(int port)
-{
-	int fd = hc_connect(port);
-
-	ck_assert_msg(fd >= 0, "connect to 127.0.0.1:%d: %s", port,
-	    strerror(errno));
-	return fd;
-}
-
 /* Does the whole of line match the POSIX ERE? */
 static bool
 matches(const char *line, const char *ere)
@@ -411,36 +391,36 @@ START_TEST(test_builtin_default)
 		HD_EXPECT_LOG(d, s, 1000);
 	}
 
-	fd = connect_ok(7007);
+	fd = hc_connect_ok(7007);
 	ck_assert(hc_echo_ok(fd, "default echo\r\n"));
 	hc_close(fd);
 
-	fd = connect_ok(7009);
+	fd = hc_connect_ok(7009);
 	ck_assert(hc_send_str(fd, "into the void\r\n"));
 	ck_assert(hc_silent(fd, 200));
 	hc_close(fd);
 
-	fd = connect_ok(7013);
+	fd = hc_connect_ok(7013);
 	ck_assert_uint_eq(hc_read_eof(fd, buf, sizeof buf, 5000, &eof), 26);
 	ck_assert(eof);
 	hc_close(fd);
 
-	fd = connect_ok(7017);
+	fd = hc_connect_ok(7017);
 	ck_assert_uint_gt(hc_read_eof(fd, buf, sizeof buf, 5000, &eof), 0);
 	ck_assert(eof);
 	hc_close(fd);
 
-	fd = connect_ok(7019);
+	fd = hc_connect_ok(7019);
 	ck_assert_uint_eq(hc_read_n(fd, buf, 74, 5000), 74);
 	ck_assert(buf[0] == ' ' && buf[72] == '\r' && buf[73] == '\n');
 	hc_close(fd);
 
-	fd = connect_ok(7037);
+	fd = hc_connect_ok(7037);
 	ck_assert_uint_eq(hc_read_eof(fd, buf, sizeof buf, 5000, &eof), 4);
 	ck_assert(eof);
 	hc_close(fd);
 
-	finish(d);
+	hd_finish(d);
 #endif
 }
 END_TEST
@@ -536,7 +516,7 @@ START_TEST(test_daemonize)
 	free(text);
 	ck_assert_int_gt(port, 0);
 
-	fd = connect_ok(port);
+	fd = hc_connect_ok(port);
 	ck_assert(hc_echo_ok(fd, "daemonized\r\n"));
 	hc_close(fd);
 	want = harness_fmt("service echo: closed 127.0.0.1:");
@@ -592,7 +572,7 @@ START_TEST(test_pidfile_foreground)
 	d = hd_start(cfg, NULL);
 	/* With -d the pid file is written too, holding the daemon's pid. */
 	ck_assert_int_eq(read_pidfile(pidpath), hd_pid(d));
-	finish(d);
+	hd_finish(d);
 	ck_assert_msg(access(pidpath, F_OK) == -1, "pid file %s was not "
 	    "removed on exit", pidpath);
 	free(stale);
@@ -679,7 +659,7 @@ START_TEST(test_reload)
 	struct hdaemon *d = hd_start(reload_cfg1, NULL);
 	int echo_port = hd_port(d, "echo");
 	int discard_port = hd_port(d, "discard");
-	int a = connect_ok(echo_port), b = connect_ok(discard_port);
+	int a = hc_connect_ok(echo_port), b = hc_connect_ok(discard_port);
 	int fd, daytime_port;
 	char buf[64], *want;
 	bool eof;
@@ -703,7 +683,7 @@ START_TEST(test_reload)
 	 * echo ... */
 	HD_ASSERT(d, hc_echo_ok(a, "after reload\n"),
 	    "a connection opened before the reload stopped echoing");
-	fd = connect_ok(echo_port);
+	fd = hc_connect_ok(echo_port);
 	HD_ASSERT(d, hc_echo_ok(fd, "new connection after reload\n"),
 	    "echo's port %d does not serve echo after the reload", echo_port);
 	hc_close(fd);
@@ -719,7 +699,7 @@ START_TEST(test_reload)
 
 	/* daytime serves. */
 	daytime_port = hd_port(d, "daytime");
-	fd = connect_ok(daytime_port);
+	fd = hc_connect_ok(daytime_port);
 	ck_assert_uint_eq(hc_read_eof(fd, buf, sizeof buf, 5000, &eof), 26);
 	ck_assert(eof);
 	hc_close(fd);
@@ -737,7 +717,7 @@ START_TEST(test_reload)
 
 	hc_close(a);
 	hc_close(b);
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 
@@ -746,7 +726,7 @@ START_TEST(test_reload_broken_config)
 	struct hdaemon *d = hd_start(reload_cfg1, NULL);
 	int echo_port = hd_port(d, "echo");
 	int discard_port = hd_port(d, "discard");
-	int a = connect_ok(echo_port), fd;
+	int a = hc_connect_ok(echo_port), fd;
 	char *want;
 
 	ck_assert(hc_echo_ok(a, "before\n"));
@@ -772,10 +752,10 @@ START_TEST(test_reload_broken_config)
 
 	/* Everything still works as before. */
 	ck_assert(hc_echo_ok(a, "after a failed reload\n"));
-	fd = connect_ok(echo_port);
+	fd = hc_connect_ok(echo_port);
 	ck_assert(hc_echo_ok(fd, "new connection\n"));
 	hc_close(fd);
-	fd = connect_ok(discard_port);
+	fd = hc_connect_ok(discard_port);
 	ck_assert(hc_send_str(fd, "discard still here\n"));
 	ck_assert(hc_silent(fd, 200));
 	hc_close(fd);
@@ -788,7 +768,7 @@ START_TEST(test_reload_broken_config)
 	ck_assert(hc_echo_ok(a, "after the good reload\n"));
 
 	hc_close(a);
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 
@@ -810,16 +790,16 @@ START_TEST(test_reload_bind_failure)
 	    5000);
 	ck_assert(hd_running(d));
 
-	fd = connect_ok(echo_port);
+	fd = hc_connect_ok(echo_port);
 	ck_assert(hc_echo_ok(fd, "still serving\n"));
 	hc_close(fd);
-	fd = connect_ok(discard_port);
+	fd = hc_connect_ok(discard_port);
 	ck_assert(hc_silent(fd, 100));
 	hc_close(fd);
 
 	close(busy);
 	free(cfg);
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 
@@ -851,7 +831,7 @@ START_TEST(test_sigterm_graceful)
 	    "    listen 127.0.0.1:0\n"
 	    "    handler echo\n"
 	    "}\n", NULL);
-	int port = hd_port(d, "echo"), a = connect_ok(port), code;
+	int port = hd_port(d, "echo"), a = hc_connect_ok(port), code;
 
 	ck_assert(hc_echo_ok(a, "before SIGTERM\n"));
 	hd_mark(d);
@@ -893,7 +873,7 @@ START_TEST(test_sigterm_timeout_chargen)
 	    "    listen 127.0.0.1:0\n"
 	    "    handler chargen\n"
 	    "}\n", NULL);
-	int fd = connect_ok(hd_port(d, "chargen")), code;
+	int fd = hc_connect_ok(hd_port(d, "chargen")), code;
 	char buf[1000];
 	long long t0, elapsed;
 
@@ -931,7 +911,7 @@ START_TEST(test_sigterm_twice)
 	    "    listen 127.0.0.1:0\n"
 	    "    handler echo\n"
 	    "}\n", NULL);
-	int fd = connect_ok(hd_port(d, "echo")), code;
+	int fd = hc_connect_ok(hd_port(d, "echo")), code;
 	long long t0;
 
 	ck_assert(hc_echo_ok(fd, "hello\n"));
@@ -1071,7 +1051,7 @@ START_TEST(test_log_lines)
 	free(line);
 
 	/* echo: 5 bytes each way, client closes. */
-	fd = connect_ok(hd_port(d, "echo"));
+	fd = hc_connect_ok(hd_port(d, "echo"));
 	lport = hc_local_port(fd);
 	ck_assert(hc_echo_ok(fd, "hello"));
 	hc_close(fd);
@@ -1079,7 +1059,7 @@ START_TEST(test_log_lines)
 
 	/* discard: 1000 bytes in. */
 	memset(buf, 'x', sizeof buf);
-	fd = connect_ok(hd_port(d, "discard"));
+	fd = hc_connect_ok(hd_port(d, "discard"));
 	lport = hc_local_port(fd);
 	ck_assert(hc_send_all(fd, buf, 1000, 5000));
 	ck_assert(hc_silent(fd, 100));
@@ -1087,19 +1067,19 @@ START_TEST(test_log_lines)
 	expect_closed(d, "discard", lport, "client closed", 1000, 0);
 
 	/* daytime and time close by themselves. */
-	fd = connect_ok(hd_port(d, "daytime"));
+	fd = hc_connect_ok(hd_port(d, "daytime"));
 	lport = hc_local_port(fd);
 	ck_assert_uint_eq(hc_read_eof(fd, buf, sizeof buf, 5000, &eof), 26);
 	hc_close(fd);
 	expect_closed(d, "daytime", lport, "closed by service", 0, 26);
 
-	fd = connect_ok(hd_port(d, "time"));
+	fd = hc_connect_ok(hd_port(d, "time"));
 	lport = hc_local_port(fd);
 	ck_assert_uint_eq(hc_read_eof(fd, buf, sizeof buf, 5000, &eof), 4);
 	hc_close(fd);
 	expect_closed(d, "time", lport, "closed by service", 0, 4);
 
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 

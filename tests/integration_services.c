@@ -21,66 +21,6 @@
 #include <check.h>
 
 
-static const char *const dispatch_name[] = { "inline", "pool" };
-
-/* A daemon serving one service `handler` on 127.0.0.1:0. */
-static struct hdaemon *
-start_service(const char *handler, int mode, const char *extra)
-{
-	struct hdaemon *d;
-	char *cfg;
-
-	cfg = harness_fmt(
-	    "# integration_services: %s, dispatch %s\n"
-	    "io-threads 2\n"
-	    "workers 2\n"
-	    "service %s {\n"
-	    "    listen 127.0.0.1:0\n"
-	    "    handler %s\n"
-	    "    dispatch %s\n"
-	    "%s"
-	    "}\n",
-	    handler, dispatch_name[mode], handler, handler,
-	    dispatch_name[mode], extra != NULL ? extra : "");
-	d = hd_start(cfg, NULL);
-	free(cfg);
-	return d;
-}
-
-/* SIGTERM with no client left: the daemon must exit 0. */
-static void
-finish(struct hdaemon *d)
-{
-	int code = hd_stop(d);
-
-	ck_assert_msg(code == 0, "exit code %d after SIGTERM (-1: still "
-	    "running 15 s later)", code);
-	hd_free(d);
-}
-
-static int
-connect_ok(int port)
-{
-	int fd = hc_connect(port);
-
-	ck_assert_msg(fd >= 0, "connect to 127.0.0.1:%d: %s", port,
-	    strerror(errno));
-	return fd;
-}
-
-/* Deterministic pseudo-random bytes (every value 0..255 occurs). */
-static void
-fill_bytes(unsigned char *buf, size_t n, uint32_t seed)
-{
-	uint32_t x = seed ? seed : 1;
-
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		buf[i] = (unsigned char)(x >> 11);
-	}
-}
 
 static size_t
 first_difference(const unsigned char *a, const unsigned char *b, size_t n)
@@ -96,9 +36,9 @@ first_difference(const unsigned char *a, const unsigned char *b, size_t n)
 
 START_TEST(test_echo_all_byte_values)
 {
-	struct hdaemon *d = start_service("echo", _i, NULL);
+	struct hdaemon *d = hd_start_service("echo", _i, NULL);
 	unsigned char out[256], in[256];
-	int fd = connect_ok(hd_port(d, "echo"));
+	int fd = hc_connect_ok(hd_port(d, "echo"));
 
 	for (int i = 0; i < 256; i++)
 		out[i] = (unsigned char)i;
@@ -117,19 +57,19 @@ START_TEST(test_echo_all_byte_values)
 	ck_assert(hc_silent(fd, 200));
 
 	hc_close(fd);
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 
 START_TEST(test_echo_1mib_concurrent)
 {
 	const size_t n = 1024 * 1024;
-	struct hdaemon *d = start_service("echo", _i, NULL);
+	struct hdaemon *d = hd_start_service("echo", _i, NULL);
 	unsigned char *out = malloc(n), *in = calloc(1, n);
-	int fd = connect_ok(hd_port(d, "echo"));
+	int fd = hc_connect_ok(hd_port(d, "echo"));
 
 	ck_assert(out != NULL && in != NULL);
-	fill_bytes(out, n, 0x9e3779b9u + (uint32_t)_i);
+	harness_fill_bytes(out, n, 0x9e3779b9u + (uint32_t)_i);
 	/* Send and read at the same time: neither side's buffers can hold
 	 * 1 MiB, so a client that sent everything first would deadlock. */
 	ck_assert_msg(hc_exchange(fd, out, n, in, n, false, 20000),
@@ -141,19 +81,19 @@ START_TEST(test_echo_1mib_concurrent)
 	hc_close(fd);
 	free(out);
 	free(in);
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 
 START_TEST(test_echo_half_close)
 {
 	const size_t n = 100 * 1024;
-	struct hdaemon *d = start_service("echo", _i, NULL);
+	struct hdaemon *d = hd_start_service("echo", _i, NULL);
 	unsigned char *out = malloc(n), *in = calloc(1, n);
-	int fd = connect_ok(hd_port(d, "echo"));
+	int fd = hc_connect_ok(hd_port(d, "echo"));
 
 	ck_assert(out != NULL && in != NULL);
-	fill_bytes(out, n, 12345u + (uint32_t)_i);
+	harness_fill_bytes(out, n, 12345u + (uint32_t)_i);
 	/* Data, then shutdown(SHUT_WR): the whole echo still comes back. */
 	ck_assert_msg(hc_exchange(fd, out, n, in, n, true, 20000),
 	    "echo after half-close did not complete");
@@ -166,7 +106,7 @@ START_TEST(test_echo_half_close)
 	hc_close(fd);
 	free(out);
 	free(in);
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 
@@ -187,7 +127,7 @@ START_TEST(test_echo_ipv6)
 	ck_assert_msg(port4 > 0, "no 'service echo listening on 127.0.0.1:' line");
 	ck_assert_msg(port6 > 0, "no 'service echo listening on [::1]:' line");
 
-	fd4 = connect_ok(port4);
+	fd4 = hc_connect_ok(port4);
 	fd6 = hc_connect6(port6);
 	ck_assert_msg(fd6 >= 0, "connect to [::1]:%d: %s", port6,
 	    strerror(errno));
@@ -196,7 +136,7 @@ START_TEST(test_echo_ipv6)
 
 	hc_close(fd4);
 	hc_close(fd6);
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 
@@ -205,8 +145,8 @@ END_TEST
 START_TEST(test_echo_line_framing)
 {
 	static const char rest[] = "ma\ndelta\r\n\nepsilon\n";
-	struct hdaemon *d = start_service("echo", _i, "    framing line\n");
-	int fd = connect_ok(hd_port(d, "echo"));
+	struct hdaemon *d = hd_start_service("echo", _i, "    framing line\n");
+	int fd = hc_connect_ok(hd_port(d, "echo"));
 	char buf[128];
 
 	/* LF and CRLF lines come back exactly as sent. */
@@ -232,7 +172,7 @@ START_TEST(test_echo_line_framing)
 	ck_assert(hc_silent(fd, 200));
 
 	hc_close(fd);
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 
@@ -241,12 +181,12 @@ END_TEST
 START_TEST(test_discard)
 {
 	const size_t n = 64 * 1024;
-	struct hdaemon *d = start_service("discard", _i, NULL);
-	int fd = connect_ok(hd_port(d, "discard"));
+	struct hdaemon *d = hd_start_service("discard", _i, NULL);
+	int fd = hc_connect_ok(hd_port(d, "discard"));
 	unsigned char *out = malloc(n);
 
 	ck_assert(out != NULL);
-	fill_bytes(out, n, 777u);
+	harness_fill_bytes(out, n, 777u);
 	ck_assert(hc_send_all(fd, out, n, 10000));
 	/* Nothing comes back and the connection stays open. */
 	ck_assert_msg(hc_silent(fd, 500), "discard sent data or closed");
@@ -257,7 +197,7 @@ START_TEST(test_discard)
 
 	hc_close(fd);
 	free(out);
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 
@@ -293,8 +233,8 @@ START_TEST(test_chargen_first_lines)
 	    "[\\]^_`abcdefgh\r\n"
 	    "\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "[\\]^_`abcdefghi\r\n";
-	struct hdaemon *d = start_service("chargen", _i, NULL);
-	int fd = connect_ok(hd_port(d, "chargen"));
+	struct hdaemon *d = hd_start_service("chargen", _i, NULL);
+	int fd = hc_connect_ok(hd_port(d, "chargen"));
 	char buf[sizeof want];
 
 	ck_assert_uint_eq(sizeof want - 1, 3 * CHARGEN_LINE);
@@ -304,15 +244,15 @@ START_TEST(test_chargen_first_lines)
 	ck_assert_str_eq(buf, want);
 
 	hc_close(fd);
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 
 START_TEST(test_chargen_200k)
 {
 	const size_t n = 200 * 1024;
-	struct hdaemon *d = start_service("chargen", _i, NULL);
-	int fd = connect_ok(hd_port(d, "chargen"));
+	struct hdaemon *d = hd_start_service("chargen", _i, NULL);
+	int fd = hc_connect_ok(hd_port(d, "chargen"));
 	unsigned char *buf = malloc(n);
 	size_t bad;
 
@@ -328,14 +268,14 @@ START_TEST(test_chargen_200k)
 	/* Go away in the middle of a line; the daemon must not mind. */
 	hc_close(fd);
 	free(buf);
-	fd = connect_ok(hd_port(d, "chargen"));
+	fd = hc_connect_ok(hd_port(d, "chargen"));
 	buf = malloc(CHARGEN_LINE);
 	ck_assert_uint_eq(hc_read_n(fd, buf, CHARGEN_LINE, 5000),
 	    CHARGEN_LINE);
 	ck_assert_uint_eq(chargen_check(buf, CHARGEN_LINE), CHARGEN_LINE);
 	hc_close(fd);
 	free(buf);
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 
@@ -343,8 +283,8 @@ END_TEST
 
 START_TEST(test_daytime)
 {
-	struct hdaemon *d = start_service("daytime", _i, NULL);
-	int fd = connect_ok(hd_port(d, "daytime"));
+	struct hdaemon *d = hd_start_service("daytime", _i, NULL);
+	int fd = hc_connect_ok(hd_port(d, "daytime"));
 	char buf[128];
 	bool eof, match = false;
 	size_t n;
@@ -370,14 +310,14 @@ START_TEST(test_daytime)
 	    buf, ctime(&now));
 
 	hc_close(fd);
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 
 START_TEST(test_time)
 {
-	struct hdaemon *d = start_service("time", _i, NULL);
-	int fd = connect_ok(hd_port(d, "time"));
+	struct hdaemon *d = hd_start_service("time", _i, NULL);
+	int fd = hc_connect_ok(hd_port(d, "time"));
 	unsigned char buf[16];
 	uint32_t got, want;
 	int32_t diff;
@@ -395,7 +335,7 @@ START_TEST(test_time)
 	    "(seconds since 1900) +- 10", got, want);
 
 	hc_close(fd);
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 
@@ -406,7 +346,7 @@ END_TEST
 static char *
 read_quote(int port)
 {
-	int fd = connect_ok(port);
+	int fd = hc_connect_ok(port);
 	char *buf = calloc(1, 1024);
 	bool eof;
 	size_t n;
@@ -432,7 +372,7 @@ qotd_from_file(int mode, const char *file_text, const char *const *want,
 {
 	char *qpath = harness_write_temp("quotes", file_text);
 	char *extra = harness_fmt("    quote-file \"%s\"\n", qpath);
-	struct hdaemon *d = start_service("qotd", mode, extra);
+	struct hdaemon *d = hd_start_service("qotd", mode, extra);
 	int port = hd_port(d, "qotd"), seen = 0;
 
 	for (int round = 0; round < 30; round++) {
@@ -451,7 +391,7 @@ qotd_from_file(int mode, const char *file_text, const char *const *want,
 	ck_assert_msg(__builtin_popcount((unsigned)seen) >= 2,
 	    "30 quotes were all the same one");
 
-	finish(d);
+	hd_finish(d);
 	unlink(qpath);
 	free(qpath);
 	free(extra);
@@ -493,12 +433,12 @@ END_TEST
 
 START_TEST(test_qotd_builtin)
 {
-	struct hdaemon *d = start_service("qotd", _i, NULL);
+	struct hdaemon *d = hd_start_service("qotd", _i, NULL);
 	int port = hd_port(d, "qotd");
 
 	for (int round = 0; round < 10; round++)
 		free(read_quote(port));
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 
@@ -548,7 +488,7 @@ START_TEST(test_many_echo_clients)
 	    "    listen 127.0.0.1:0\n"
 	    "    handler echo\n"
 	    "    dispatch %s\n"
-	    "}\n", io_threads, dispatch_name[mode]);
+	    "}\n", io_threads, harness_dispatch_name[mode]);
 	d = hd_start(cfg, NULL);
 	free(cfg);
 	port = hd_port(d, "echo");
@@ -610,7 +550,7 @@ START_TEST(test_many_echo_clients)
 		    "client %d got unexpected data", i);
 	for (int i = 0; i < NCLIENTS; i++)
 		hc_close(cl[i].fd);
-	finish(d);
+	hd_finish(d);
 }
 END_TEST
 

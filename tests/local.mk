@@ -38,7 +38,7 @@ tests_unit_library_SOURCES = tests/unit_library.c
 tests_unit_library_CFLAGS = $(TEST_CFLAGS)
 tests_unit_library_LDADD = src/libharbor.la $(CORE_LIBS) $(TEST_LIBS)
 
-HARNESS = tests/harness.c tests/harness.h
+HARNESS = tests/harness.c tests/harness.h tests/check-run.h
 tests_integration_services_SOURCES = tests/integration_services.c $(HARNESS)
 tests_integration_services_CFLAGS = $(TEST_CFLAGS)
 tests_integration_services_LDADD = $(TEST_LIBS)

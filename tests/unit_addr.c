@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "harbor-internal.h"
+#include "check-run.h"
 
 static void
 parses_to(const char *text, size_t n, const char *first, const char *second)
@@ -110,8 +111,6 @@ main(void)
 {
 	Suite	*s = suite_create("addr");
 	TCase	*tc = tcase_create("parse");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, test_ipv4);
 	tcase_add_test(tc, test_ipv6);
@@ -120,9 +119,5 @@ main(void)
 	tcase_add_test(tc, test_bad_hosts);
 	tcase_add_test(tc, test_public_check);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }

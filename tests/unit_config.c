@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "check-run.h"
 
 static struct conf_errors errs;
 
@@ -481,8 +482,6 @@ main(void)
 	Suite	*s = suite_create("config");
 	TCase	*tc = tcase_create("text");
 	TCase	*tf = tcase_create("files");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_full_file);
@@ -502,9 +501,5 @@ main(void)
 	tcase_add_test(tf, test_include_loop_stops);
 	tcase_add_test(tf, test_make_services_reads_quote_files);
 	suite_add_tcase(s, tf);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }

@@ -8,6 +8,7 @@
 #include <event2/buffer.h>
 
 #include "harbor-internal.h"
+#include "check-run.h"
 
 static struct evbuffer *
 buf_of(const char *s)
@@ -144,8 +145,6 @@ main(void)
 {
 	Suite	*s = suite_create("framing");
 	TCase	*tc = tcase_create("frames");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, test_raw_passes_everything);
 	tcase_add_test(tc, test_raw_chunks_large_input);
@@ -154,9 +153,5 @@ main(void)
 	tcase_add_test(tc, test_max_line_boundaries);
 	tcase_add_test(tc, test_binary_in_lines);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }

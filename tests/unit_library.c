@@ -21,6 +21,7 @@
 #include <event2/event.h>
 
 #include "harbor.h"
+#include "check-run.h"
 
 /* --- a handler: greets, answers each line with its length, counts ------ */
 
@@ -379,8 +380,6 @@ main(void)
 {
 	Suite	*s = suite_create("library");
 	TCase	*tc = tcase_create("embedded");
-	SRunner	*sr;
-	int	 failed;
 
 	harbor_log_set_level(HARBOR_LOG_WARNING);
 	tcase_set_timeout(tc, 30);
@@ -389,9 +388,5 @@ main(void)
 	tcase_add_test(tc, test_service_init_failure_is_reported);
 	tcase_add_test(tc, test_replace_services);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }

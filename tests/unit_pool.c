@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "harbor-internal.h"
+#include "check-run.h"
 
 struct test_job {
 	struct pool_job	 job;
@@ -174,17 +175,11 @@ main(void)
 {
 	Suite	*s = suite_create("pool");
 	TCase	*tc = tcase_create("jobs");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_every_job_runs_once);
 	tcase_add_test(tc, test_full_queue_defers_and_admits_in_order);
 	tcase_add_test(tc, test_bad_sizes);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }
