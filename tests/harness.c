@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check-run.h"
+
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0		/* SIGPIPE is ignored by harness_init() */
 #endif
@@ -337,14 +339,10 @@ harness_tcase(const char *name)
 int
 harness_run_suite(Suite *s)
 {
-	SRunner *sr = srunner_create(s);
-	int failed;
+	int status = check_run(s);
 
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
 	harness_cleanup(true);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return status;
 }
 
 char *
