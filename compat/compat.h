@@ -1,17 +1,20 @@
 /*
- * Replacements for what some platforms lack.  Each is built only where
- * configure found it missing (AC_REPLACE_FUNCS).
+ * Replacements for what some platforms lack (built only where configure
+ * found them missing: AC_REPLACE_FUNCS), and the portable versions of
+ * what is not POSIX.
  */
 #ifndef HARBOR_COMPAT_H
 #define HARBOR_COMPAT_H
 
 #include <stddef.h>
 
-#ifndef HAVE_STRLCPY
+/* Declared here where libc has none, or hides it in strict POSIX mode. */
+#if !HAVE_DECL_STRLCPY
 size_t	strlcpy(char *dst, const char *src, size_t size);
 #endif
-#ifndef HAVE_DAEMON
-int	daemon(int nochdir, int noclose);
-#endif
+
+/* Detaches from the terminal: fork, setsid, chdir /, stdio to /dev/null.
+ * daemon(3) is not POSIX, so harbord does it itself everywhere. */
+int	daemonize(void);
 
 #endif

@@ -80,7 +80,8 @@ static void
 conn_free(struct harbor_conn *c)
 {
 	struct harbor_server	*srv = c->svc->server;
-	struct timeval		 now, took;
+	struct timeval		 now;
+	int64_t			 took;
 	char			 why[96];
 
 	/* The slot is free before the log says the connection closed: a
@@ -89,11 +90,11 @@ conn_free(struct harbor_conn *c)
 	atomic_fetch_sub(&c->svc->active, 1);
 	if (c->bev != NULL) {
 		event_base_gettimeofday_cached(c->loop->base, &now);
-		evutil_timersub(&now, &c->started, &took);
+		took = tv_ms(&now) - tv_ms(&c->started);
 		log_info("service %s: closed %s (conn %llu): %s; %ld.%03ld s, "
 		    "%llu bytes in, %llu bytes out", c->svc->name, c->peer,
 		    (unsigned long long)c->id, conn_reason_text(c, why, sizeof why),
-		    (long)took.tv_sec, (long)(took.tv_usec / 1000),
+		    (long)(took / 1000), (long)(took % 1000),
 		    (unsigned long long)c->bytes_in,
 		    (unsigned long long)c->bytes_out);
 		bufferevent_free(c->bev);	/* closes the socket */
@@ -510,7 +511,7 @@ static void
 conn_eventcb(struct bufferevent *bev, short what, void *arg)
 {
 	struct harbor_conn	*c = arg;
-	struct timeval		 now, since;
+	struct timeval		 now;
 	int			 err;
 
 	if (what & BEV_EVENT_EOF) {
@@ -531,10 +532,9 @@ conn_eventcb(struct bufferevent *bev, short what, void *arg)
 			/* The client sent nothing for a while, but if it
 			 * has been reading what we send it is not idle. */
 			event_base_gettimeofday_cached(c->loop->base, &now);
-			evutil_timersub(&now, &c->last_write, &since);
-			if (c->state == CONN_OPEN && (unsigned long)
-			    (since.tv_sec * 1000 + since.tv_usec / 1000) <
-			    c->svc->idle_timeout_ms) {
+			if (c->state == CONN_OPEN && tv_ms(&now) -
+			    tv_ms(&c->last_write) <
+			    (int64_t)c->svc->idle_timeout_ms) {
 				bufferevent_enable(bev, EV_READ);
 				return;
 			}

@@ -34,7 +34,10 @@ frame_next(struct evbuffer *in, enum harbor_framing framing, size_t max_line,
 		if (have > max_line + 1)
 			return FRAME_TOO_LONG;
 		if (eof) {
-			/* The client's last words, without an ending. */
+			/* The client's last words, without an ending: no "\r"
+			 * allowance, since no "\n" can follow it now. */
+			if (have > max_line)
+				return FRAME_TOO_LONG;
 			*len = have;
 			return FRAME_READY;
 		}

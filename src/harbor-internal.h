@@ -208,7 +208,7 @@ struct harbor_server {
 	int				 finished;	/* shutdown done */
 	atomic_int			 shutting_down;	/* 1: grace,
 							   2: closing all */
-	struct timeval			 shutdown_deadline;
+	int64_t				 shutdown_deadline; /* ms */
 	struct event			*shutdown_ev;
 	struct event			*resume_ev;	/* EMFILE pause */
 	int				 accept_paused;
@@ -235,6 +235,17 @@ void	chargen_line(unsigned n, char *buf);
 int	qotd_parse(const char *text, size_t size, const char *path,
 	    void **quotes, char *err, size_t errlen);
 void	quotes_free(void *quotes);
+size_t	quotes_count(const void *quotes);
+/* The i-th quote as sent: CRLF line endings, under 512 bytes. */
+const char *quotes_get(const void *quotes, size_t i, size_t *len);
+
+/* Milliseconds since the epoch: time arithmetic without the BSD timeval
+ * macros, which strict POSIX does not have. */
+static inline int64_t
+tv_ms(const struct timeval *tv)
+{
+	return (int64_t)tv->tv_sec * 1000 + tv->tv_usec / 1000;
+}
 
 /* log.c */
 #define log_err(...)	harbor_log(HARBOR_LOG_ERR, __VA_ARGS__)

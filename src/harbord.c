@@ -313,7 +313,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (!hd.foreground) {
-		if (daemon(0, 0) == -1) {
+		if (daemonize() == -1) {
 			harbor_log(HARBOR_LOG_ERR, "cannot detach: %s",
 			    strerror(errno));
 			status = EXIT_OSERR;

@@ -428,7 +428,7 @@ server_shutdown_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	event_base_gettimeofday_cached(srv->base, &now);
 	if (atomic_load(&srv->shutting_down) == 1 &&
-	    !evutil_timercmp(&now, &srv->shutdown_deadline, <)) {
+	    tv_ms(&now) >= srv->shutdown_deadline) {
 		log_notice("grace period over: closing %u connections",
 		    atomic_load(&srv->nconns));
 		atomic_store(&srv->shutting_down, 2);
@@ -442,20 +442,18 @@ server_shutdown_tick(evutil_socket_t fd, short what, void *arg)
 void
 harbor_server_shutdown(struct harbor_server *srv, unsigned grace_ms)
 {
-	struct timeval	now, grace;
+	struct timeval	now;
 
 	if (!srv->started)
 		return;
 	event_base_gettimeofday_cached(srv->base, &now);
-	grace.tv_sec = grace_ms / 1000;
-	grace.tv_usec = (grace_ms % 1000) * 1000;
 	if (atomic_load(&srv->shutting_down)) {
 		/* Asked again: cut the grace period short. */
-		srv->shutdown_deadline = now;
+		srv->shutdown_deadline = tv_ms(&now);
 		return;
 	}
 	atomic_store(&srv->shutting_down, 1);
-	evutil_timeradd(&now, &grace, &srv->shutdown_deadline);
+	srv->shutdown_deadline = tv_ms(&now) + grace_ms;
 	listeners_free(srv->listeners);
 	srv->listeners = NULL;
 	acceptor_stop(srv);

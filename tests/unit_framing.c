@@ -119,10 +119,18 @@ START_TEST(test_max_line_boundaries)
 	ck_assert_int_eq(frame_next(b, HARBOR_FRAMING_LINE, 8, 0, &len),
 	    FRAME_TOO_LONG);
 	evbuffer_free(b);
-	/* An unended line that may still be ended in time waits. */
+	/* An unended line that may still be ended in time waits... */
 	b = buf_of("12345678\r");
 	ck_assert_int_eq(frame_next(b, HARBOR_FRAMING_LINE, 8, 0, &len),
 	    FRAME_NONE);
+	/* ...but at the end of input its "\r" is content, one too many. */
+	ck_assert_int_eq(frame_next(b, HARBOR_FRAMING_LINE, 8, 1, &len),
+	    FRAME_TOO_LONG);
+	evbuffer_free(b);
+	b = buf_of("12345678");
+	ck_assert_int_eq(frame_next(b, HARBOR_FRAMING_LINE, 8, 1, &len),
+	    FRAME_READY);
+	ck_assert_uint_eq(len, 8);
 	evbuffer_free(b);
 }
 END_TEST

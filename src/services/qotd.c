@@ -187,6 +187,21 @@ fail:
 	return -1;
 }
 
+size_t
+quotes_count(const void *quotes)
+{
+	return ((const struct quotes *)quotes)->n;
+}
+
+const char *
+quotes_get(const void *quotes, size_t i, size_t *len)
+{
+	const struct quotes	*qs = quotes;
+
+	*len = qs->q[i].len;
+	return qs->q[i].text;
+}
+
 static int
 qotd_load(const char *path, void **out, char *err, size_t errlen)
 {
@@ -254,9 +269,12 @@ qotd_open(struct harbor_conn *conn)
 	const struct quotes	*qs = harbor_conn_service_state(conn);
 	uint32_t		 r;
 
+	const char		*text;
+	size_t			 len;
+
 	evutil_secure_rng_get_bytes(&r, sizeof r);
-	(void)harbor_conn_write(conn, qs->q[r % qs->n].text,
-	    qs->q[r % qs->n].len);
+	text = quotes_get(qs, r % quotes_count(qs), &len);
+	(void)harbor_conn_write(conn, text, len);
 	harbor_conn_close(conn);
 }
 
