@@ -95,6 +95,19 @@ acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
 	uint64_t		 id;
 
 	addr_format(peer, peerstr, sizeof peerstr);
+	if (svc->acl.n > 0) {
+		const struct acl_rule	*rule;
+		int			 allowed;
+
+		rule = acl_match(&svc->acl, peer, &allowed);
+		if (!allowed) {
+			log_notice("service %s: refused %s: %s", svc->name,
+			    peerstr, rule != NULL ? rule->text :
+			    "no allow rule matches");
+			evutil_closesocket(fd);
+			return;
+		}
+	}
 	active = atomic_load(&svc->active);
 	if (svc->max_connections != 0 && active >= svc->max_connections) {
 		log_notice("service %s: refused %s: max-connections %u reached",

@@ -446,6 +446,29 @@ service_option(struct parser *ps, struct conf_service *svc, int is_defaults,
 			st->tok[i].text = NULL;
 			svc->nlisten++;
 		}
+	} else if (strcmp(kw, "allow") == 0 || strcmp(kw, "deny") == 0) {
+		if (want_args(ps, st, 1, CONF_STATEMENT_MAX - 2) == -1)
+			return;
+		for (i = 1; i < st->n; i++) {
+			struct conf_rule	*r;
+			char			 err[256];
+
+			if (harbor_network_check(st->tok[i].text, err,
+			    sizeof err) == -1) {
+				conf_error(ps->errs, &st->tok[i].pos, "%s",
+				    err);
+				continue;
+			}
+			r = realloc(svc->rules, (svc->nrules + 1) * sizeof *r);
+			if (r == NULL)
+				return;
+			svc->rules = r;
+			r[svc->nrules].net = st->tok[i].text;
+			r[svc->nrules].allow = kw[0] == 'a';
+			r[svc->nrules].pos = st->tok[i].pos;
+			st->tok[i].text = NULL;
+			svc->nrules++;
+		}
 	} else if (strcmp(kw, "handler") == 0) {
 		const char *const *names = harbor_builtin_handler_names();
 		char		   expected[256] = "";
@@ -509,7 +532,8 @@ service_option(struct parser *ps, struct conf_service *svc, int is_defaults,
 	} else
 		conf_error(ps->errs, &st->tok[0].pos, "unknown keyword '%s' in "
 		    "%s%s%s (expected listen, handler, dispatch, framing, "
-		    "max-line, quote-file, max-connections or idle-timeout)",
+		    "max-line, quote-file, allow, deny, max-connections or "
+		    "idle-timeout)",
 		    kw, is_defaults ? "" : "service '", where,
 		    is_defaults ? "" : "'");
 }
@@ -534,6 +558,9 @@ conf_service_free_fields(struct conf_service *svc)
 		free(svc->listen[i]);
 	free(svc->listen);
 	free(svc->listen_pos);
+	for (i = 0; i < svc->nrules; i++)
+		free(svc->rules[i].net);
+	free(svc->rules);
 	free(svc->name);
 	free(svc->handler);
 	free(svc->quote_file);
@@ -1052,7 +1079,7 @@ config_make_services(const struct config *conf, size_t *nout,
     struct conf_errors *errs)
 {
 	const struct conf_service *d = &conf->defaults;
-	const struct conf_service *s;
+	const struct conf_service *s, *rules;
 	struct harbor_service	**svcs;
 	struct harbor_service	 *svc;
 	const char		 *handler, *quotes;
@@ -1092,6 +1119,19 @@ config_make_services(const struct config *conf, size_t *nout,
 		if (PICK(s, d, max_line, -1) != -1)
 			harbor_service_set_max_line(svc,
 			    (size_t)PICK(s, d, max_line, 0));
+		/* A service with rules of its own does not take the
+		 * defaults' (xinetd's only_from works the same way). */
+		rules = s->nrules > 0 ? s : d;
+		for (i = 0; i < rules->nrules; i++) {
+			const struct conf_rule *r = &rules->rules[i];
+
+			if ((r->allow ? harbor_service_allow :
+			    harbor_service_deny)(svc, r->net, err,
+			    sizeof err) == -1) {
+				conf_error(errs, &r->pos, "%s", err);
+				goto fail;
+			}
+		}
 		quotes = s->quote_file != NULL ? s->quote_file :
 		    strcmp(handler, "qotd") == 0 ? d->quote_file : NULL;
 		if (quotes != NULL &&

@@ -25,6 +25,12 @@ struct conf_errors {
 	size_t	 dropped;		/* beyond CONF_MAX_ERRORS */
 };
 
+struct conf_rule {
+	char		*net;		/* "10.0.0.0/8", "::1", "all" */
+	int		 allow;
+	struct conf_pos	 pos;
+};
+
 /* A service as written; -1 (or NULL) marks what it does not set itself. */
 struct conf_service {
 	char			*name;
@@ -42,6 +48,8 @@ struct conf_service {
 	long long		 max_line;
 	char			*quote_file;
 	struct conf_pos		 quote_file_pos;
+	struct conf_rule	*rules;		/* allow/deny, in order */
+	size_t			 nrules;
 	struct conf_service	*next;
 };
 

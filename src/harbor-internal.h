@@ -41,6 +41,34 @@ int	addr_parse(const char *text, struct harbor_addr *out, size_t *nout,
 	    char *err, size_t errlen);
 void	addr_format(const struct sockaddr *sa, char *buf, size_t len);
 
+/* acl.c */
+struct cidr {
+	int		family;		/* AF_INET or AF_INET6 */
+	uint8_t		addr[16];
+	unsigned	prefix;
+};
+struct acl_rule {
+	struct cidr	net;
+	int		allow;
+	char		text[64];	/* "deny 10.0.0.0/8", for logs */
+};
+struct acl {
+	struct acl_rule	*rules;
+	size_t		 n;
+	size_t		 nallow;
+};
+int	cidr_parse(const char *text, struct cidr *out, char *err,
+	    size_t errlen);
+int	cidr_contains(const struct cidr *net, int family,
+	    const uint8_t *bytes);
+/* text: a network ("10.0.0.0/8", "::1") or "all". */
+int	acl_add(struct acl *acl, const char *text, int allow, char *err,
+	    size_t errlen);
+/* Sets *allowed; returns the deciding rule, or NULL when none matched. */
+const struct acl_rule *acl_match(const struct acl *acl,
+	    const struct sockaddr *peer, int *allowed);
+void	acl_clear(struct acl *acl);
+
 /* framing.c */
 enum frame_result {
 	FRAME_NONE,		/* no complete frame yet */
@@ -67,6 +95,7 @@ struct harbor_service {
 	struct service_option		*options;
 	char				**listen;	/* as configured */
 	size_t				 nlisten;
+	struct acl			 acl;
 
 	void				*state;		/* handler's */
 	int				 started;

@@ -118,6 +118,18 @@ int	harbor_service_add_listen(struct harbor_service *svc, const char *addr,
 int	harbor_listen_address_check(const char *addr,
     char (*canonical)[HARBOR_ADDRSTRLEN], size_t *ncanonical, char *err,
     size_t errlen);
+/* Access control: allow or deny clients from a network ("10.0.0.0/8",
+ * "::1", "2001:db8::/32") or "all".  The most specific matching rule
+ * decides; equally specific allow and deny: deny.  A client no rule
+ * matches is let in only if there are no allow rules.  Refused clients
+ * are closed at once and logged with the rule.  Returns 0, or -1 with a
+ * message. */
+int	harbor_service_allow(struct harbor_service *svc, const char *net,
+    char *err, size_t errlen);
+int	harbor_service_deny(struct harbor_service *svc, const char *net,
+    char *err, size_t errlen);
+/* Checks a network as harbor_service_allow() would, adding nothing. */
+int	harbor_network_check(const char *net, char *err, size_t errlen);
 void	harbor_service_set_dispatch(struct harbor_service *svc,
     enum harbor_dispatch dispatch);
 void	harbor_service_set_framing(struct harbor_service *svc,

@@ -49,6 +49,7 @@ service_destroy(struct harbor_service *svc)
 	for (i = 0; i < svc->nlisten; i++)
 		free(svc->listen[i]);
 	free(svc->listen);
+	acl_clear(&svc->acl);
 	free(svc->name);
 	free(svc);
 }
@@ -202,4 +203,28 @@ int
 harbor_service_check(struct harbor_service *svc, char *err, size_t errlen)
 {
 	return service_start(svc, err, errlen);
+}
+
+int
+harbor_service_allow(struct harbor_service *svc, const char *net, char *err,
+    size_t errlen)
+{
+	return acl_add(&svc->acl, net, 1, err, errlen);
+}
+
+int
+harbor_service_deny(struct harbor_service *svc, const char *net, char *err,
+    size_t errlen)
+{
+	return acl_add(&svc->acl, net, 0, err, errlen);
+}
+
+int
+harbor_network_check(const char *net, char *err, size_t errlen)
+{
+	struct cidr	c;
+
+	if (strcmp(net, "all") == 0)
+		return 0;
+	return cidr_parse(net, &c, err, errlen);
 }

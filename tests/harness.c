@@ -1241,11 +1241,18 @@ make_addr(const char *ip, int port, struct sockaddr_storage *ss)
 int
 hc_connect_ip(const char *ip, int port, int timeout_ms)
 {
-	struct sockaddr_storage ss;
+	return hc_connect_from(NULL, ip, port, timeout_ms);
+}
+
+int
+hc_connect_from(const char *src, const char *ip, int port, int timeout_ms)
+{
+	struct sockaddr_storage ss, from;
 	socklen_t sl = make_addr(ip, port, &ss);
+	socklen_t fl = src != NULL ? make_addr(src, 0, &from) : 0;
 	int fd, err = 0;
 
-	if (sl == 0) {
+	if (sl == 0 || (src != NULL && fl == 0)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -1253,6 +1260,12 @@ hc_connect_ip(const char *ip, int port, int timeout_ms)
 		return -1;
 	set_cloexec(fd);
 	set_nonblock(fd);
+	if (src != NULL && bind(fd, (struct sockaddr *)&from, fl) == -1) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
 	if (connect(fd, (struct sockaddr *)&ss, sl) == -1) {
 		if (errno != EINPROGRESS) {
 			err = errno;

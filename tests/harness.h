@@ -193,6 +193,9 @@ void		 hd_free(struct hdaemon *d);
  * FD_CLOEXEC, or -1 with errno set (ECONNREFUSED, ETIMEDOUT, ...). */
 int		 hc_connect_ip(const char *ip, int port, int timeout_ms);
 int		 hc_connect(int port);		/* 127.0.0.1, 5 s */
+/* From the source address src (e.g. 127.0.0.2, a distinct client). */
+int		 hc_connect_from(const char *src, const char *ip, int port,
+		    int timeout_ms);
 /* hc_connect, failing the test when it cannot connect. */
 int		 hc_connect_ok(int port);
 int		 hc_connect6(int port);		/* ::1, 5 s */

@@ -5,8 +5,9 @@ TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 TEST_LIBS = $(CHECK_LIBS)
 CORE_LIBS = $(LIBEVENT_LIBS) $(LIBEVENT_PTHREADS_LIBS)
 
-check_PROGRAMS = tests/unit_config tests/unit_addr tests/unit_framing \
-	tests/unit_pool tests/unit_library tests/integration_services tests/integration_daemon \
+check_PROGRAMS = tests/unit_config tests/unit_addr tests/unit_acl tests/unit_framing \
+	tests/unit_pool tests/unit_library tests/integration_services \
+	tests/integration_access tests/integration_daemon \
 	tests/integration_badinput
 TESTS = $(check_PROGRAMS)
 # The memory-bound tests read harbord's RSS; in an AddressSanitizer build
@@ -24,6 +25,10 @@ tests_unit_config_LDADD = src/libharbordconf.la src/libharborcore.la $(CORE_LIBS
 tests_unit_addr_SOURCES = tests/unit_addr.c
 tests_unit_addr_CFLAGS = $(TEST_CFLAGS)
 tests_unit_addr_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
+
+tests_unit_acl_SOURCES = tests/unit_acl.c
+tests_unit_acl_CFLAGS = $(TEST_CFLAGS)
+tests_unit_acl_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
 
 tests_unit_framing_SOURCES = tests/unit_framing.c
 tests_unit_framing_CFLAGS = $(TEST_CFLAGS)
@@ -46,6 +51,10 @@ tests_integration_services_LDADD = $(TEST_LIBS)
 tests_integration_daemon_SOURCES = tests/integration_daemon.c $(HARNESS)
 tests_integration_daemon_CFLAGS = $(TEST_CFLAGS)
 tests_integration_daemon_LDADD = $(TEST_LIBS)
+
+tests_integration_access_SOURCES = tests/integration_access.c $(HARNESS)
+tests_integration_access_CFLAGS = $(TEST_CFLAGS)
+tests_integration_access_LDADD = $(TEST_LIBS)
 
 tests_integration_badinput_SOURCES = tests/integration_badinput.c $(HARNESS)
 tests_integration_badinput_CFLAGS = $(TEST_CFLAGS)

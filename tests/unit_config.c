@@ -148,16 +148,16 @@ START_TEST(test_unknown_keywords)
 {
 	bad("service echo {\n    lisen 127.0.0.1:7\n    handler echo\n}\n",
 	    "t.conf:2:5: unknown keyword 'lisen' in service 'echo' (expected "
-	    "listen, handler, dispatch, framing, max-line, quote-file, "
-	    "max-connections or idle-timeout)");
+	    "listen, handler, dispatch, framing, max-line, quote-file, allow, "
+	    "deny, max-connections or idle-timeout)");
 	bad("\n\n  threads 4\n",
 	    "t.conf:3:3: unknown keyword 'threads' (expected io-threads, "
 	    "workers, queue-size, log, pidfile, shutdown-timeout, defaults, "
 	    "service or include)");
 	bad("defaults { frob 1 }\n",
 	    "t.conf:1:12: unknown keyword 'frob' in defaults (expected listen, "
-	    "handler, dispatch, framing, max-line, quote-file, max-connections "
-	    "or idle-timeout)");
+	    "handler, dispatch, framing, max-line, quote-file, allow, deny, "
+	    "max-connections or idle-timeout)");
 }
 END_TEST
 
@@ -229,6 +229,35 @@ START_TEST(test_structure_errors)
 	bad("service a { listen 127.0.0.1:9; handler echo; quote-file q }\n",
 	    "t.conf:1:58: quote-file is only for handler qotd, and service "
 	    "'a' has handler echo");
+}
+END_TEST
+
+START_TEST(test_access_rules)
+{
+	struct config	*conf = good(
+	    "defaults { deny all; allow 10.0.0.0/8 }\n"
+	    "service a { listen 127.0.0.1:0; handler echo\n"
+	    "    allow 127.0.0.1 ::1\n    deny 127.0.0.2 }\n"
+	    "service b { listen 127.0.0.1:0; handler echo }\n");
+	const struct conf_service *a = service(conf, "a");
+
+	ck_assert_uint_eq(conf->defaults.nrules, 2);
+	ck_assert_uint_eq(a->nrules, 3);
+	ck_assert_str_eq(a->rules[1].net, "::1");
+	ck_assert_int_eq(a->rules[1].allow, 1);
+	ck_assert_int_eq(a->rules[2].allow, 0);
+	ck_assert_uint_eq(a->rules[2].pos.line, 4);
+	ck_assert_uint_eq(a->rules[2].pos.col, 10);
+	ck_assert_uint_eq(service(conf, "b")->nrules, 0);
+	config_free(conf);
+	bad("service a { listen 127.0.0.1:0; handler echo; allow 10.0.0.1/8 }"
+	    "\n", "t.conf:1:53: network '10.0.0.1/8' has host bits set beyond "
+	    "/8");
+	bad("defaults { deny everyone }\n", "t.conf:1:17: bad network "
+	    "'everyone' (expected an address such as 10.0.0.0/8 or ::1, or "
+	    "all)");
+	bad("service a { listen 127.0.0.1:0; handler echo; deny }\n",
+	    "t.conf:1:47: 'deny' needs a value");
 }
 END_TEST
 
@@ -491,6 +520,7 @@ main(void)
 	tcase_add_test(tc, test_bad_values);
 	tcase_add_test(tc, test_structure_errors);
 	tcase_add_test(tc, test_port_zero_may_repeat);
+	tcase_add_test(tc, test_access_rules);
 	tcase_add_test(tc, test_every_error_is_reported);
 	tcase_add_test(tc, test_garbage_is_bounded);
 	tcase_add_test(tc, test_durations_and_sizes);

@@ -1,6 +1,8 @@
 /*
- * libFuzzer target: listen address parsing.  What parses must print back
- * to something that parses to the same address.
+ * libFuzzer target: listen addresses and allow/deny networks.  A listen
+ * address that parses must print back to something that parses to the
+ * same address; a network that parses must have a prefix its family
+ * allows and contain its own address.
  */
 #include "autoconfig.h"
 
@@ -23,6 +25,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data, size);
 	text[size] = '\0';
+	{
+		struct cidr	net;
+
+		if (cidr_parse(text, &net, err, sizeof err) == 0 &&
+		    (net.prefix > (net.family == AF_INET ? 32u : 128u) ||
+		    !cidr_contains(&net, net.family, net.addr)))
+			abort();
+	}
 	if (addr_parse(text, a, &n, err, sizeof err) == -1)
 		return 0;
 	if (n < 1 || n > ADDR_PARSE_MAX)
