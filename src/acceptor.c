@@ -90,8 +90,10 @@ acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
 	struct listener		*l = arg;
 	struct harbor_server	*srv = l->server;
 	struct harbor_service	*svc = l->svc;
-	char			 peerstr[HARBOR_ADDRSTRLEN];
-	unsigned		 active;
+	char			 peerstr[HARBOR_ADDRSTRLEN], why[128];
+	const char		*refused;
+	struct source_key	 source;
+	struct timeval		 now;
 	uint64_t		 id;
 
 	addr_format(peer, peerstr, sizeof peerstr);
@@ -108,19 +110,27 @@ acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
 			return;
 		}
 	}
-	active = atomic_load(&svc->active);
-	if (svc->max_connections != 0 && active >= svc->max_connections) {
-		log_notice("service %s: refused %s: max-connections %u reached",
-		    svc->name, peerstr, svc->max_connections);
+	if (srv->settings.max_connections != 0 &&
+	    atomic_load(&srv->nconns) >= srv->settings.max_connections) {
+		log_notice("service %s: refused %s: global max-connections %u "
+		    "reached", svc->name, peerstr,
+		    srv->settings.max_connections);
 		evutil_closesocket(fd);
 		return;
 	}
-	atomic_fetch_add(&svc->active, 1);
+	event_base_gettimeofday_cached(srv->base, &now);
+	if ((refused = limits_admit(svc->limits, peer, &source, tv_ms(&now),
+	    why, sizeof why)) != NULL) {
+		log_notice("service %s: refused %s: %s", svc->name, peerstr,
+		    refused);
+		evutil_closesocket(fd);
+		return;
+	}
 	atomic_fetch_add(&srv->nconns, 1);
 	id = ++srv->next_conn_id;
 	log_info("service %s: accepted %s (conn %llu)", svc->name, peerstr,
 	    (unsigned long long)id);
-	conn_accepted(svc, server_pick_loop(srv), fd, peer, id, peerstr);
+	conn_accepted(svc, server_pick_loop(srv), fd, &source, id, peerstr);
 }
 
 static void

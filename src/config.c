@@ -329,6 +329,58 @@ bad:
 	return -1;
 }
 
+/* A rate in connections per second: "10", "0.5", "2.25" (to 1/1000),
+ * into thousandths. */
+static int
+rate_arg(struct parser *ps, const struct token *t, long long *milli)
+{
+	const char	*p = t->text;
+	long long	 whole = 0, frac = 0;
+	int		 digits = 0;
+
+	if (*p < '0' || *p > '9')
+		goto bad;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		whole = whole * 10 + (*p - '0');
+		if (whole > 1000000)
+			goto bad;
+	}
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			if (++digits > 3)
+				goto bad;
+			frac = frac * 10 + (*p - '0');
+		}
+		if (digits == 0)
+			goto bad;
+		for (; digits < 3; digits++)
+			frac *= 10;
+	}
+	if (*p != '\0' || whole * 1000 + frac == 0)
+		goto bad;
+	*milli = whole * 1000 + frac;
+	return 0;
+bad:
+	conf_error(ps->errs, &t->pos, "bad rate '%s' (expected connections "
+	    "per second, such as 10 or 0.5, up to 1000000)", t->text);
+	return -1;
+}
+
+static void
+rate_option(struct parser *ps, struct statement *st, long long *milli,
+    long long *burst)
+{
+	long long	m, b = 0;
+
+	if (want_args(ps, st, 1, 2) == -1 || rate_arg(ps, &st->tok[1],
+	    &m) == -1)
+		return;
+	if (st->n == 3 && number_arg(ps, &st->tok[2], 1, 1000000, &b) == -1)
+		return;
+	*milli = m;
+	*burst = b;
+}
+
 static int
 duration_arg(struct parser *ps, const struct token *t, long long *out)
 {
@@ -396,6 +448,67 @@ replace_string(char **slot, char *value)
 	free(*slot);
 	*slot = value;
 	return 0;
+}
+
+/* --- unknown keywords --------------------------------------------------- */
+
+static const char *const global_keywords[] = {
+	"io-threads", "workers", "queue-size", "max-connections", "log",
+	"pidfile", "shutdown-timeout", "defaults", "service", "include", NULL
+};
+
+static const char *const service_keywords[] = {
+	"listen", "handler", "dispatch", "framing", "max-line", "quote-file",
+	"allow", "deny", "max-connections", "max-per-source",
+	"ipv6-source-prefix", "rate", "rate-per-source", "idle-timeout", NULL
+};
+
+/* Edit distance, for "did you mean"; words are short. */
+static size_t
+distance(const char *a, const char *b)
+{
+	size_t	la = strlen(a), lb = strlen(b), i, j;
+	size_t	row[64], prev, tmp;
+
+	if (la >= 64 || lb >= 64)
+		return 64;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			tmp = row[j];
+			row[j] = prev + (a[i - 1] != b[j - 1]);
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			if (tmp + 1 < row[j])
+				row[j] = tmp + 1;
+			prev = tmp;
+		}
+	}
+	return row[lb];
+}
+
+static void
+unknown_keyword(struct parser *ps, const struct token *t,
+    const char *const *known, const char *where)
+{
+	const char	*best = NULL;
+	size_t		 d, best_d = 3;
+	int		 i;
+
+	for (i = 0; known[i] != NULL; i++)
+		if ((d = distance(t->text, known[i])) < best_d) {
+			best = known[i];
+			best_d = d;
+		}
+	if (best != NULL)
+		conf_error(ps->errs, &t->pos, "unknown keyword '%s'%s (did you "
+		    "mean '%s'?)", t->text, where, best);
+	else
+		conf_error(ps->errs, &t->pos, "unknown keyword '%s'%s (see "
+		    "harbord.conf(5))", t->text, where);
 }
 
 /* --- service options ---------------------------------------------------- */
@@ -519,6 +632,19 @@ service_option(struct parser *ps, struct conf_service *svc, int is_defaults,
 		if (want_args(ps, st, 1, 1) == 0)
 			(void)number_arg(ps, &st->tok[1], 0,
 			    CONF_MAX_CONNECTIONS, &svc->max_connections);
+	} else if (strcmp(kw, "max-per-source") == 0) {
+		if (want_args(ps, st, 1, 1) == 0)
+			(void)number_arg(ps, &st->tok[1], 0,
+			    CONF_MAX_CONNECTIONS, &svc->max_per_source);
+	} else if (strcmp(kw, "ipv6-source-prefix") == 0) {
+		if (want_args(ps, st, 1, 1) == 0)
+			(void)number_arg(ps, &st->tok[1], 0, 128,
+			    &svc->source_prefix6);
+	} else if (strcmp(kw, "rate") == 0) {
+		rate_option(ps, st, &svc->rate_milli, &svc->rate_burst);
+	} else if (strcmp(kw, "rate-per-source") == 0) {
+		rate_option(ps, st, &svc->source_rate_milli,
+		    &svc->source_rate_burst);
 	} else if (strcmp(kw, "idle-timeout") == 0) {
 		if (want_args(ps, st, 1, 1) == 0)
 			(void)duration_arg(ps, &st->tok[1],
@@ -529,13 +655,15 @@ service_option(struct parser *ps, struct conf_service *svc, int is_defaults,
 		(void)replace_string(&svc->quote_file,
 		    resolve_path(st->tok[1].pos.file, st->tok[1].text));
 		svc->quote_file_pos = st->tok[1].pos;
-	} else
-		conf_error(ps->errs, &st->tok[0].pos, "unknown keyword '%s' in "
-		    "%s%s%s (expected listen, handler, dispatch, framing, "
-		    "max-line, quote-file, allow, deny, max-connections or "
-		    "idle-timeout)",
-		    kw, is_defaults ? "" : "service '", where,
-		    is_defaults ? "" : "'");
+	} else {
+		char	in[128];
+
+		if (is_defaults)
+			snprintf(in, sizeof in, " in defaults");
+		else
+			snprintf(in, sizeof in, " in service '%s'", where);
+		unknown_keyword(ps, &st->tok[0], service_keywords, in);
+	}
 }
 
 static void
@@ -545,6 +673,12 @@ conf_service_init(struct conf_service *svc)
 	svc->dispatch = -1;
 	svc->framing = -1;
 	svc->max_connections = -1;
+	svc->max_per_source = -1;
+	svc->source_prefix6 = -1;
+	svc->rate_milli = -1;
+	svc->rate_burst = -1;
+	svc->source_rate_milli = -1;
+	svc->source_rate_burst = -1;
 	svc->idle_timeout_ms = -1;
 	svc->max_line = -1;
 }
@@ -800,6 +934,10 @@ parse_global(struct parser *ps, struct lexer *lx, struct statement *st)
 		if (want_args(ps, st, 1, 1) == 0 && number_arg(ps, &st->tok[1],
 		    1, CONF_MAX_THREADS, &v) == 0)
 			conf->workers = (int)v;
+	} else if (strcmp(kw, "max-connections") == 0) {
+		if (want_args(ps, st, 1, 1) == 0 && number_arg(ps, &st->tok[1],
+		    0, CONF_MAX_CONNECTIONS, &v) == 0)
+			conf->max_connections = (unsigned)v;
 	} else if (strcmp(kw, "queue-size") == 0) {
 		if (want_args(ps, st, 1, 1) == 0 && number_arg(ps, &st->tok[1],
 		    1, 10000000, &v) == 0)
@@ -817,9 +955,7 @@ parse_global(struct parser *ps, struct lexer *lx, struct statement *st)
 	} else if (strcmp(kw, "include") == 0)
 		parse_include(ps, st);
 	else
-		conf_error(ps->errs, &st->tok[0].pos, "unknown keyword '%s' "
-		    "(expected io-threads, workers, queue-size, log, pidfile, "
-		    "shutdown-timeout, defaults, service or include)", kw);
+		unknown_keyword(ps, &st->tok[0], global_keywords, "");
 }
 
 static void
@@ -1079,7 +1215,7 @@ config_make_services(const struct config *conf, size_t *nout,
     struct conf_errors *errs)
 {
 	const struct conf_service *d = &conf->defaults;
-	const struct conf_service *s, *rules;
+	const struct conf_service *s, *rules, *rates;
 	struct harbor_service	**svcs;
 	struct harbor_service	 *svc;
 	const char		 *handler, *quotes;
@@ -1113,6 +1249,24 @@ config_make_services(const struct config *conf, size_t *nout,
 		if (PICK(s, d, max_connections, -1) != -1)
 			harbor_service_set_max_connections(svc,
 			    (unsigned)PICK(s, d, max_connections, 0));
+		if (PICK(s, d, max_per_source, -1) != -1)
+			harbor_service_set_max_per_source(svc,
+			    (unsigned)PICK(s, d, max_per_source, 0));
+		if (PICK(s, d, source_prefix6, -1) != -1)
+			(void)harbor_service_set_source_prefix6(svc,
+			    (unsigned)PICK(s, d, source_prefix6, 0));
+		/* A rate and its burst go together: both from the service,
+		 * or both from defaults. */
+		rates = s->rate_milli != -1 ? s : d;
+		if (rates->rate_milli != -1)
+			harbor_service_set_rate(svc,
+			    (unsigned)rates->rate_milli,
+			    (unsigned)rates->rate_burst);
+		rates = s->source_rate_milli != -1 ? s : d;
+		if (rates->source_rate_milli != -1)
+			harbor_service_set_rate_per_source(svc,
+			    (unsigned)rates->source_rate_milli,
+			    (unsigned)rates->source_rate_burst);
 		if (PICK(s, d, idle_timeout_ms, -1) != -1)
 			harbor_service_set_idle_timeout(svc,
 			    (unsigned)PICK(s, d, idle_timeout_ms, 0));

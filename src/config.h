@@ -44,6 +44,12 @@ struct conf_service {
 	int			 dispatch;	/* enum harbor_dispatch */
 	int			 framing;	/* enum harbor_framing */
 	long long		 max_connections;
+	long long		 max_per_source;
+	long long		 source_prefix6;
+	long long		 rate_milli;		/* per second */
+	long long		 rate_burst;
+	long long		 source_rate_milli;
+	long long		 source_rate_burst;
 	long long		 idle_timeout_ms;
 	long long		 max_line;
 	char			*quote_file;
@@ -63,6 +69,7 @@ struct config {
 	int			 io_threads;	/* -1: one per CPU */
 	int			 workers;	/* -1: one per CPU */
 	unsigned		 queue_size;	/* 0: the library's default */
+	unsigned		 max_connections; /* all services; 0: none */
 	enum conf_log		 log;
 	char			*log_facility;	/* syslog */
 	char			*log_file;	/* file */

@@ -87,7 +87,7 @@ conn_free(struct harbor_conn *c)
 	/* The slot is free before the log says the connection closed: a
 	 * client that waits for that line may connect again at once. */
 	atomic_fetch_sub(&c->loop->nconns, 1);
-	atomic_fetch_sub(&c->svc->active, 1);
+	limits_leave(c->svc->limits, &c->source);
 	if (c->bev != NULL) {
 		event_base_gettimeofday_cached(c->loop->base, &now);
 		took = tv_ms(&now) - tv_ms(&c->started);
@@ -416,7 +416,7 @@ conn_attach(void *arg)
 
 void
 conn_accepted(struct harbor_service *svc, struct loop *loop,
-    evutil_socket_t fd, const struct sockaddr *peer, uint64_t id,
+    evutil_socket_t fd, const struct source_key *source, uint64_t id,
     const char *peerstr)
 {
 	struct harbor_conn	*c;
@@ -433,6 +433,7 @@ conn_accepted(struct harbor_service *svc, struct loop *loop,
 	c->loop = loop;
 	c->fd = fd;
 	c->id = id;
+	c->source = *source;
 	strlcpy(c->peer, peerstr, sizeof c->peer);
 	atomic_init(&c->refs, 1);
 	atomic_init(&c->pending, 0);

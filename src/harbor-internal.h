@@ -78,6 +78,49 @@ enum frame_result {
 enum frame_result frame_next(struct evbuffer *in, enum harbor_framing framing,
 	    size_t max_line, int eof, size_t *len);
 
+/* limits.c */
+#define DEFAULT_SOURCE_PREFIX6	64
+struct source_key {
+	uint8_t		bytes[17];	/* 4 or 6, then the address */
+};
+struct rate {
+	unsigned	milli_per_sec;	/* connections per 1000 s */
+	unsigned	burst;		/* 0: no limit */
+};
+struct bucket {
+	int64_t		tokens;		/* thousandths */
+	int64_t		last_ms;
+};
+struct limits_settings {
+	unsigned	max_connections;	/* 0: none */
+	unsigned	max_per_source;		/* 0: none */
+	unsigned	v6_prefix;
+	struct rate	rate;
+	struct rate	rate_per_source;
+};
+struct source;
+struct limits {
+	mutex_t			 lock;
+	atomic_uint		 refs;
+	struct limits_settings	 set;
+	unsigned		 active;
+	struct bucket		 service_bucket;
+	struct source		**slots;
+	size_t			 nsources;
+	int64_t			 swept_ms;
+};
+void	source_key_of(const struct sockaddr *sa, unsigned v6_prefix,
+	    struct source_key *key);
+struct limits *limits_new(void);
+void	limits_hold(struct limits *lim);
+void	limits_release(struct limits *lim);
+void	limits_configure(struct limits *lim,
+	    const struct limits_settings *set);
+/* NULL: admitted and counted (key says whose it is); else why not. */
+const char *limits_admit(struct limits *lim, const struct sockaddr *peer,
+	    struct source_key *key, int64_t now_ms, char *why, size_t whylen);
+void	limits_leave(struct limits *lim, const struct source_key *key);
+
 /* service.c */
 struct service_option {
 	char			*name;
@@ -89,7 +132,8 @@ struct harbor_service {
 	const struct harbor_handler	*handler;
 	enum harbor_dispatch		 dispatch;
 	enum harbor_framing		 framing;
-	unsigned			 max_connections;
+	struct limits_settings		 limit;		/* as set */
+	struct limits			*limits;	/* shared on reload */
 	unsigned			 idle_timeout_ms;
 	size_t				 max_line;
 	struct service_option		*options;
@@ -101,7 +145,6 @@ struct harbor_service {
 	int				 started;
 	struct harbor_server		*server;
 	atomic_uint			 refs;		/* listeners + conns */
-	atomic_uint			 active;	/* open connections */
 };
 int	service_start(struct harbor_service *svc, char *err, size_t errlen);
 void	service_hold(struct harbor_service *svc);
@@ -168,6 +211,7 @@ struct harbor_conn {
 	struct bufferevent	*bev;
 	evutil_socket_t		 fd;
 	uint64_t		 id;
+	struct source_key	 source;	/* limits' key */
 	char			 peer[HARBOR_ADDRSTRLEN];
 	char			 local[HARBOR_ADDRSTRLEN];
 	struct timeval		 started;
@@ -198,7 +242,7 @@ struct harbor_conn {
 #define CONN_EV_CLOSE		0x08
 /* Takes over fd; runs on the main thread, attaches on the loop's. */
 void	conn_accepted(struct harbor_service *svc, struct loop *loop,
-	    evutil_socket_t fd, const struct sockaddr *peer, uint64_t id,
+	    evutil_socket_t fd, const struct source_key *source, uint64_t id,
 	    const char *peerstr);
 void	conn_shutdown_all(void *loop);		/* loop_post()ed */
 

@@ -137,6 +137,22 @@ void	harbor_service_set_framing(struct harbor_service *svc,
 /* 0: no limit. */
 void	harbor_service_set_max_connections(struct harbor_service *svc,
     unsigned max);
+/* Open connections from one source (an IPv4 address, or an IPv6 address
+ * cut to a prefix, /64 unless set); 0: no limit, the default. */
+void	harbor_service_set_max_per_source(struct harbor_service *svc,
+    unsigned max);
+/* The IPv6 prefix that makes one source, 0..128 (-1 beyond). */
+int	harbor_service_set_source_prefix6(struct harbor_service *svc,
+    unsigned bits);
+/* New connections per second, in thousandths (1500: 1.5 a second), with a
+ * burst of that many at once (0: the rate rounded up); a token bucket for
+ * the service as a whole, and one per source.  Beyond it a client is
+ * refused for the moment, and the service recovers as the bucket fills:
+ * it is never disabled.  0: no limit, the default. */
+void	harbor_service_set_rate(struct harbor_service *svc,
+    unsigned milli_per_sec, unsigned burst);
+void	harbor_service_set_rate_per_source(struct harbor_service *svc,
+    unsigned milli_per_sec, unsigned burst);
 /* Milliseconds without traffic either way before the connection is closed;
  * 0: never. */
 void	harbor_service_set_idle_timeout(struct harbor_service *svc,
@@ -164,6 +180,7 @@ struct harbor_server_settings {
 					   -1: one per CPU */
 	int		workers;	/* pool threads; -1: one per CPU */
 	unsigned	queue_size;	/* pool queue bound; 0: default */
+	unsigned	max_connections; /* over all services; 0: none */
 };
 
 void	harbor_server_settings_default(struct harbor_server_settings *s);

@@ -135,6 +135,9 @@ warn_restart_needed(const struct config *old, const struct config *new)
 	if (old->workers != new->workers)
 		harbor_log(HARBOR_LOG_WARNING, "workers changed: takes effect "
 		    "when harbord restarts");
+	if (old->max_connections != new->max_connections)
+		harbor_log(HARBOR_LOG_WARNING, "the global max-connections "
+		    "changed: takes effect when harbord restarts");
 	if (old->queue_size != new->queue_size)
 		harbor_log(HARBOR_LOG_WARNING, "queue-size changed: takes "
 		    "effect when harbord restarts");
@@ -276,6 +279,7 @@ main(int argc, char **argv)
 	settings.io_threads = hd.conf->io_threads;
 	settings.workers = hd.conf->workers;
 	settings.queue_size = hd.conf->queue_size;
+	settings.max_connections = hd.conf->max_connections;
 	if (settings.io_threads < 0)
 		settings.io_threads = harbor_cpu_count();
 	if (settings.workers < 1)

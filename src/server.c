@@ -27,6 +27,7 @@ harbor_server_settings_default(struct harbor_server_settings *s)
 	s->io_threads = -1;
 	s->workers = -1;
 	s->queue_size = 0;
+	s->max_connections = 0;
 }
 
 int
@@ -312,8 +313,23 @@ harbor_server_replace_services(struct harbor_server *srv,
 	    err, errlen) == -1)
 		goto fail;
 
-	/* Committed: sockets move to their new listeners, old listeners go
-	 * (closing the sockets no one took over), new sockets start. */
+	/* Committed.  A service that was there before counts on where it
+	 * left off, under its new settings. */
+	for (i = 0; i < nsvcs; i++) {
+		size_t	j;
+
+		for (j = 0; j < srv->nsvcs; j++) {
+			if (strcmp(srv->svcs[j]->name, svcs[i]->name) != 0)
+				continue;
+			limits_release(svcs[i]->limits);
+			svcs[i]->limits = srv->svcs[j]->limits;
+			limits_hold(svcs[i]->limits);
+			limits_configure(svcs[i]->limits, &svcs[i]->limit);
+			break;
+		}
+	}
+	/* Sockets move to their new listeners, old listeners go (closing
+	 * the sockets no one took over), new sockets start. */
 	for (l = made; l != NULL; l = l->next)
 		if (l->takes_over != NULL)
 			listener_take_over(l, l->takes_over);

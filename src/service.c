@@ -23,12 +23,17 @@ harbor_service_new(const char *name, const struct harbor_handler *handler)
 		free(svc);
 		return NULL;
 	}
+	if ((svc->limits = limits_new()) == NULL) {
+		free(svc->name);
+		free(svc);
+		return NULL;
+	}
 	svc->handler = handler;
-	svc->max_connections = DEFAULT_MAX_CONNECTIONS;
+	svc->limit.max_connections = DEFAULT_MAX_CONNECTIONS;
+	svc->limit.v6_prefix = DEFAULT_SOURCE_PREFIX6;
 	svc->idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
 	svc->max_line = DEFAULT_MAX_LINE;
 	atomic_init(&svc->refs, 1);
-	atomic_init(&svc->active, 0);
 	return svc;
 }
 
@@ -50,6 +55,7 @@ service_destroy(struct harbor_service *svc)
 		free(svc->listen[i]);
 	free(svc->listen);
 	acl_clear(&svc->acl);
+	limits_release(svc->limits);
 	free(svc->name);
 	free(svc);
 }
@@ -113,7 +119,44 @@ harbor_service_set_framing(struct harbor_service *svc,
 void
 harbor_service_set_max_connections(struct harbor_service *svc, unsigned max)
 {
-	svc->max_connections = max;
+	svc->limit.max_connections = max;
+}
+
+void
+harbor_service_set_max_per_source(struct harbor_service *svc, unsigned max)
+{
+	svc->limit.max_per_source = max;
+}
+
+int
+harbor_service_set_source_prefix6(struct harbor_service *svc, unsigned bits)
+{
+	if (bits > 128)
+		return -1;
+	svc->limit.v6_prefix = bits;
+	return 0;
+}
+
+static void
+set_rate(struct rate *r, unsigned milli_per_sec, unsigned burst)
+{
+	r->milli_per_sec = milli_per_sec;
+	r->burst = milli_per_sec == 0 ? 0 : burst > 0 ? burst :
+	    (milli_per_sec + 999) / 1000;
+}
+
+void
+harbor_service_set_rate(struct harbor_service *svc, unsigned milli_per_sec,
+    unsigned burst)
+{
+	set_rate(&svc->limit.rate, milli_per_sec, burst);
+}
+
+void
+harbor_service_set_rate_per_source(struct harbor_service *svc,
+    unsigned milli_per_sec, unsigned burst)
+{
+	set_rate(&svc->limit.rate_per_source, milli_per_sec, burst);
 }
 
 void
@@ -195,6 +238,7 @@ service_start(struct harbor_service *svc, char *err, size_t errlen)
 		snprintf(err, errlen, "service '%s': %s", svc->name, herr);
 		return -1;
 	}
+	limits_configure(svc->limits, &svc->limit);
 	svc->started = 1;
 	return 0;
 }

@@ -1,6 +1,8 @@
 /*
  * Admission control against the real daemon: allow/deny rules with IPv4
- * and IPv6 clients (127.0.0.1, 127.0.0.2 and ::1 are distinct sources).
+ * and IPv6 clients (127.0.0.1, 127.0.0.2 and ::1 are distinct sources),
+ * and the limits: per source, per service, global, and connection rates,
+ * hit and recovered.
  */
 #include "harness.h"	/* first: feature macros */
 
@@ -136,6 +138,156 @@ START_TEST(test_rules_change_on_reload)
 }
 END_TEST
 
+/* A client from src that gets in and stays: returns its fd. */
+static int
+hold_open(struct hdaemon *d, const char *src, const char *service)
+{
+	int fd = hc_connect_from(src, "127.0.0.1", hd_port(d, service), 5000);
+
+	ck_assert_msg(fd >= 0, "connect from %s: %s", src, strerror(errno));
+	HD_ASSERT(d, hc_echo_ok(fd, "hold\n"), "%s was not served", src);
+	return fd;
+}
+
+static void
+expect_closed_from(struct hdaemon *d, const char *src, const char *service,
+    const char *why)
+{
+	int fd = hc_connect_from(src, "127.0.0.1", hd_port(d, service), 5000);
+
+	ck_assert_msg(fd >= 0, "connect from %s: %s", src, strerror(errno));
+	ck_assert_msg(hc_wait_eof(fd, 5000, NULL), "%s was not refused", src);
+	hc_close(fd);
+	HD_EXPECT_LOG(d, why, 5000);
+}
+
+START_TEST(test_max_per_source)
+{
+	struct hdaemon *d = hd_start(
+	    "service echo { listen 127.0.0.1:0; handler echo; "
+	    "max-per-source 2 }\n", NULL);
+	int a = hold_open(d, "127.0.0.1", "echo");
+	int b = hold_open(d, "127.0.0.1", "echo");
+	int c;
+
+	hd_mark(d);
+	expect_closed_from(d, "127.0.0.1", "echo",
+	    "refused 127.0.0.1:");
+	HD_EXPECT_LOG(d, ": max-per-source 2 reached", 1000);
+	/* Another source is another count. */
+	c = hold_open(d, "127.0.0.2", "echo");
+	/* The slot comes back when a connection ends. */
+	hc_close(a);
+	HD_EXPECT_LOG(d, "closed 127.0.0.1:", 5000);
+	a = hold_open(d, "127.0.0.1", "echo");
+	hc_close(a);
+	hc_close(b);
+	hc_close(c);
+	hd_finish(d);
+}
+END_TEST
+
+START_TEST(test_rate_throttles_and_recovers)
+{
+	struct hdaemon *d = hd_start(
+	    "service echo { listen 127.0.0.1:0; handler echo; rate 2 2 }\n"
+	    "service other { listen 127.0.0.1:0; handler echo }\n", NULL);
+	int fd, refused = 0, i;
+
+	/* A burst of 2, then refusals for the moment... */
+	for (i = 0; i < 6; i++) {
+		fd = hc_connect_ok(hd_port(d, "echo"));
+		if (!hc_echo_ok(fd, "x\n"))
+			refused++;
+		hc_close(fd);
+	}
+	ck_assert_msg(refused >= 3, "only %d of 6 quick clients refused",
+	    refused);
+	HD_EXPECT_LOG(d, ": rate 2.000/s (burst 2) exceeded", 2000);
+	/* ...while other services are untouched... */
+	fd = hc_connect_ok(hd_port(d, "other"));
+	HD_ASSERT(d, hc_echo_ok(fd, "other\n"), "another service suffered");
+	hc_close(fd);
+	/* ...and the service comes back by itself. */
+	harness_sleep_ms(1200);
+	fd = hc_connect_ok(hd_port(d, "echo"));
+	HD_ASSERT(d, hc_echo_ok(fd, "back\n"), "the service did not recover "
+	    "after the rate limit");
+	hc_close(fd);
+	hd_finish(d);
+}
+END_TEST
+
+START_TEST(test_rate_per_source)
+{
+	struct hdaemon *d = hd_start(
+	    "service echo { listen 127.0.0.1:0; handler echo; "
+	    "rate-per-source 1 1 }\n", NULL);
+	int fd = hold_open(d, "127.0.0.1", "echo");
+
+	hc_close(fd);
+	expect_closed_from(d, "127.0.0.1", "echo",
+	    ": rate-per-source 1.000/s (burst 1) exceeded");
+	/* Another source has its own bucket. */
+	fd = hold_open(d, "127.0.0.2", "echo");
+	hc_close(fd);
+	harness_sleep_ms(1100);
+	fd = hold_open(d, "127.0.0.1", "echo");
+	hc_close(fd);
+	hd_finish(d);
+}
+END_TEST
+
+START_TEST(test_global_max_connections)
+{
+	struct hdaemon *d = hd_start(
+	    "max-connections 2\n"
+	    "service a { listen 127.0.0.1:0; handler echo }\n"
+	    "service b { listen 127.0.0.1:0; handler echo }\n", NULL);
+	int x = hold_open(d, "127.0.0.1", "a");
+	int y = hold_open(d, "127.0.0.1", "b");
+
+	expect_closed_from(d, "127.0.0.1", "b",
+	    "service b: refused 127.0.0.1:");
+	HD_EXPECT_LOG(d, ": global max-connections 2 reached", 1000);
+	hc_close(x);
+	HD_EXPECT_LOG(d, "service a: closed", 5000);
+	x = hold_open(d, "127.0.0.1", "b");
+	hc_close(x);
+	hc_close(y);
+	hd_finish(d);
+}
+END_TEST
+
+START_TEST(test_counts_survive_reload)
+{
+	struct hdaemon *d = hd_start(
+	    "service echo { listen 127.0.0.1:0; handler echo; "
+	    "max-connections 2 }\n", NULL);
+	int a = hold_open(d, "127.0.0.1", "echo");
+	int b = hold_open(d, "127.0.0.1", "echo");
+
+	/* The two open connections still count after a reload. */
+	hd_rewrite_config(d, "service echo { listen 127.0.0.1:0; "
+	    "handler echo; max-connections 3 }\n");
+	hd_mark(d);
+	ck_assert_int_eq(hd_signal(d, SIGHUP), 0);
+	HD_EXPECT_LOG(d, "configuration reloaded", 5000);
+	hc_close(hold_open(d, "127.0.0.1", "echo"));
+	HD_EXPECT_LOG(d, "closed 127.0.0.1", 5000);
+	{
+		int c = hold_open(d, "127.0.0.1", "echo");
+
+		expect_closed_from(d, "127.0.0.1", "echo",
+		    ": max-connections 3 reached");
+		hc_close(c);
+	}
+	hc_close(a);
+	hc_close(b);
+	hd_finish(d);
+}
+END_TEST
+
 static Suite *
 access_suite(void)
 {
@@ -146,6 +298,14 @@ access_suite(void)
 	tcase_add_test(tc, test_allow_list_refuses_the_rest);
 	tcase_add_test(tc, test_defaults_rules_and_their_override);
 	tcase_add_test(tc, test_rules_change_on_reload);
+	suite_add_tcase(s, tc);
+
+	tc = harness_tcase("limits");
+	tcase_add_test(tc, test_max_per_source);
+	tcase_add_test(tc, test_rate_throttles_and_recovers);
+	tcase_add_test(tc, test_rate_per_source);
+	tcase_add_test(tc, test_global_max_connections);
+	tcase_add_test(tc, test_counts_survive_reload);
 	suite_add_tcase(s, tc);
 	return s;
 }

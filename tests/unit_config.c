@@ -147,17 +147,18 @@ END_TEST
 START_TEST(test_unknown_keywords)
 {
 	bad("service echo {\n    lisen 127.0.0.1:7\n    handler echo\n}\n",
-	    "t.conf:2:5: unknown keyword 'lisen' in service 'echo' (expected "
-	    "listen, handler, dispatch, framing, max-line, quote-file, allow, "
-	    "deny, max-connections or idle-timeout)");
+	    "t.conf:2:5: unknown keyword 'lisen' in service 'echo' (did you "
+	    "mean 'listen'?)");
 	bad("\n\n  threads 4\n",
-	    "t.conf:3:3: unknown keyword 'threads' (expected io-threads, "
-	    "workers, queue-size, log, pidfile, shutdown-timeout, defaults, "
-	    "service or include)");
+	    "t.conf:3:3: unknown keyword 'threads' (see harbord.conf(5))");
+	bad("worker 4\n",
+	    "t.conf:1:1: unknown keyword 'worker' (did you mean 'workers'?)");
 	bad("defaults { frob 1 }\n",
-	    "t.conf:1:12: unknown keyword 'frob' in defaults (expected listen, "
-	    "handler, dispatch, framing, max-line, quote-file, allow, deny, "
-	    "max-connections or idle-timeout)");
+	    "t.conf:1:12: unknown keyword 'frob' in defaults (see "
+	    "harbord.conf(5))");
+	bad("defaults { max-per-sorce 1 }\n",
+	    "t.conf:1:12: unknown keyword 'max-per-sorce' in defaults (did you "
+	    "mean 'max-per-source'?)");
 }
 END_TEST
 
@@ -261,6 +262,36 @@ START_TEST(test_access_rules)
 }
 END_TEST
 
+START_TEST(test_limit_keywords)
+{
+	struct config	*conf = good(
+	    "max-connections 5000\n"
+	    "defaults { max-per-source 8; rate-per-source 0.5 3 }\n"
+	    "service a { listen 127.0.0.1:0; handler echo\n"
+	    "    rate 100; ipv6-source-prefix 56 }\n");
+	const struct conf_service *a = service(conf, "a");
+
+	ck_assert_uint_eq(conf->max_connections, 5000);
+	ck_assert_int_eq(conf->defaults.max_per_source, 8);
+	ck_assert_int_eq(conf->defaults.source_rate_milli, 500);
+	ck_assert_int_eq(conf->defaults.source_rate_burst, 3);
+	ck_assert_int_eq(a->rate_milli, 100000);
+	ck_assert_int_eq(a->rate_burst, 0);
+	ck_assert_int_eq(a->source_prefix6, 56);
+	config_free(conf);
+	bad("service a { listen 127.0.0.1:0; handler echo; rate 0 }\n",
+	    "t.conf:1:52: bad rate '0' (expected connections per second, such "
+	    "as 10 or 0.5, up to 1000000)");
+	bad("service a { listen 127.0.0.1:0; handler echo; rate 1.2345 }\n",
+	    "t.conf:1:52: bad rate '1.2345' (expected connections per second, "
+	    "such as 10 or 0.5, up to 1000000)");
+	bad("service a { listen 127.0.0.1:0; handler echo; rate 5 0 }\n",
+	    "t.conf:1:54: bad number '0' (expected 1..1000000)");
+	bad("defaults { ipv6-source-prefix 129 }\n",
+	    "t.conf:1:31: bad number '129' (expected 0..128)");
+}
+END_TEST
+
 START_TEST(test_port_zero_may_repeat)
 {
 	struct config	*conf = good(
@@ -280,8 +311,7 @@ START_TEST(test_every_error_is_reported)
 	ck_assert_ptr_null(conf);
 	ck_assert_uint_eq(errs.n, 4);
 	ck_assert_str_eq(errs.msg[0], "t.conf:1:1: unknown keyword 'frob' "
-	    "(expected io-threads, workers, queue-size, log, pidfile, "
-	    "shutdown-timeout, defaults, service or include)");
+	    "(see harbord.conf(5))");
 	ck_assert(strncmp(errs.msg[1], "t.conf:2:20: bad port", 21) == 0);
 	ck_assert(strncmp(errs.msg[2], "t.conf:2:43: unknown handler 'x'",
 	    32) == 0);
@@ -521,6 +551,7 @@ main(void)
 	tcase_add_test(tc, test_structure_errors);
 	tcase_add_test(tc, test_port_zero_may_repeat);
 	tcase_add_test(tc, test_access_rules);
+	tcase_add_test(tc, test_limit_keywords);
 	tcase_add_test(tc, test_every_error_is_reported);
 	tcase_add_test(tc, test_garbage_is_bounded);
 	tcase_add_test(tc, test_durations_and_sizes);

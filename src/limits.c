@@ -1,0 +1,320 @@
+/*
+ * Limits: how many connections a service has open, per client source and
+ * in all, and how fast new ones may come (token buckets).
+ *
+ * A service's limits live in a struct limits of their own, which a reload
+ * shares between the old service and the new one of the same name:
+ * connections accepted before the reload still count against the limits
+ * after it, under the new settings.
+ *
+ * A source is a client's IPv4 address, or its IPv6 address cut to a prefix
+ * (a /64 by default: one host usually has a whole /64 to pick from).  The
+ * table of sources holds an entry while the source has connections open or
+ * its bucket is not yet full again, and never more than SOURCES_MAX: beyond
+ * that, idle entries go first, then entries with only rate state, so a
+ * flood from many sources costs bounded memory.
+ *
+ * The acceptor (main thread) admits and counts; a connection's end is
+ * counted down on its I/O loop, so counts are updated under the lock.
+ */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#else
+#include <netinet/in.h>
+#include <sys/socket.h>
+#endif
+
+#include "harbor-internal.h"
+
+#define SOURCES_SLOTS	1024
+#define SOURCES_MAX	65536
+
+struct source {
+	struct source_key	 key;
+	unsigned		 active;
+	struct bucket		 bucket;	/* rate-per-source */
+	int64_t			 last_ms;
+	struct source		*next;
+};
+
+static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
+	0xff };
+
+void
+source_key_of(const struct sockaddr *sa, unsigned v6_prefix,
+    struct source_key *k)
+{
+	memset(k, 0, sizeof *k);
+	if (sa->sa_family == AF_INET6) {
+		const uint8_t	*a = (const uint8_t *)
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		unsigned	 i, bits = v6_prefix;
+
+		if (memcmp(a, v4_mapped, 12) == 0) {
+			k->bytes[0] = 4;
+			memcpy(k->bytes + 1, a + 12, 4);
+			return;
+		}
+		k->bytes[0] = 6;
+		for (i = 0; i < 16 && bits > 0; i++) {
+			k->bytes[1 + i] = bits >= 8 ? a[i] :
+			    (uint8_t)(a[i] & (0xff << (8 - bits)));
+			bits = bits >= 8 ? bits - 8 : 0;
+		}
+	} else if (sa->sa_family == AF_INET) {
+		k->bytes[0] = 4;
+		memcpy(k->bytes + 1,
+		    &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	}
+}
+
+/* --- token buckets -------------------------------------------------------- */
+
+/* Rates are in thousandths of a connection per second, tokens likewise,
+ * so the arithmetic is exact integers. */
+static int
+bucket_take(struct bucket *b, const struct rate *r, int64_t now_ms)
+{
+	int64_t	cap = (int64_t)r->burst * 1000;
+
+	if (b->last_ms == 0) {
+		b->tokens = cap;
+		b->last_ms = now_ms;
+	} else if (now_ms > b->last_ms) {
+		b->tokens += (now_ms - b->last_ms) * r->milli_per_sec / 1000;
+		if (b->tokens > cap)
+			b->tokens = cap;
+		b->last_ms = now_ms;
+	}
+	if (b->tokens < 1000)
+		return 0;
+	b->tokens -= 1000;
+	return 1;
+}
+
+static int
+bucket_full(const struct bucket *b, const struct rate *r, int64_t now_ms)
+{
+	return b->last_ms == 0 || b->tokens + (now_ms - b->last_ms) *
+	    r->milli_per_sec / 1000 >= (int64_t)r->burst * 1000;
+}
+
+/* --- the table of sources ------------------------------------------------ */
+
+static unsigned
+source_hash(const struct source_key *k)
+{
+	unsigned	h = 2166136261u;
+	size_t		i;
+
+	for (i = 0; i < sizeof k->bytes; i++)
+		h = (h ^ k->bytes[i]) * 16777619u;
+	return h % SOURCES_SLOTS;
+}
+
+static struct source *
+source_find(struct limits *lim, const struct source_key *k,
+    struct source ***slot_out)
+{
+	struct source	**slot = &lim->slots[source_hash(k)];
+
+	for (; *slot != NULL; slot = &(*slot)->next)
+		if (memcmp(&(*slot)->key, k, sizeof *k) == 0)
+			break;
+	if (slot_out != NULL)
+		*slot_out = slot;
+	return *slot;
+}
+
+/* Drops entries that hold nothing worth keeping; with force, also the
+ * rate state of sources with no connection open. */
+static void
+sources_sweep(struct limits *lim, int64_t now_ms, int force)
+{
+	struct source	**slot, *s;
+	size_t		  i;
+
+	for (i = 0; i < SOURCES_SLOTS; i++) {
+		for (slot = &lim->slots[i]; (s = *slot) != NULL; ) {
+			if (s->active == 0 && (force ||
+			    lim->set.rate_per_source.burst == 0 ||
+			    bucket_full(&s->bucket, &lim->set.rate_per_source,
+			    now_ms))) {
+				*slot = s->next;
+				free(s);
+				lim->nsources--;
+			} else
+				slot = &s->next;
+		}
+	}
+}
+
+static struct source *
+source_get(struct limits *lim, const struct source_key *k, int64_t now_ms)
+{
+	struct source	**slot, *s;
+
+	if ((s = source_find(lim, k, &slot)) != NULL)
+		return s;
+	if (lim->nsources >= SOURCES_MAX) {
+		/* A sweep costs the whole table: at most one a second, or
+		 * a full table of busy sources would make every accept
+		 * pay for one. */
+		if (lim->swept_ms != 0 && now_ms - lim->swept_ms < 1000)
+			return NULL;
+		lim->swept_ms = now_ms;
+		sources_sweep(lim, now_ms, 0);
+		if (lim->nsources >= SOURCES_MAX)
+			sources_sweep(lim, now_ms, 1);
+		if (lim->nsources >= SOURCES_MAX)
+			return NULL;
+		(void)source_find(lim, k, &slot);
+	}
+	if ((s = calloc(1, sizeof *s)) == NULL)
+		return NULL;
+	s->key = *k;
+	*slot = s;
+	lim->nsources++;
+	return s;
+}
+
+/* --- the limits object ---------------------------------------------------- */
+
+struct limits *
+limits_new(void)
+{
+	struct limits	*lim;
+
+	if ((lim = calloc(1, sizeof *lim)) == NULL)
+		return NULL;
+	if ((lim->slots = calloc(SOURCES_SLOTS, sizeof *lim->slots)) == NULL) {
+		free(lim);
+		return NULL;
+	}
+	mutex_init(&lim->lock);
+	atomic_init(&lim->refs, 1);
+	lim->set.v6_prefix = DEFAULT_SOURCE_PREFIX6;
+	return lim;
+}
+
+void
+limits_hold(struct limits *lim)
+{
+	atomic_fetch_add(&lim->refs, 1);
+}
+
+void
+limits_release(struct limits *lim)
+{
+	struct source	*s, *next;
+	size_t		 i;
+
+	if (lim == NULL || atomic_fetch_sub(&lim->refs, 1) != 1)
+		return;
+	for (i = 0; i < SOURCES_SLOTS; i++)
+		for (s = lim->slots[i]; s != NULL; s = next) {
+			next = s->next;
+			free(s);
+		}
+	free(lim->slots);
+	mutex_destroy(&lim->lock);
+	free(lim);
+}
+
+/* Settings take effect for the next admission; what is counted stays.
+ * A reload calls this on the limits it shares with the old service. */
+void
+limits_configure(struct limits *lim, const struct limits_settings *set)
+{
+	mutex_lock(&lim->lock);
+	lim->set = *set;
+	mutex_unlock(&lim->lock);
+}
+
+const char *
+limits_admit(struct limits *lim, const struct sockaddr *peer,
+    struct source_key *key, int64_t now_ms, char *why, size_t whylen)
+{
+	struct source	*s = NULL;
+	const char	*refused = NULL;
+
+	mutex_lock(&lim->lock);
+	source_key_of(peer, lim->set.v6_prefix, key);
+	if (lim->set.max_connections != 0 && lim->active >= lim->set.max_connections) {
+		snprintf(why, whylen, "max-connections %u reached",
+		    lim->set.max_connections);
+		refused = why;
+		goto out;
+	}
+	if (lim->set.max_per_source != 0 || lim->set.rate_per_source.burst != 0) {
+		if ((s = source_get(lim, key, now_ms)) == NULL) {
+			snprintf(why, whylen, "too many sources to track");
+			refused = why;
+			goto out;
+		}
+		if (lim->set.max_per_source != 0 &&
+		    s->active >= lim->set.max_per_source) {
+			snprintf(why, whylen, "max-per-source %u reached",
+			    lim->set.max_per_source);
+			refused = why;
+			goto out;
+		}
+	}
+	/* Rates last: a client refused for another reason spends nothing. */
+	if (lim->set.rate.burst != 0 &&
+	    !bucket_take(&lim->service_bucket, &lim->set.rate, now_ms)) {
+		snprintf(why, whylen, "rate %u.%03u/s (burst %u) exceeded",
+		    lim->set.rate.milli_per_sec / 1000,
+		    lim->set.rate.milli_per_sec % 1000, lim->set.rate.burst);
+		refused = why;
+		goto out;
+	}
+	if (s != NULL && lim->set.rate_per_source.burst != 0 &&
+	    !bucket_take(&s->bucket, &lim->set.rate_per_source, now_ms)) {
+		snprintf(why, whylen, "rate-per-source %u.%03u/s (burst %u) "
+		    "exceeded", lim->set.rate_per_source.milli_per_sec / 1000,
+		    lim->set.rate_per_source.milli_per_sec % 1000,
+		    lim->set.rate_per_source.burst);
+		refused = why;
+		goto out;
+	}
+	lim->active++;
+	if (s != NULL)
+		s->active++;
+out:
+	if (s != NULL && s->active == 0 && refused != NULL &&
+	    lim->set.rate_per_source.burst == 0) {
+		struct source	**slot;
+
+		(void)source_find(lim, key, &slot);
+		*slot = s->next;
+		free(s);
+		lim->nsources--;
+	}
+	mutex_unlock(&lim->lock);
+	return refused;
+}
+
+void
+limits_leave(struct limits *lim, const struct source_key *key)
+{
+	struct source	*s, **slot;
+
+	mutex_lock(&lim->lock);
+	if (lim->active > 0)
+		lim->active--;
+	if ((s = source_find(lim, key, &slot)) != NULL && s->active > 0 &&
+	    --s->active == 0 && lim->set.rate_per_source.burst == 0) {
+		*slot = s->next;
+		free(s);
+		lim->nsources--;
+	}
+	mutex_unlock(&lim->lock);
+}
