@@ -460,7 +460,8 @@ static const char *const global_keywords[] = {
 static const char *const service_keywords[] = {
 	"listen", "handler", "dispatch", "framing", "max-line", "quote-file",
 	"allow", "deny", "max-connections", "max-per-source",
-	"ipv6-source-prefix", "rate", "rate-per-source", "idle-timeout", NULL
+	"ipv6-source-prefix", "rate", "rate-per-source", "idle-timeout",
+	"session-timeout", NULL
 };
 
 /* Edit distance, for "did you mean"; words are short. */
@@ -649,6 +650,10 @@ service_option(struct parser *ps, struct conf_service *svc, int is_defaults,
 		if (want_args(ps, st, 1, 1) == 0)
 			(void)duration_arg(ps, &st->tok[1],
 			    &svc->idle_timeout_ms);
+	} else if (strcmp(kw, "session-timeout") == 0) {
+		if (want_args(ps, st, 1, 1) == 0)
+			(void)duration_arg(ps, &st->tok[1],
+			    &svc->session_timeout_ms);
 	} else if (strcmp(kw, "quote-file") == 0) {
 		if (want_args(ps, st, 1, 1) == -1)
 			return;
@@ -680,6 +685,7 @@ conf_service_init(struct conf_service *svc)
 	svc->source_rate_milli = -1;
 	svc->source_rate_burst = -1;
 	svc->idle_timeout_ms = -1;
+	svc->session_timeout_ms = -1;
 	svc->max_line = -1;
 }
 
@@ -1270,6 +1276,9 @@ config_make_services(const struct config *conf, size_t *nout,
 		if (PICK(s, d, idle_timeout_ms, -1) != -1)
 			harbor_service_set_idle_timeout(svc,
 			    (unsigned)PICK(s, d, idle_timeout_ms, 0));
+		if (PICK(s, d, session_timeout_ms, -1) != -1)
+			harbor_service_set_session_timeout(svc,
+			    (unsigned)PICK(s, d, session_timeout_ms, 0));
 		if (PICK(s, d, max_line, -1) != -1)
 			harbor_service_set_max_line(svc,
 			    (size_t)PICK(s, d, max_line, 0));

@@ -51,6 +51,7 @@ struct conf_service {
 	long long		 source_rate_milli;
 	long long		 source_rate_burst;
 	long long		 idle_timeout_ms;
+	long long		 session_timeout_ms;
 	long long		 max_line;
 	char			*quote_file;
 	struct conf_pos		 quote_file_pos;

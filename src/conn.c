@@ -60,6 +60,8 @@ conn_reason_text(const struct harbor_conn *c, char *buf, size_t len)
 		return "closed by service";
 	case CLOSE_IDLE:
 		return "idle timeout";
+	case CLOSE_SESSION:
+		return "session timeout";
 	case CLOSE_LINE:
 		snprintf(buf, len, "line too long (max-line %zu)",
 		    c->svc->max_line);
@@ -97,6 +99,8 @@ conn_free(struct harbor_conn *c)
 		    (long)(took / 1000), (long)(took % 1000),
 		    (unsigned long long)c->bytes_in,
 		    (unsigned long long)c->bytes_out);
+		if (c->session_timer != NULL)
+			event_free(c->session_timer);
 		bufferevent_free(c->bev);	/* closes the socket */
 		if (c->prev != NULL)
 			c->prev->next = c->next;
@@ -367,6 +371,16 @@ conn_apply_timeouts(struct harbor_conn *c)
 }
 
 static void
+conn_session_over(evutil_socket_t fd, short what, void *arg)
+{
+	struct harbor_conn	*c = arg;
+
+	conn_hold(c);
+	conn_finish(c, CLOSE_SESSION);
+	conn_release(c);
+}
+
+static void
 conn_attach(void *arg)
 {
 	struct harbor_conn	*c = arg;
@@ -400,6 +414,16 @@ conn_attach(void *arg)
 	    c->svc->max_line + 2 : CONN_INPUT_HIGH);
 	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUTPUT_LOW, 0);
 	conn_apply_timeouts(c);
+	if (c->svc->session_timeout_ms != 0) {
+		struct timeval	tv;
+
+		tv.tv_sec = c->svc->session_timeout_ms / 1000;
+		tv.tv_usec = (c->svc->session_timeout_ms % 1000) * 1000;
+		c->session_timer = evtimer_new(c->loop->base,
+		    conn_session_over, c);
+		if (c->session_timer != NULL)
+			(void)evtimer_add(c->session_timer, &tv);
+	}
 	if (atomic_load(&srv->shutting_down)) {
 		/* Accepted just before the listeners closed: the handler
 		 * never saw it, so it is not told of its end either. */
@@ -463,6 +487,8 @@ conn_finish(struct harbor_conn *c, enum conn_reason reason)
 		c->reason = reason;
 	c->state = CONN_FINISHED;
 	atomic_store(&c->stop_input, 1);
+	if (c->session_timer != NULL)
+		(void)evtimer_del(c->session_timer);
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 	conn_dispatch(c, CONN_EV_CLOSE);

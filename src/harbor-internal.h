@@ -135,6 +135,7 @@ struct harbor_service {
 	struct limits_settings		 limit;		/* as set */
 	struct limits			*limits;	/* shared on reload */
 	unsigned			 idle_timeout_ms;
+	unsigned			 session_timeout_ms;
 	size_t				 max_line;
 	struct service_option		*options;
 	char				**listen;	/* as configured */
@@ -201,6 +202,7 @@ enum conn_reason {
 	CLOSE_CLIENT,		/* "client closed" */
 	CLOSE_SERVICE,		/* "closed by service" */
 	CLOSE_IDLE,		/* "idle timeout" */
+	CLOSE_SESSION,		/* "session timeout" */
 	CLOSE_LINE,		/* "line too long (max-line N)" */
 	CLOSE_SHUTDOWN,		/* "shutdown" */
 	CLOSE_ERROR		/* "error: ..." */
@@ -216,6 +218,7 @@ struct harbor_conn {
 	char			 local[HARBOR_ADDRSTRLEN];
 	struct timeval		 started;
 	struct timeval		 last_write;
+	struct event		*session_timer;	/* session-timeout */
 	uint64_t		 bytes_in;	/* loop thread */
 	uint64_t		 bytes_out;	/* loop thread */
 	enum conn_state		 state;		/* loop thread */

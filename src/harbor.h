@@ -157,6 +157,10 @@ void	harbor_service_set_rate_per_source(struct harbor_service *svc,
  * 0: never. */
 void	harbor_service_set_idle_timeout(struct harbor_service *svc,
     unsigned ms);
+/* Milliseconds a connection may last in all, busy or not; 0: no limit,
+ * the default. */
+void	harbor_service_set_session_timeout(struct harbor_service *svc,
+    unsigned ms);
 /* Longest line (line framing) in bytes, not counting its ending. */
 void	harbor_service_set_max_line(struct harbor_service *svc, size_t bytes);
 /* Handler options: free-form name/value pairs the handler reads in its

@@ -197,6 +197,17 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	case SIGHUP:
 		reload(hd);
 		break;
+#ifdef SIGUSR1
+	case SIGUSR1: {
+		char	err[256];
+
+		if (logsink_reopen(err, sizeof err) == -1)
+			harbor_log(HARBOR_LOG_ERR, "%s", err);
+		else
+			harbor_log(HARBOR_LOG_NOTICE, "log reopened");
+		break;
+	}
+#endif
 	case SIGTERM:
 	case SIGINT:
 		harbor_server_shutdown(hd->srv, hd->conf->shutdown_ms);
@@ -212,8 +223,10 @@ main(int argc, char **argv)
 	struct conf_errors	  errs = { .n = 0 };
 	struct harbor_server_settings settings;
 	struct harbor_service	**svcs;
-	struct event		 *sigev[3] = { NULL, NULL, NULL };
-	const int		  signals[3] = { SIGTERM, SIGINT, SIGHUP };
+	/* SIGUSR1 reopens a log file, for logrotate. */
+	const int		  signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+#define NSIGNALS		  (sizeof signals / sizeof signals[0])
+	struct event		 *sigev[NSIGNALS] = { NULL };
 	size_t			  nsvcs, i;
 	char			  err[512];
 	int			  ch, check_only = 0, verbose = 0, missing;
@@ -342,7 +355,7 @@ main(int argc, char **argv)
 		status = EXIT_OSERR;
 		goto out;
 	}
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < NSIGNALS; i++) {
 		sigev[i] = evsignal_new(harbor_server_base(hd.srv), signals[i],
 		    on_signal, &hd);
 		if (sigev[i] == NULL || evsignal_add(sigev[i], NULL) == -1) {
@@ -358,7 +371,7 @@ main(int argc, char **argv)
 	harbor_log(HARBOR_LOG_NOTICE, "exiting");
 
 out:
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < NSIGNALS; i++)
 		if (sigev[i] != NULL)
 			event_free(sigev[i]);
 	harbor_server_free(hd.srv);

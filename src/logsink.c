@@ -185,6 +185,23 @@ logsink_open(enum logsink_kind kind, const char *arg, char *err, size_t errlen)
 	return 0;
 }
 
+int
+logsink_reopen(char *err, size_t errlen)
+{
+	char	*path;
+	int	 r;
+
+	if (!sink_lock_ready || sink_kind != LOGSINK_FILE)
+		return 0;
+	if ((path = strdup(sink_arg)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	r = logsink_open(LOGSINK_FILE, path, err, errlen);
+	free(path);
+	return r;
+}
+
 void
 logsink_close(void)
 {

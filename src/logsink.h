@@ -19,6 +19,9 @@ int	logsink_open(enum logsink_kind kind, const char *arg, char *err,
 	    size_t errlen);
 /* Tells whether the sink in use is this one. */
 int	logsink_is(enum logsink_kind kind, const char *arg);
+/* A log file is opened again under its name (after logrotate renamed
+ * it); the other sinks stay as they are. */
+int	logsink_reopen(char *err, size_t errlen);
 void	logsink_close(void);
 
 #endif

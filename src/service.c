@@ -166,6 +166,12 @@ harbor_service_set_idle_timeout(struct harbor_service *svc, unsigned ms)
 }
 
 void
+harbor_service_set_session_timeout(struct harbor_service *svc, unsigned ms)
+{
+	svc->session_timeout_ms = ms;
+}
+
+void
 harbor_service_set_max_line(struct harbor_service *svc, size_t bytes)
 {
 	svc->max_line = bytes;

@@ -420,6 +420,26 @@ START_TEST(test_connect_flood)
 }
 END_TEST
 
+/* session-timeout ends even a busy connection: a chargen client that
+ * reads all along. */
+START_TEST(test_session_timeout)
+{
+	struct hdaemon *d = hd_start_service("chargen", _i,
+	    "    session-timeout 1s\n");
+	int fd = hc_connect_ok(hd_port(d, "chargen"));
+	long long t0 = harness_now_ms();
+	size_t got = 0;
+
+	ck_assert_msg(hc_wait_eof(fd, 10000, &got), "a busy connection "
+	    "outlived session-timeout 1s by 9 s");
+	ck_assert_msg(harness_now_ms() - t0 >= 900, "closed too early");
+	ck_assert_msg(got > 0, "chargen sent nothing");
+	hc_close(fd);
+	HD_EXPECT_LOG(d, "): session timeout;", 5000);
+	hd_finish(d);
+}
+END_TEST
+
 static Suite *
 badinput_suite(void)
 {
@@ -438,6 +458,7 @@ badinput_suite(void)
 
 	tc = harness_tcase("idle");
 	tcase_add_loop_test(tc, test_idle_timeout, 0, 2);
+	tcase_add_loop_test(tc, test_session_timeout, 0, 2);
 	suite_add_tcase(s, tc);
 
 	tc = harness_tcase("backpressure");

@@ -474,7 +474,7 @@ START_TEST(test_daemonize)
 	    "    handler echo\n"
 	    "}\n", logpath, pidpath);
 	char *path = harness_write_temp("daemon.conf", cfg);
-	char *text, *p, *want;
+	char *text, *p, *want, *rotated;
 	long long deadline;
 	struct hrun r;
 	pid_t pid;
@@ -524,6 +524,31 @@ START_TEST(test_daemonize)
 	ck_assert_msg(text != NULL, "log file lacks \"%s\"", want);
 	free(text);
 	free(want);
+
+	/* logrotate: rename the file, SIGUSR1, and the daemon starts a new
+	 * one under the old name; nothing more goes to the renamed one. */
+	rotated = harness_fmt("%s.1", logpath);
+	ck_assert_int_eq(rename(logpath, rotated), 0);
+	ck_assert_int_eq(kill(pid, SIGUSR1), 0);
+	text = wait_file(logpath, "log reopened", 5000);
+	ck_assert_msg(text != NULL, "no new log file after SIGUSR1");
+	free(text);
+	fd = hc_connect_ok(port);
+	ck_assert(hc_echo_ok(fd, "after rotation\r\n"));
+	hc_close(fd);
+	text = wait_file(logpath, "service echo: closed", 5000);
+	ck_assert_msg(text != NULL, "the new log file lacks the close line");
+	free(text);
+	{
+		char	*old_text = wait_file(rotated, NULL, 0);
+
+		ck_assert_msg(old_text != NULL &&
+		    strstr(old_text, "log reopened") == NULL,
+		    "the renamed file was written after SIGUSR1");
+		free(old_text);
+	}
+	unlink(rotated);
+	free(rotated);
 
 	/* SIGTERM: the process goes away and so does the pid file. */
 	ck_assert_int_eq(kill(pid, SIGTERM), 0);
