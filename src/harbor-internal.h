@@ -69,6 +69,23 @@ const struct acl_rule *acl_match(const struct acl *acl,
 	    const struct sockaddr *peer, int *allowed);
 void	acl_clear(struct acl *acl);
 
+/* proxy.c */
+#define PROXY_V1	0x1
+#define PROXY_V2	0x2
+enum proxy_result {
+	PROXY_NEED_MORE,
+	PROXY_DONE,		/* *used bytes were the header */
+	PROXY_ERROR
+};
+struct proxy_info {
+	int			version;
+	int			local;		/* no addresses: keep ours */
+	struct sockaddr_storage	src;		/* the client */
+	struct sockaddr_storage	dst;		/* what it connected to */
+};
+enum proxy_result proxy_parse(const uint8_t *buf, size_t len, int versions,
+	    struct proxy_info *out, size_t *used, char *err, size_t errlen);
+
 /* framing.c */
 enum frame_result {
 	FRAME_NONE,		/* no complete frame yet */

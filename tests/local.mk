@@ -6,7 +6,7 @@ TEST_LIBS = $(CHECK_LIBS)
 CORE_LIBS = $(LIBEVENT_LIBS) $(LIBEVENT_PTHREADS_LIBS)
 
 check_PROGRAMS = tests/unit_config tests/unit_addr tests/unit_acl \
-	tests/unit_limits tests/unit_framing \
+	tests/unit_limits tests/unit_proxy tests/unit_framing \
 	tests/unit_pool tests/unit_library tests/integration_services \
 	tests/integration_access tests/integration_daemon \
 	tests/integration_badinput
@@ -34,6 +34,10 @@ tests_unit_acl_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
 tests_unit_limits_SOURCES = tests/unit_limits.c
 tests_unit_limits_CFLAGS = $(TEST_CFLAGS)
 tests_unit_limits_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
+
+tests_unit_proxy_SOURCES = tests/unit_proxy.c
+tests_unit_proxy_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
 
 tests_unit_framing_SOURCES = tests/unit_framing.c
 tests_unit_framing_CFLAGS = $(TEST_CFLAGS)

@@ -4,7 +4,7 @@
 #       $(srcdir)/tests/fuzz/corpus/config
 if FUZZING
 FUZZ_TARGETS = tests/fuzz/fuzz_config tests/fuzz/fuzz_framing \
-	tests/fuzz/fuzz_addr tests/fuzz/fuzz_quotes
+	tests/fuzz/fuzz_addr tests/fuzz/fuzz_quotes tests/fuzz/fuzz_proxy
 noinst_PROGRAMS = $(FUZZ_TARGETS)
 FUZZ_CORE = src/libharborcore.la $(LIBEVENT_LIBS) $(LIBEVENT_PTHREADS_LIBS)
 
@@ -19,6 +19,10 @@ tests_fuzz_fuzz_framing_LDFLAGS = -fsanitize=fuzzer
 tests_fuzz_fuzz_addr_SOURCES = tests/fuzz/fuzz_addr.c
 tests_fuzz_fuzz_addr_LDADD = $(FUZZ_CORE)
 tests_fuzz_fuzz_addr_LDFLAGS = -fsanitize=fuzzer
+
+tests_fuzz_fuzz_proxy_SOURCES = tests/fuzz/fuzz_proxy.c
+tests_fuzz_fuzz_proxy_LDADD = $(FUZZ_CORE)
+tests_fuzz_fuzz_proxy_LDFLAGS = -fsanitize=fuzzer
 
 tests_fuzz_fuzz_quotes_SOURCES = tests/fuzz/fuzz_quotes.c
 tests_fuzz_fuzz_quotes_LDADD = $(FUZZ_CORE)
