@@ -97,18 +97,24 @@ acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
 	uint64_t		 id;
 
 	addr_format(peer, peerstr, sizeof peerstr);
-	if (svc->acl.n > 0) {
-		const struct acl_rule	*rule;
-		int			 allowed;
+	if (svc->proxy_versions != 0) {
+		int	trusted;
 
-		rule = acl_match(&svc->acl, peer, &allowed);
-		if (!allowed) {
-			log_notice("service %s: refused %s: %s", svc->name,
-			    peerstr, rule != NULL ? rule->text :
-			    "no allow rule matches");
+		/* The client is known once its PROXY header is read (on its
+		 * loop): until then only the proxy is checked here. */
+		(void)acl_match(&svc->trusted_proxies, peer, &trusted);
+		if (!trusted) {
+			log_notice("service %s: refused %s: not a trusted "
+			    "proxy (trusted-proxies)", svc->name, peerstr);
 			evutil_closesocket(fd);
 			return;
 		}
+	} else if ((refused = admission_acl(svc, peer, why,
+	    sizeof why)) != NULL) {
+		log_notice("service %s: refused %s: %s", svc->name, peerstr,
+		    refused);
+		evutil_closesocket(fd);
+		return;
 	}
 	if (srv->settings.max_connections != 0 &&
 	    atomic_load(&srv->nconns) >= srv->settings.max_connections) {
@@ -119,8 +125,8 @@ acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
 		return;
 	}
 	event_base_gettimeofday_cached(srv->base, &now);
-	if ((refused = limits_admit(svc->limits, peer, &source, tv_ms(&now),
-	    why, sizeof why)) != NULL) {
+	if (svc->proxy_versions == 0 && (refused = limits_admit(svc->limits,
+	    peer, &source, tv_ms(&now), why, sizeof why)) != NULL) {
 		log_notice("service %s: refused %s: %s", svc->name, peerstr,
 		    refused);
 		evutil_closesocket(fd);
@@ -130,7 +136,26 @@ acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
 	id = ++srv->next_conn_id;
 	log_info("service %s: accepted %s (conn %llu)", svc->name, peerstr,
 	    (unsigned long long)id);
-	conn_accepted(svc, server_pick_loop(srv), fd, &source, id, peerstr);
+	conn_accepted(svc, server_pick_loop(srv), fd, peer, peerlen,
+	    svc->proxy_versions == 0 ? &source : NULL, id, peerstr);
+}
+
+/* The allow/deny rules for a client: NULL, or why it is refused. */
+const char *
+admission_acl(struct harbor_service *svc, const struct sockaddr *peer,
+    char *why, size_t whylen)
+{
+	const struct acl_rule	*rule;
+	int			 allowed;
+
+	if (svc->acl.n == 0)
+		return NULL;
+	rule = acl_match(&svc->acl, peer, &allowed);
+	if (allowed)
+		return NULL;
+	snprintf(why, whylen, "%s", rule != NULL ? rule->text :
+	    "no allow rule matches");
+	return why;
 }
 
 static void

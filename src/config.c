@@ -461,7 +461,8 @@ static const char *const service_keywords[] = {
 	"listen", "handler", "dispatch", "framing", "max-line", "quote-file",
 	"allow", "deny", "max-connections", "max-per-source",
 	"ipv6-source-prefix", "rate", "rate-per-source", "idle-timeout",
-	"session-timeout", NULL
+	"session-timeout", "proxy-protocol", "trusted-proxies",
+	"proxy-header-timeout", NULL
 };
 
 /* Edit distance, for "did you mean"; words are short. */
@@ -515,6 +516,36 @@ unknown_keyword(struct parser *ps, const struct token *t,
 /* --- service options ---------------------------------------------------- */
 
 static const char *const dispatch_names[] = { "inline", "pool", NULL };
+/* In the order of their bits less one: v1 = 1, v2 = 2, any = 3. */
+static const char *const proxy_names[] = { "v1", "v2", "any", NULL };
+
+/* Networks for allow, deny or trusted-proxies, appended to a list. */
+static void
+network_list(struct parser *ps, struct statement *st, int allow,
+    struct conf_rule **list, size_t *n)
+{
+	struct conf_rule	*r;
+	char			 err[256];
+	size_t			 i;
+
+	if (want_args(ps, st, 1, CONF_STATEMENT_MAX - 2) == -1)
+		return;
+	for (i = 1; i < st->n; i++) {
+		if (harbor_network_check(st->tok[i].text, err,
+		    sizeof err) == -1) {
+			conf_error(ps->errs, &st->tok[i].pos, "%s", err);
+			continue;
+		}
+		if ((r = realloc(*list, (*n + 1) * sizeof *r)) == NULL)
+			return;
+		*list = r;
+		r[*n].net = st->tok[i].text;
+		r[*n].allow = allow;
+		r[*n].pos = st->tok[i].pos;
+		st->tok[i].text = NULL;
+		(*n)++;
+	}
+}
 static const char *const framing_names[] = { "raw", "line", NULL };
 
 static void
@@ -561,28 +592,21 @@ service_option(struct parser *ps, struct conf_service *svc, int is_defaults,
 			svc->nlisten++;
 		}
 	} else if (strcmp(kw, "allow") == 0 || strcmp(kw, "deny") == 0) {
-		if (want_args(ps, st, 1, CONF_STATEMENT_MAX - 2) == -1)
-			return;
-		for (i = 1; i < st->n; i++) {
-			struct conf_rule	*r;
-			char			 err[256];
+		network_list(ps, st, kw[0] == 'a', &svc->rules, &svc->nrules);
+	} else if (strcmp(kw, "trusted-proxies") == 0) {
+		network_list(ps, st, 1, &svc->trusted, &svc->ntrusted);
+	} else if (strcmp(kw, "proxy-protocol") == 0) {
+		int	v;
 
-			if (harbor_network_check(st->tok[i].text, err,
-			    sizeof err) == -1) {
-				conf_error(ps->errs, &st->tok[i].pos, "%s",
-				    err);
-				continue;
-			}
-			r = realloc(svc->rules, (svc->nrules + 1) * sizeof *r);
-			if (r == NULL)
-				return;
-			svc->rules = r;
-			r[svc->nrules].net = st->tok[i].text;
-			r[svc->nrules].allow = kw[0] == 'a';
-			r[svc->nrules].pos = st->tok[i].pos;
-			st->tok[i].text = NULL;
-			svc->nrules++;
+		if (want_args(ps, st, 1, 1) == 0 && keyword_arg(ps, kw,
+		    &st->tok[1], proxy_names, &v) == 0) {
+			svc->proxy_versions = v + 1;	/* v1, v2, any */
+			svc->proxy_pos = st->tok[0].pos;
 		}
+	} else if (strcmp(kw, "proxy-header-timeout") == 0) {
+		if (want_args(ps, st, 1, 1) == 0)
+			(void)duration_arg(ps, &st->tok[1],
+			    &svc->proxy_timeout_ms);
 	} else if (strcmp(kw, "handler") == 0) {
 		const char *const *names = harbor_builtin_handler_names();
 		char		   expected[256] = "";
@@ -686,6 +710,8 @@ conf_service_init(struct conf_service *svc)
 	svc->source_rate_burst = -1;
 	svc->idle_timeout_ms = -1;
 	svc->session_timeout_ms = -1;
+	svc->proxy_versions = -1;
+	svc->proxy_timeout_ms = -1;
 	svc->max_line = -1;
 }
 
@@ -701,6 +727,9 @@ conf_service_free_fields(struct conf_service *svc)
 	for (i = 0; i < svc->nrules; i++)
 		free(svc->rules[i].net);
 	free(svc->rules);
+	for (i = 0; i < svc->ntrusted; i++)
+		free(svc->trusted[i].net);
+	free(svc->trusted);
 	free(svc->name);
 	free(svc->handler);
 	free(svc->quote_file);
@@ -1294,6 +1323,27 @@ config_make_services(const struct config *conf, size_t *nout,
 				conf_error(errs, &r->pos, "%s", err);
 				goto fail;
 			}
+		}
+		if (PICK(s, d, proxy_versions, 0) > 0) {
+			const struct conf_service *t = s->ntrusted > 0 ? s : d;
+
+			harbor_service_set_proxy_protocol(svc,
+			    (int)PICK(s, d, proxy_versions, 0),
+			    (unsigned)PICK(s, d, proxy_timeout_ms, 0));
+			if (t->ntrusted == 0) {
+				conf_error(errs, s->proxy_versions > 0 ?
+				    &s->proxy_pos : &d->proxy_pos, "service "
+				    "'%s' takes PROXY headers but trusts no "
+				    "proxy: add trusted-proxies", s->name);
+				goto fail;
+			}
+			for (i = 0; i < t->ntrusted; i++)
+				if (harbor_service_trust_proxy(svc,
+				    t->trusted[i].net, err, sizeof err) == -1) {
+					conf_error(errs, &t->trusted[i].pos,
+					    "%s", err);
+					goto fail;
+				}
 		}
 		quotes = s->quote_file != NULL ? s->quote_file :
 		    strcmp(handler, "qotd") == 0 ? d->quote_file : NULL;

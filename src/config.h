@@ -57,6 +57,11 @@ struct conf_service {
 	struct conf_pos		 quote_file_pos;
 	struct conf_rule	*rules;		/* allow/deny, in order */
 	size_t			 nrules;
+	int			 proxy_versions;
+	struct conf_pos		 proxy_pos;
+	struct conf_rule	*trusted;	/* trusted-proxies */
+	size_t			 ntrusted;
+	long long		 proxy_timeout_ms;
 	struct conf_service	*next;
 };
 

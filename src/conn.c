@@ -62,6 +62,12 @@ conn_reason_text(const struct harbor_conn *c, char *buf, size_t len)
 		return "idle timeout";
 	case CLOSE_SESSION:
 		return "session timeout";
+	case CLOSE_PROXY:
+		return "bad PROXY header";
+	case CLOSE_PROXY_TIMEOUT:
+		return "no PROXY header in time";
+	case CLOSE_REFUSED:
+		return "refused";
 	case CLOSE_LINE:
 		snprintf(buf, len, "line too long (max-line %zu)",
 		    c->svc->max_line);
@@ -89,7 +95,8 @@ conn_free(struct harbor_conn *c)
 	/* The slot is free before the log says the connection closed: a
 	 * client that waits for that line may connect again at once. */
 	atomic_fetch_sub(&c->loop->nconns, 1);
-	limits_leave(c->svc->limits, &c->source);
+	if (c->counted)
+		limits_leave(c->svc->limits, &c->source);
 	if (c->bev != NULL) {
 		event_base_gettimeofday_cached(c->loop->base, &now);
 		took = tv_ms(&now) - tv_ms(&c->started);
@@ -358,16 +365,119 @@ conn_count_bytes(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 }
 
 static void
-conn_apply_timeouts(struct harbor_conn *c)
+conn_set_timeouts(struct harbor_conn *c, unsigned ms)
 {
 	struct timeval	tv;
-	unsigned	ms = c->svc->idle_timeout_ms;
 
-	if (ms == 0)
-		return;
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
-	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	bufferevent_set_timeouts(c->bev, ms != 0 ? &tv : NULL,
+	    ms != 0 ? &tv : NULL);
+}
+
+/* Everything a connection needs to start serving: its callbacks and
+ * timeouts, and the handler's open. */
+static void
+conn_start(struct harbor_conn *c)
+{
+	bufferevent_setcb(c->bev, conn_readcb, conn_writecb, conn_eventcb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0,
+	    c->svc->framing == HARBOR_FRAMING_LINE ?
+	    c->svc->max_line + 2 : CONN_INPUT_HIGH);
+	conn_set_timeouts(c, c->svc->idle_timeout_ms);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	conn_hold(c);
+	conn_dispatch(c, CONN_EV_OPEN);
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 &&
+	    c->state == CONN_OPEN)
+		conn_dispatch(c, CONN_EV_INPUT);	/* after the header */
+	conn_release(c);
+}
+
+/* --- the PROXY header stage --------------------------------------------- */
+
+static void
+conn_header_fail(struct harbor_conn *c, enum conn_reason reason)
+{
+	conn_hold(c);
+	conn_finish(c, reason);
+	conn_release(c);
+}
+
+static void
+conn_header_readcb(struct bufferevent *bev, void *arg)
+{
+	struct harbor_conn	*c = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct proxy_info	 pi;
+	size_t			 have = evbuffer_get_length(in), used = 0;
+	char			 err[128], why[128], via[HARBOR_ADDRSTRLEN];
+	const char		*refused;
+	struct timeval		 now;
+
+	if (have > PROXY_HEADER_MAX)
+		have = PROXY_HEADER_MAX;
+	switch (proxy_parse(evbuffer_pullup(in, (ev_ssize_t)have), have,
+	    c->svc->proxy_versions, &pi, &used, err, sizeof err)) {
+	case PROXY_NEED_MORE:
+		if (have < PROXY_HEADER_MAX)
+			return;
+		snprintf(err, sizeof err, "bad PROXY header: too long");
+		/* FALLTHROUGH */
+	case PROXY_ERROR:
+		log_notice("service %s: conn %llu from %s: %s", c->svc->name,
+		    (unsigned long long)c->id, c->peer, err);
+		conn_header_fail(c, CLOSE_PROXY);
+		return;
+	case PROXY_DONE:
+		break;
+	}
+	(void)evbuffer_drain(in, used);
+	strlcpy(via, c->peer, sizeof via);
+	if (!pi.local) {
+		addr_format((struct sockaddr *)&pi.src, c->peer,
+		    sizeof c->peer);
+		addr_format((struct sockaddr *)&pi.dst, c->local,
+		    sizeof c->local);
+	} else
+		pi.src = c->peer_addr;
+	/* Admission, for the client the proxy speaks for. */
+	event_base_gettimeofday_cached(c->loop->base, &now);
+	if ((refused = admission_acl(c->svc, (struct sockaddr *)&pi.src, why,
+	    sizeof why)) == NULL && (refused = limits_admit(c->svc->limits,
+	    (struct sockaddr *)&pi.src, &c->source, tv_ms(&now), why,
+	    sizeof why)) == NULL)
+		c->counted = 1;
+	if (refused != NULL) {
+		log_notice("service %s: refused %s via proxy %s (conn %llu): "
+		    "%s", c->svc->name, c->peer, via,
+		    (unsigned long long)c->id, refused);
+		conn_header_fail(c, CLOSE_REFUSED);
+		return;
+	}
+	log_info("service %s: conn %llu is %s via proxy %s (PROXY v%d%s)",
+	    c->svc->name, (unsigned long long)c->id, c->peer, via, pi.version,
+	    pi.local ? ", local" : "");
+	c->state = CONN_OPEN;
+	conn_start(c);
+}
+
+static void
+conn_header_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	struct harbor_conn	*c = arg;
+
+	if (what & BEV_EVENT_TIMEOUT) {
+		log_notice("service %s: conn %llu from %s: no PROXY header in "
+		    "%u ms", c->svc->name, (unsigned long long)c->id, c->peer,
+		    c->svc->proxy_timeout_ms);
+		conn_header_fail(c, CLOSE_PROXY_TIMEOUT);
+	} else if (what & BEV_EVENT_EOF)
+		conn_header_fail(c, CLOSE_CLIENT);
+	else if (what & BEV_EVENT_ERROR) {
+		c->error = EVUTIL_SOCKET_ERROR();
+		conn_header_fail(c, CLOSE_ERROR);
+	}
 }
 
 static void
@@ -408,12 +518,7 @@ conn_attach(void *arg)
 	    c);
 	(void)evbuffer_add_cb(bufferevent_get_output(c->bev), conn_count_bytes,
 	    c);
-	bufferevent_setcb(c->bev, conn_readcb, conn_writecb, conn_eventcb, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0,
-	    c->svc->framing == HARBOR_FRAMING_LINE ?
-	    c->svc->max_line + 2 : CONN_INPUT_HIGH);
 	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUTPUT_LOW, 0);
-	conn_apply_timeouts(c);
 	if (c->svc->session_timeout_ms != 0) {
 		struct timeval	tv;
 
@@ -432,16 +537,23 @@ conn_attach(void *arg)
 		conn_release(c);
 		return;
 	}
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	conn_hold(c);
-	conn_dispatch(c, CONN_EV_OPEN);
-	conn_release(c);
+	if (c->state == CONN_HEADER) {
+		/* Nothing reaches the handler before the PROXY header. */
+		bufferevent_setcb(c->bev, conn_header_readcb, NULL,
+		    conn_header_eventcb, c);
+		bufferevent_setwatermark(c->bev, EV_READ, 0,
+		    PROXY_HEADER_MAX);
+		conn_set_timeouts(c, c->svc->proxy_timeout_ms);
+		bufferevent_enable(c->bev, EV_READ);
+		return;
+	}
+	conn_start(c);
 }
 
 void
 conn_accepted(struct harbor_service *svc, struct loop *loop,
-    evutil_socket_t fd, const struct source_key *source, uint64_t id,
-    const char *peerstr)
+    evutil_socket_t fd, const struct sockaddr *peer, int peerlen,
+    const struct source_key *source, uint64_t id, const char *peerstr)
 {
 	struct harbor_conn	*c;
 
@@ -457,7 +569,13 @@ conn_accepted(struct harbor_service *svc, struct loop *loop,
 	c->loop = loop;
 	c->fd = fd;
 	c->id = id;
-	c->source = *source;
+	if (peerlen > 0 && (size_t)peerlen <= sizeof c->peer_addr)
+		memcpy(&c->peer_addr, peer, (size_t)peerlen);
+	c->state = svc->proxy_versions != 0 ? CONN_HEADER : CONN_OPEN;
+	if (source != NULL) {
+		c->source = *source;
+		c->counted = 1;
+	}
 	strlcpy(c->peer, peerstr, sizeof c->peer);
 	atomic_init(&c->refs, 1);
 	atomic_init(&c->pending, 0);
@@ -481,9 +599,12 @@ conn_accepted(struct harbor_service *svc, struct loop *loop,
 static void
 conn_finish(struct harbor_conn *c, enum conn_reason reason)
 {
+	enum conn_state	was = c->state;
+
 	if (c->state == CONN_FINISHED)
 		return;
-	if (c->state == CONN_OPEN || c->reason == CLOSE_NONE)
+	if (c->state == CONN_OPEN || c->state == CONN_HEADER ||
+	    c->reason == CLOSE_NONE)
 		c->reason = reason;
 	c->state = CONN_FINISHED;
 	atomic_store(&c->stop_input, 1);
@@ -491,7 +612,9 @@ conn_finish(struct harbor_conn *c, enum conn_reason reason)
 		(void)evtimer_del(c->session_timer);
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
-	conn_dispatch(c, CONN_EV_CLOSE);
+	/* The handler hears of the end only if it heard of the start. */
+	if (was != CONN_HEADER)
+		conn_dispatch(c, CONN_EV_CLOSE);
 	conn_release(c);
 }
 

@@ -29,6 +29,7 @@
 #define DEFAULT_MAX_LINE	8192
 #define DEFAULT_MAX_CONNECTIONS	1024
 #define DEFAULT_IDLE_TIMEOUT_MS	(5 * 60 * 1000)
+#define DEFAULT_PROXY_TIMEOUT_MS	5000
 
 /* addr.c */
 struct harbor_addr {
@@ -72,6 +73,7 @@ void	acl_clear(struct acl *acl);
 /* proxy.c */
 #define PROXY_V1	0x1
 #define PROXY_V2	0x2
+#define PROXY_HEADER_MAX	(16 + 2048)	/* v2 with TLVs; v1 is 107 */
 enum proxy_result {
 	PROXY_NEED_MORE,
 	PROXY_DONE,		/* *used bytes were the header */
@@ -158,6 +160,9 @@ struct harbor_service {
 	char				**listen;	/* as configured */
 	size_t				 nlisten;
 	struct acl			 acl;
+	int				 proxy_versions; /* PROXY_V1|V2 */
+	struct acl			 trusted_proxies;
+	unsigned			 proxy_timeout_ms;
 
 	void				*state;		/* handler's */
 	int				 started;
@@ -210,6 +215,7 @@ void	loop_free(struct loop *loop);
 
 /* conn.c */
 enum conn_state {
+	CONN_HEADER,		/* reading the PROXY header */
 	CONN_OPEN,
 	CONN_CLOSING,		/* flushing output, then finished */
 	CONN_FINISHED		/* I/O over, waiting for the last reference */
@@ -220,6 +226,9 @@ enum conn_reason {
 	CLOSE_SERVICE,		/* "closed by service" */
 	CLOSE_IDLE,		/* "idle timeout" */
 	CLOSE_SESSION,		/* "session timeout" */
+	CLOSE_PROXY,		/* "bad PROXY header" */
+	CLOSE_PROXY_TIMEOUT,	/* "no PROXY header in time" */
+	CLOSE_REFUSED,		/* "refused" (after its PROXY header) */
 	CLOSE_LINE,		/* "line too long (max-line N)" */
 	CLOSE_SHUTDOWN,		/* "shutdown" */
 	CLOSE_ERROR		/* "error: ..." */
@@ -231,6 +240,8 @@ struct harbor_conn {
 	evutil_socket_t		 fd;
 	uint64_t		 id;
 	struct source_key	 source;	/* limits' key */
+	int			 counted;	/* in the limits */
+	struct sockaddr_storage	 peer_addr;	/* who connected */
 	char			 peer[HARBOR_ADDRSTRLEN];
 	char			 local[HARBOR_ADDRSTRLEN];
 	struct timeval		 started;
@@ -261,9 +272,11 @@ struct harbor_conn {
 #define CONN_EV_WRITABLE	0x04
 #define CONN_EV_CLOSE		0x08
 /* Takes over fd; runs on the main thread, attaches on the loop's. */
+/* source: the client's key in the service's limits, where it was
+ * admitted; NULL for a service whose clients come behind a PROXY header. */
 void	conn_accepted(struct harbor_service *svc, struct loop *loop,
-	    evutil_socket_t fd, const struct source_key *source, uint64_t id,
-	    const char *peerstr);
+	    evutil_socket_t fd, const struct sockaddr *peer, int peerlen,
+	    const struct source_key *source, uint64_t id, const char *peerstr);
 void	conn_shutdown_all(void *loop);		/* loop_post()ed */
 
 /* acceptor.c */
@@ -283,6 +296,8 @@ int	listener_bind(struct listener *l, char *err, size_t errlen);
 int	listener_enable(struct listener *l, char *err, size_t errlen);
 void	listener_take_over(struct listener *l, struct listener *old);
 void	listener_free(struct listener *l);
+const char *admission_acl(struct harbor_service *svc,
+	    const struct sockaddr *peer, char *why, size_t whylen);
 int	acceptor_init(struct harbor_server *srv);
 void	acceptor_pause(struct harbor_server *srv);
 void	acceptor_stop(struct harbor_server *srv);

@@ -128,6 +128,18 @@ int	harbor_service_allow(struct harbor_service *svc, const char *net,
     char *err, size_t errlen);
 int	harbor_service_deny(struct harbor_service *svc, const char *net,
     char *err, size_t errlen);
+/* PROXY protocol (HAProxy's): the service's clients come through a proxy
+ * that sends a header naming the real client, which allow/deny, the
+ * limits, the logs and the handler then see.  versions: HARBOR_PROXY_V1,
+ * HARBOR_PROXY_V2 or both; 0: off, the default.  Only proxies in the
+ * trusted list may connect, and a connection without a good header in
+ * timeout_ms (default 5000) is closed. */
+#define HARBOR_PROXY_V1	0x1
+#define HARBOR_PROXY_V2	0x2
+void	harbor_service_set_proxy_protocol(struct harbor_service *svc,
+    int versions, unsigned timeout_ms);
+int	harbor_service_trust_proxy(struct harbor_service *svc,
+    const char *net, char *err, size_t errlen);
 /* Checks a network as harbor_service_allow() would, adding nothing. */
 int	harbor_network_check(const char *net, char *err, size_t errlen);
 void	harbor_service_set_dispatch(struct harbor_service *svc,

@@ -31,6 +31,7 @@ harbor_service_new(const char *name, const struct harbor_handler *handler)
 	svc->handler = handler;
 	svc->limit.max_connections = DEFAULT_MAX_CONNECTIONS;
 	svc->limit.v6_prefix = DEFAULT_SOURCE_PREFIX6;
+	svc->proxy_timeout_ms = DEFAULT_PROXY_TIMEOUT_MS;
 	svc->idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
 	svc->max_line = DEFAULT_MAX_LINE;
 	atomic_init(&svc->refs, 1);
@@ -55,6 +56,7 @@ service_destroy(struct harbor_service *svc)
 		free(svc->listen[i]);
 	free(svc->listen);
 	acl_clear(&svc->acl);
+	acl_clear(&svc->trusted_proxies);
 	limits_release(svc->limits);
 	free(svc->name);
 	free(svc);
@@ -233,6 +235,11 @@ service_start(struct harbor_service *svc, char *err, size_t errlen)
 
 	if (svc->started)
 		return 0;
+	if (svc->proxy_versions != 0 && svc->trusted_proxies.n == 0) {
+		snprintf(err, errlen, "service '%s' takes PROXY headers but "
+		    "trusts no proxy (trusted-proxies)", svc->name);
+		return -1;
+	}
 	if (svc->nlisten == 0) {
 		snprintf(err, errlen, "service '%s' has no listen address",
 		    svc->name);
@@ -267,6 +274,22 @@ harbor_service_deny(struct harbor_service *svc, const char *net, char *err,
     size_t errlen)
 {
 	return acl_add(&svc->acl, net, 0, err, errlen);
+}
+
+void
+harbor_service_set_proxy_protocol(struct harbor_service *svc, int versions,
+    unsigned timeout_ms)
+{
+	svc->proxy_versions = versions & (PROXY_V1 | PROXY_V2);
+	if (timeout_ms != 0)
+		svc->proxy_timeout_ms = timeout_ms;
+}
+
+int
+harbor_service_trust_proxy(struct harbor_service *svc, const char *net,
+    char *err, size_t errlen)
+{
+	return acl_add(&svc->trusted_proxies, net, 1, err, errlen);
 }
 
 int

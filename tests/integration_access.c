@@ -11,6 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define HAPROXY	"/usr/sbin/haproxy"
 
 /* A client from src to the service's address host ("127.0.0.1" or
  * "[::1]"): let in (echoes) or refused (closed at once). */
@@ -288,6 +292,189 @@ START_TEST(test_counts_survive_reload)
 }
 END_TEST
 
+/* --- PROXY protocol ---------------------------------------------------- */
+
+static const char proxied_cfg[] =
+    "service echo {\n"
+    "    listen 127.0.0.1:0\n"
+    "    handler echo\n"
+    "    dispatch %s\n"
+    "    proxy-protocol any\n"
+    "    trusted-proxies %s\n"
+    "    proxy-header-timeout 1s\n"
+    "    deny 198.51.100.0/24\n"
+    "}\n";
+
+static struct hdaemon *
+start_proxied(int mode, const char *trusted)
+{
+	char *cfg = harness_fmt(proxied_cfg, harness_dispatch_name[mode],
+	    trusted);
+	struct hdaemon *d = hd_start(cfg, NULL);
+
+	free(cfg);
+	return d;
+}
+
+static const unsigned char v2_tcp4[] = {
+	0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a,
+	0x21, 0x11, 0x00, 0x0c,
+	192, 0, 2, 77,  203, 0, 113, 9,  0x1f, 0x90,  0x00, 0x07
+};
+
+START_TEST(test_proxy_headers)
+{
+	struct hdaemon *d = start_proxied(_i, "127.0.0.0/8");
+	int fd;
+
+	/* v1, with client data in the same packet as the header. */
+	fd = hc_connect_ok(hd_port(d, "echo"));
+	ck_assert(hc_send_str(fd, "PROXY TCP4 192.0.2.1 203.0.113.9 51234 7"
+	    "\r\nhello\n"));
+	{
+		char buf[6];
+
+		ck_assert_uint_eq(hc_read_n(fd, buf, 6, 5000), 6);
+		ck_assert(memcmp(buf, "hello\n", 6) == 0);
+	}
+	HD_ASSERT(d, hc_echo_ok(fd, "more\n"), "no echo after a v1 header");
+	hc_close(fd);
+	HD_EXPECT_LOG(d, "is 192.0.2.1:51234 via proxy 127.0.0.1:", 5000);
+	HD_EXPECT_LOG(d, "(PROXY v1)", 1000);
+	HD_EXPECT_LOG(d, "closed 192.0.2.1:51234 (conn", 5000);
+
+	/* v2, binary. */
+	fd = hc_connect_ok(hd_port(d, "echo"));
+	ck_assert(hc_send_all(fd, v2_tcp4, sizeof v2_tcp4, 5000));
+	HD_ASSERT(d, hc_echo_ok(fd, "binary header\n"), "no echo after a v2 "
+	    "header");
+	hc_close(fd);
+	HD_EXPECT_LOG(d, "is 192.0.2.77:8080 via proxy 127.0.0.1:", 5000);
+	HD_EXPECT_LOG(d, "(PROXY v2)", 1000);
+	hd_finish(d);
+}
+END_TEST
+
+START_TEST(test_proxy_refusals)
+{
+	struct hdaemon *d = start_proxied(_i, "127.0.0.1");
+	int fd;
+
+	/* allow/deny judge the client the header names. */
+	fd = hc_connect_ok(hd_port(d, "echo"));
+	ck_assert(hc_send_str(fd, "PROXY TCP4 198.51.100.7 203.0.113.9 4000 7"
+	    "\r\nhi\n"));
+	ck_assert_msg(hc_wait_eof(fd, 5000, NULL), "a denied client behind "
+	    "the proxy was served");
+	hc_close(fd);
+	HD_EXPECT_LOG(d, "refused 198.51.100.7:4000 via proxy 127.0.0.1:",
+	    5000);
+	HD_EXPECT_LOG(d, ": deny 198.51.100.0/24", 1000);
+
+	/* A proxy not trusted is refused before anything is read. */
+	fd = hc_connect_from("127.0.0.2", "127.0.0.1", hd_port(d, "echo"),
+	    5000);
+	ck_assert(fd >= 0);
+	ck_assert(hc_wait_eof(fd, 5000, NULL));
+	hc_close(fd);
+	HD_EXPECT_LOG(d, "refused 127.0.0.2:", 5000);
+	HD_EXPECT_LOG(d, ": not a trusted proxy (trusted-proxies)", 1000);
+
+	/* A malformed header, and none at all, close the connection. */
+	fd = hc_connect_ok(hd_port(d, "echo"));
+	ck_assert(hc_send_str(fd, "GET / HTTP/1.0\r\n\r\n"));
+	ck_assert(hc_wait_eof(fd, 5000, NULL));
+	hc_close(fd);
+	HD_EXPECT_LOG(d, ": bad PROXY header: neither a v1 nor a v2 header",
+	    5000);
+	fd = hc_connect_ok(hd_port(d, "echo"));
+	ck_assert_msg(hc_wait_eof(fd, 5000, NULL), "a connection that sent no "
+	    "header was kept past proxy-header-timeout 1s");
+	hc_close(fd);
+	HD_EXPECT_LOG(d, ": no PROXY header in 1000 ms", 5000);
+	HD_EXPECT_LOG(d, "no PROXY header in time;", 5000);
+	hd_finish(d);
+}
+END_TEST
+
+/* HAProxy in front of harbord, sending the header version given. */
+static pid_t
+start_haproxy(const char *send_proxy, int backend_port, int *front_port)
+{
+	char *cfg, *path;
+	int probe, fd;
+	long long deadline;
+	pid_t pid;
+
+	probe = harness_listen_ip("127.0.0.1", 0, front_port);
+	ck_assert(probe >= 0);
+	close(probe);
+	cfg = harness_fmt(
+	    "global\n"
+	    "    maxconn 100\n"
+	    "defaults\n"
+	    "    mode tcp\n"
+	    "    timeout connect 5s\n"
+	    "    timeout client 30s\n"
+	    "    timeout server 30s\n"
+	    "frontend front\n"
+	    "    bind 127.0.0.1:%d\n"
+	    "    default_backend harbord\n"
+	    "backend harbord\n"
+	    "    server h 127.0.0.1:%d %s\n", *front_port, backend_port,
+	    send_proxy);
+	path = harness_write_temp("haproxy.cfg", cfg);
+	free(cfg);
+	pid = fork();
+	ck_assert(pid >= 0);
+	if (pid == 0) {
+		execl(HAPROXY, "haproxy", "-db", "-f", path, (char *)NULL);
+		_exit(127);
+	}
+	free(path);
+	harness_register_pid(pid);
+	deadline = harness_now_ms() + 10000;
+	while ((fd = hc_connect_ip("127.0.0.1", *front_port, 1000)) < 0) {
+		ck_assert_msg(harness_now_ms() < deadline, "haproxy did not "
+		    "start listening");
+		harness_sleep_ms(50);
+	}
+	close(fd);
+	return pid;
+}
+
+START_TEST(test_behind_haproxy)
+{
+	const char *send = _i == 0 ? "send-proxy" : "send-proxy-v2";
+	struct hdaemon *d;
+	int front, fd;
+	pid_t hp;
+	char *want;
+
+	if (access(HAPROXY, X_OK) != 0) {
+		fprintf(stderr, "SKIP test_behind_haproxy: %s not installed "
+		    "(Debian package haproxy)\n", HAPROXY);
+		return;
+	}
+	d = start_proxied(0, "127.0.0.1");
+	hd_mark(d);
+	hp = start_haproxy(send, hd_port(d, "echo"), &front);
+	fd = hc_connect_ok(front);
+	HD_ASSERT(d, hc_echo_ok(fd, "through haproxy\n"), "no echo through "
+	    "haproxy (%s)", send);
+	/* harbord knows the real client: this very socket. */
+	want = harness_fmt("is 127.0.0.1:%d via proxy 127.0.0.1:",
+	    hc_local_port(fd));
+	HD_EXPECT_LOG(d, want, 5000);
+	free(want);
+	HD_EXPECT_LOG(d, _i == 0 ? "(PROXY v1)" : "(PROXY v2)", 1000);
+	hc_close(fd);
+	kill(hp, SIGTERM);
+	waitpid(hp, NULL, 0);
+	hd_finish(d);
+}
+END_TEST
+
 static Suite *
 access_suite(void)
 {
@@ -306,6 +493,12 @@ access_suite(void)
 	tcase_add_test(tc, test_rate_per_source);
 	tcase_add_test(tc, test_global_max_connections);
 	tcase_add_test(tc, test_counts_survive_reload);
+	suite_add_tcase(s, tc);
+
+	tc = harness_tcase("proxy");
+	tcase_add_loop_test(tc, test_proxy_headers, 0, 2);
+	tcase_add_loop_test(tc, test_proxy_refusals, 0, 2);
+	tcase_add_loop_test(tc, test_behind_haproxy, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
