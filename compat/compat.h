@@ -13,6 +13,16 @@
 size_t	strlcpy(char *dst, const char *src, size_t size);
 #endif
 
+#ifndef _WIN32
+#include <sys/types.h>
+#if defined(HAVE_DECL_SETGROUPS) && !HAVE_DECL_SETGROUPS
+int	setgroups(size_t n, const gid_t *groups);
+#endif
+#if defined(HAVE_DECL_CHROOT) && !HAVE_DECL_CHROOT
+int	chroot(const char *dir);
+#endif
+#endif
+
 /* Detaches from the terminal: fork, setsid, chdir /, stdio to /dev/null.
  * daemon(3) is not POSIX, so harbord does it itself everywhere. */
 int	daemonize(void);

@@ -454,7 +454,8 @@ replace_string(char **slot, char *value)
 
 static const char *const global_keywords[] = {
 	"io-threads", "workers", "queue-size", "max-connections", "log",
-	"pidfile", "shutdown-timeout", "defaults", "service", "include", NULL
+	"pidfile", "user", "group", "chroot", "shutdown-timeout", "defaults",
+	"service", "include", NULL
 };
 
 static const char *const service_keywords[] = {
@@ -983,6 +984,23 @@ parse_global(struct parser *ps, struct lexer *lx, struct statement *st)
 		if (want_args(ps, st, 1, 1) == 0)
 			(void)replace_string(&conf->pidfile,
 			    resolve_path(st->tok[1].pos.file, st->tok[1].text));
+	} else if (strcmp(kw, "user") == 0) {
+		if (want_args(ps, st, 1, 1) == 0)
+			(void)replace_string(&conf->user,
+			    strdup(st->tok[1].text));
+	} else if (strcmp(kw, "group") == 0) {
+		if (want_args(ps, st, 1, 1) == 0)
+			(void)replace_string(&conf->group,
+			    strdup(st->tok[1].text));
+	} else if (strcmp(kw, "chroot") == 0) {
+		if (want_args(ps, st, 1, 1) == 0) {
+			if (st->tok[1].text[0] != '/')
+				conf_error(ps->errs, &st->tok[1].pos, "chroot "
+				    "needs an absolute path");
+			else
+				(void)replace_string(&conf->chroot_dir,
+				    strdup(st->tok[1].text));
+		}
 	} else if (strcmp(kw, "shutdown-timeout") == 0) {
 		if (want_args(ps, st, 1, 1) == 0 &&
 		    duration_arg(ps, &st->tok[1], &v) == 0)
@@ -1234,6 +1252,9 @@ config_free(struct config *conf)
 	free(conf->log_facility);
 	free(conf->log_file);
 	free(conf->pidfile);
+	free(conf->user);
+	free(conf->group);
+	free(conf->chroot_dir);
 	for (i = 0; i < conf->nfiles; i++)
 		free(conf->files[i]);
 	free(conf->files);

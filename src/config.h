@@ -80,6 +80,9 @@ struct config {
 	char			*log_facility;	/* syslog */
 	char			*log_file;	/* file */
 	char			*pidfile;
+	char			*user;		/* drop to it after binding */
+	char			*group;
+	char			*chroot_dir;
 	unsigned		 shutdown_ms;
 	struct conf_service	 defaults;
 	struct conf_service	*services;	/* in file order */

@@ -97,6 +97,9 @@ conn_free(struct harbor_conn *c)
 	atomic_fetch_sub(&c->loop->nconns, 1);
 	if (c->counted)
 		limits_leave(c->svc->limits, &c->source);
+	/* A shutdown waiting for the count to reach 0 joins this loop's
+	 * thread, which finishes this function first. */
+	server_conn_gone(srv);
 	if (c->bev != NULL) {
 		event_base_gettimeofday_cached(c->loop->base, &now);
 		took = tv_ms(&now) - tv_ms(&c->started);
@@ -119,7 +122,6 @@ conn_free(struct harbor_conn *c)
 		evutil_closesocket(c->fd);
 	service_release(c->svc);
 	free(c);
-	server_conn_gone(srv);
 }
 
 static void

@@ -18,6 +18,7 @@
 #include "harbor.h"
 #include "logsink.h"
 #include "pidfile.h"
+#include "privdrop.h"
 
 /* sysexits.h values, spelled out where the header is missing. */
 #define EXIT_USAGE	64
@@ -88,11 +89,20 @@ load_config(struct harbord *hd, struct conf_errors *errs, int *missing)
 			    hd->conf_path, strerror(ENOENT));
 			return NULL;
 		}
-		harbor_log(HARBOR_LOG_NOTICE, "no configuration file at %s; "
-		    "serving the built-in default configuration",
-		    hd->conf_path);
-		return config_load_string("<built-in default>",
+		struct config	*conf;
+
+		conf = config_load_string("<built-in default>",
 		    config_default_text, errs);
+#ifndef _WIN32
+		/* Started as root, the built-in default serves as nobody. */
+		if (conf != NULL && geteuid() == 0)
+			conf->user = strdup("nobody");
+#endif
+		harbor_log(HARBOR_LOG_NOTICE, "no configuration file at %s; "
+		    "serving the built-in default configuration%s",
+		    hd->conf_path, conf != NULL && conf->user != NULL ?
+		    " as user nobody" : "");
+		return conf;
 	}
 	return config_load_file(hd->conf_path, errs);
 }
@@ -126,6 +136,12 @@ apply_log(const struct config *conf, int foreground)
 	return r;
 }
 
+static int
+same_string(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
 static void
 warn_restart_needed(const struct config *old, const struct config *new)
 {
@@ -141,10 +157,14 @@ warn_restart_needed(const struct config *old, const struct config *new)
 	if (old->queue_size != new->queue_size)
 		harbor_log(HARBOR_LOG_WARNING, "queue-size changed: takes "
 		    "effect when harbord restarts");
-	if ((old->pidfile == NULL) != (new->pidfile == NULL) ||
-	    (old->pidfile != NULL && strcmp(old->pidfile, new->pidfile) != 0))
+	if (!same_string(old->pidfile, new->pidfile))
 		harbor_log(HARBOR_LOG_WARNING, "pidfile changed: takes effect "
 		    "when harbord restarts");
+	if (!same_string(old->user, new->user) ||
+	    !same_string(old->group, new->group) ||
+	    !same_string(old->chroot_dir, new->chroot_dir))
+		harbor_log(HARBOR_LOG_WARNING, "user, group or chroot changed: "
+		    "takes effect when harbord restarts");
 }
 
 static void
@@ -318,6 +338,16 @@ main(int argc, char **argv)
 	/* A client gone mid-write is an error return, not a death. */
 	(void)signal(SIGPIPE, SIG_IGN);
 #endif
+	{
+		struct privdrop	pd = { hd.conf->user, hd.conf->group,
+				    hd.conf->chroot_dir };
+
+		if (privdrop_prepare(&pd, err, sizeof err) == -1) {
+			harbor_log(HARBOR_LOG_ERR, "%s", err);
+			status = EXIT_CONFIG;
+			goto out;
+		}
+	}
 	if (hd.conf->pidfile != NULL &&
 	    pidfile_check(hd.conf->pidfile, err, sizeof err) == -1) {
 		harbor_log(HARBOR_LOG_ERR, "%s", err);
@@ -347,6 +377,15 @@ main(int argc, char **argv)
 		hd.pidfile = strdup(hd.conf->pidfile);
 	}
 
+	/* Bound, detached, pid file and log open: root is no longer needed,
+	 * and no thread exists yet to keep it. */
+	/* Seeded while /dev/urandom is still there for it (qotd). */
+	(void)evutil_secure_rng_init();
+	if (privdrop_apply(err, sizeof err) == -1) {
+		harbor_log(HARBOR_LOG_ERR, "%s", err);
+		status = EXIT_OSERR;
+		goto out;
+	}
 	harbor_log(HARBOR_LOG_NOTICE, "harbord %s starting (%zu services, "
 	    "%d io-threads, %d workers)", harbor_version(), nsvcs,
 	    settings.io_threads, settings.workers);

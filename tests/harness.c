@@ -911,7 +911,10 @@ hd_start(const char *config, const struct hd_opts *opts)
 	head[n++] = harbord_path;
 	head[n++] = "-d";
 	if (!opts->no_config) {
-		d->conf_path = harness_write_temp("harbord.conf", config);
+		char *full = harness_daemon_config(config);
+
+		d->conf_path = harness_write_temp("harbord.conf", full);
+		free(full);
 		head[n++] = "-f";
 		head[n++] = d->conf_path;
 	}
@@ -984,8 +987,23 @@ hd_config_path(struct hdaemon *d)
 void
 hd_rewrite_config(struct hdaemon *d, const char *config)
 {
+	char *full = harness_daemon_config(config);
+
 	ck_assert(d->conf_path != NULL);
-	harness_write_file(d->conf_path, config);
+	harness_write_file(d->conf_path, full);
+	free(full);
+}
+
+char *
+harness_daemon_config(const char *config)
+{
+	bool names_user = strncmp(config, "user ", 5) == 0 ||
+	    strstr(config, "\nuser ") != NULL;
+
+	/* At the end, so line numbers in the test's text stay as written;
+	 * a test that names a user itself gets that one. */
+	return harness_fmt("%s%s", config, geteuid() == 0 && !names_user ?
+	    "\n# the tests run as root, and say so\nuser root\n" : "");
 }
 
 int

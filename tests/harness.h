@@ -133,6 +133,10 @@ struct hdaemon;
 struct hdaemon	*hd_start(const char *config, const struct hd_opts *opts);
 pid_t		 hd_pid(struct hdaemon *d);
 const char	*hd_config_path(struct hdaemon *d);
+/* The config as a test means it: run as root (as CI does), harbord only
+ * serves when the config says so, so "user root" is appended then.
+ * malloc'd. */
+char		*harness_daemon_config(const char *config);
 /* Replace the config file's contents (for SIGHUP). */
 void		 hd_rewrite_config(struct hdaemon *d, const char *config);
 

@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdio.h>
@@ -473,7 +475,8 @@ START_TEST(test_daemonize)
 	    "    listen 127.0.0.1:0\n"
 	    "    handler echo\n"
 	    "}\n", logpath, pidpath);
-	char *path = harness_write_temp("daemon.conf", cfg);
+	char *full = harness_daemon_config(cfg);
+	char *path = harness_write_temp("daemon.conf", full);
 	char *text, *p, *want, *rotated;
 	long long deadline;
 	struct hrun r;
@@ -566,6 +569,7 @@ START_TEST(test_daemonize)
 	unlink(logpath);
 	free(logpath);
 	free(pidpath);
+	free(full);
 	free(cfg);
 	free(path);
 }
@@ -612,7 +616,8 @@ START_TEST(test_pidfile_live_refuses)
 	char *cfg = harness_fmt("pidfile %s\n"
 	    "service echo { listen 127.0.0.1:0; handler echo }\n", pidpath);
 	char *mine = harness_fmt("%ld\n", (long)getpid());
-	char *path = harness_write_temp("live.conf", cfg);
+	char *full = harness_daemon_config(cfg);
+	char *path = harness_write_temp("live.conf", full);
 	struct hrun r;
 
 	/* The pid file names a live process (this test): exit 73. */
@@ -626,6 +631,7 @@ START_TEST(test_pidfile_live_refuses)
 	unlink(pidpath);
 	free(path);
 	free(mine);
+	free(full);
 	free(cfg);
 	free(pidpath);
 }
@@ -634,13 +640,14 @@ END_TEST
 START_TEST(test_bind_failure)
 {
 	int port, busy = harness_listen_ip("127.0.0.1", 0, &port);
-	char *cfg, *path;
+	char *cfg, *path, *full;
 	struct hrun r;
 
 	ck_assert_int_ge(busy, 0);
 	cfg = harness_fmt("service echo {\n    listen 127.0.0.1:%d\n"
 	    "    handler echo\n}\n", port);
-	path = harness_write_temp("busy.conf", cfg);
+	full = harness_daemon_config(cfg);
+	path = harness_write_temp("busy.conf", full);
 	run(&r, "-d", "-f", path, NULL);
 	if (r.code != EXIT_OSERR)
 		print_run("harbord on a busy port", &r);
@@ -648,6 +655,7 @@ START_TEST(test_bind_failure)
 	harness_run_free(&r);
 	close(busy);
 	free(path);
+	free(full);
 	free(cfg);
 }
 END_TEST
@@ -1108,6 +1116,141 @@ START_TEST(test_log_lines)
 }
 END_TEST
 
+/* --- privileges ------------------------------------------------------------ */
+
+/* A field of /proc/PID/status ("Uid", "Gid", "Groups"), malloc'd. */
+static char *
+proc_status(pid_t pid, const char *field)
+{
+	char *path = harness_fmt("/proc/%ld/status", (long)pid);
+	char *text = harness_read_file(path), *line, *end, *out = NULL;
+	char *key = harness_fmt("\n%s:", field);
+
+	free(path);
+	if (text != NULL && (line = strstr(text, key)) != NULL) {
+		line += strlen(key);
+		while (*line == '\t' || *line == ' ')
+			line++;
+		end = strchr(line, '\n');
+		if (end == NULL)
+			end = line + strlen(line);
+		while (end > line && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;		/* Groups: ends with a space */
+		out = harness_fmt("%.*s", (int)(end - line), line);
+	}
+	free(key);
+	free(text);
+	return out;
+}
+
+static bool
+need_root(const char *test)
+{
+	if (geteuid() == 0 && access("/proc/self/status", R_OK) == 0)
+		return true;
+	fprintf(stderr, "SKIP %s: needs root and /proc (privilege drop)\n",
+	    test);
+	return false;
+}
+
+START_TEST(test_drops_to_user)
+{
+	struct passwd *pw = getpwnam("nobody");
+	struct hdaemon *d;
+	char *uid, *gid, *groups, *want;
+	int fd;
+
+	if (!need_root("test_drops_to_user"))
+		return;
+	ck_assert_msg(pw != NULL, "no user nobody here");
+	d = hd_start("user nobody\n"
+	    "service echo { listen 127.0.0.1:0; handler echo }\n", NULL);
+	fd = hc_connect_ok(hd_port(d, "echo"));
+	ck_assert(hc_echo_ok(fd, "unprivileged\n"));
+	hc_close(fd);
+	uid = proc_status(hd_pid(d), "Uid");
+	gid = proc_status(hd_pid(d), "Gid");
+	groups = proc_status(hd_pid(d), "Groups");
+	ck_assert_ptr_nonnull(uid);
+	want = harness_fmt("%ld\t%ld\t%ld\t%ld", (long)pw->pw_uid,
+	    (long)pw->pw_uid, (long)pw->pw_uid, (long)pw->pw_uid);
+	ck_assert_msg(strcmp(uid, want) == 0, "Uid: %s, expected %s", uid,
+	    want);
+	free(want);
+	want = harness_fmt("%ld\t%ld\t%ld\t%ld", (long)pw->pw_gid,
+	    (long)pw->pw_gid, (long)pw->pw_gid, (long)pw->pw_gid);
+	ck_assert_msg(strcmp(gid, want) == 0, "Gid: %s, expected %s", gid,
+	    want);
+	free(want);
+	/* root's supplementary groups are gone: only nobody's group. */
+	want = harness_fmt("%ld", (long)pw->pw_gid);
+	ck_assert_msg(strcmp(groups, want) == 0, "Groups: '%s', expected "
+	    "'%s'", groups, want);
+	free(want);
+	free(uid);
+	free(gid);
+	free(groups);
+	hd_finish(d);
+}
+END_TEST
+
+START_TEST(test_root_needs_saying_so)
+{
+	char *path;
+	struct hrun r;
+
+	if (!need_root("test_root_needs_saying_so"))
+		return;
+	/* As root, a config that names no user does not serve. */
+	path = harness_write_temp("root.conf",
+	    "service echo { listen 127.0.0.1:0; handler echo }\n");
+	run(&r, "-d", "-f", path, NULL);
+	if (r.code != EXIT_CONFIG)
+		print_run("harbord as root with no user", &r);
+	ck_assert_int_eq(r.code, EXIT_CONFIG);
+	ck_assert_ptr_nonnull(strstr(r.err, "running as root and the "
+	    "configuration names no user to serve as"));
+	harness_run_free(&r);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_chroot)
+{
+	char *dir, *cfg, *link, target[4096];
+	struct hdaemon *d;
+	ssize_t n;
+	int fd;
+
+	if (!need_root("test_chroot"))
+		return;
+	dir = harness_fmt("%s/jail", harness_tmpdir());
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	cfg = harness_fmt("user nobody\nchroot %s\n"
+	    "service q { listen 127.0.0.1:0; handler qotd }\n", dir);
+	d = hd_start(cfg, NULL);
+	fd = hc_connect_ok(hd_port(d, "q"));
+	{
+		char buf[600];
+		bool eof;
+
+		ck_assert_uint_gt(hc_read_eof(fd, buf, sizeof buf, 5000, &eof),
+		    0);
+	}
+	hc_close(fd);
+	link = harness_fmt("/proc/%ld/root", (long)hd_pid(d));
+	n = readlink(link, target, sizeof target - 1);
+	ck_assert_int_gt(n, 0);
+	target[n] = '\0';
+	ck_assert_str_eq(target, dir);
+	free(link);
+	hd_finish(d);
+	rmdir(dir);
+	free(cfg);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 daemon_suite(void)
 {
@@ -1151,6 +1294,12 @@ daemon_suite(void)
 	tcase_add_test(tc, test_sigterm_twice);
 	tcase_add_test(tc, test_sigterm_right_after_start);
 	tcase_add_test(tc, test_sigint);
+	suite_add_tcase(s, tc);
+
+	tc = harness_tcase("privileges");
+	tcase_add_test(tc, test_drops_to_user);
+	tcase_add_test(tc, test_root_needs_saying_so);
+	tcase_add_test(tc, test_chroot);
 	suite_add_tcase(s, tc);
 
 	tc = harness_tcase("log_lines");
