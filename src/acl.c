@@ -99,7 +99,7 @@ cidr_parse(const char *text, struct cidr *out, char *err, size_t errlen)
 	}
 	return 0;
 bad_prefix:
-	snprintf(err, errlen, "bad prefix length in '%s' (expected /0../%u)",
+	snprintf(err, errlen, "bad prefix length in '%s' (expected /0../%d)",
 	    text, out->family == AF_INET ? 32 : 128);
 	return -1;
 }
