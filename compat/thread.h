@@ -6,6 +6,9 @@
 #define HARBOR_THREAD_H
 
 #ifdef _WIN32
+/* Winsock 2 first: windows.h would otherwise bring in the old winsock.h,
+ * which clashes with it. */
+#include <winsock2.h>
 #include <windows.h>
 typedef HANDLE			thread_t;
 typedef CRITICAL_SECTION	mutex_t;

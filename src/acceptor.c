@@ -41,7 +41,7 @@ listener_bind(struct listener *l, char *err, size_t errlen)
 	int			 on = 1, e;
 
 	fd = socket(sa->sa_family, SOCK_STREAM, 0);
-	if (fd == EVUTIL_INVALID_SOCKET) {
+	if (fd == (evutil_socket_t)EVUTIL_INVALID_SOCKET) {
 		e = EVUTIL_SOCKET_ERROR();
 		goto fail;
 	}
@@ -255,7 +255,7 @@ listener_free(struct listener *l)
 {
 	if (l->evl != NULL)
 		evconnlistener_free(l->evl);	/* closes the socket */
-	else if (l->fd != EVUTIL_INVALID_SOCKET)
+	else if (l->fd != (evutil_socket_t)EVUTIL_INVALID_SOCKET)
 		evutil_closesocket(l->fd);
 	if (l->svc != NULL)
 		service_release(l->svc);

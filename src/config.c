@@ -419,6 +419,31 @@ keyword_arg(struct parser *ps, const char *kw, const struct token *t,
 	return -1;
 }
 
+#ifdef _WIN32
+/* On Windows C:\x, C:/x, \x and \\server\share are not relative, and
+ * either slash separates directories. */
+static int
+path_is_absolute(const char *p)
+{
+	return p[0] == '/' || p[0] == '\\' ||
+	    (((p[0] >= 'A' && p[0] <= 'Z') || (p[0] >= 'a' && p[0] <= 'z')) &&
+	    p[1] == ':');
+}
+
+static const char *
+path_last_separator(const char *p)
+{
+	const char	*s, *b = strrchr(p, '\\');
+
+	if ((s = strrchr(p, '/')) == NULL || (b != NULL && b > s))
+		s = b;
+	return s;
+}
+#else
+#define path_is_absolute(p)	((p)[0] == '/')
+#define path_last_separator(p)	strrchr((p), '/')
+#endif
+
 /* Relative paths in a file are relative to that file's directory: the
  * daemon changes to / when it detaches. */
 static char *
@@ -428,8 +453,8 @@ resolve_path(const char *file, const char *path)
 	char		*out;
 	size_t		 dirlen;
 
-	slash = strrchr(file, '/');
-	if (path[0] == '/' || slash == NULL || file[0] == '<')
+	slash = path_last_separator(file);
+	if (path_is_absolute(path) || slash == NULL || file[0] == '<')
 		return strdup(path);
 	dirlen = (size_t)(slash - file);
 	if ((out = malloc(dirlen + 1 + strlen(path) + 1)) == NULL)
@@ -853,6 +878,14 @@ parse_log(struct parser *ps, struct statement *st)
 		if (want_args(ps, st, 1, 1) == 0)
 			conf->log = CONF_LOG_STDERR;
 	} else if (strcmp(how, "syslog") == 0) {
+#ifdef _WIN32
+		/* Said at load time, not when the log is opened: a config
+		 * that passes harbord -n must run. */
+		conf_error(ps->errs, &st->tok[1].pos, "'log syslog' is not "
+		    "available: Windows has no syslog (use 'log stderr' or "
+		    "'log file PATH')");
+		return;
+#endif
 		conf->log = CONF_LOG_SYSLOG;
 		if (st->n == 3) {
 			for (i = 0; syslog_facilities[i] != NULL; i++)
@@ -1176,7 +1209,11 @@ config_new(void)
 		return NULL;
 	conf->io_threads = -1;
 	conf->workers = -1;
+#ifdef _WIN32
+	conf->log = CONF_LOG_STDERR;	/* there is no syslog */
+#else
 	conf->log = CONF_LOG_SYSLOG;
+#endif
 	conf->shutdown_ms = CONF_DEFAULT_SHUTDOWN_MS;
 	conf_service_init(&conf->defaults);
 	return conf;

@@ -106,11 +106,7 @@ struct harbor_service **config_make_services(const struct config *conf,
 
 void	conf_errors_clear(struct conf_errors *errs);
 void	conf_error(struct conf_errors *errs, const struct conf_pos *pos,
-	    const char *fmt, ...)
-#ifdef __GNUC__
-	__attribute__((format(printf, 3, 4)))
-#endif
-	;
+	    const char *fmt, ...) HARBOR_PRINTFLIKE(3, 4);
 
 /* duration.c: "250ms" "30s" "5m" "1h" "2d", a bare number meaning seconds,
  * into milliseconds; "8192" "64k" "1m" into bytes.  0 or -1 with a

@@ -740,10 +740,31 @@ harbor_conn_printf(struct harbor_conn *c, const char *fmt, ...)
 {
 	va_list	ap;
 	int	r;
+#ifdef _WIN32
+	/* libevent formats with msvcrt's printf there, which lacks %zu and
+	 * %lld; MinGW's C99 one, which this file gets, has them. */
+	char	buf[512], *p = buf;
 
+	va_start(ap, fmt);
+	r = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -1;
+	if ((size_t)r >= sizeof buf) {
+		if ((p = malloc((size_t)r + 1)) == NULL)
+			return -1;
+		va_start(ap, fmt);
+		(void)vsnprintf(p, (size_t)r + 1, fmt, ap);
+		va_end(ap);
+	}
+	r = evbuffer_add(bufferevent_get_output(c->bev), p, (size_t)r);
+	if (p != buf)
+		free(p);
+#else
 	va_start(ap, fmt);
 	r = evbuffer_add_vprintf(bufferevent_get_output(c->bev), fmt, ap);
 	va_end(ap);
+#endif
 	return r < 0 ? -1 : 0;
 }
 

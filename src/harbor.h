@@ -24,6 +24,16 @@
 extern "C" {
 #endif
 
+/* printf-like functions: MinGW's gcc checks "printf" against msvcrt's
+ * formats, but libharbor formats with MinGW's C99 printf (%zu, %lld). */
+#if defined(__MINGW32__)
+#define HARBOR_PRINTFLIKE(f, a)	__attribute__((format(gnu_printf, f, a)))
+#elif defined(__GNUC__)
+#define HARBOR_PRINTFLIKE(f, a)	__attribute__((format(printf, f, a)))
+#else
+#define HARBOR_PRINTFLIKE(f, a)
+#endif
+
 struct event_base;
 struct harbor_server;
 struct harbor_service;
@@ -48,10 +58,7 @@ void	harbor_log_set_sink(harbor_log_fn *fn, void *arg);
 void	harbor_log_set_level(enum harbor_log_level max_level);
 enum harbor_log_level harbor_log_get_level(void);
 void	harbor_log(enum harbor_log_level level, const char *fmt, ...)
-#ifdef __GNUC__
-	__attribute__((format(printf, 2, 3)))
-#endif
-	;
+	HARBOR_PRINTFLIKE(2, 3);
 const char *harbor_log_level_name(enum harbor_log_level level);
 
 const char *harbor_version(void);
@@ -256,10 +263,7 @@ unsigned harbor_server_connection_count(struct harbor_server *srv);
 int	harbor_conn_write(struct harbor_conn *conn, const void *data,
     size_t len);
 int	harbor_conn_printf(struct harbor_conn *conn, const char *fmt, ...)
-#ifdef __GNUC__
-	__attribute__((format(printf, 2, 3)))
-#endif
-	;
+	HARBOR_PRINTFLIKE(2, 3);
 /* Bytes written but not yet sent. */
 size_t	harbor_conn_output_pending(struct harbor_conn *conn);
 /* True when output is above the high-water mark: a generating handler

@@ -31,6 +31,14 @@
 #define HARBORD_CONF	"/etc/harbord.conf"
 #endif
 
+/* Windows has no SIGHUP; Ctrl-Break (SIGBREAK), the one console signal
+ * besides Ctrl-C, reloads there. */
+#ifdef _WIN32
+#define SIGRELOAD	SIGBREAK
+#else
+#define SIGRELOAD	SIGHUP
+#endif
+
 struct harbord {
 	const char		*conf_path;
 	int			 conf_given;	/* -f */
@@ -214,7 +222,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	struct harbord	*hd = arg;
 
 	switch (sig) {
-	case SIGHUP:
+	case SIGRELOAD:
 		reload(hd);
 		break;
 #ifdef SIGUSR1
@@ -243,8 +251,12 @@ main(int argc, char **argv)
 	struct conf_errors	  errs = { .n = 0 };
 	struct harbor_server_settings settings;
 	struct harbor_service	**svcs;
-	/* SIGUSR1 reopens a log file, for logrotate. */
-	const int		  signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+	/* SIGUSR1 reopens a log file, for logrotate (not on Windows). */
+	const int		  signals[] = { SIGTERM, SIGINT, SIGRELOAD,
+#ifdef SIGUSR1
+					    SIGUSR1
+#endif
+					  };
 #define NSIGNALS		  (sizeof signals / sizeof signals[0])
 	struct event		 *sigev[NSIGNALS] = { NULL };
 	size_t			  nsvcs, i;

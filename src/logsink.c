@@ -15,10 +15,8 @@
 #ifdef HAVE_SYSLOG_H
 #include <syslog.h>
 #endif
-#ifndef _WIN32
 #include <sys/time.h>
 #include <unistd.h>
-#endif
 
 #include "compat.h"
 #include "thread.h"

@@ -22,6 +22,7 @@
 #include "compat.h"
 #include "privdrop.h"
 
+#if defined(HAVE_PWD_H) && defined(HAVE_GRP_H) && !defined(_WIN32)
 static struct {
 	int		 active;	/* something to do */
 	uid_t		 uid;
@@ -29,6 +30,7 @@ static struct {
 	const char	*user;
 	const char	*chroot_dir;
 } plan;
+#endif
 
 int
 privdrop_prepare(const struct privdrop *pd, char *err, size_t errlen)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #ifdef _WIN32
+#include <winsock2.h>
 #include <windows.h>
 #else
 #include <unistd.h>
@@ -49,9 +50,21 @@ struct harbor_server *
 harbor_server_new(const struct harbor_server_settings *settings)
 {
 	struct harbor_server	*srv;
+#ifdef _WIN32
+	WSADATA			 wsa;
 
-	if ((srv = calloc(1, sizeof *srv)) == NULL)
+	/* Winsock counts its users: one for each server, so that sockets
+	 * work from harbor_server_bind() on, whoever else uses Winsock. */
+	if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0)
 		return NULL;
+#endif
+
+	if ((srv = calloc(1, sizeof *srv)) == NULL) {
+#ifdef _WIN32
+		(void)WSACleanup();
+#endif
+		return NULL;
+	}
 	if (settings != NULL)
 		srv->settings = *settings;
 	else
@@ -509,4 +522,7 @@ harbor_server_free(struct harbor_server *srv)
 	if (srv->base != NULL)
 		event_base_free(srv->base);
 	free(srv);
+#ifdef _WIN32
+	(void)WSACleanup();
+#endif
 }

@@ -24,7 +24,11 @@ daytime_open(struct harbor_conn *conn)
 	if (localtime_r(&now, &tm) == NULL)
 		memset(&tm, 0, sizeof tm);
 #endif
-	n = strftime(buf, sizeof buf, "%a %b %e %H:%M:%S %Y\r\n", &tm);
+	/* ctime's day of the month is space-padded (%e), which msvcrt's
+	 * strftime does not know: pad %d's zero by hand. */
+	n = strftime(buf, sizeof buf, "%a %b %d %H:%M:%S %Y\r\n", &tm);
+	if (n > 8 && buf[8] == '0')
+		buf[8] = ' ';
 	(void)harbor_conn_write(conn, buf, n);
 	harbor_conn_close(conn);
 }
