@@ -4,7 +4,17 @@
 #define CHECK_RUN_H
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
+
+/* A test that cannot apply on this system is left out of its suite, and
+ * says so in the test program's log. */
+static inline void
+check_skip(const char *test, const char *reason)
+{
+	printf("SKIP: %s: %s\n", test, reason);
+	fflush(stdout);
+}
 
 static inline int
 check_run(Suite *s)

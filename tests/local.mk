@@ -1,7 +1,7 @@
 # Test programs: Check unit suites and integration suites that run the real
 # daemon on loopback.  Included from the top Makefile.am.
 if HAVE_CHECK
-TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(HARBOR_TEST_CFLAGS)
 TEST_LIBS = $(CHECK_LIBS)
 CORE_LIBS = $(LIBEVENT_LIBS) $(LIBEVENT_PTHREADS_LIBS)
 
@@ -11,20 +11,26 @@ check_PROGRAMS = tests/unit_config tests/unit_addr tests/unit_acl \
 	tests/integration_access tests/integration_daemon \
 	tests/integration_badinput
 TESTS = $(check_PROGRAMS)
+if HARBOR_WINE
+# A Windows build made on another system: each test runs under wine.
+LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/wine-run.sh
+endif
 # The memory-bound tests read harbord's RSS; in an AddressSanitizer build
 # its quarantine of freed memory would count as growth, so keep it small
 # unless the caller chose otherwise.
 AM_TESTS_ENVIRONMENT = \
-	HARBORD=$(abs_top_builddir)/src/harbord; export HARBORD; \
+	HARBORD=$(abs_top_builddir)/src/harbord$(EXEEXT); export HARBORD; \
 	ASAN_OPTIONS=$${ASAN_OPTIONS-quarantine_size_mb=4}; export ASAN_OPTIONS; \
 	HARBOR_TEST_SRCDIR=$(abs_top_srcdir)/tests; export HARBOR_TEST_SRCDIR;
 
 tests_unit_config_SOURCES = tests/unit_config.c
 tests_unit_config_CFLAGS = $(TEST_CFLAGS)
+tests_unit_config_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_unit_config_LDADD = src/libharbordconf.la src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
 
 tests_unit_addr_SOURCES = tests/unit_addr.c
 tests_unit_addr_CFLAGS = $(TEST_CFLAGS)
+tests_unit_addr_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_unit_addr_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
 
 tests_unit_acl_SOURCES = tests/unit_acl.c
@@ -41,24 +47,29 @@ tests_unit_proxy_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
 
 tests_unit_framing_SOURCES = tests/unit_framing.c
 tests_unit_framing_CFLAGS = $(TEST_CFLAGS)
+tests_unit_framing_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_unit_framing_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
 
 tests_unit_pool_SOURCES = tests/unit_pool.c
 tests_unit_pool_CFLAGS = $(TEST_CFLAGS)
+tests_unit_pool_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_unit_pool_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
 
 # The public API only, as a program embedding libharbor would use it.
 tests_unit_library_SOURCES = tests/unit_library.c
 tests_unit_library_CFLAGS = $(TEST_CFLAGS)
+tests_unit_library_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_unit_library_LDADD = src/libharbor.la $(CORE_LIBS) $(TEST_LIBS)
 
 HARNESS = tests/harness.c tests/harness.h tests/check-run.h
 tests_integration_services_SOURCES = tests/integration_services.c $(HARNESS)
 tests_integration_services_CFLAGS = $(TEST_CFLAGS)
+tests_integration_services_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_integration_services_LDADD = $(TEST_LIBS)
 
 tests_integration_daemon_SOURCES = tests/integration_daemon.c $(HARNESS)
 tests_integration_daemon_CFLAGS = $(TEST_CFLAGS)
+tests_integration_daemon_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_integration_daemon_LDADD = $(TEST_LIBS)
 
 tests_integration_access_SOURCES = tests/integration_access.c $(HARNESS)
@@ -67,5 +78,9 @@ tests_integration_access_LDADD = $(TEST_LIBS)
 
 tests_integration_badinput_SOURCES = tests/integration_badinput.c $(HARNESS)
 tests_integration_badinput_CFLAGS = $(TEST_CFLAGS)
+tests_integration_badinput_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_integration_badinput_LDADD = $(TEST_LIBS)
 endif
+
+# Runs a Windows test program under wine (a cross build's make check).
+EXTRA_DIST += tests/wine-run.sh

@@ -5,18 +5,23 @@
  */
 #include "autoconfig.h"
 
-#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#else
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#endif
 
 #include <event2/event.h>
 
@@ -215,6 +220,19 @@ stop_server(void)
 
 /* --- a client -------------------------------------------------------------- */
 
+/* A Winsock socket is no file descriptor: read(2) and friends do not take
+ * it.  (pthreads there are MinGW's winpthreads.) */
+#ifdef _WIN32
+#define sock_read(fd, buf, n)	recv((fd), (buf), (int)(n), 0)
+#define sock_write(fd, buf, n)	send((fd), (buf), (int)(n), 0)
+#define sock_close(fd)		closesocket(fd)
+#define poll(p, n, ms)		WSAPoll((p), (n), (ms))
+#else
+#define sock_read(fd, buf, n)	read((fd), (buf), (n))
+#define sock_write(fd, buf, n)	write((fd), (buf), (n))
+#define sock_close(fd)		close(fd)
+#endif
+
 static int
 client(int port)
 {
@@ -238,7 +256,7 @@ read_line(int fd, char *buf, size_t size)
 
 	while (len + 1 < size) {
 		ck_assert_msg(poll(&p, 1, 5000) == 1, "no answer in 5 s");
-		if (read(fd, buf + len, 1) != 1)
+		if (sock_read(fd, buf + len, 1) != 1)
 			break;
 		if (buf[len++] == '\n')
 			break;
@@ -276,16 +294,16 @@ START_TEST(test_handler_sees_its_connection)
 	ck_assert(strstr(read_line(fd2, line, sizeof line), " #2\n") != NULL);
 
 	for (i = 0; i < 3; i++) {
-		ck_assert_int_eq(write(fd, "abcd\r\n", 6), 6);
+		ck_assert_int_eq(sock_write(fd, "abcd\r\n", 6), 6);
 		ck_assert_str_eq(read_line(fd, line, sizeof line), "6\n");
 	}
 	ck_assert_uint_eq(harbor_server_connection_count(srv), 2);
-	ck_assert_int_eq(write(fd, "quit\n", 5), 5);
+	ck_assert_int_eq(sock_write(fd, "quit\n", 5), 5);
 	ck_assert_str_eq(read_line(fd, line, sizeof line),
 	    "bye after 4 lines\n");
 	ck_assert_str_eq(read_line(fd, line, sizeof line), "");	/* closed */
-	close(fd);
-	close(fd2);
+	sock_close(fd);
+	sock_close(fd2);
 	stop_server();
 	ck_assert_int_eq(atomic_load(&opened), 2);
 	ck_assert_int_eq(atomic_load(&closed), 2);
@@ -351,7 +369,7 @@ START_TEST(test_replace_services)
 	ck_assert_msg(strstr(replace_err, "cannot listen on") != NULL, "%s",
 	    replace_err);
 	ck_assert_int_eq(port_of("g"), port);
-	close(busy);
+	sock_close(busy);
 
 	/* One that works: g keeps its port and its open connection. */
 	replacement[0] = greeter_service("g", "hi", HARBOR_DISPATCH_INLINE);
@@ -359,15 +377,15 @@ START_TEST(test_replace_services)
 	call_on_loop(do_replace, (void *)(uintptr_t)2);
 	ck_assert_int_eq(replace_result, 0);
 	ck_assert_int_eq(port_of("g"), port);
-	ck_assert_int_eq(write(fd, "xy\n", 3), 3);
+	ck_assert_int_eq(sock_write(fd, "xy\n", 3), 3);
 	ck_assert_str_eq(read_line(fd, line, sizeof line), "3\n");
-	close(fd);
+	sock_close(fd);
 	fd = client(port);
 	ck_assert(strncmp(read_line(fd, line, sizeof line), "hi g", 4) == 0);
-	close(fd);
+	sock_close(fd);
 	fd = client(port_of("h"));
 	ck_assert(strncmp(read_line(fd, line, sizeof line), "hey h", 5) == 0);
-	close(fd);
+	sock_close(fd);
 	stop_server();
 	/* The old g, and the two of the failed replacement, and the new
 	 * ones: every service's state was freed once. */
