@@ -5,19 +5,20 @@
 #include "harness.h"	/* first: feature macros */
 
 #include <sys/types.h>
+#include <sys/stat.h>
+#ifndef _WIN32
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#endif
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -31,6 +32,15 @@
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0		/* SIGPIPE is ignored by harness_init() */
+#endif
+#ifndef O_CLOEXEC
+#define O_CLOEXEC 0		/* Windows: see set_cloexec() */
+#endif
+#ifndef O_BINARY
+#define O_BINARY 0
+#endif
+#ifndef PATH_MAX
+#define PATH_MAX 1024
 #endif
 
 #define MAX_LISTENS 64
@@ -110,6 +120,130 @@ harness_fmt(const char *fmt, ...)
 	return s;
 }
 
+#ifdef _WIN32
+/* Windows: what a child inherits is every inheritable handle, so the
+ * harness's own files and sockets are made not inheritable. */
+static void
+set_cloexec(int fd)
+{
+	(void)SetHandleInformation((HANDLE)_get_osfhandle(fd),
+	    HANDLE_FLAG_INHERIT, 0);
+}
+
+static void
+sock_cloexec(int fd)
+{
+	(void)SetHandleInformation((HANDLE)(uintptr_t)fd, HANDLE_FLAG_INHERIT,
+	    0);
+}
+
+static void
+sock_nonblock(int fd)
+{
+	u_long on = 1;
+
+	(void)ioctlsocket((SOCKET)fd, FIONBIO, &on);
+}
+
+/* errno for a Winsock error, as the callers test it. */
+static int
+wsa_errno(int e)
+{
+	switch (e) {
+	case WSAEWOULDBLOCK:	return EAGAIN;
+	case WSAEINPROGRESS:	return EINPROGRESS;
+	case WSAEINTR:		return EINTR;
+	case WSAECONNREFUSED:	return ECONNREFUSED;
+	case WSAECONNRESET:	return ECONNRESET;
+	case WSAECONNABORTED:	return ECONNABORTED;
+	case WSAETIMEDOUT:	return ETIMEDOUT;
+	case WSAEADDRINUSE:	return EADDRINUSE;
+	case WSAEADDRNOTAVAIL:	return EADDRNOTAVAIL;
+	case WSAEAFNOSUPPORT:	return EAFNOSUPPORT;
+	case WSAENOTCONN:	return ENOTCONN;
+	case WSAENOBUFS:	return ENOBUFS;
+	case WSAEMFILE:		return EMFILE;
+	case WSAEINVAL:		return EINVAL;
+	default:		return EIO;
+	}
+}
+
+static ssize_t
+sock_send(int fd, const void *buf, size_t len)
+{
+	int n = send((SOCKET)fd, buf, len > INT_MAX ? INT_MAX : (int)len, 0);
+
+	if (n == SOCKET_ERROR) {
+		errno = wsa_errno(WSAGetLastError());
+		return -1;
+	}
+	return n;
+}
+
+static ssize_t
+sock_recv(int fd, void *buf, size_t len)
+{
+	int n = recv((SOCKET)fd, buf, len > INT_MAX ? INT_MAX : (int)len, 0);
+
+	if (n == SOCKET_ERROR) {
+		errno = wsa_errno(WSAGetLastError());
+		return -1;
+	}
+	return n;
+}
+
+/* poll(2) over select(): entries with a negative fd are skipped, as
+ * poll(2) does; an exceptional condition (a failed connect) is POLLERR. */
+static int
+sock_poll(struct pollfd *p, unsigned n, int timeout_ms)
+{
+	fd_set r, w, e;
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	int ready = 0, any = 0;
+
+	FD_ZERO(&r);
+	FD_ZERO(&w);
+	FD_ZERO(&e);
+	for (unsigned i = 0; i < n; i++) {
+		p[i].revents = 0;
+		if ((int)p[i].fd < 0)
+			continue;
+		if (p[i].events & POLLIN)
+			FD_SET(p[i].fd, &r);
+		if (p[i].events & POLLOUT)
+			FD_SET(p[i].fd, &w);
+		FD_SET(p[i].fd, &e);
+		any = 1;
+	}
+	if (!any) {
+		Sleep(timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
+		return 0;
+	}
+	if (select(0, &r, &w, &e, timeout_ms < 0 ? NULL : &tv) ==
+	    SOCKET_ERROR) {
+		errno = wsa_errno(WSAGetLastError());
+		return -1;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if ((int)p[i].fd < 0)
+			continue;
+		if (FD_ISSET(p[i].fd, &r))
+			p[i].revents |= POLLIN;
+		if (FD_ISSET(p[i].fd, &w))
+			p[i].revents |= POLLOUT;
+		if (FD_ISSET(p[i].fd, &e))
+			p[i].revents |= POLLERR;
+		ready += p[i].revents != 0;
+	}
+	return ready;
+}
+
+static int
+sock_close(int fd)
+{
+	return closesocket((SOCKET)fd) == 0 ? 0 : -1;
+}
+#else
 static void
 set_cloexec(int fd)
 {
@@ -138,6 +272,14 @@ make_pipe(int p[2])
 	return 0;
 }
 
+#define sock_cloexec(fd)		set_cloexec(fd)
+#define sock_nonblock(fd)		set_nonblock(fd)
+#define sock_send(fd, buf, len)		send((fd), (buf), (len), MSG_NOSIGNAL)
+#define sock_recv(fd, buf, len)		recv((fd), (buf), (len), 0)
+#define sock_poll(p, n, ms)		poll((p), (n), (ms))
+#define sock_close(fd)			close(fd)
+#endif
+
 static bool
 write_all_fd(int fd, const char *buf, size_t len)
 {
@@ -154,6 +296,25 @@ write_all_fd(int fd, const char *buf, size_t len)
 	return true;
 }
 
+#ifdef _WIN32
+/* There the status is GetExitCodeProcess()'s. */
+#define status_code(status)	(status)
+
+/* MinGW has no memmem. */
+static void *
+memmem(const void *hay, size_t hlen, const void *needle, size_t nlen)
+{
+	const char *h = hay;
+
+	if (nlen == 0)
+		return (void *)h;
+	for (size_t i = 0; nlen <= hlen && i <= hlen - nlen; i++)
+		if (h[i] == *(const char *)needle &&
+		    memcmp(h + i, needle, nlen) == 0)
+			return (void *)(h + i);
+	return NULL;
+}
+#else
 static int
 status_code(int status)
 {
@@ -163,6 +324,7 @@ status_code(int status)
 		return 128 + WTERMSIG(status);
 	return -1;
 }
+#endif
 
 /* --- suite plumbing -------------------------------------------------------- */
 
@@ -191,18 +353,73 @@ harness_skip_note(const char *test, const char *fmt, ...)
 	fflush(stderr);
 }
 
+#ifdef _WIN32
+/* Every process the harness starts is in this job, which kills them all
+ * when the test program ends: no process group does it there. */
+static HANDLE	 job;
+static HANDLE	 procs[256];
+static int	 nprocs;
+
+static void
+win_init(void)
+{
+	JOBOBJECT_EXTENDED_LIMIT_INFORMATION lim;
+	WSADATA wsa;
+	char base[MAX_PATH];
+	DWORD n;
+
+	if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) {
+		fprintf(stderr, "harness: WSAStartup failed\n");
+		exit(99);
+	}
+	if ((job = CreateJobObjectA(NULL, NULL)) != NULL) {
+		memset(&lim, 0, sizeof lim);
+		lim.BasicLimitInformation.LimitFlags =
+		    JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+		(void)SetInformationJobObject(job,
+		    JobObjectExtendedLimitInformation, &lim, sizeof lim);
+	}
+	n = GetTempPathA(sizeof base, base);
+	if (n == 0 || n >= sizeof base) {
+		fprintf(stderr, "harness: no temporary directory\n");
+		exit(99);
+	}
+	/* Forward slashes: the paths go into configs, where a backslash
+	 * in a quoted string escapes. */
+	for (char *p = base; *p != '\0'; p++)
+		if (*p == '\\')
+			*p = '/';
+	snprintf(tmpdir, sizeof tmpdir, "%sharbord-test.%lu.%lu", base,
+	    (unsigned long)GetCurrentProcessId(),
+	    (unsigned long)GetTickCount());
+	if (!CreateDirectoryA(tmpdir, NULL)) {
+		fprintf(stderr, "harness: cannot create %s\n", tmpdir);
+		exit(99);
+	}
+}
+#endif
+
 void
 harness_init(void)
 {
 	const char *base, *env;
+#ifndef _WIN32
 	struct sigaction sa;
+#endif
 
 	env = getenv("HARBORD");
+#ifdef _WIN32
+#undef X_OK
+#define X_OK	F_OK		/* msvcrt's access() takes no X_OK */
+#define HARBORD_EXE(p)	p ".exe"
+#else
+#define HARBORD_EXE(p)	p
+#endif
 	if (env == NULL || *env == '\0') {
-		if (access("src/harbord", X_OK) == 0)
-			env = "src/harbord";
-		else if (access("../src/harbord", X_OK) == 0)
-			env = "../src/harbord";
+		if (access(HARBORD_EXE("src/harbord"), X_OK) == 0)
+			env = HARBORD_EXE("src/harbord");
+		else if (access(HARBORD_EXE("../src/harbord"), X_OK) == 0)
+			env = HARBORD_EXE("../src/harbord");
 	}
 	if (env == NULL || access(env, X_OK) != 0) {
 		fprintf(stderr, "harness: HARBORD is not set or %s is not "
@@ -213,6 +430,10 @@ harness_init(void)
 	harbord_path = env;
 	verbose = (env = getenv("HARNESS_VERBOSE")) != NULL && *env == '1';
 
+#ifdef _WIN32
+	(void)base;
+	win_init();
+#else
 	base = getenv("TMPDIR");
 	if (base == NULL || *base == '\0')
 		base = "/tmp";
@@ -227,8 +448,33 @@ harness_init(void)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+#endif
 }
 
+#ifdef _WIN32
+/* The job holds every daemon; this only keeps the handles, to end the
+ * daemons of a test that failed before its hd_free(). */
+static void
+win_track(HANDLE proc)
+{
+	if (job != NULL)
+		(void)AssignProcessToJobObject(job, proc);
+	for (int i = 0; i < nprocs; i++)
+		if (WaitForSingleObject(procs[i], 0) == WAIT_OBJECT_0) {
+			CloseHandle(procs[i]);
+			procs[i--] = procs[--nprocs];
+		}
+	if (nprocs < (int)(sizeof procs / sizeof procs[0]))
+		DuplicateHandle(GetCurrentProcess(), proc, GetCurrentProcess(),
+		    &procs[nprocs++], 0, FALSE, DUPLICATE_SAME_ACCESS);
+}
+
+void
+harness_register_pid(pid_t pid)
+{
+	(void)pid;	/* win_track() has it */
+}
+#else
 static bool
 pid_is_harbord(pid_t pid)
 {
@@ -264,6 +510,7 @@ harness_register_pid(pid_t pid)
 	write_all_fd(fd, line, strlen(line));
 	close(fd);
 }
+#endif
 
 /* Kill every registered daemon that is still around and empty tmpdir. */
 static void
@@ -276,6 +523,18 @@ harness_cleanup(bool remove_dir)
 
 	if (tmpdir[0] == '\0')
 		return;
+#ifdef _WIN32
+	for (int i = 0; i < nprocs; i++) {
+		if (WaitForSingleObject(procs[i], 0) != WAIT_OBJECT_0) {
+			fprintf(stderr, "harness: killing leftover harbord\n");
+			TerminateProcess(procs[i], 137);
+			WaitForSingleObject(procs[i], 5000);
+		}
+		CloseHandle(procs[i]);
+	}
+	nprocs = 0;
+	(void)pids;
+#else
 	snprintf(path, sizeof path, "%s/pids", tmpdir);
 	if ((pids = harness_read_file(path)) != NULL) {
 		for (char *p = pids; *p != '\0';) {
@@ -298,6 +557,7 @@ harness_cleanup(bool remove_dir)
 		}
 		free(pids);
 	}
+#endif
 	if ((dir = opendir(tmpdir)) != NULL) {
 		while ((de = readdir(dir)) != NULL) {
 			if (strcmp(de->d_name, ".") == 0 ||
@@ -353,6 +613,9 @@ harness_write_temp(const char *prefix, const char *text)
 
 	ck_assert_msg(fd != -1, "mkstemp %s: %s", path, strerror(errno));
 	set_cloexec(fd);
+#ifdef _WIN32
+	(void)_setmode(fd, O_BINARY);	/* the bytes given, no CRLF */
+#endif
 	ck_assert_msg(write_all_fd(fd, text, strlen(text)), "write %s: %s",
 	    path, strerror(errno));
 	close(fd);
@@ -363,14 +626,21 @@ void
 harness_write_file(const char *path, const char *text)
 {
 	char *tmp = harness_fmt("%s.new", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_BINARY,
+	    0600);
 
 	ck_assert_msg(fd != -1, "open %s: %s", tmp, strerror(errno));
 	ck_assert_msg(write_all_fd(fd, text, strlen(text)), "write %s: %s",
 	    tmp, strerror(errno));
 	close(fd);
+#ifdef _WIN32
+	/* rename() there does not replace an existing file. */
+	ck_assert_msg(MoveFileExA(tmp, path, MOVEFILE_REPLACE_EXISTING),
+	    "MoveFileEx %s: error %lu", tmp, (unsigned long)GetLastError());
+#else
 	ck_assert_msg(rename(tmp, path) == 0, "rename %s: %s", tmp,
 	    strerror(errno));
+#endif
 	free(tmp);
 }
 
@@ -381,7 +651,7 @@ harness_read_file(const char *path)
 	char *buf;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_BINARY)) == -1)
 		return NULL;
 	buf = xmalloc(cap);
 	for (;;) {
@@ -403,6 +673,38 @@ harness_read_file(const char *path)
 
 /* --- /proc ----------------------------------------------------------------- */
 
+#ifdef _WIN32
+bool
+harness_have_proc(void)
+{
+	return false;
+}
+
+long
+harness_proc_rss_kb(pid_t pid)
+{
+	return -1;
+}
+
+double
+harness_proc_cpu_s(pid_t pid)
+{
+	return -1;
+}
+
+bool
+harness_pid_alive(pid_t pid)
+{
+	HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
+	bool alive;
+
+	if (h == NULL)
+		return false;
+	alive = WaitForSingleObject(h, 0) == WAIT_TIMEOUT;
+	CloseHandle(h);
+	return alive;
+}
+#else
 bool
 harness_have_proc(void)
 {
@@ -481,9 +783,119 @@ harness_pid_alive(pid_t pid)
 		return state != 'Z' && state != 'X';
 	return true;
 }
+#endif
 
 /* --- spawning -------------------------------------------------------------- */
 
+#ifdef _WIN32
+/* The command line that the C runtime's parser splits back into argv:
+ * an argument with blanks or quotes is quoted, and backslashes are
+ * doubled only before a quote. */
+static char *
+win_cmdline(char **argv)
+{
+	size_t cap = 1, len = 0;
+	char *out;
+
+	for (char **a = argv; *a != NULL; a++)
+		cap += 2 * strlen(*a) + 3;
+	out = xmalloc(cap);
+	for (char **a = argv; *a != NULL; a++) {
+		const char *p = *a;
+
+		if (a != argv)
+			out[len++] = ' ';
+		if (*p != '\0' && strpbrk(p, " \t\"") == NULL) {
+			memcpy(out + len, p, strlen(p));
+			len += strlen(p);
+			continue;
+		}
+		out[len++] = '"';
+		for (;; p++) {
+			size_t bs = 0;
+
+			while (*p == '\\') {
+				bs++;
+				p++;
+			}
+			if (*p == '\0' || *p == '"')
+				bs = 2 * bs + (*p == '"');
+			while (bs-- > 0)
+				out[len++] = '\\';
+			if (*p == '\0')
+				break;
+			out[len++] = *p;
+		}
+		out[len++] = '"';
+	}
+	out[len] = '\0';
+	return out;
+}
+
+/* CreateProcess with the given standard handles, which alone of the
+ * harness's are inheritable for the moment of the call (the pipes are
+ * made not inheritable, so that no other daemon holds them open).  Only
+ * the main thread spawns. */
+static HANDLE
+win_spawn(char **argv, HANDLE in, HANDLE out, HANDLE err, pid_t *pid)
+{
+	HANDLE std[3] = { in, out, err };
+	STARTUPINFOA si;
+	PROCESS_INFORMATION pi;
+	char *cmd = win_cmdline(argv);
+	BOOL ok;
+
+	for (int i = 0; i < 3; i++)
+		SetHandleInformation(std[i], HANDLE_FLAG_INHERIT,
+		    HANDLE_FLAG_INHERIT);
+	memset(&si, 0, sizeof si);
+	si.cb = sizeof si;
+	si.dwFlags = STARTF_USESTDHANDLES;
+	si.hStdInput = in;
+	si.hStdOutput = out;
+	si.hStdError = err;
+	ok = CreateProcessA(NULL, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si,
+	    &pi);
+	for (int i = 0; i < 3; i++)
+		SetHandleInformation(std[i], HANDLE_FLAG_INHERIT, 0);
+	free(cmd);
+	if (!ok)
+		return NULL;
+	CloseHandle(pi.hThread);
+	win_track(pi.hProcess);
+	*pid = (pid_t)pi.dwProcessId;
+	return pi.hProcess;
+}
+
+static HANDLE
+win_devnull(void)
+{
+	HANDLE h = CreateFileA("NUL", GENERIC_READ | GENERIC_WRITE,
+	    FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING, 0, NULL);
+
+	ck_assert_msg(h != INVALID_HANDLE_VALUE, "open NUL: error %lu",
+	    (unsigned long)GetLastError());
+	return h;
+}
+
+/* The C runtime writes a text-mode LF as CRLF: appends src to dst with
+ * CRLF folded back to LF, a CR at the end of src held in *cr.  dst has
+ * room for n + 1 bytes; returns how many it got. */
+static size_t
+fold_crlf(char *dst, const char *src, size_t n, bool *cr)
+{
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (*cr && src[i] != '\n')
+			dst[len++] = '\r';
+		*cr = src[i] == '\r';
+		if (!*cr)
+			dst[len++] = src[i];
+	}
+	return len;
+}
+#else
 struct spawn {
 	const char	*path;
 	char		**argv;
@@ -530,6 +942,7 @@ spawn(struct spawn *sp)
 	execv(sp->path, sp->argv);
 	_exit(127);
 }
+#endif
 
 static char **
 build_argv(const char *const *head, const char *const *tail)
@@ -550,6 +963,7 @@ build_argv(const char *const *head, const char *const *tail)
 	return argv;
 }
 
+#ifndef _WIN32
 static int
 open_devnull(void)
 {
@@ -559,12 +973,88 @@ open_devnull(void)
 	return fd;
 }
 
+#endif
+
 struct sink {
 	char	*buf;
 	size_t	 len, cap;
 	bool	 eof;
+#ifdef _WIN32
+	HANDLE	 h;
+	bool	 cr;
+#endif
 };
 
+#ifdef _WIN32
+/* Reads one pipe to its end; a thread per pipe, as Windows cannot poll
+ * pipes. */
+static void *
+sink_main(void *arg)
+{
+	struct sink *s = arg;
+	char buf[4096];
+	DWORD n;
+
+	while (ReadFile(s->h, buf, sizeof buf, &n, NULL) && n > 0) {
+		if (s->cap - s->len < sizeof buf + 2)
+			s->buf = xrealloc(s->buf, s->cap = s->cap * 2 + 8192);
+		s->len += fold_crlf(s->buf + s->len, buf, n, &s->cr);
+	}
+	if (s->cr)
+		s->buf[s->len++] = '\r';
+	s->buf[s->len] = '\0';
+	s->eof = true;
+	return NULL;
+}
+
+void
+harness_run(const char *const *args, int timeout_ms, struct hrun *r)
+{
+	const char *head[] = { harbord_path, NULL };
+	struct sink out = { 0 }, err = { 0 };
+	HANDLE wo, we, nul, proc;
+	pthread_t to, te;
+	char **argv;
+	DWORD code;
+	pid_t pid;
+
+	memset(r, 0, sizeof *r);
+	out.buf = xmalloc(out.cap = 8192);
+	err.buf = xmalloc(err.cap = 8192);
+	out.buf[0] = err.buf[0] = '\0';
+	ck_assert(CreatePipe(&out.h, &wo, NULL, 0) &&
+	    CreatePipe(&err.h, &we, NULL, 0));
+	nul = win_devnull();
+	argv = build_argv(head, args);
+	proc = win_spawn(argv, nul, wo, we, &pid);
+	ck_assert_msg(proc != NULL, "CreateProcess %s: error %lu",
+	    harbord_path, (unsigned long)GetLastError());
+	free(argv);
+	CloseHandle(wo);
+	CloseHandle(we);
+	CloseHandle(nul);
+	ck_assert(pthread_create(&to, NULL, sink_main, &out) == 0 &&
+	    pthread_create(&te, NULL, sink_main, &err) == 0);
+
+	if (WaitForSingleObject(proc, (DWORD)timeout_ms) == WAIT_OBJECT_0 &&
+	    GetExitCodeProcess(proc, &code))
+		r->code = (int)code;
+	else {
+		TerminateProcess(proc, 137);
+		WaitForSingleObject(proc, INFINITE);
+		r->code = -1;
+	}
+	/* The pipes end with the process: nothing else holds them. */
+	pthread_join(to, NULL);
+	pthread_join(te, NULL);
+	CloseHandle(proc);
+	CloseHandle(out.h);
+	CloseHandle(err.h);
+	r->closed = out.eof && err.eof;
+	r->out = out.buf;
+	r->err = err.buf;
+}
+#else
 static void
 sink_read(struct sink *s, int fd)
 {
@@ -655,6 +1145,7 @@ harness_run(const char *const *args, int timeout_ms, struct hrun *r)
 	r->out = out.buf;
 	r->err = err.buf;
 }
+#endif
 
 void
 harness_run_free(struct hrun *r)
@@ -678,6 +1169,11 @@ struct hdaemon {
 	int		 status;
 	int		 out_fd;
 	char		*conf_path;
+#ifdef _WIN32
+	HANDLE		 proc;
+	HANDLE		 out_h;		/* the read end of its stdout/stderr */
+	bool		 cr;		/* reader: a CR held back */
+#endif
 
 	pthread_t	 reader;
 	bool		 reader_running;
@@ -695,6 +1191,40 @@ struct hdaemon {
 	int		 nlistens;
 };
 
+#ifdef _WIN32
+/* Blocking reads to the end: the pipe ends when the daemon does, as no
+ * other process holds it. */
+static void *
+reader_main(void *arg)
+{
+	struct hdaemon *d = arg;
+	char buf[16384];
+	DWORD n;
+
+	for (;;) {
+		bool ok = ReadFile(d->out_h, buf, sizeof buf, &n, NULL) &&
+		    n > 0;
+
+		pthread_mutex_lock(&d->mu);
+		if (ok) {
+			if (d->cap - d->len <= (size_t)n + 1) {
+				d->cap = (d->cap + (size_t)n) * 2;
+				d->log = xrealloc(d->log, d->cap);
+			}
+			d->len += fold_crlf(d->log + d->len, buf, n, &d->cr);
+			d->log[d->len] = '\0';
+		} else
+			d->eof = true;
+		pthread_cond_broadcast(&d->cv);
+		pthread_mutex_unlock(&d->mu);
+		if (ok && verbose)
+			write_all_fd(2, buf, (size_t)n);
+		if (!ok)
+			break;
+	}
+	return NULL;
+}
+#else
 static void *
 reader_main(void *arg)
 {
@@ -738,6 +1268,7 @@ reader_main(void *arg)
 	}
 	return NULL;
 }
+#endif
 
 /* Wait on the condition for at most slice_ms (d->mu held). */
 static void
@@ -871,12 +1402,22 @@ log_count(struct hdaemon *d, size_t from, const char *s)
 static void
 reap_nohang(struct hdaemon *d)
 {
+#ifdef _WIN32
+	DWORD code;
+
+	if (!d->reaped && WaitForSingleObject(d->proc, 0) == WAIT_OBJECT_0 &&
+	    GetExitCodeProcess(d->proc, &code)) {
+		d->reaped = true;
+		d->status = (int)code;
+	}
+#else
 	int status;
 
 	if (!d->reaped && waitpid(d->pid, &status, WNOHANG) == d->pid) {
 		d->reaped = true;
 		d->status = status;
 	}
+#endif
 }
 
 static void
@@ -894,8 +1435,14 @@ hd_start(const char *config, const struct hd_opts *opts)
 	static const struct hd_opts none;
 	const char *head[8];
 	struct hdaemon *d;
+#ifdef _WIN32
+	HANDLE w, nul;
+	char **argv;
+#else
 	struct spawn sp;
-	int p[2], devnull, expect, n = 0;
+	int p[2], devnull;
+#endif
+	int expect, n = 0;
 	long long deadline;
 	char starting[64];
 
@@ -923,6 +1470,20 @@ hd_start(const char *config, const struct hd_opts *opts)
 	if (expect <= 0)
 		expect = opts->no_config ? 6 : count_listen_addrs(config);
 
+#ifdef _WIN32
+	/* opts->nofile: Windows has no descriptor limit to set; the tests
+	 * that need one skip there. */
+	ck_assert(CreatePipe(&d->out_h, &w, NULL, 0));
+	nul = win_devnull();
+	argv = build_argv(head, opts->args);
+	d->proc = win_spawn(argv, nul, w, w, &d->pid);
+	ck_assert_msg(d->proc != NULL, "CreateProcess %s: error %lu",
+	    harbord_path, (unsigned long)GetLastError());
+	free(argv);
+	CloseHandle(w);
+	CloseHandle(nul);
+	d->out_fd = -1;
+#else
 	ck_assert(make_pipe(p) == 0);
 	devnull = open_devnull();
 	memset(&sp, 0, sizeof sp);
@@ -939,6 +1500,7 @@ hd_start(const char *config, const struct hd_opts *opts)
 	close(devnull);
 	d->out_fd = p[0];
 	set_nonblock(d->out_fd);
+#endif
 	ck_assert(pthread_create(&d->reader, NULL, reader_main, d) == 0);
 	d->reader_running = true;
 
@@ -1167,7 +1729,33 @@ hd_signal(struct hdaemon *d, int sig)
 	reap_nohang(d);
 	if (d->reaped)
 		return -1;
+#ifdef _WIN32
+	/* See harness.h: nothing delivers a signal to it there. */
+	(void)sig;
+	errno = ENOSYS;
+	return -1;
+#else
 	return kill(d->pid, sig);
+#endif
+}
+
+/* Ends the daemon at once, as SIGKILL does, and reaps it. */
+static void
+hd_kill(struct hdaemon *d)
+{
+#ifdef _WIN32
+	if (!d->reaped) {
+		TerminateProcess(d->proc, 137);
+		WaitForSingleObject(d->proc, INFINITE);
+		reap_nohang(d);
+	}
+#else
+	if (!d->reaped) {
+		kill(d->pid, SIGKILL);
+		if (waitpid(d->pid, &d->status, 0) == d->pid)
+			d->reaped = true;
+	}
+#endif
 }
 
 bool
@@ -1197,6 +1785,13 @@ hd_stop(struct hdaemon *d)
 {
 	int code;
 
+#ifdef _WIN32
+	/* No SIGTERM there: terminated, it has no exit code of its own. */
+	(void)code;
+	reap_nohang(d);
+	hd_kill(d);
+	return -1;
+#else
 	hd_signal(d, SIGTERM);
 	if ((code = hd_wait_exit(d, 15000)) != -1)
 		return code;
@@ -1204,6 +1799,7 @@ hd_stop(struct hdaemon *d)
 	kill(d->pid, SIGKILL);
 	hd_wait_exit(d, 5000);
 	return -1;
+#endif
 }
 
 void
@@ -1212,18 +1808,19 @@ hd_free(struct hdaemon *d)
 	if (d == NULL)
 		return;
 	reap_nohang(d);
-	if (!d->reaped) {
-		kill(d->pid, SIGKILL);
-		if (waitpid(d->pid, &d->status, 0) == d->pid)
-			d->reaped = true;
-	}
+	hd_kill(d);
 	if (d->reader_running) {
 		pthread_mutex_lock(&d->mu);
 		d->stop = true;
 		pthread_mutex_unlock(&d->mu);
 		pthread_join(d->reader, NULL);
 	}
+#ifdef _WIN32
+	CloseHandle(d->out_h);
+	CloseHandle(d->proc);
+#else
 	close(d->out_fd);
+#endif
 	if (d->conf_path != NULL) {
 		unlink(d->conf_path);
 		free(d->conf_path);
@@ -1256,6 +1853,54 @@ make_addr(const char *ip, int port, struct sockaddr_storage *ss)
 	return 0;
 }
 
+#ifdef _WIN32
+/* select(), not WSAPoll(), waits for the connection: WSAPoll does not
+ * report a refused connect on some Windows versions. */
+int
+hc_connect_ip(const char *ip, int port, int timeout_ms)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = make_addr(ip, port, &ss);
+	SOCKET s;
+	int err = 0;
+
+	if (sl == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((s = socket(ss.ss_family, SOCK_STREAM, 0)) == INVALID_SOCKET) {
+		errno = wsa_errno(WSAGetLastError());
+		return -1;
+	}
+	sock_cloexec((int)s);
+	sock_nonblock((int)s);
+	if (connect(s, (struct sockaddr *)&ss, sl) == SOCKET_ERROR) {
+		if ((err = WSAGetLastError()) == WSAEWOULDBLOCK) {
+			struct timeval tv = { timeout_ms / 1000,
+			    (timeout_ms % 1000) * 1000 };
+			fd_set w, e;
+			int el = sizeof err;
+
+			FD_ZERO(&w);
+			FD_ZERO(&e);
+			FD_SET(s, &w);
+			FD_SET(s, &e);
+			err = 0;
+			if (select(0, NULL, &w, &e, &tv) == 0)
+				err = WSAETIMEDOUT;
+			else if (getsockopt(s, SOL_SOCKET, SO_ERROR,
+			    (char *)&err, &el) == SOCKET_ERROR)
+				err = WSAGetLastError();
+		}
+	}
+	if (err != 0) {
+		closesocket(s);
+		errno = wsa_errno(err);
+		return -1;
+	}
+	return (int)s;
+}
+#else
 int
 hc_connect_ip(const char *ip, int port, int timeout_ms)
 {
@@ -1310,6 +1955,7 @@ hc_connect_from(const char *src, const char *ip, int port, int timeout_ms)
 	}
 	return fd;
 }
+#endif
 
 int
 hc_connect(int port)
@@ -1345,7 +1991,7 @@ poll_one(int fd, short events, long long deadline, short *revents)
 	struct pollfd p = { fd, events, 0 };
 	int r;
 
-	while ((r = poll(&p, 1, remaining_ms(deadline))) == -1 &&
+	while ((r = sock_poll(&p, 1, remaining_ms(deadline))) == -1 &&
 	    errno == EINTR)
 		;
 	if (revents != NULL)
@@ -1360,7 +2006,7 @@ hc_send_all(int fd, const void *buf, size_t len, int timeout_ms)
 	const char *p = buf;
 
 	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		ssize_t n = sock_send(fd, p, len);
 
 		if (n > 0) {
 			p += n;
@@ -1389,7 +2035,7 @@ hc_read_n(int fd, void *buf, size_t n, int timeout_ms)
 	size_t got = 0;
 
 	while (got < n) {
-		ssize_t r = recv(fd, (char *)buf + got, n - got, 0);
+		ssize_t r = sock_recv(fd, (char *)buf + got, n - got);
 
 		if (r > 0) {
 			got += (size_t)r;
@@ -1413,7 +2059,7 @@ hc_read_eof(int fd, void *buf, size_t cap, int timeout_ms, bool *eof)
 
 	*eof = false;
 	while (got < cap) {
-		ssize_t r = recv(fd, (char *)buf + got, cap - got, 0);
+		ssize_t r = sock_recv(fd, (char *)buf + got, cap - got);
 
 		if (r > 0) {
 			got += (size_t)r;
@@ -1442,7 +2088,7 @@ hc_wait_eof(int fd, int timeout_ms, size_t *ndata)
 	if (ndata != NULL)
 		*ndata = 0;
 	for (;;) {
-		ssize_t r = recv(fd, buf, sizeof buf, 0);
+		ssize_t r = sock_recv(fd, buf, sizeof buf);
 
 		if (r > 0) {
 			if (ndata != NULL)
@@ -1496,13 +2142,14 @@ hc_exchange(int fd, const void *out, size_t outlen, void *in, size_t inlen,
 			p.events |= POLLOUT;
 		if (got < inlen)
 			p.events |= POLLIN;
-		while ((r = poll(&p, 1, remaining_ms(deadline))) == -1 &&
+		while ((r = sock_poll(&p, 1, remaining_ms(deadline))) == -1 &&
 		    errno == EINTR)
 			;
 		if (r <= 0)
 			return false;
 		if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
-			ssize_t n = recv(fd, (char *)in + got, inlen - got, 0);
+			ssize_t n = sock_recv(fd, (char *)in + got,
+			    inlen - got);
 
 			if (n > 0)
 				got += (size_t)n;
@@ -1513,8 +2160,8 @@ hc_exchange(int fd, const void *out, size_t outlen, void *in, size_t inlen,
 		if (sent < outlen && (p.revents & POLLOUT)) {
 			size_t chunk = outlen - sent > 65536 ? 65536 :
 			    outlen - sent;
-			ssize_t n = send(fd, (const char *)out + sent, chunk,
-			    MSG_NOSIGNAL);
+			ssize_t n = sock_send(fd, (const char *)out + sent,
+			    chunk);
 
 			if (n > 0)
 				sent += (size_t)n;
@@ -1543,7 +2190,19 @@ void
 hc_close(int fd)
 {
 	if (fd >= 0)
-		close(fd);
+		sock_close(fd);
+}
+
+ssize_t
+hc_recv(int fd, void *buf, size_t n)
+{
+	return sock_recv(fd, buf, n);
+}
+
+int
+hc_poll(struct pollfd *p, unsigned n, int timeout_ms)
+{
+	return sock_poll(p, n, timeout_ms);
 }
 
 void
@@ -1553,8 +2212,8 @@ hc_reset(int fd)
 
 	if (fd < 0)
 		return;
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-	close(fd);
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, (const void *)&lg, sizeof lg);
+	sock_close(fd);
 }
 
 int
@@ -1564,15 +2223,24 @@ harness_listen_ip(const char *ip, int port, int *port_out)
 	socklen_t sl = make_addr(ip, port, &ss);
 	int fd, one = 1;
 
-	if (sl == 0 || (fd = socket(ss.ss_family, SOCK_STREAM, 0)) == -1)
+	if (sl == 0 || (fd = (int)socket(ss.ss_family, SOCK_STREAM, 0)) == -1)
 		return -1;
-	set_cloexec(fd);
+	sock_cloexec(fd);
+#ifdef _WIN32
+	/* There SO_REUSEADDR would let it share a port in use. */
+	(void)one;
+#else
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+#endif
 	if (bind(fd, (struct sockaddr *)&ss, sl) == -1 ||
 	    listen(fd, 16) == -1) {
+#ifdef _WIN32
+		int e = wsa_errno(WSAGetLastError());
+#else
 		int e = errno;
+#endif
 
-		close(fd);
+		sock_close(fd);
 		errno = e;
 		return -1;
 	}
@@ -1588,7 +2256,7 @@ harness_have_ipv6(void)
 
 	if (fd == -1)
 		return false;
-	close(fd);
+	sock_close(fd);
 	return true;
 }
 
@@ -1619,7 +2287,22 @@ hd_start_service(const char *handler, int mode, const char *extra)
 void
 hd_finish(struct hdaemon *d)
 {
-	int code = hd_stop(d);
+	int code;
+
+#ifdef _WIN32
+	static bool said;
+
+	if (!said) {
+		harness_skip_note("hd_finish", "no signal reaches harbord from "
+		    "here on Windows: it is terminated, and its exit code "
+		    "after a graceful stop is not checked");
+		said = true;
+	}
+	hd_stop(d);
+	hd_free(d);
+	return;
+#endif
+	code = hd_stop(d);
 
 	ck_assert_msg(code == 0, "exit code %d after SIGTERM (-1: still "
 	    "running 15 s later)", code);

@@ -14,6 +14,17 @@
  * teardown that harness_tcase() installs; the directory itself is removed
  * when the suite ends.
  *
+ * Windows (a MinGW build, run under wine): processes are started with
+ * CreateProcess, into a job object that kills them when the test program
+ * ends, since Check cannot fork there (CK_FORK=no).  No signal reaches
+ * another process there, so hd_signal() fails with ENOSYS and hd_stop()
+ * terminates the daemon (TerminateProcess): hd_finish() then checks no
+ * exit code, and says so once.  Sockets are Winsock SOCKETs held as int
+ * (their values are small); hc_recv() and hc_poll() leave Winsock's
+ * errors in errno as POSIX would, and hc_poll() is made of select(), as
+ * WSAPoll() misses a refused connect on some Windows versions.  There is
+ * no /proc.
+ *
  * Environment: HARBORD (path of the daemon, usually the libtool wrapper
  * src/harbord; make check sets it), HARNESS_VERBOSE=1 (copy the daemon's
  * output to stderr as it arrives).  The suites need no fixture files: every
@@ -40,8 +51,27 @@
 #define HARBORD_VERSION "0.1.0"
 #endif
 
+#ifdef _WIN32
+/* ctime_r, localtime_r and strtok_r from MinGW's headers. */
+#ifndef _POSIX_THREAD_SAFE_FUNCTIONS
+#define _POSIX_THREAD_SAFE_FUNCTIONS 200112L
+#endif
+/* hc_poll() is select() there, for up to this many sockets. */
+#define FD_SETSIZE	1024
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+#define SHUT_WR		SD_SEND
+/* MinGW's gcc checks "printf" against msvcrt; the tests get C99's. */
+#define H_PRINTFLIKE(f, a)	__attribute__((format(gnu_printf, f, a)))
+#else
+#include <poll.h>
+#define H_PRINTFLIKE(f, a)	__attribute__((format(printf, f, a)))
+#endif
+
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <check.h>
@@ -67,14 +97,14 @@ int		 harness_run_suite(Suite *s);
 	return;								\
 } while (0)
 void		 harness_skip_note(const char *test, const char *fmt, ...)
-		     __attribute__((format(printf, 2, 3)));
+		     H_PRINTFLIKE(2, 3);
 
 /* The daemon path (from HARBORD) and the per-run temporary directory. */
 const char	*harness_harbord(void);
 const char	*harness_tmpdir(void);
 /* malloc'd printf. */
 char		*harness_fmt(const char *fmt, ...)
-		     __attribute__((format(printf, 1, 2)));
+		     H_PRINTFLIKE(1, 2);
 /* Write text to a new file mkstemp'd in the temp directory (name starts with
  * prefix); returns the malloc'd path. */
 char		*harness_write_temp(const char *prefix, const char *text);
@@ -228,6 +258,10 @@ bool		 hc_exchange(int fd, const void *out, size_t outlen, void *in,
 /* Send msg, read strlen(msg) bytes back, compare. */
 bool		 hc_echo_ok(int fd, const char *msg);
 void		 hc_close(int fd);
+/* recv(fd, buf, n, 0) and poll(2) on client sockets, with errors in errno
+ * (Winsock keeps its own). */
+ssize_t		 hc_recv(int fd, void *buf, size_t n);
+int		 hc_poll(struct pollfd *p, unsigned n, int timeout_ms);
 /* Close with SO_LINGER 0 (the peer sees a reset). */
 void		 hc_reset(int fd);
 

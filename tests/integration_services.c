@@ -6,11 +6,13 @@
  */
 #include "harness.h"	/* first: feature macros */
 
+#ifndef _WIN32
 #include <sys/socket.h>
 #include <arpa/inet.h>
+#include <poll.h>
+#endif
 
 #include <errno.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -514,7 +516,7 @@ START_TEST(test_many_echo_clients)
 			pfd[i].events = POLLIN;
 			pfd[i].revents = 0;
 		}
-		r = poll(pfd, NCLIENTS, (int)left);
+		r = hc_poll(pfd, NCLIENTS, (int)left);
 		if (r == -1 && errno == EINTR)
 			continue;
 		ck_assert_int_ge(r, 0);
@@ -525,7 +527,7 @@ START_TEST(test_many_echo_clients)
 			if (pfd[i].revents == 0)
 				continue;
 			n++;
-			got = recv(c->fd, c->in + c->got, c->len - c->got, 0);
+			got = hc_recv(c->fd, c->in + c->got, c->len - c->got);
 			if (got == -1 && (errno == EAGAIN || errno == EINTR))
 				continue;
 			ck_assert_msg(got > 0, "client %d round %d: %s", i,
