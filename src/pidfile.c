@@ -8,6 +8,9 @@
 #include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
+#ifdef _WIN32
+#include <windows.h>
+#endif
 
 #include "pidfile.h"
 
@@ -25,7 +28,21 @@ pidfile_holder(const char *path)
 	fclose(f);
 	if (pid <= 0 || pid == (long)getpid())
 		return 0;
-#ifndef _WIN32
+#ifdef _WIN32
+	{
+		HANDLE	h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
+		int	gone;
+
+		/* Not there, or there and finished; a process we may not
+		 * open counts as running, as EPERM does below. */
+		if (h == NULL)
+			return GetLastError() == ERROR_ACCESS_DENIED ? pid : 0;
+		gone = WaitForSingleObject(h, 0) == WAIT_OBJECT_0;
+		CloseHandle(h);
+		if (gone)
+			return 0;
+	}
+#else
 	if (kill((pid_t)pid, 0) == -1 && errno == ESRCH)
 		return 0;
 #endif
