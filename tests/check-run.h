@@ -16,6 +16,13 @@ check_skip(const char *test, const char *reason)
 	fflush(stdout);
 }
 
+/* A test that cannot apply on Windows, where it is not even compiled. */
+#ifdef _WIN32
+#define add_test_not_windows(tc, t, why)	check_skip(#t, why)
+#else
+#define add_test_not_windows(tc, t, why)	tcase_add_test(tc, t)
+#endif
+
 static inline int
 check_run(Suite *s)
 {

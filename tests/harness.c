@@ -1564,7 +1564,13 @@ harness_daemon_config(const char *config)
 
 	/* At the end, so line numbers in the test's text stay as written;
 	 * a test that names a user itself gets that one. */
-	return harness_fmt("%s%s", config, geteuid() == 0 && !names_user ?
+#ifdef _WIN32
+	bool root = false;	/* no root, and no 'user' either */
+#else
+	bool root = geteuid() == 0;
+#endif
+
+	return harness_fmt("%s%s", config, root && !names_user ?
 	    "\n# the tests run as root, and say so\nuser root\n" : "");
 }
 
@@ -1853,18 +1859,25 @@ make_addr(const char *ip, int port, struct sockaddr_storage *ss)
 	return 0;
 }
 
+int
+hc_connect_ip(const char *ip, int port, int timeout_ms)
+{
+	return hc_connect_from(NULL, ip, port, timeout_ms);
+}
+
 #ifdef _WIN32
 /* select(), not WSAPoll(), waits for the connection: WSAPoll does not
  * report a refused connect on some Windows versions. */
 int
-hc_connect_ip(const char *ip, int port, int timeout_ms)
+hc_connect_from(const char *src, const char *ip, int port, int timeout_ms)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss, from;
 	socklen_t sl = make_addr(ip, port, &ss);
+	socklen_t fl = src != NULL ? make_addr(src, 0, &from) : 0;
 	SOCKET s;
 	int err = 0;
 
-	if (sl == 0) {
+	if (sl == 0 || (src != NULL && fl == 0)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -1874,6 +1887,12 @@ hc_connect_ip(const char *ip, int port, int timeout_ms)
 	}
 	sock_cloexec((int)s);
 	sock_nonblock((int)s);
+	if (src != NULL && bind(s, (struct sockaddr *)&from, fl) ==
+	    SOCKET_ERROR) {
+		errno = wsa_errno(WSAGetLastError());
+		closesocket(s);
+		return -1;
+	}
 	if (connect(s, (struct sockaddr *)&ss, sl) == SOCKET_ERROR) {
 		if ((err = WSAGetLastError()) == WSAEWOULDBLOCK) {
 			struct timeval tv = { timeout_ms / 1000,
@@ -1901,12 +1920,6 @@ hc_connect_ip(const char *ip, int port, int timeout_ms)
 	return (int)s;
 }
 #else
-int
-hc_connect_ip(const char *ip, int port, int timeout_ms)
-{
-	return hc_connect_from(NULL, ip, port, timeout_ms);
-}
-
 int
 hc_connect_from(const char *src, const char *ip, int port, int timeout_ms)
 {

@@ -11,8 +11,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef _WIN32
 #include <sys/wait.h>
+#endif
 #include <unistd.h>
+
+#include "check-run.h"
+
+/* On Windows (under wine) what needs a signal or fork() is left out: no
+ * signal reaches harbord from the harness there (see harness.h). */
+#define NO_SIGNALS	"no signal reaches harbord from the harness on " \
+			"Windows, so it cannot be told to reload"
 
 #define HAPROXY	"/usr/sbin/haproxy"
 
@@ -123,6 +132,7 @@ START_TEST(test_defaults_rules_and_their_override)
 }
 END_TEST
 
+#ifndef _WIN32
 START_TEST(test_rules_change_on_reload)
 {
 	struct hdaemon *d = hd_start(
@@ -141,6 +151,8 @@ START_TEST(test_rules_change_on_reload)
 	hd_finish(d);
 }
 END_TEST
+
+#endif
 
 /* A client from src that gets in and stays: returns its fd. */
 static int
@@ -263,6 +275,7 @@ START_TEST(test_global_max_connections)
 }
 END_TEST
 
+#ifndef _WIN32
 START_TEST(test_counts_survive_reload)
 {
 	struct hdaemon *d = hd_start(
@@ -291,6 +304,8 @@ START_TEST(test_counts_survive_reload)
 	hd_finish(d);
 }
 END_TEST
+
+#endif
 
 /* --- PROXY protocol ---------------------------------------------------- */
 
@@ -397,6 +412,7 @@ START_TEST(test_proxy_refusals)
 }
 END_TEST
 
+#ifndef _WIN32
 /* HAProxy in front of harbord, sending the header version given. */
 static pid_t
 start_haproxy(const char *send_proxy, int backend_port, int *front_port)
@@ -474,6 +490,7 @@ START_TEST(test_behind_haproxy)
 	hd_finish(d);
 }
 END_TEST
+#endif
 
 static Suite *
 access_suite(void)
@@ -484,7 +501,7 @@ access_suite(void)
 	tcase_add_loop_test(tc, test_allow_and_deny, 0, 2);
 	tcase_add_test(tc, test_allow_list_refuses_the_rest);
 	tcase_add_test(tc, test_defaults_rules_and_their_override);
-	tcase_add_test(tc, test_rules_change_on_reload);
+	add_test_not_windows(tc, test_rules_change_on_reload, NO_SIGNALS);
 	suite_add_tcase(s, tc);
 
 	tc = harness_tcase("limits");
@@ -492,13 +509,18 @@ access_suite(void)
 	tcase_add_test(tc, test_rate_throttles_and_recovers);
 	tcase_add_test(tc, test_rate_per_source);
 	tcase_add_test(tc, test_global_max_connections);
-	tcase_add_test(tc, test_counts_survive_reload);
+	add_test_not_windows(tc, test_counts_survive_reload, NO_SIGNALS);
 	suite_add_tcase(s, tc);
 
 	tc = harness_tcase("proxy");
 	tcase_add_loop_test(tc, test_proxy_headers, 0, 2);
 	tcase_add_loop_test(tc, test_proxy_refusals, 0, 2);
+#ifdef _WIN32
+	check_skip("test_behind_haproxy", "HAProxy is started with fork() "
+	    "and is no Windows program");
+#else
 	tcase_add_loop_test(tc, test_behind_haproxy, 0, 2);
+#endif
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -29,11 +29,6 @@
  * out, each with its reason printed: the harness cannot signal the daemon
  * (see harness.h), harbord never detaches, and MinGW has no <regex.h>.
  */
-#ifdef _WIN32
-#define add_test_not_windows(tc, t, why)	check_skip(#t, why)
-#else
-#define add_test_not_windows(tc, t, why)	tcase_add_test(tc, t)
-#endif
 #define NO_SIGNALS	"no signal reaches harbord from the harness on " \
 			"Windows (reload is Ctrl-Break, stop Ctrl-C, on " \
 			"harbord's own console)"

@@ -35,14 +35,17 @@ tests_unit_addr_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
 
 tests_unit_acl_SOURCES = tests/unit_acl.c
 tests_unit_acl_CFLAGS = $(TEST_CFLAGS)
+tests_unit_acl_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_unit_acl_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
 
 tests_unit_limits_SOURCES = tests/unit_limits.c
 tests_unit_limits_CFLAGS = $(TEST_CFLAGS)
+tests_unit_limits_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_unit_limits_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
 
 tests_unit_proxy_SOURCES = tests/unit_proxy.c
 tests_unit_proxy_CFLAGS = $(TEST_CFLAGS)
+tests_unit_proxy_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_unit_proxy_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
 
 tests_unit_framing_SOURCES = tests/unit_framing.c
@@ -74,6 +77,7 @@ tests_integration_daemon_LDADD = $(TEST_LIBS)
 
 tests_integration_access_SOURCES = tests/integration_access.c $(HARNESS)
 tests_integration_access_CFLAGS = $(TEST_CFLAGS)
+tests_integration_access_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_integration_access_LDADD = $(TEST_LIBS)
 
 tests_integration_badinput_SOURCES = tests/integration_badinput.c $(HARNESS)

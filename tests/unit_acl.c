@@ -1,12 +1,17 @@
 /* Networks and allow/deny lists: parsing, matching, most specific wins. */
 #include "autoconfig.h"
 
-#include <arpa/inet.h>
 #include <check.h>
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#else
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "harbor-internal.h"
 #include "check-run.h"

@@ -2,13 +2,18 @@
  * tables, and a reload's shared counts. */
 #include "autoconfig.h"
 
-#include <arpa/inet.h>
 #include <check.h>
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#else
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "harbor-internal.h"
 #include "check-run.h"
