@@ -18,6 +18,9 @@
 #ifdef HAVE_GLOB_H
 #include <glob.h>
 #endif
+#ifdef _WIN32
+#include <windows.h>
+#endif
 
 #include "compat.h"
 #include "config.h"
@@ -922,6 +925,60 @@ has_glob_chars(const char *s)
 	return strpbrk(s, "*?[") != NULL;
 }
 
+#if !defined(HAVE_GLOB) && defined(_WIN32)
+static int
+compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* What glob(3) does for an include, with FindFirstFile: the wildcards
+ * (* and ?) may stand in the last component only, and the files that
+ * match, but for hidden ones (a leading dot), are read in alphabetical
+ * order. */
+static void
+include_pattern(struct parser *ps, const char *pattern,
+    const struct conf_pos *pos)
+{
+	WIN32_FIND_DATAA	  fd;
+	HANDLE			  h;
+	const char		 *sep = path_last_separator(pattern);
+	size_t			  dirlen, n = 0, i;
+	char			**names = NULL, **grown, *name;
+	DWORD			  e;
+
+	dirlen = sep != NULL ? (size_t)(sep - pattern) + 1 : 0;
+	if ((h = FindFirstFileA(pattern, &fd)) == INVALID_HANDLE_VALUE) {
+		e = GetLastError();
+		if (e != ERROR_FILE_NOT_FOUND && e != ERROR_PATH_NOT_FOUND)
+			conf_error(ps->errs, pos, "cannot expand '%s'", pattern);
+		return;
+	}
+	do {
+		if ((fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) ||
+		    fd.cFileName[0] == '.')
+			continue;
+		if ((name = malloc(dirlen + strlen(fd.cFileName) + 1)) == NULL)
+			break;
+		memcpy(name, pattern, dirlen);
+		strcpy(name + dirlen, fd.cFileName);
+		if ((grown = realloc(names, (n + 1) * sizeof *names)) == NULL) {
+			free(name);
+			break;
+		}
+		names = grown;
+		names[n++] = name;
+	} while (FindNextFileA(h, &fd));
+	FindClose(h);
+	qsort(names, n, sizeof *names, compare_names);
+	for (i = 0; i < n; i++) {
+		(void)parse_file(ps, names[i], pos);
+		free(names[i]);
+	}
+	free(names);
+}
+#endif
+
 static void
 parse_include(struct parser *ps, struct statement *st)
 {
@@ -951,6 +1008,12 @@ parse_include(struct parser *ps, struct statement *st)
 		} else if (r != GLOB_NOMATCH)
 			conf_error(ps->errs, &st->tok[1].pos, "cannot expand "
 			    "'%s'", path);
+		free(path);
+		return;
+	}
+#elif defined(_WIN32)
+	if (has_glob_chars(path)) {
+		include_pattern(ps, path, &st->tok[1].pos);
 		free(path);
 		return;
 	}

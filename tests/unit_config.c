@@ -451,7 +451,7 @@ files_teardown(void)
 }
 #endif
 
-#ifdef HAVE_GLOB
+#if defined(HAVE_GLOB) || defined(_WIN32)
 START_TEST(test_include_glob_and_relative_paths)
 {
 	char		 path[512], want[512];
@@ -631,7 +631,7 @@ main(void)
 	tcase_add_test(tc, test_durations_and_sizes);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(tf, files_setup, files_teardown);
-#ifdef HAVE_GLOB
+#if defined(HAVE_GLOB) || defined(_WIN32)
 	tcase_add_test(tf, test_include_glob_and_relative_paths);
 #else
 	check_skip("test_include_glob_and_relative_paths", "include patterns "
