@@ -64,7 +64,7 @@ tests_unit_library_CFLAGS = $(TEST_CFLAGS)
 tests_unit_library_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_unit_library_LDADD = src/libharbor.la $(CORE_LIBS) $(TEST_LIBS)
 
-HARNESS = tests/harness.c tests/harness.h tests/check-run.h
+HARNESS = tests/harness.c tests/harness.h tests/check-run.h tests/test-peer.h
 tests_integration_services_SOURCES = tests/integration_services.c $(HARNESS)
 tests_integration_services_CFLAGS = $(TEST_CFLAGS)
 tests_integration_services_LDFLAGS = $(HARBOR_PROG_LDFLAGS)

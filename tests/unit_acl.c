@@ -15,26 +15,7 @@
 
 #include "harbor-internal.h"
 #include "check-run.h"
-
-static struct sockaddr_storage ss;
-
-static const struct sockaddr *
-peer(const char *ip)
-{
-	memset(&ss, 0, sizeof ss);
-	if (strchr(ip, ':') != NULL) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		ck_assert_int_eq(inet_pton(AF_INET6, ip, &sin6->sin6_addr), 1);
-	} else {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		ck_assert_int_eq(inet_pton(AF_INET, ip, &sin->sin_addr), 1);
-	}
-	return (struct sockaddr *)&ss;
-}
+#include "test-peer.h"
 
 static void
 add(struct acl *acl, const char *rules)
