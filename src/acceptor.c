@@ -83,6 +83,15 @@ fail:
 	return -1;
 }
 
+/* A client turned away before it costs more than its descriptor. */
+static void
+acceptor_refuse(const struct harbor_service *svc, evutil_socket_t fd,
+    const char *peerstr, const char *why)
+{
+	log_notice("service %s: refused %s: %s", svc->name, peerstr, why);
+	evutil_closesocket(fd);
+}
+
 static void
 acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *peer, int peerlen, void *arg)
@@ -95,41 +104,36 @@ acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
 	struct source_key	 source;
 	struct timeval		 now;
 	uint64_t		 id;
+	int			 proxied = svc->proxy_versions != 0;
 
 	addr_format(peer, peerstr, sizeof peerstr);
-	if (svc->proxy_versions != 0) {
+	if (proxied) {
 		int	trusted;
 
 		/* The client is known once its PROXY header is read (on its
 		 * loop): until then only the proxy is checked here. */
 		(void)acl_match(&svc->trusted_proxies, peer, &trusted);
 		if (!trusted) {
-			log_notice("service %s: refused %s: not a trusted "
-			    "proxy (trusted-proxies)", svc->name, peerstr);
-			evutil_closesocket(fd);
+			acceptor_refuse(svc, fd, peerstr, "not a trusted proxy "
+			    "(trusted-proxies)");
 			return;
 		}
 	} else if ((refused = admission_acl(svc, peer, why,
 	    sizeof why)) != NULL) {
-		log_notice("service %s: refused %s: %s", svc->name, peerstr,
-		    refused);
-		evutil_closesocket(fd);
+		acceptor_refuse(svc, fd, peerstr, refused);
 		return;
 	}
 	if (srv->settings.max_connections != 0 &&
 	    atomic_load(&srv->nconns) >= srv->settings.max_connections) {
-		log_notice("service %s: refused %s: global max-connections %u "
-		    "reached", svc->name, peerstr,
+		snprintf(why, sizeof why, "global max-connections %u reached",
 		    srv->settings.max_connections);
-		evutil_closesocket(fd);
+		acceptor_refuse(svc, fd, peerstr, why);
 		return;
 	}
 	event_base_gettimeofday_cached(srv->base, &now);
-	if (svc->proxy_versions == 0 && (refused = limits_admit(svc->limits,
-	    peer, &source, tv_ms(&now), why, sizeof why)) != NULL) {
-		log_notice("service %s: refused %s: %s", svc->name, peerstr,
-		    refused);
-		evutil_closesocket(fd);
+	if (!proxied && (refused = limits_admit(svc->limits, peer, &source,
+	    tv_ms(&now), why, sizeof why)) != NULL) {
+		acceptor_refuse(svc, fd, peerstr, refused);
 		return;
 	}
 	atomic_fetch_add(&srv->nconns, 1);
@@ -137,7 +141,7 @@ acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
 	log_info("service %s: accepted %s (conn %llu)", svc->name, peerstr,
 	    (unsigned long long)id);
 	conn_accepted(svc, server_pick_loop(srv), fd, peer, peerlen,
-	    svc->proxy_versions == 0 ? &source : NULL, id, peerstr);
+	    proxied ? NULL : &source, id, peerstr);
 }
 
 /* The allow/deny rules for a client: NULL, or why it is refused. */

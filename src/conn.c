@@ -716,11 +716,10 @@ conn_shutdown_all(void *arg)
 	struct harbor_conn	*c, *next;
 
 	for (c = loop->conns; c != NULL; c = next) {
-		next = c->next;
 		conn_hold(c);
 		if (c->state != CONN_FINISHED)
 			conn_finish(c, CLOSE_SHUTDOWN);
-		next = c->next;
+		next = c->next;		/* before c may be freed */
 		conn_release(c);
 	}
 }

@@ -207,6 +207,9 @@ struct harbor_server_settings {
 };
 
 void	harbor_server_settings_default(struct harbor_server_settings *s);
+/* The settings a server runs with, defaults resolved (CPU counts). */
+void	harbor_server_get_settings(const struct harbor_server *srv,
+    struct harbor_server_settings *s);
 int	harbor_cpu_count(void);
 
 struct harbor_server *harbor_server_new(

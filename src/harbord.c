@@ -325,20 +325,18 @@ main(int argc, char **argv)
 	settings.workers = hd.conf->workers;
 	settings.queue_size = hd.conf->queue_size;
 	settings.max_connections = hd.conf->max_connections;
-	if (settings.io_threads < 0)
-		settings.io_threads = harbor_cpu_count();
-	if (settings.workers < 1)
-		settings.workers = harbor_cpu_count();
 	if ((hd.srv = harbor_server_new(&settings)) == NULL) {
 		fprintf(stderr, "harbord: out of memory\n");
 		return EXIT_OSERR;
 	}
+	harbor_server_get_settings(hd.srv, &settings);	/* for the log */
 	for (i = 0; i < nsvcs; i++) {
 		if (harbor_server_add_service(hd.srv, svcs[i], err,
 		    sizeof err) == -1) {
 			harbor_log(HARBOR_LOG_ERR, "%s", err);
 			while (++i < nsvcs)
 				harbor_service_free(svcs[i]);
+			free(svcs);
 			status = EXIT_CONFIG;
 			goto out;
 		}
@@ -390,8 +388,8 @@ main(int argc, char **argv)
 	}
 
 	/* Bound, detached, pid file and log open: root is no longer needed,
-	 * and no thread exists yet to keep it. */
-	/* Seeded while /dev/urandom is still there for it (qotd). */
+	 * and no thread exists yet to keep it.  The random generator (qotd)
+	 * is seeded first, while /dev/urandom is still in reach. */
 	(void)evutil_secure_rng_init();
 	if (privdrop_apply(err, sizeof err) == -1) {
 		harbor_log(HARBOR_LOG_ERR, "%s", err);

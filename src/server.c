@@ -77,6 +77,13 @@ harbor_server_new(const struct harbor_server_settings *settings)
 	return srv;
 }
 
+void
+harbor_server_get_settings(const struct harbor_server *srv,
+    struct harbor_server_settings *s)
+{
+	*s = srv->settings;
+}
+
 static int
 server_has_service(struct harbor_service **svcs, size_t n, const char *name)
 {
@@ -309,9 +316,15 @@ int
 harbor_server_replace_services(struct harbor_server *srv,
     struct harbor_service **svcs, size_t nsvcs, char *err, size_t errlen)
 {
-	struct listener	*made = NULL, *l;
-	size_t		 i;
+	struct listener		 *made = NULL, *l;
+	struct harbor_service	**list = NULL;
+	size_t			  i;
 
+	/* Everything that can fail comes before the first change. */
+	if ((list = calloc(nsvcs > 0 ? nsvcs : 1, sizeof *list)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	for (i = 0; i < nsvcs; i++) {
 		if (server_has_service(svcs, i, svcs[i]->name)) {
 			snprintf(err, errlen, "duplicate service '%s'",
@@ -358,17 +371,12 @@ harbor_server_replace_services(struct harbor_server *srv,
 	for (i = 0; i < srv->nsvcs; i++)
 		service_release(srv->svcs[i]);
 	free(srv->svcs);
-	if ((srv->svcs = calloc(nsvcs > 0 ? nsvcs : 1,
-	    sizeof *srv->svcs)) == NULL) {
-		srv->nsvcs = 0;
-		for (i = 0; i < nsvcs; i++)
-			service_release(svcs[i]);
-		return 0;
-	}
-	memcpy(srv->svcs, svcs, nsvcs * sizeof *svcs);
+	memcpy(list, svcs, nsvcs * sizeof *svcs);
+	srv->svcs = list;
 	srv->nsvcs = nsvcs;
 	return 0;
 fail:
+	free(list);
 	for (i = 0; i < nsvcs; i++)
 		service_release(svcs[i]);
 	return -1;

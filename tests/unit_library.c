@@ -315,7 +315,13 @@ START_TEST(test_service_init_failure_is_reported)
 {
 	struct harbor_server	*s = harbor_server_new(NULL);
 	struct harbor_service	*svc = harbor_service_new("bare", &greeter);
+	struct harbor_server_settings set;
 	char			 err[256] = "";
+
+	/* Defaults come back resolved: a thread per CPU. */
+	harbor_server_get_settings(s, &set);
+	ck_assert_int_eq(set.io_threads, harbor_cpu_count());
+	ck_assert_int_eq(set.workers, harbor_cpu_count());
 
 	ck_assert_int_eq(harbor_service_add_listen(svc, "127.0.0.1:0", err,
 	    sizeof err), 0);
