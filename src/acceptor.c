@@ -105,6 +105,7 @@ acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
 	struct timeval		 now;
 	uint64_t		 id;
 	int			 proxied = svc->proxy_versions != 0;
+	int			 child_slot = 0;
 
 	addr_format(peer, peerstr, sizeof peerstr);
 	if (proxied) {
@@ -131,8 +132,8 @@ acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
 		return;
 	}
 	event_base_gettimeofday_cached(srv->base, &now);
-	if (!proxied && (refused = limits_admit(svc->limits, peer, &source,
-	    tv_ms(&now), why, sizeof why)) != NULL) {
+	if (!proxied && (refused = admission_limits(svc, peer, tv_ms(&now),
+	    &source, &child_slot, why, sizeof why)) != NULL) {
 		acceptor_refuse(svc, fd, peerstr, refused);
 		return;
 	}
@@ -141,7 +142,29 @@ acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
 	log_info("service %s: accepted %s (conn %llu)", svc->name, peerstr,
 	    (unsigned long long)id);
 	conn_accepted(svc, server_pick_loop(srv), fd, peer, peerlen,
-	    proxied ? NULL : &source, id, peerstr);
+	    proxied ? NULL : &source, child_slot, id, peerstr);
+}
+
+/* The limits for a client: NULL when it is let in and counted (under key,
+ * and with a max-children place in *child_slot for an exec service), else
+ * why it is refused. */
+const char *
+admission_limits(struct harbor_service *svc, const struct sockaddr *peer,
+    int64_t now_ms, struct source_key *key, int *child_slot, char *why,
+    size_t whylen)
+{
+	const char	*refused;
+
+	*child_slot = 0;
+	if ((refused = limits_admit(svc->limits, peer, key, now_ms, why,
+	    whylen)) != NULL || svc->handler != &handler_exec)
+		return refused;
+	if ((refused = limits_child_take(svc->limits, why, whylen)) != NULL) {
+		limits_leave(svc->limits, key);
+		return refused;
+	}
+	*child_slot = 1;
+	return NULL;
 }
 
 /* The allow/deny rules for a client: NULL, or why it is refused. */

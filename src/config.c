@@ -22,6 +22,13 @@
 #include <windows.h>
 #endif
 
+#ifdef HAVE_PWD_H
+#include <pwd.h>
+#endif
+#ifdef HAVE_GRP_H
+#include <grp.h>
+#endif
+
 #include "compat.h"
 #include "config.h"
 
@@ -491,7 +498,8 @@ static const char *const service_keywords[] = {
 	"allow", "deny", "max-connections", "max-per-source",
 	"ipv6-source-prefix", "rate", "rate-per-source", "idle-timeout",
 	"session-timeout", "proxy-protocol", "trusted-proxies",
-	"proxy-header-timeout", NULL
+	"proxy-header-timeout", "exec", "forward", "env", "passenv",
+	"max-children", "user", "group", "connect-timeout", "send-proxy", NULL
 };
 
 /* Edit distance, for "did you mean"; words are short. */
@@ -576,6 +584,194 @@ network_list(struct parser *ps, struct statement *st, int allow,
 	}
 }
 static const char *const framing_names[] = { "raw", "line", NULL };
+static const char *const send_proxy_names[] = { "v1", "v2", NULL };
+
+/* One service, one handler: "handler", "exec" and "forward" exclude each
+ * other. */
+static int
+handler_conflict(struct parser *ps, struct conf_service *svc,
+    const struct statement *st)
+{
+	if (svc->handler == NULL)
+		return 0;
+	conf_error(ps->errs, &st->tok[0].pos, "'%s' conflicts with '%s' at "
+	    "%s:%u:%u (a service has one handler)", st->tok[0].text,
+	    svc->handler, svc->handler_pos.file, svc->handler_pos.line,
+	    svc->handler_pos.col);
+	return 1;
+}
+
+/* exec PROGRAM [ARG...], forward HOST:PORT */
+static void
+relay_handler(struct parser *ps, struct conf_service *svc, int is_defaults,
+    struct statement *st)
+{
+	const char	*kw = st->tok[0].text;
+	size_t		 i;
+
+	if (is_defaults) {
+		conf_error(ps->errs, &st->tok[0].pos, "'%s' is not allowed in "
+		    "defaults (each service names its own %s)", kw,
+		    kw[0] == 'e' ? "program" : "backend");
+		return;
+	}
+	if (kw[0] == 'e' ? want_args(ps, st, 1, CONF_STATEMENT_MAX - 2) :
+	    want_args(ps, st, 1, 1))
+		return;
+	if (handler_conflict(ps, svc, st))
+		return;
+	if (kw[0] == 'f') {
+		char	err[256];
+
+		if (harbor_forward_check(st->tok[1].text, err,
+		    sizeof err) == -1) {
+			conf_error(ps->errs, &st->tok[1].pos, "%s", err);
+			return;
+		}
+		svc->forward_to = st->tok[1].text;
+		st->tok[1].text = NULL;
+	} else {
+		if (st->tok[1].text[0] != '/') {
+			conf_error(ps->errs, &st->tok[1].pos, "exec needs the "
+			    "program's absolute path, not '%s' (there is no "
+			    "PATH search)", st->tok[1].text);
+			return;
+		}
+		if ((svc->exec_argv = calloc(st->n, sizeof *svc->exec_argv)) ==
+		    NULL)
+			return;
+		for (i = 1; i < st->n; i++) {
+			svc->exec_argv[i - 1] = st->tok[i].text;
+			st->tok[i].text = NULL;
+		}
+	}
+	svc->handler = strdup(kw);
+	svc->handler_pos = st->tok[0].pos;
+}
+
+static int
+env_name_ok(const char *p, size_t len)
+{
+	size_t	i;
+
+	if (len == 0 || (p[0] >= '0' && p[0] <= '9'))
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((p[i] >= 'a' && p[i] <= 'z') ||
+		    (p[i] >= 'A' && p[i] <= 'Z') ||
+		    (p[i] >= '0' && p[i] <= '9') || p[i] == '_'))
+			return 0;
+	return 1;
+}
+
+static void
+append_word(char ***list, struct conf_pos **pos, size_t *n,
+    struct token *t)
+{
+	char		**grown;
+	struct conf_pos	 *pgrown;
+
+	if ((grown = realloc(*list, (*n + 1) * sizeof *grown)) == NULL)
+		return;
+	*list = grown;
+	if (pos != NULL) {
+		if ((pgrown = realloc(*pos, (*n + 1) * sizeof *pgrown)) ==
+		    NULL)
+			return;
+		*pos = pgrown;
+		pgrown[*n] = t->pos;
+	}
+	grown[(*n)++] = t->text;
+	t->text = NULL;
+}
+
+/* env, passenv, max-children, user, group: for exec services. */
+static void
+exec_option(struct parser *ps, struct conf_service *svc,
+    struct statement *st)
+{
+	const char	*kw = st->tok[0].text;
+	size_t		 i;
+
+	if (svc->exec_opt == NULL) {
+		svc->exec_opt_pos = st->tok[0].pos;
+		svc->exec_opt = kw[0] == 'e' ? "env" : kw[0] == 'p' ?
+		    "passenv" : kw[0] == 'm' ? "max-children" : kw[0] == 'u' ?
+		    "user" : "group";
+	}
+	if (strcmp(kw, "env") == 0) {
+		if (want_args(ps, st, 1, CONF_STATEMENT_MAX - 2) == -1)
+			return;
+		for (i = 1; i < st->n; i++) {
+			const char *eq = strchr(st->tok[i].text, '=');
+
+			if (eq == NULL || !env_name_ok(st->tok[i].text,
+			    (size_t)(eq - st->tok[i].text))) {
+				conf_error(ps->errs, &st->tok[i].pos, "bad "
+				    "environment entry '%s' (expected "
+				    "NAME=VALUE, NAME of letters, digits and "
+				    "'_')", st->tok[i].text);
+				continue;
+			}
+			append_word(&svc->env, &svc->env_pos, &svc->nenv,
+			    &st->tok[i]);
+		}
+	} else if (strcmp(kw, "passenv") == 0) {
+		if (want_args(ps, st, 1, CONF_STATEMENT_MAX - 2) == -1)
+			return;
+		for (i = 1; i < st->n; i++) {
+			if (!env_name_ok(st->tok[i].text,
+			    strlen(st->tok[i].text))) {
+				conf_error(ps->errs, &st->tok[i].pos, "bad "
+				    "variable name '%s' (letters, digits and "
+				    "'_')", st->tok[i].text);
+				continue;
+			}
+			append_word(&svc->passenv, NULL, &svc->npassenv,
+			    &st->tok[i]);
+		}
+	} else if (strcmp(kw, "max-children") == 0) {
+		if (want_args(ps, st, 1, 1) == 0)
+			(void)number_arg(ps, &st->tok[1], 0,
+			    CONF_MAX_CONNECTIONS, &svc->max_children);
+	} else if (want_args(ps, st, 1, 1) == 0) {
+#ifdef _WIN32
+		conf_error(ps->errs, &st->tok[0].pos, "'%s' is not available "
+		    "on Windows", kw);
+#else
+		(void)replace_string(kw[0] == 'u' ? &svc->user : &svc->group,
+		    strdup(st->tok[1].text));
+#endif
+	}
+}
+
+/* connect-timeout, send-proxy: for forward services. */
+static void
+forward_option(struct parser *ps, struct conf_service *svc,
+    struct statement *st)
+{
+	const char	*kw = st->tok[0].text;
+	int		 v;
+
+	if (svc->forward_opt == NULL) {
+		svc->forward_opt_pos = st->tok[0].pos;
+		svc->forward_opt = kw[0] == 'c' ? "connect-timeout" :
+		    "send-proxy";
+	}
+	if (want_args(ps, st, 1, 1) == -1)
+		return;
+	if (kw[0] == 'c') {
+		if (duration_arg(ps, &st->tok[1],
+		    &svc->connect_timeout_ms) == 0 &&
+		    svc->connect_timeout_ms == 0) {
+			conf_error(ps->errs, &st->tok[1].pos, "connect-timeout "
+			    "must be more than 0");
+			svc->connect_timeout_ms = -1;
+		}
+	} else if (keyword_arg(ps, kw, &st->tok[1], send_proxy_names,
+	    &v) == 0)
+		svc->send_proxy = v == 0 ? HARBOR_PROXY_V1 : HARBOR_PROXY_V2;
+}
 
 static void
 service_option(struct parser *ps, struct conf_service *svc, int is_defaults,
@@ -654,9 +850,20 @@ service_option(struct parser *ps, struct conf_service *svc, int is_defaults,
 			    "'%s' (expected %s)", st->tok[1].text, expected);
 			return;
 		}
+		if (handler_conflict(ps, svc, st))
+			return;
 		(void)replace_string(&svc->handler, st->tok[1].text);
 		st->tok[1].text = NULL;
 		svc->handler_pos = st->tok[1].pos;
+	} else if (strcmp(kw, "exec") == 0 || strcmp(kw, "forward") == 0) {
+		relay_handler(ps, svc, is_defaults, st);
+	} else if (strcmp(kw, "env") == 0 || strcmp(kw, "passenv") == 0 ||
+	    strcmp(kw, "max-children") == 0 || strcmp(kw, "user") == 0 ||
+	    strcmp(kw, "group") == 0) {
+		exec_option(ps, svc, st);
+	} else if (strcmp(kw, "connect-timeout") == 0 ||
+	    strcmp(kw, "send-proxy") == 0) {
+		forward_option(ps, svc, st);
 	} else if (strcmp(kw, "dispatch") == 0) {
 		if (want_args(ps, st, 1, 1) == 0)
 			(void)keyword_arg(ps, kw, &st->tok[1], dispatch_names,
@@ -742,6 +949,9 @@ conf_service_init(struct conf_service *svc)
 	svc->proxy_versions = -1;
 	svc->proxy_timeout_ms = -1;
 	svc->max_line = -1;
+	svc->max_children = -1;
+	svc->connect_timeout_ms = -1;
+	svc->send_proxy = -1;
 }
 
 static void
@@ -762,6 +972,19 @@ conf_service_free_fields(struct conf_service *svc)
 	free(svc->name);
 	free(svc->handler);
 	free(svc->quote_file);
+	for (i = 0; svc->exec_argv != NULL && svc->exec_argv[i] != NULL; i++)
+		free(svc->exec_argv[i]);
+	free(svc->exec_argv);
+	free(svc->forward_to);
+	for (i = 0; i < svc->nenv; i++)
+		free(svc->env[i]);
+	free(svc->env);
+	free(svc->env_pos);
+	for (i = 0; i < svc->npassenv; i++)
+		free(svc->passenv[i]);
+	free(svc->passenv);
+	free(svc->user);
+	free(svc->group);
 }
 
 /* Reads a block's statements up to its "}". */
@@ -1208,6 +1431,7 @@ check_config(struct config *conf, struct conf_errors *errs)
 	const struct conf_service *d = &conf->defaults;
 	char			 a[2][HARBOR_ADDRSTRLEN], b[2][HARBOR_ADDRSTRLEN];
 	char			 err[256];
+	const char		*handler;
 	size_t			 i, j, na, nb, x, y;
 
 	for (s = conf->services; s != NULL; s = s->next) {
@@ -1217,6 +1441,24 @@ check_config(struct config *conf, struct conf_errors *errs)
 		if (s->nlisten == 0)
 			conf_error(errs, &s->block_pos, "service '%s' has no "
 			    "listen address", s->name);
+		handler = s->handler != NULL ? s->handler : d->handler;
+		if (s->exec_opt != NULL && handler != NULL &&
+		    strcmp(handler, "exec") != 0)
+			conf_error(errs, &s->exec_opt_pos, "'%s' is only for "
+			    "exec services, and service '%s' has handler %s",
+			    s->exec_opt, s->name, handler);
+		if (s->forward_opt != NULL && handler != NULL &&
+		    strcmp(handler, "forward") != 0)
+			conf_error(errs, &s->forward_opt_pos, "'%s' is only for "
+			    "forward services, and service '%s' has handler "
+			    "%s", s->forward_opt, s->name, handler);
+		/* Switching to another user takes root. */
+		if ((s->user != NULL || s->group != NULL) &&
+		    conf->user != NULL && strcmp(conf->user, "root") != 0)
+			conf_error(errs, &s->exec_opt_pos, "service '%s' runs "
+			    "its program as another user or group, which "
+			    "harbord can do only if it keeps root ('user "
+			    "root'), not as '%s'", s->name, conf->user);
 		if (s->quote_file != NULL && s->handler != NULL &&
 		    strcmp(s->handler, "qotd") != 0)
 			conf_error(errs, &s->quote_file_pos, "quote-file is only "
@@ -1366,6 +1608,99 @@ config_free(struct config *conf)
 #define PICK(s, d, field, dflt) \
 	((s)->field != -1 ? (s)->field : (d)->field != -1 ? (d)->field : (dflt))
 
+#ifndef _WIN32
+/* user and group names into ids, as the exec'd child will run. */
+static int
+exec_credentials(const struct conf_service *s, const struct conf_service *d,
+    long *uid, long *gid, struct conf_errors *errs)
+{
+	const char		*user = s->user != NULL ? s->user : d->user;
+	const char		*group = s->group != NULL ? s->group : d->group;
+	const struct conf_pos	*at = s->user != NULL || s->group != NULL ?
+				    &s->exec_opt_pos : &d->exec_opt_pos;
+
+	*uid = *gid = -1;
+#ifdef HAVE_PWD_H
+	if (user != NULL) {
+		struct passwd	*pw;
+
+		if ((pw = getpwnam(user)) == NULL) {
+			conf_error(errs, at, "service '%s': no user '%s'",
+			    s->name, user);
+			return -1;
+		}
+		*uid = (long)pw->pw_uid;
+		*gid = (long)pw->pw_gid;
+	}
+#endif
+#ifdef HAVE_GRP_H
+	if (group != NULL) {
+		struct group	*gr;
+
+		if ((gr = getgrnam(group)) == NULL) {
+			conf_error(errs, at, "service '%s': no group '%s'",
+			    s->name, group);
+			return -1;
+		}
+		*gid = (long)gr->gr_gid;
+	}
+#endif
+	return 0;
+}
+#endif
+
+/* env (the defaults', then the service's, a later one of a name winning),
+ * passenv from harbord's own environment, max-children, user and group. */
+static int
+exec_settings(const struct conf_service *s, const struct conf_service *d,
+    struct harbor_service *svc, struct conf_errors *errs)
+{
+	const struct conf_service *from[2] = { d, s };
+	char			   err[512], *nv;
+	const char		  *value;
+	size_t			   i, k, len;
+	long			   uid, gid;
+
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < from[k]->npassenv; i++) {
+			if ((value = getenv(from[k]->passenv[i])) == NULL)
+				continue;
+			len = strlen(from[k]->passenv[i]) + strlen(value) + 2;
+			if ((nv = malloc(len)) == NULL)
+				return -1;
+			snprintf(nv, len, "%s=%s", from[k]->passenv[i], value);
+			if (harbor_service_exec_setenv(svc, nv, err,
+			    sizeof err) == -1) {
+				conf_error(errs, &from[k]->exec_opt_pos, "%s",
+				    err);
+				free(nv);
+				return -1;
+			}
+			free(nv);
+		}
+		for (i = 0; i < from[k]->nenv; i++)
+			if (harbor_service_exec_setenv(svc, from[k]->env[i],
+			    err, sizeof err) == -1) {
+				conf_error(errs, &from[k]->env_pos[i], "%s",
+				    err);
+				return -1;
+			}
+	}
+	if (PICK(s, d, max_children, -1) != -1)
+		harbor_service_set_max_children(svc,
+		    (unsigned)PICK(s, d, max_children, 0));
+#ifndef _WIN32
+	if (exec_credentials(s, d, &uid, &gid, errs) == -1 ||
+	    harbor_service_exec_credentials(svc, uid, gid, err,
+	    sizeof err) == -1)
+		return -1;
+#else
+	(void)uid;
+	(void)gid;
+#endif
+	return 0;
+}
+
 struct harbor_service **
 config_make_services(const struct config *conf, size_t *nout,
     struct conf_errors *errs)
@@ -1384,14 +1719,34 @@ config_make_services(const struct config *conf, size_t *nout,
 	}
 	for (s = conf->services; s != NULL; s = s->next) {
 		handler = s->handler != NULL ? s->handler : d->handler;
-		svc = harbor_service_new(s->name,
-		    harbor_builtin_handler(handler));
-		if (svc == NULL) {
-			conf_error(errs, &s->pos, "cannot set up service '%s'",
+		if (strcmp(handler, "exec") == 0)
+			svc = harbor_service_new_exec(s->name,
+			    (const char *const *)s->exec_argv, err, sizeof err);
+		else if (strcmp(handler, "forward") == 0)
+			svc = harbor_service_new_forward(s->name, s->forward_to,
+			    err, sizeof err);
+		else {
+			svc = harbor_service_new(s->name,
+			    harbor_builtin_handler(handler));
+			snprintf(err, sizeof err, "cannot set up service '%s'",
 			    s->name);
+		}
+		if (svc == NULL) {
+			conf_error(errs, s->handler != NULL ? &s->handler_pos :
+			    &s->pos, "%s", err);
 			goto fail;
 		}
 		svcs[n++] = svc;
+		if (strcmp(handler, "exec") == 0 &&
+		    exec_settings(s, d, svc, errs) == -1)
+			goto fail;
+		if (strcmp(handler, "forward") == 0) {
+			if (PICK(s, d, connect_timeout_ms, -1) != -1)
+				harbor_service_set_connect_timeout(svc,
+				    (unsigned)PICK(s, d, connect_timeout_ms, 0));
+			harbor_service_set_send_proxy(svc,
+			    (int)PICK(s, d, send_proxy, 0));
+		}
 		for (i = 0; i < s->nlisten; i++)
 			if (harbor_service_add_listen(svc, s->listen[i], err,
 			    sizeof err) == -1) {
@@ -1476,7 +1831,8 @@ config_make_services(const struct config *conf, size_t *nout,
 		if (harbor_service_check(svc, err, sizeof err) == -1) {
 			conf_error(errs, s->quote_file != NULL ?
 			    &s->quote_file_pos : quotes != NULL ?
-			    &d->quote_file_pos : &s->pos, "%s", err);
+			    &d->quote_file_pos : s->handler != NULL ?
+			    &s->handler_pos : &s->pos, "%s", err);
 			goto fail;
 		}
 	}

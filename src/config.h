@@ -62,6 +62,23 @@ struct conf_service {
 	struct conf_rule	*trusted;	/* trusted-proxies */
 	size_t			 ntrusted;
 	long long		 proxy_timeout_ms;
+	/* exec and forward (handler "exec" or "forward", at handler_pos) */
+	char			**exec_argv;	/* NULL-terminated */
+	char			*forward_to;
+	char			**env;		/* "NAME=VALUE" */
+	struct conf_pos		*env_pos;
+	size_t			 nenv;
+	char			**passenv;
+	size_t			 npassenv;
+	long long		 max_children;
+	char			*user;		/* exec: run the child as */
+	char			*group;
+	struct conf_pos		 exec_opt_pos;	/* the first exec-only one */
+	const char		*exec_opt;	/* its keyword */
+	long long		 connect_timeout_ms;
+	int			 send_proxy;	/* HARBOR_PROXY_V1/V2, -1 */
+	struct conf_pos		 forward_opt_pos; /* the first forward-only */
+	const char		*forward_opt;
 	struct conf_service	*next;
 };
 

@@ -78,6 +78,10 @@ conn_reason_text(const struct harbor_conn *c, char *buf, size_t len)
 		snprintf(buf, len, "error: %s",
 		    evutil_socket_error_to_string(c->error));
 		return buf;
+	case CLOSE_DONE:
+		return "both sides closed";
+	case CLOSE_DETAIL:
+		return c->detail;
 	case CLOSE_NONE:
 		break;
 	}
@@ -97,17 +101,18 @@ conn_free(struct harbor_conn *c)
 	atomic_fetch_sub(&c->loop->nconns, 1);
 	if (c->counted)
 		limits_leave(c->svc->limits, &c->source);
+	if (c->child_slot)
+		limits_child_give(c->svc->limits);
 	/* A shutdown waiting for the count to reach 0 joins this loop's
 	 * thread, which finishes this function first. */
 	server_conn_gone(srv);
 	if (c->bev != NULL) {
 		event_base_gettimeofday_cached(c->loop->base, &now);
 		took = tv_ms(&now) - tv_ms(&c->started);
-		log_info("service %s: closed %s (conn %llu): %s; %ld.%03ld s, "
+		log_info("service %s: closed %s (conn %llu): %s; %lld ms, "
 		    "%llu bytes in, %llu bytes out", c->svc->name, c->peer,
 		    (unsigned long long)c->id, conn_reason_text(c, why, sizeof why),
-		    (long)(took / 1000), (long)(took % 1000),
-		    (unsigned long long)c->bytes_in,
+		    (long long)took, (unsigned long long)c->bytes_in,
 		    (unsigned long long)c->bytes_out);
 		if (c->session_timer != NULL)
 			event_free(c->session_timer);
@@ -390,21 +395,14 @@ conn_start(struct harbor_conn *c)
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	conn_hold(c);
 	conn_dispatch(c, CONN_EV_OPEN);
+	/* A relay moves what is already here itself. */
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 &&
-	    c->state == CONN_OPEN)
+	    c->state == CONN_OPEN && c->relay == NULL)
 		conn_dispatch(c, CONN_EV_INPUT);	/* after the header */
 	conn_release(c);
 }
 
 /* --- the PROXY header stage --------------------------------------------- */
-
-static void
-conn_header_fail(struct harbor_conn *c, enum conn_reason reason)
-{
-	conn_hold(c);
-	conn_finish(c, reason);
-	conn_release(c);
-}
 
 static void
 conn_header_readcb(struct bufferevent *bev, void *arg)
@@ -429,7 +427,7 @@ conn_header_readcb(struct bufferevent *bev, void *arg)
 	case PROXY_ERROR:
 		log_notice("service %s: conn %llu from %s: %s", c->svc->name,
 		    (unsigned long long)c->id, c->peer, err);
-		conn_header_fail(c, CLOSE_PROXY);
+		conn_end(c, CLOSE_PROXY, NULL);
 		return;
 	case PROXY_DONE:
 		break;
@@ -441,20 +439,23 @@ conn_header_readcb(struct bufferevent *bev, void *arg)
 		    sizeof c->peer);
 		addr_format((struct sockaddr *)&pi.dst, c->local,
 		    sizeof c->local);
+		c->peer_addr = pi.src;
+		c->local_addr = pi.dst;
+		c->have_local = 1;
 	} else
 		pi.src = c->peer_addr;
 	/* Admission, for the client the proxy speaks for. */
 	event_base_gettimeofday_cached(c->loop->base, &now);
 	if ((refused = admission_acl(c->svc, (struct sockaddr *)&pi.src, why,
-	    sizeof why)) == NULL && (refused = limits_admit(c->svc->limits,
-	    (struct sockaddr *)&pi.src, &c->source, tv_ms(&now), why,
-	    sizeof why)) == NULL)
+	    sizeof why)) == NULL && (refused = admission_limits(c->svc,
+	    (struct sockaddr *)&pi.src, tv_ms(&now), &c->source,
+	    &c->child_slot, why, sizeof why)) == NULL)
 		c->counted = 1;
 	if (refused != NULL) {
 		log_notice("service %s: refused %s via proxy %s (conn %llu): "
 		    "%s", c->svc->name, c->peer, via,
 		    (unsigned long long)c->id, refused);
-		conn_header_fail(c, CLOSE_REFUSED);
+		conn_end(c, CLOSE_REFUSED, NULL);
 		return;
 	}
 	log_info("service %s: conn %llu is %s via proxy %s (PROXY v%d%s)",
@@ -473,23 +474,19 @@ conn_header_eventcb(struct bufferevent *bev, short what, void *arg)
 		log_notice("service %s: conn %llu from %s: no PROXY header in "
 		    "%u ms", c->svc->name, (unsigned long long)c->id, c->peer,
 		    c->svc->proxy_timeout_ms);
-		conn_header_fail(c, CLOSE_PROXY_TIMEOUT);
+		conn_end(c, CLOSE_PROXY_TIMEOUT, NULL);
 	} else if (what & BEV_EVENT_EOF)
-		conn_header_fail(c, CLOSE_CLIENT);
+		conn_end(c, CLOSE_CLIENT, NULL);
 	else if (what & BEV_EVENT_ERROR) {
 		c->error = EVUTIL_SOCKET_ERROR();
-		conn_header_fail(c, CLOSE_ERROR);
+		conn_end(c, CLOSE_ERROR, NULL);
 	}
 }
 
 static void
 conn_session_over(evutil_socket_t fd, short what, void *arg)
 {
-	struct harbor_conn	*c = arg;
-
-	conn_hold(c);
-	conn_finish(c, CLOSE_SESSION);
-	conn_release(c);
+	conn_end(arg, CLOSE_SESSION, NULL);
 }
 
 static void
@@ -555,7 +552,8 @@ conn_attach(void *arg)
 void
 conn_accepted(struct harbor_service *svc, struct loop *loop,
     evutil_socket_t fd, const struct sockaddr *peer, int peerlen,
-    const struct source_key *source, uint64_t id, const char *peerstr)
+    const struct source_key *source, int child_slot, uint64_t id,
+    const char *peerstr)
 {
 	struct harbor_conn	*c;
 
@@ -578,6 +576,7 @@ conn_accepted(struct harbor_service *svc, struct loop *loop,
 		c->source = *source;
 		c->counted = 1;
 	}
+	c->child_slot = child_slot;
 	strlcpy(c->peer, peerstr, sizeof c->peer);
 	atomic_init(&c->refs, 1);
 	atomic_init(&c->pending, 0);
@@ -705,6 +704,33 @@ conn_eventcb(struct bufferevent *bev, short what, void *arg)
 			conn_finish(c, CLOSE_ERROR);
 		}
 	}
+}
+
+void
+conn_end(struct harbor_conn *c, enum conn_reason reason, const char *detail)
+{
+	if (detail != NULL)
+		strlcpy(c->detail, detail, sizeof c->detail);
+	conn_hold(c);
+	conn_finish(c, reason);
+	conn_release(c);
+}
+
+int
+conn_addresses(struct harbor_conn *c, struct sockaddr_storage *peer,
+    struct sockaddr_storage *local)
+{
+	ev_socklen_t	len = sizeof *local;
+
+	*peer = c->peer_addr;
+	if (!c->have_local) {
+		if (getsockname(c->fd, (struct sockaddr *)&c->local_addr,
+		    &len) == -1)
+			return -1;
+		c->have_local = 1;
+	}
+	*local = c->local_addr;
+	return 0;
 }
 
 /* Closes every connection of a loop at once (end of the shutdown grace

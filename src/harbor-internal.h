@@ -30,6 +30,7 @@
 #define DEFAULT_MAX_CONNECTIONS	1024
 #define DEFAULT_IDLE_TIMEOUT_MS	(5 * 60 * 1000)
 #define DEFAULT_PROXY_TIMEOUT_MS	5000
+#define DEFAULT_CONNECT_TIMEOUT_MS	10000
 
 /* addr.c */
 struct harbor_addr {
@@ -87,6 +88,13 @@ struct proxy_info {
 };
 enum proxy_result proxy_parse(const uint8_t *buf, size_t len, int versions,
 	    struct proxy_info *out, size_t *used, char *err, size_t errlen);
+/* Writes the header a proxy sends for a client src that connected to dst
+ * (send-proxy): version PROXY_V1 or PROXY_V2, into buf, PROXY_SEND_MAX
+ * bytes.  Returns its length.  Addresses of different families make an
+ * UNKNOWN (v1) or UNSPEC (v2) header. */
+#define PROXY_SEND_MAX	108
+size_t	proxy_header_build(int version, const struct sockaddr *src,
+	    const struct sockaddr *dst, uint8_t *buf, size_t len);
 
 /* framing.c */
 enum frame_result {
@@ -116,6 +124,7 @@ struct limits_settings {
 	unsigned	v6_prefix;
 	struct rate	rate;
 	struct rate	rate_per_source;
+	unsigned	max_children;		/* exec; 0: none */
 };
 struct source;
 struct limits {
@@ -123,6 +132,7 @@ struct limits {
 	atomic_uint		 refs;
 	struct limits_settings	 set;
 	unsigned		 active;
+	unsigned		 children;	/* places taken (exec) */
 	struct bucket		 service_bucket;
 	struct source		**slots;
 	size_t			 nsources;
@@ -139,6 +149,11 @@ void	limits_configure(struct limits *lim,
 const char *limits_admit(struct limits *lim, const struct sockaddr *peer,
 	    struct source_key *key, int64_t now_ms, char *why, size_t whylen);
 void	limits_leave(struct limits *lim, const struct source_key *key);
+/* exec services: a place for a child.  NULL when taken, else why not. */
+const char *limits_child_take(struct limits *lim, char *why, size_t whylen);
+void	limits_child_give(struct limits *lim);
+/* Connections open now. */
+unsigned limits_active(struct limits *lim);
 
 /* service.c */
 struct service_option {
@@ -163,6 +178,17 @@ struct harbor_service {
 	int				 proxy_versions; /* PROXY_V1|V2 */
 	struct acl			 trusted_proxies;
 	unsigned			 proxy_timeout_ms;
+	/* exec */
+	char				**exec_argv;	/* NULL-terminated */
+	char				**exec_env;	/* "NAME=VALUE", NULL-
+							   terminated */
+	size_t				 nexec_env;
+	long				 exec_uid;	/* -1: harbord's */
+	long				 exec_gid;
+	/* forward */
+	char				*forward_to;	/* "host:port" */
+	unsigned			 connect_timeout_ms;
+	int				 send_proxy;	/* 0, PROXY_V1, V2 */
 
 	void				*state;		/* handler's */
 	int				 started;
@@ -231,7 +257,9 @@ enum conn_reason {
 	CLOSE_REFUSED,		/* "refused" (after its PROXY header) */
 	CLOSE_LINE,		/* "line too long (max-line N)" */
 	CLOSE_SHUTDOWN,		/* "shutdown" */
-	CLOSE_ERROR		/* "error: ..." */
+	CLOSE_ERROR,		/* "error: ..." */
+	CLOSE_DONE,		/* "both sides closed" (a relay) */
+	CLOSE_DETAIL		/* the text in conn->detail */
 };
 struct harbor_conn {
 	struct harbor_service	*svc;
@@ -241,7 +269,12 @@ struct harbor_conn {
 	uint64_t		 id;
 	struct source_key	 source;	/* limits' key */
 	int			 counted;	/* in the limits */
-	struct sockaddr_storage	 peer_addr;	/* who connected */
+	struct sockaddr_storage	 peer_addr;	/* the client (after PROXY) */
+	struct sockaddr_storage	 local_addr;	/* what it connected to */
+	int			 have_local;	/* local_addr is set */
+	int			 child_slot;	/* holds a max-children place */
+	struct relay		*relay;		/* exec, forward */
+	char			 detail[160];	/* with CLOSE_DETAIL */
 	char			 peer[HARBOR_ADDRSTRLEN];
 	char			 local[HARBOR_ADDRSTRLEN];
 	struct timeval		 started;
@@ -276,8 +309,30 @@ struct harbor_conn {
  * admitted; NULL for a service whose clients come behind a PROXY header. */
 void	conn_accepted(struct harbor_service *svc, struct loop *loop,
 	    evutil_socket_t fd, const struct sockaddr *peer, int peerlen,
-	    const struct source_key *source, uint64_t id, const char *peerstr);
+	    const struct source_key *source, int child_slot, uint64_t id,
+	    const char *peerstr);
 void	conn_shutdown_all(void *loop);		/* loop_post()ed */
+/* Ends the connection now (on its loop), for reason (CLOSE_DETAIL: the
+ * text in detail). */
+void	conn_end(struct harbor_conn *c, enum conn_reason reason,
+	    const char *detail);
+/* The client's address and the one it connected to (both as the PROXY
+ * header gave them, if there was one).  0, or -1 if local is unknown. */
+int	conn_addresses(struct harbor_conn *c, struct sockaddr_storage *peer,
+	    struct sockaddr_storage *local);
+
+/* relay.c */
+struct relay;
+struct bufferevent;
+/* From an inline handler's open: takes over the connection's bufferevent.
+ * eof_is_close: the second stream's EOF means it reads no more either. */
+struct relay *relay_new(struct harbor_conn *c, int eof_is_close);
+/* The second stream is connected: relaying starts. */
+void	relay_backend_ready(struct relay *r, struct bufferevent *bev);
+/* Ends the connection, why being the logged reason. */
+void	relay_fail(struct relay *r, const char *why);
+/* From the handler's close: frees the relay and the second stream. */
+void	relay_free(struct relay *r);
 
 /* acceptor.c */
 struct listener {
@@ -298,6 +353,10 @@ void	listener_take_over(struct listener *l, struct listener *old);
 void	listener_free(struct listener *l);
 const char *admission_acl(struct harbor_service *svc,
 	    const struct sockaddr *peer, char *why, size_t whylen);
+const char *admission_limits(struct harbor_service *svc,
+	    const struct sockaddr *peer, int64_t now_ms,
+	    struct source_key *key, int *child_slot, char *why,
+	    size_t whylen);
 int	acceptor_init(struct harbor_server *srv);
 void	acceptor_pause(struct harbor_server *srv);
 void	acceptor_stop(struct harbor_server *srv);
@@ -323,9 +382,28 @@ struct harbor_server {
 	unsigned			 next_loop;
 	uint64_t			 next_conn_id;
 	atomic_uint			 nconns;
+	struct children			*children;	/* exec; NULL until
+							   one is served */
 };
 struct loop	*server_pick_loop(struct harbor_server *srv);
 void	server_conn_gone(struct harbor_server *srv);
+
+/* children.c (not on Windows, where only start and free exist) */
+struct children;
+/* Reaping through SIGCHLD on the main loop; once, when the first exec
+ * service comes.  Main loop thread. */
+int	children_start(struct harbor_server *srv);
+void	children_free(struct harbor_server *srv);
+#ifndef _WIN32
+/* Fork with the table locked, and enter the child before unlocking. */
+void	children_lock(struct harbor_server *srv);
+void	children_unlock(struct harbor_server *srv);
+/* errfd: the read end of the child's standard error, which it takes. */
+int	children_add_locked(struct harbor_server *srv, pid_t pid,
+	    struct harbor_service *svc, uint64_t conn_id, int errfd);
+/* Signals the child if it has not been reaped. */
+void	children_signal(struct harbor_server *srv, pid_t pid, int sig);
+#endif
 
 /* services/\*.c */
 extern const struct harbor_handler handler_echo;
@@ -334,6 +412,11 @@ extern const struct harbor_handler handler_chargen;
 extern const struct harbor_handler handler_daytime;
 extern const struct harbor_handler handler_time;
 extern const struct harbor_handler handler_qotd;
+extern const struct harbor_handler handler_exec;
+extern const struct harbor_handler handler_forward;
+/* services/forward.c: "host:port" / "[v6]:port" into its parts. */
+int	forward_target_split(const char *target, char *host, size_t hostlen,
+	    char *port, size_t portlen, char *err, size_t errlen);
 /* services/chargen.c: the RFC 864 line that starts with character
  * 32 + (n mod 95), CRLF included; buf holds CHARGEN_LINE bytes. */
 #define CHARGEN_LINE	74

@@ -196,6 +196,48 @@ const char *harbor_service_name(const struct harbor_service *svc);
 int	harbor_service_check(struct harbor_service *svc, char *err,
     size_t errlen);
 
+/* --- exec and forward services ------------------------------------------ */
+
+/* A service that runs a program for each client (inetd's "nowait",
+ * tcpserver): argv[0] is its absolute path, argv is NULL-terminated.  The
+ * program's standard input and output are a socket harbord relays to the
+ * client, half-close included; its standard error goes to the log, one
+ * line a message, tagged with the service and the pid.  Its environment is
+ * only UCSPI's PROTO=TCP, TCPLOCALIP, TCPLOCALPORT, TCPREMOTEIP,
+ * TCPREMOTEPORT and TCPCONNNUM (connections open to the service), and what
+ * harbor_service_exec_setenv() adds.  No other descriptor is open in it.
+ * Children are reaped through SIGCHLD on the main loop, and their exit is
+ * logged.  Not on Windows (NULL, and err says why). */
+struct harbor_service *harbor_service_new_exec(const char *name,
+    const char *const *argv, char *err, size_t errlen);
+/* "NAME=VALUE" for the program's environment; not one of UCSPI's. */
+int	harbor_service_exec_setenv(struct harbor_service *svc,
+    const char *name_value, char *err, size_t errlen);
+/* Run the program as this user and group (supplementary groups dropped);
+ * -1: as harbord runs. */
+int	harbor_service_exec_credentials(struct harbor_service *svc, long uid,
+    long gid, char *err, size_t errlen);
+/* Children alive at once, those whose client has gone included; a client
+ * beyond it is refused.  0: no limit, the default. */
+void	harbor_service_set_max_children(struct harbor_service *svc,
+    unsigned max);
+
+/* A service that relays each client to a backend, "host:port" or
+ * "[v6]:port", resolved when the service is set up; its addresses are
+ * tried in order. */
+struct harbor_service *harbor_service_new_forward(const char *name,
+    const char *target, char *err, size_t errlen);
+/* Checks a backend as harbor_service_new_forward() would, resolving
+ * nothing. */
+int	harbor_forward_check(const char *target, char *err, size_t errlen);
+/* Milliseconds to wait for each backend address; default 10000. */
+void	harbor_service_set_connect_timeout(struct harbor_service *svc,
+    unsigned ms);
+/* Send the backend a PROXY header naming the client: HARBOR_PROXY_V1 or
+ * HARBOR_PROXY_V2; 0: none, the default. */
+void	harbor_service_set_send_proxy(struct harbor_service *svc,
+    int version);
+
 /* --- the server ---------------------------------------------------------- */
 
 struct harbor_server_settings {

@@ -318,3 +318,44 @@ limits_leave(struct limits *lim, const struct source_key *key)
 	}
 	mutex_unlock(&lim->lock);
 }
+
+/* max-children: a place is taken when a client is admitted to an exec
+ * service and given back when its child is reaped (or, if no child was
+ * started, when the connection ends), so children that outlive their
+ * connection still count. */
+const char *
+limits_child_take(struct limits *lim, char *why, size_t whylen)
+{
+	const char	*refused = NULL;
+
+	mutex_lock(&lim->lock);
+	if (lim->set.max_children != 0 &&
+	    lim->children >= lim->set.max_children) {
+		snprintf(why, whylen, "max-children %u reached",
+		    lim->set.max_children);
+		refused = why;
+	} else
+		lim->children++;
+	mutex_unlock(&lim->lock);
+	return refused;
+}
+
+void
+limits_child_give(struct limits *lim)
+{
+	mutex_lock(&lim->lock);
+	if (lim->children > 0)
+		lim->children--;
+	mutex_unlock(&lim->lock);
+}
+
+unsigned
+limits_active(struct limits *lim)
+{
+	unsigned	n;
+
+	mutex_lock(&lim->lock);
+	n = lim->active;
+	mutex_unlock(&lim->lock);
+	return n;
+}

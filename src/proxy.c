@@ -258,3 +258,100 @@ proxy_parse(const uint8_t *buf, size_t len, int versions,
 		return fail(err, errlen, "expected a v2 header");
 	return fail(err, errlen, "neither a v1 nor a v2 header");
 }
+
+/* --- writing a header (send-proxy) ----------------------------------------- */
+
+/* An IPv4-mapped IPv6 address written as the IPv4 one, so a v1 line and a
+ * v2 header name one family for both ends. */
+static const struct sockaddr *
+unmapped(const struct sockaddr *sa, struct sockaddr_in *buf)
+{
+	static const uint8_t	 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0xff, 0xff };
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+	if (sa->sa_family != AF_INET6 ||
+	    memcmp(&s6->sin6_addr, mapped, sizeof mapped) != 0)
+		return sa;
+	memset(buf, 0, sizeof *buf);
+	buf->sin_family = AF_INET;
+	buf->sin_port = s6->sin6_port;
+	memcpy(&buf->sin_addr, (const uint8_t *)&s6->sin6_addr + 12, 4);
+	return (const struct sockaddr *)buf;
+}
+
+size_t
+proxy_header_build(int version, const struct sockaddr *src,
+    const struct sockaddr *dst, uint8_t *buf, size_t len)
+{
+	struct sockaddr_in	 sbuf, dbuf;
+	char			 sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN];
+	int			 n, same;
+
+	src = unmapped(src, &sbuf);
+	dst = unmapped(dst, &dbuf);
+	same = src->sa_family == dst->sa_family && (src->sa_family == AF_INET ||
+	    src->sa_family == AF_INET6);
+	if (version == PROXY_V1) {
+		if (!same)
+			n = snprintf((char *)buf, len, "PROXY UNKNOWN\r\n");
+		else if (src->sa_family == AF_INET) {
+			const struct sockaddr_in *s = (const void *)src;
+			const struct sockaddr_in *d = (const void *)dst;
+
+			(void)evutil_inet_ntop(AF_INET, &s->sin_addr, sa,
+			    sizeof sa);
+			(void)evutil_inet_ntop(AF_INET, &d->sin_addr, da,
+			    sizeof da);
+			n = snprintf((char *)buf, len, "PROXY TCP4 %s %s %u "
+			    "%u\r\n", sa, da, ntohs(s->sin_port),
+			    ntohs(d->sin_port));
+		} else {
+			const struct sockaddr_in6 *s = (const void *)src;
+			const struct sockaddr_in6 *d = (const void *)dst;
+
+			(void)evutil_inet_ntop(AF_INET6, &s->sin6_addr, sa,
+			    sizeof sa);
+			(void)evutil_inet_ntop(AF_INET6, &d->sin6_addr, da,
+			    sizeof da);
+			n = snprintf((char *)buf, len, "PROXY TCP6 %s %s %u "
+			    "%u\r\n", sa, da, ntohs(s->sin6_port),
+			    ntohs(d->sin6_port));
+		}
+		return n > 0 && (size_t)n < len ? (size_t)n : 0;
+	}
+	if (len < V2_HEADER + 36)
+		return 0;
+	memcpy(buf, v2_signature, sizeof v2_signature);
+	buf[12] = 0x21;				/* version 2, PROXY */
+	if (!same) {
+		buf[13] = 0x00;			/* UNSPEC */
+		buf[14] = buf[15] = 0;
+		return V2_HEADER;
+	}
+	if (src->sa_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)src;
+		const struct sockaddr_in *d = (const void *)dst;
+
+		buf[13] = 0x11;
+		buf[14] = 0;
+		buf[15] = 12;
+		memcpy(buf + 16, &s->sin_addr, 4);
+		memcpy(buf + 20, &d->sin_addr, 4);
+		memcpy(buf + 24, &s->sin_port, 2);
+		memcpy(buf + 26, &d->sin_port, 2);
+		return V2_HEADER + 12;
+	} else {
+		const struct sockaddr_in6 *s = (const void *)src;
+		const struct sockaddr_in6 *d = (const void *)dst;
+
+		buf[13] = 0x21;
+		buf[14] = 0;
+		buf[15] = 36;
+		memcpy(buf + 16, &s->sin6_addr, 16);
+		memcpy(buf + 32, &d->sin6_addr, 16);
+		memcpy(buf + 48, &s->sin6_port, 2);
+		memcpy(buf + 50, &d->sin6_port, 2);
+		return V2_HEADER + 36;
+	}
+}

@@ -95,6 +95,17 @@ server_has_service(struct harbor_service **svcs, size_t n, const char *name)
 	return 0;
 }
 
+static int
+server_serves_exec(struct harbor_service **svcs, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (svcs[i]->handler == &handler_exec)
+			return 1;
+	return 0;
+}
+
 int
 harbor_server_add_service(struct harbor_server *srv,
     struct harbor_service *svc, char *err, size_t errlen)
@@ -276,6 +287,12 @@ harbor_server_start(struct harbor_server *srv, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	if (server_serves_exec(srv->svcs, srv->nsvcs) &&
+	    children_start(srv) == -1) {
+		snprintf(err, errlen, "cannot watch for exited children "
+		    "(SIGCHLD)");
+		return -1;
+	}
 	srv->started = 1;
 	return 0;
 }
@@ -334,6 +351,11 @@ harbor_server_replace_services(struct harbor_server *srv,
 		svcs[i]->server = srv;
 		if (service_start(svcs[i], err, errlen) == -1)
 			goto fail;
+	}
+	if (server_serves_exec(svcs, nsvcs) && children_start(srv) == -1) {
+		snprintf(err, errlen, "cannot watch for exited children "
+		    "(SIGCHLD)");
+		goto fail;
 	}
 	if (server_make_listeners(srv, svcs, nsvcs, srv->listeners, &made,
 	    err, errlen) == -1)
@@ -522,6 +544,7 @@ harbor_server_free(struct harbor_server *srv)
 		loop_free(&srv->loops[j]);
 	free(srv->loops);
 	acceptor_stop(srv);
+	children_free(srv);
 	if (srv->shutdown_ev != NULL)
 		event_free(srv->shutdown_ev);
 	for (i = 0; i < srv->nsvcs; i++)

@@ -34,8 +34,181 @@ harbor_service_new(const char *name, const struct harbor_handler *handler)
 	svc->proxy_timeout_ms = DEFAULT_PROXY_TIMEOUT_MS;
 	svc->idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
 	svc->max_line = DEFAULT_MAX_LINE;
+	svc->exec_uid = svc->exec_gid = -1;
+	svc->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
 	atomic_init(&svc->refs, 1);
 	return svc;
+}
+
+static void
+strings_free(char **list)
+{
+	size_t	i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; list[i] != NULL; i++)
+		free(list[i]);
+	free(list);
+}
+
+#ifdef _WIN32
+struct harbor_service *
+harbor_service_new_exec(const char *name, const char *const *argv,
+    char *err, size_t errlen)
+{
+	(void)name;
+	(void)argv;
+	snprintf(err, errlen, "exec is not available on Windows: it hands "
+	    "the client's socket to a child process as its standard input "
+	    "and output, which Windows programs cannot use");
+	return NULL;
+}
+#else
+struct harbor_service *
+harbor_service_new_exec(const char *name, const char *const *argv,
+    char *err, size_t errlen)
+{
+	struct harbor_service	*svc = NULL;
+	size_t			 n, i;
+
+	if (argv == NULL || argv[0] == NULL || argv[0][0] != '/') {
+		snprintf(err, errlen, "exec needs the program's absolute path "
+		    "(there is no PATH search)");
+		return NULL;
+	}
+	for (n = 0; argv[n] != NULL; n++)
+		;
+	if ((svc = harbor_service_new(name, &handler_exec)) == NULL ||
+	    (svc->exec_argv = calloc(n + 1, sizeof *svc->exec_argv)) == NULL ||
+	    (svc->exec_env = calloc(1, sizeof *svc->exec_env)) == NULL)
+		goto nomem;
+	for (i = 0; i < n; i++)
+		if ((svc->exec_argv[i] = strdup(argv[i])) == NULL)
+			goto nomem;
+	svc->dispatch = HARBOR_DISPATCH_INLINE;
+	return svc;
+nomem:
+	harbor_service_free(svc);
+	snprintf(err, errlen, "out of memory");
+	return NULL;
+}
+#endif
+
+/* The names exec sets itself for each connection. */
+static const char *const ucspi_names[] = {
+	"PROTO", "TCPLOCALIP", "TCPLOCALPORT", "TCPREMOTEIP", "TCPREMOTEPORT",
+	"TCPCONNNUM", NULL
+};
+
+int
+harbor_service_exec_setenv(struct harbor_service *svc, const char *nv,
+    char *err, size_t errlen)
+{
+	const char	*eq = strchr(nv, '=');
+	char		**grown, *copy;
+	size_t		 len, i;
+
+	if (svc->handler != &handler_exec) {
+		snprintf(err, errlen, "service '%s' does not exec a program",
+		    svc->name);
+		return -1;
+	}
+	if (eq == NULL || eq == nv) {
+		snprintf(err, errlen, "bad environment entry '%s' (expected "
+		    "NAME=VALUE)", nv);
+		return -1;
+	}
+	len = (size_t)(eq - nv);
+	for (i = 0; ucspi_names[i] != NULL; i++)
+		if (strlen(ucspi_names[i]) == len &&
+		    strncmp(ucspi_names[i], nv, len) == 0) {
+			snprintf(err, errlen, "%s is set for each connection "
+			    "and cannot be given", ucspi_names[i]);
+			return -1;
+		}
+	/* A name given again takes the later value. */
+	for (i = 0; i < svc->nexec_env; i++)
+		if (strncmp(svc->exec_env[i], nv, len + 1) == 0) {
+			if ((copy = strdup(nv)) == NULL)
+				goto nomem;
+			free(svc->exec_env[i]);
+			svc->exec_env[i] = copy;
+			return 0;
+		}
+	grown = realloc(svc->exec_env, (svc->nexec_env + 2) * sizeof *grown);
+	if (grown == NULL)
+		goto nomem;
+	svc->exec_env = grown;
+	if ((grown[svc->nexec_env] = strdup(nv)) == NULL)
+		goto nomem;
+	grown[++svc->nexec_env] = NULL;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+int
+harbor_service_exec_credentials(struct harbor_service *svc, long uid,
+    long gid, char *err, size_t errlen)
+{
+	if (svc->handler != &handler_exec) {
+		snprintf(err, errlen, "service '%s' does not exec a program",
+		    svc->name);
+		return -1;
+	}
+	svc->exec_uid = uid;
+	svc->exec_gid = gid;
+	return 0;
+}
+
+void
+harbor_service_set_max_children(struct harbor_service *svc, unsigned max)
+{
+	svc->limit.max_children = max;
+}
+
+struct harbor_service *
+harbor_service_new_forward(const char *name, const char *target, char *err,
+    size_t errlen)
+{
+	struct harbor_service	*svc;
+	char			 host[256], port[8];
+
+	if (forward_target_split(target, host, sizeof host, port, sizeof port,
+	    err, errlen) == -1)
+		return NULL;
+	if ((svc = harbor_service_new(name, &handler_forward)) == NULL ||
+	    (svc->forward_to = strdup(target)) == NULL) {
+		harbor_service_free(svc);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	return svc;
+}
+
+int
+harbor_forward_check(const char *target, char *err, size_t errlen)
+{
+	char	host[256], port[8];
+
+	return forward_target_split(target, host, sizeof host, port,
+	    sizeof port, err, errlen);
+}
+
+void
+harbor_service_set_connect_timeout(struct harbor_service *svc, unsigned ms)
+{
+	if (ms != 0)
+		svc->connect_timeout_ms = ms;
+}
+
+void
+harbor_service_set_send_proxy(struct harbor_service *svc, int version)
+{
+	svc->send_proxy = version == HARBOR_PROXY_V1 ? PROXY_V1 :
+	    version == HARBOR_PROXY_V2 ? PROXY_V2 : 0;
 }
 
 static void
@@ -57,6 +230,9 @@ service_destroy(struct harbor_service *svc)
 	free(svc->listen);
 	acl_clear(&svc->acl);
 	acl_clear(&svc->trusted_proxies);
+	strings_free(svc->exec_argv);
+	strings_free(svc->exec_env);
+	free(svc->forward_to);
 	limits_release(svc->limits);
 	free(svc->name);
 	free(svc);
@@ -108,7 +284,9 @@ void
 harbor_service_set_dispatch(struct harbor_service *svc,
     enum harbor_dispatch dispatch)
 {
-	svc->dispatch = dispatch;
+	/* A relay lives on its loop: exec and forward run inline. */
+	if (svc->handler != &handler_exec && svc->handler != &handler_forward)
+		svc->dispatch = dispatch;
 }
 
 void

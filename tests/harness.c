@@ -2262,6 +2262,21 @@ harness_listen_ip(const char *ip, int port, int *port_out)
 	return fd;
 }
 
+int
+harness_accept(int lfd, int timeout_ms)
+{
+	long long deadline = harness_now_ms() + timeout_ms;
+	int fd;
+
+	if (poll_one(lfd, POLLIN, deadline, NULL) <= 0)
+		return -1;
+	if ((fd = (int)accept(lfd, NULL, NULL)) == -1)
+		return -1;
+	sock_cloexec(fd);
+	sock_nonblock(fd);
+	return fd;
+}
+
 bool
 harness_have_ipv6(void)
 {

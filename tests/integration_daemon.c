@@ -1094,8 +1094,8 @@ expect_closed(struct hdaemon *d, const char *service, int lport,
 		hd_dump_log(d, key);
 	ck_assert_msg(line != NULL, "no line \"%s\"", key);
 	ere = harness_fmt("^" TS " harbord\\[%ld\\]: info: service %s: "
-	    "closed 127\\.0\\.0\\.1:%d \\(conn %ld\\): %s; [0-9]+\\.[0-9]{3} "
-	    "s, %u bytes in, %u bytes out$", (long)hd_pid(d), service, lport,
+	    "closed 127\\.0\\.0\\.1:%d \\(conn %ld\\): %s; [0-9]+ ms, "
+	    "%u bytes in, %u bytes out$", (long)hd_pid(d), service, lport,
 	    conn, reason, in, out);
 	ck_assert_msg(matches(line, ere), "closed line \"%s\" does not match "
 	    "%s", line, ere);

@@ -9,7 +9,7 @@ check_PROGRAMS = tests/unit_config tests/unit_addr tests/unit_acl \
 	tests/unit_limits tests/unit_proxy tests/unit_framing \
 	tests/unit_pool tests/unit_library tests/integration_services \
 	tests/integration_access tests/integration_daemon \
-	tests/integration_badinput
+	tests/integration_badinput tests/integration_relay
 TESTS = $(check_PROGRAMS)
 if HARBOR_WINE
 # A Windows build made on another system: each test runs under wine.
@@ -84,6 +84,11 @@ tests_integration_badinput_SOURCES = tests/integration_badinput.c $(HARNESS)
 tests_integration_badinput_CFLAGS = $(TEST_CFLAGS)
 tests_integration_badinput_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_integration_badinput_LDADD = $(TEST_LIBS)
+
+tests_integration_relay_SOURCES = tests/integration_relay.c $(HARNESS)
+tests_integration_relay_CFLAGS = $(TEST_CFLAGS)
+tests_integration_relay_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
+tests_integration_relay_LDADD = $(TEST_LIBS)
 endif
 
 # Runs a Windows test program under wine (a cross build's make check).

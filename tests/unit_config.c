@@ -569,6 +569,138 @@ START_TEST(test_make_services_reads_quote_files)
 }
 END_TEST
 
+START_TEST(test_exec_and_forward)
+{
+	struct config			*conf;
+	const struct conf_service	*x, *f;
+
+	conf = good("defaults { env LANG=C; max-children 5 }\n"
+	    "service x {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    exec /bin/sh -c \"echo $TCPREMOTEIP\"\n"
+	    "    env A=1 B=two=2\n"
+	    "    passenv PATH HOME\n"
+	    "    max-children 3\n"
+	    "}\n"
+	    "service f {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    forward [::1]:8080\n"
+	    "    connect-timeout 2s\n"
+	    "    send-proxy v2\n"
+	    "}\n");
+	x = service(conf, "x");
+	ck_assert_str_eq(x->handler, "exec");
+	ck_assert_str_eq(x->exec_argv[0], "/bin/sh");
+	ck_assert_str_eq(x->exec_argv[1], "-c");
+	ck_assert_str_eq(x->exec_argv[2], "echo $TCPREMOTEIP");
+	ck_assert_ptr_null(x->exec_argv[3]);
+	ck_assert_uint_eq(x->nenv, 2);
+	ck_assert_str_eq(x->env[1], "B=two=2");
+	ck_assert_uint_eq(x->npassenv, 2);
+	ck_assert_int_eq(x->max_children, 3);
+	ck_assert_int_eq(conf->defaults.max_children, 5);
+	f = service(conf, "f");
+	ck_assert_str_eq(f->handler, "forward");
+	ck_assert_str_eq(f->forward_to, "[::1]:8080");
+	ck_assert_int_eq(f->connect_timeout_ms, 2000);
+	ck_assert_int_eq(f->send_proxy, HARBOR_PROXY_V2);
+	config_free(conf);
+
+	bad("service x { listen 127.0.0.1:0; exec cat }\n",
+	    "t.conf:1:38: exec needs the program's absolute path, not 'cat' "
+	    "(there is no PATH search)");
+	bad("defaults { exec /bin/cat }\n",
+	    "t.conf:1:12: 'exec' is not allowed in defaults (each service "
+	    "names its own program)");
+	bad("service x { listen 127.0.0.1:0; handler echo; exec /bin/cat }\n",
+	    "t.conf:1:47: 'exec' conflicts with 'echo' at t.conf:1:41 (a "
+	    "service has one handler)");
+	bad("service x { listen 127.0.0.1:0; forward a:1; exec /bin/cat }\n",
+	    "t.conf:1:46: 'exec' conflicts with 'forward' at t.conf:1:33 (a "
+	    "service has one handler)");
+	bad("service x { listen 127.0.0.1:0; exec /bin/cat; env 1A=b }\n",
+	    "t.conf:1:52: bad environment entry '1A=b' (expected NAME=VALUE, "
+	    "NAME of letters, digits and '_')");
+	bad("service x { listen 127.0.0.1:0; exec /bin/cat; passenv A-B }\n",
+	    "t.conf:1:56: bad variable name 'A-B' (letters, digits and '_')");
+	bad("service x { listen 127.0.0.1:0; handler echo; env A=b }\n",
+	    "t.conf:1:47: 'env' is only for exec services, and service 'x' "
+	    "has handler echo");
+	bad("service x { listen 127.0.0.1:0; exec /bin/cat; send-proxy v1 }\n",
+	    "t.conf:1:48: 'send-proxy' is only for forward services, and "
+	    "service 'x' has handler exec");
+	bad("service x { listen 127.0.0.1:0; forward 127.0.0.1 }\n",
+	    "t.conf:1:41: bad backend '127.0.0.1' (expected HOST:PORT, or "
+	    "[IPv6 address]:PORT)");
+	bad("service x { listen 127.0.0.1:0; forward h:0 }\n",
+	    "t.conf:1:41: bad backend port in 'h:0' (expected 1..65535)");
+	bad("service x { listen 127.0.0.1:0; forward [::1:80 }\n",
+	    "t.conf:1:41: bad backend '[::1:80' (expected [IPv6 address]:PORT)");
+	bad("service x { listen 127.0.0.1:0; forward h:1; send-proxy v3 }\n",
+	    "t.conf:1:57: unknown value 'v3' for 'send-proxy' (expected v1 or "
+	    "v2)");
+	bad("service x { listen 127.0.0.1:0; forward h:1; connect-timeout 0 }\n",
+	    "t.conf:1:62: connect-timeout must be more than 0");
+#ifndef _WIN32
+	bad("user nobody\nservice x { listen 127.0.0.1:0; exec /bin/cat; "
+	    "user daemon }\n", "t.conf:2:48: service 'x' runs its program as "
+	    "another user or group, which harbord can do only if it keeps "
+	    "root ('user root'), not as 'nobody'");
+#endif
+}
+END_TEST
+
+/* The first error config_make_services() reports for text. */
+static void
+make_fails(const char *text, const char *want)
+{
+	struct config	*conf = good(text);
+	size_t		 n;
+
+	ck_assert_ptr_null(config_make_services(conf, &n, &errs));
+	ck_assert_uint_ge(errs.n, 1);
+	ck_assert_str_eq(errs.msg[0], want);
+	conf_errors_clear(&errs);
+	config_free(conf);
+}
+
+START_TEST(test_make_exec_and_forward)
+{
+	struct config		*conf;
+	struct harbor_service	**svcs;
+	size_t			  n, i;
+
+	conf = good("service f { listen 127.0.0.1:0; forward 127.0.0.1:9 }\n");
+	ck_assert_ptr_nonnull(svcs = config_make_services(conf, &n, &errs));
+	for (i = 0; i < n; i++)
+		harbor_service_free(svcs[i]);
+	free(svcs);
+	config_free(conf);
+#ifdef _WIN32
+	make_fails("service x { listen 127.0.0.1:0; exec /bin/cat }\n",
+	    "t.conf:1:33: exec is not available on Windows: it hands the "
+	    "client's socket to a child process as its standard input and "
+	    "output, which Windows programs cannot use");
+#else
+	conf = good("service x { listen 127.0.0.1:0; exec /bin/cat; env A=1 }\n");
+	ck_assert_ptr_nonnull(svcs = config_make_services(conf, &n, &errs));
+	for (i = 0; i < n; i++)
+		harbor_service_free(svcs[i]);
+	free(svcs);
+	config_free(conf);
+	make_fails("service x { listen 127.0.0.1:0; exec /nonexistent/prog }\n",
+	    "t.conf:1:33: service 'x': cannot run /nonexistent/prog: No such "
+	    "file or directory");
+	make_fails("service x { listen 127.0.0.1:0; exec /bin/cat;\n"
+	    "  env TCPREMOTEIP=forged }\n", "t.conf:2:7: TCPREMOTEIP is set "
+	    "for each connection and cannot be given");
+	make_fails("service x { listen 127.0.0.1:0; exec /bin/cat;\n"
+	    "  user no-such-user-here }\n", "t.conf:2:3: service 'x': no user "
+	    "'no-such-user-here'");
+#endif
+}
+END_TEST
+
 START_TEST(test_durations_and_sizes)
 {
 	unsigned long long	v;
@@ -629,6 +761,7 @@ main(void)
 	tcase_add_test(tc, test_every_error_is_reported);
 	tcase_add_test(tc, test_garbage_is_bounded);
 	tcase_add_test(tc, test_durations_and_sizes);
+	tcase_add_test(tc, test_exec_and_forward);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(tf, files_setup, files_teardown);
 #if defined(HAVE_GLOB) || defined(_WIN32)
@@ -640,6 +773,7 @@ main(void)
 	tcase_add_test(tf, test_include_errors_name_the_included_file);
 	tcase_add_test(tf, test_include_loop_stops);
 	tcase_add_test(tf, test_make_services_reads_quote_files);
+	tcase_add_test(tf, test_make_exec_and_forward);
 	suite_add_tcase(s, tf);
 	return check_run(s);
 }

@@ -225,6 +225,66 @@ START_TEST(test_v2_bad)
 }
 END_TEST
 
+/* What send-proxy writes, read back by the parser. */
+static void
+round_trip(int version, const char *src, const char *dst, const char *want_src,
+    const char *want_dst)
+{
+	struct harbor_addr	 s[ADDR_PARSE_MAX], d[ADDR_PARSE_MAX];
+	struct proxy_info	 pi;
+	uint8_t			 buf[PROXY_SEND_MAX];
+	size_t			 n, ns, nd, used = 0;
+	char			 err[256];
+
+	ck_assert_int_eq(addr_parse(src, s, &ns, err, sizeof err), 0);
+	ck_assert_int_eq(addr_parse(dst, d, &nd, err, sizeof err), 0);
+	n = proxy_header_build(version, (struct sockaddr *)&s[0].ss,
+	    (struct sockaddr *)&d[0].ss, buf, sizeof buf);
+	ck_assert_uint_gt(n, 0);
+	ck_assert_int_eq(parse(buf, n, version, &pi, &used, err), PROXY_DONE);
+	ck_assert_uint_eq(used, n);
+	ck_assert_int_eq(pi.version, version == PROXY_V1 ? 1 : 2);
+	if (want_src == NULL) {
+		ck_assert_int_eq(pi.local, 1);
+		return;
+	}
+	ck_assert_int_eq(pi.local, 0);
+	addr_is(&pi.src, want_src);
+	addr_is(&pi.dst, want_dst);
+}
+
+START_TEST(test_build)
+{
+	int	v;
+
+	for (v = PROXY_V1; v <= PROXY_V2; v++) {
+		round_trip(v, "192.0.2.1:51234", "198.51.100.2:7",
+		    "192.0.2.1:51234", "198.51.100.2:7");
+		round_trip(v, "[2001:db8::1]:65535", "[2001:db8::2]:1",
+		    "[2001:db8::1]:65535", "[2001:db8::2]:1");
+		/* A dual-stack listener sees IPv4 clients as mapped. */
+		round_trip(v, "[::ffff:192.0.2.9]:40000", "[::ffff:127.0.0.1]:80",
+		    "192.0.2.9:40000", "127.0.0.1:80");
+		round_trip(v, "192.0.2.1:1", "[2001:db8::2]:2", NULL, NULL);
+	}
+	{
+		uint8_t			 small[20];
+		struct harbor_addr	 a[ADDR_PARSE_MAX];
+		size_t			 na;
+		char			 err[256];
+
+		ck_assert_int_eq(addr_parse("[2001:db8::1]:1", a, &na, err,
+		    sizeof err), 0);
+		ck_assert_uint_eq(proxy_header_build(PROXY_V1,
+		    (struct sockaddr *)&a[0].ss, (struct sockaddr *)&a[0].ss,
+		    small, sizeof small), 0);
+		ck_assert_uint_eq(proxy_header_build(PROXY_V2,
+		    (struct sockaddr *)&a[0].ss, (struct sockaddr *)&a[0].ss,
+		    small, sizeof small), 0);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -235,6 +295,7 @@ main(void)
 	tcase_add_test(tc, test_v1_bad);
 	tcase_add_test(tc, test_v2);
 	tcase_add_test(tc, test_v2_bad);
+	tcase_add_test(tc, test_build);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

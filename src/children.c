@@ -1,0 +1,310 @@
+/*
+ * Children: the processes exec services start, from fork to reaping.
+ *
+ * The table is the server's.  An I/O loop forks with the table locked and
+ * enters the child before it lets go, so the SIGCHLD handler, which runs
+ * on the main loop and takes the same lock, always finds the child it is
+ * told of.  Only children in the table are waited for (never "any child":
+ * a program that embeds libharbor may have children of its own).
+ *
+ * A child's standard error is a pipe read on the main loop; each line is
+ * logged with the service and the pid.  When the child is reaped, what is
+ * left in the pipe is logged first, then the exit.
+ */
+#include "autoconfig.h"
+
+#ifndef _WIN32
+
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "harbor-internal.h"
+
+#define CHILD_LINE_MAX	1024	/* longer stderr lines are logged in parts */
+
+struct child {
+	pid_t			 pid;
+	char			*service;
+	uint64_t		 conn_id;
+	struct limits		*limits;	/* its max-children place */
+	int64_t			 started_ms;
+	evutil_socket_t		 errfd;		/* -1 once at its end */
+	struct event		*errev;
+	char			 line[CHILD_LINE_MAX];
+	size_t			 linelen;
+	struct child		*next;
+};
+
+struct children {
+	mutex_t			 lock;
+	struct child		*list;
+	struct event		*sigchld;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timeval	tv;
+
+	(void)evutil_gettimeofday(&tv, NULL);
+	return tv_ms(&tv);
+}
+
+static void
+child_log_line(struct child *ch)
+{
+	size_t	i;
+
+	/* Control characters would let a program forge log lines. */
+	for (i = 0; i < ch->linelen; i++)
+		if ((unsigned char)ch->line[i] < 0x20 && ch->line[i] != '\t')
+			ch->line[i] = '?';
+		else if (ch->line[i] == 0x7f)
+			ch->line[i] = '?';
+	log_notice("service %s: pid %ld: %.*s", ch->service, (long)ch->pid,
+	    (int)ch->linelen, ch->line);
+	ch->linelen = 0;
+}
+
+/* Reads what is in the pipe now; at its end, closes it. */
+static void
+child_read_stderr(struct child *ch)
+{
+	char	buf[4096], *p, *nl;
+	ssize_t	n;
+	size_t	take;
+
+	while (ch->errfd != -1) {
+		n = read(ch->errfd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			if (ch->linelen > 0)
+				child_log_line(ch);
+			event_del(ch->errev);
+			(void)close(ch->errfd);
+			ch->errfd = -1;
+			return;
+		}
+		for (p = buf; p < buf + n; p += take) {
+			nl = memchr(p, '\n', (size_t)(buf + n - p));
+			take = (size_t)((nl != NULL ? nl : buf + n) - p);
+			if (take > sizeof ch->line - ch->linelen)
+				take = sizeof ch->line - ch->linelen;
+			memcpy(ch->line + ch->linelen, p, take);
+			ch->linelen += take;
+			if (nl != NULL && p + take == nl) {
+				take++;		/* the newline */
+				if (ch->linelen > 0 &&
+				    ch->line[ch->linelen - 1] == '\r')
+					ch->linelen--;
+				child_log_line(ch);
+			} else if (ch->linelen == sizeof ch->line)
+				child_log_line(ch);
+		}
+	}
+}
+
+static void
+child_stderr_cb(evutil_socket_t fd, short what, void *arg)
+{
+	child_read_stderr(arg);
+}
+
+static void
+child_free(struct child *ch)
+{
+	if (ch->errev != NULL)
+		event_free(ch->errev);
+	if (ch->errfd != -1)
+		(void)close(ch->errfd);
+	if (ch->limits != NULL) {
+		limits_child_give(ch->limits);
+		limits_release(ch->limits);
+	}
+	free(ch->service);
+	free(ch);
+}
+
+static void
+child_log_exit(struct child *ch, int status)
+{
+	int64_t	took = now_ms() - ch->started_ms;
+
+	if (WIFEXITED(status))
+		harbor_log(WEXITSTATUS(status) == 0 ? HARBOR_LOG_INFO :
+		    HARBOR_LOG_NOTICE, "service %s: conn %llu: pid %ld exited "
+		    "with status %d after %lld ms", ch->service,
+		    (unsigned long long)ch->conn_id, (long)ch->pid,
+		    WEXITSTATUS(status), (long long)took);
+	else if (WIFSIGNALED(status))
+		log_notice("service %s: conn %llu: pid %ld killed by signal %d "
+		    "(%s)%s after %lld ms", ch->service,
+		    (unsigned long long)ch->conn_id, (long)ch->pid,
+		    WTERMSIG(status), strsignal(WTERMSIG(status)),
+#ifdef WCOREDUMP
+		    WCOREDUMP(status) ? ", core dumped" :
+#endif
+		    "", (long long)took);
+}
+
+static void
+children_reap(evutil_socket_t sig, short what, void *arg)
+{
+	struct children	*cs = arg;
+	struct child	*ch, **prev;
+	pid_t		 r;
+	int		 status;
+
+	mutex_lock(&cs->lock);
+	for (prev = &cs->list; (ch = *prev) != NULL; ) {
+		while ((r = waitpid(ch->pid, &status, WNOHANG)) == -1 &&
+		    errno == EINTR)
+			;
+		if (r == 0) {
+			prev = &ch->next;
+			continue;
+		}
+		if (r == ch->pid) {
+			child_read_stderr(ch);
+			child_log_exit(ch, status);
+		} else
+			log_warn("service %s: pid %ld was reaped elsewhere; "
+			    "its exit status is unknown", ch->service,
+			    (long)ch->pid);
+		*prev = ch->next;
+		child_free(ch);
+	}
+	mutex_unlock(&cs->lock);
+}
+
+int
+children_start(struct harbor_server *srv)
+{
+	struct children	*cs;
+
+	if (srv->children != NULL)
+		return 0;
+	if ((cs = calloc(1, sizeof *cs)) == NULL)
+		return -1;
+	mutex_init(&cs->lock);
+	cs->sigchld = evsignal_new(srv->base, SIGCHLD, children_reap, cs);
+	if (cs->sigchld == NULL || evsignal_add(cs->sigchld, NULL) == -1) {
+		if (cs->sigchld != NULL)
+			event_free(cs->sigchld);
+		mutex_destroy(&cs->lock);
+		free(cs);
+		return -1;
+	}
+	srv->children = cs;
+	return 0;
+}
+
+void
+children_lock(struct harbor_server *srv)
+{
+	mutex_lock(&srv->children->lock);
+}
+
+void
+children_unlock(struct harbor_server *srv)
+{
+	mutex_unlock(&srv->children->lock);
+}
+
+int
+children_add_locked(struct harbor_server *srv, pid_t pid,
+    struct harbor_service *svc, uint64_t conn_id, int errfd)
+{
+	struct children	*cs = srv->children;
+	struct child	*ch;
+
+	if ((ch = calloc(1, sizeof *ch)) == NULL ||
+	    (ch->service = strdup(svc->name)) == NULL) {
+		free(ch);
+		(void)close(errfd);
+		return -1;
+	}
+	ch->pid = pid;
+	ch->conn_id = conn_id;
+	ch->started_ms = now_ms();
+	ch->errfd = errfd;
+	ch->limits = svc->limits;
+	limits_hold(svc->limits);
+	/* Threaded libevent: the main loop may be told of a new event from
+	 * this thread. */
+	ch->errev = event_new(srv->base, errfd, EV_READ | EV_PERSIST,
+	    child_stderr_cb, ch);
+	if (ch->errev == NULL || event_add(ch->errev, NULL) == -1)
+		log_warn("service %s: pid %ld: its standard error cannot be "
+		    "read; it is lost", svc->name, (long)pid);
+	ch->next = cs->list;
+	cs->list = ch;
+	return 0;
+}
+
+void
+children_signal(struct harbor_server *srv, pid_t pid, int sig)
+{
+	struct children	*cs = srv->children;
+	struct child	*ch;
+
+	/* Under the lock the pid cannot have been reaped, so it cannot
+	 * belong to another process yet. */
+	mutex_lock(&cs->lock);
+	for (ch = cs->list; ch != NULL; ch = ch->next)
+		if (ch->pid == pid) {
+			(void)kill(pid, sig);
+			break;
+		}
+	mutex_unlock(&cs->lock);
+}
+
+void
+children_free(struct harbor_server *srv)
+{
+	struct children	*cs = srv->children;
+	struct child	*ch, *next;
+
+	if (cs == NULL)
+		return;
+	/* Children still running are left to init. */
+	for (ch = cs->list; ch != NULL; ch = next) {
+		next = ch->next;
+		child_free(ch);
+	}
+	event_free(cs->sigchld);
+	mutex_destroy(&cs->lock);
+	free(cs);
+	srv->children = NULL;
+}
+
+#else /* _WIN32: there is no exec */
+
+#include "harbor-internal.h"
+
+int
+children_start(struct harbor_server *srv)
+{
+	(void)srv;
+	return 0;
+}
+
+void
+children_free(struct harbor_server *srv)
+{
+	(void)srv;
+}
+
+#endif

@@ -1,0 +1,765 @@
+/*
+ * exec and forward against the real daemon: real programs (/bin/cat,
+ * /bin/sh -c, env, wc, id) run per client, and clients relayed to real
+ * backends (harbord's own services, and sockets this test holds so it can
+ * half-close, stall and read PROXY headers), with half-close both ways,
+ * backpressure both ways, timeouts and limits.
+ */
+#include "harness.h"	/* first: feature macros */
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifndef _WIN32
+#include <dirent.h>
+#include <pwd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#endif
+#include <unistd.h>
+
+#include "check-run.h"
+
+#define NO_EXEC	"exec is not available on Windows"
+
+/* The pid in the daemon's "conn N: started pid P" line for service svc. */
+static long
+started_pid(struct hdaemon *d, const char *svc)
+{
+	char	*want = harness_fmt("service %s: conn ", svc);
+	char	*line = NULL, *p;
+	long	 pid = -1;
+	long long deadline = harness_now_ms() + 5000;
+
+	while (harness_now_ms() < deadline) {
+		free(line);
+		line = hd_find_line(d, "started pid ", 200);
+		if (line != NULL && strstr(line, want) != NULL)
+			break;
+	}
+	if (line != NULL && (p = strstr(line, "started pid ")) != NULL)
+		pid = strtol(p + strlen("started pid "), NULL, 10);
+	free(line);
+	free(want);
+	HD_ASSERT(d, pid > 0, "no 'started pid' line for service %s", svc);
+	return pid;
+}
+
+/* --- exec ------------------------------------------------------------------ */
+
+START_TEST(test_exec_cat_half_close)
+{
+#ifdef _WIN32
+	HARNESS_SKIP(NO_EXEC);
+#else
+	struct hdaemon	*d = hd_start("service cat {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    exec /bin/cat\n"
+	    "}\n", NULL);
+	size_t		 n = 3 * 1024 * 1024 + 17;
+	unsigned char	*out = malloc(n), *in = malloc(n + 1);
+	int		 fd = hc_connect_ok(hd_port(d, "cat"));
+	bool		 eof;
+
+	harness_fill_bytes(out, n, 7);
+	/* Everything sent, then the write side shut: cat sees its EOF only
+	 * after the last byte, and all of it comes back. */
+	HD_ASSERT(d, hc_exchange(fd, out, n, in, n, true, 20000),
+	    "cat did not send back %zu bytes", n);
+	ck_assert(memcmp(in, out, n) == 0);
+	ck_assert_uint_eq(hc_read_eof(fd, in, 1, 5000, &eof), 0);
+	ck_assert(eof);
+	hc_close(fd);
+	HD_EXPECT_LOG(d, "exited with status 0 after ", 5000);
+	HD_EXPECT_LOG(d, "both sides closed", 5000);
+	free(out);
+	free(in);
+	hd_finish(d);
+#endif
+}
+END_TEST
+
+/* A request, then the client's FIN; the reply comes only after the FIN
+ * (wc counts to the end).  ncat and xinetd lose it. */
+START_TEST(test_exec_reply_after_client_fin)
+{
+#ifdef _WIN32
+	HARNESS_SKIP(NO_EXEC);
+#else
+	struct hdaemon	*d = hd_start("service wc {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    exec /usr/bin/wc -c\n"
+	    "}\n", NULL);
+	size_t		 n = 200000;
+	char		*out = malloc(n), reply[64] = "";
+	int		 fd = hc_connect_ok(hd_port(d, "wc"));
+	bool		 eof;
+
+	memset(out, 'x', n);
+	ck_assert(hc_exchange(fd, out, n, NULL, 0, true, 10000));
+	(void)hc_read_eof(fd, reply, sizeof reply - 1, 10000, &eof);
+	ck_assert(eof);
+	ck_assert_str_eq(reply, "200000\n");
+	hc_close(fd);
+	free(out);
+	hd_finish(d);
+#endif
+}
+END_TEST
+
+START_TEST(test_exec_environment)
+{
+#ifdef _WIN32
+	HARNESS_SKIP(NO_EXEC);
+#else
+	struct hdaemon	*d;
+	char		 buf[4096] = "", *want;
+	bool		 eof, v6 = harness_have_ipv6();
+	int		 fd, port;
+
+	/* harbord passes on only what passenv names. */
+	setenv("RELAY_PASSED", "from harbord's environment", 1);
+	setenv("RELAY_SECRET", "must not leak", 1);
+	d = hd_start(v6 ? "service env {\n"
+	    "    listen 127.0.0.1:0 [::1]:0\n"
+	    "    exec /usr/bin/env\n"
+	    "    env GREETING=hello \"SPACED=a b\"\n"
+	    "    env GREETING=hello-again\n"
+	    "    passenv RELAY_PASSED NOT_SET_ANYWHERE\n"
+	    "}\n" : "service env {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    exec /usr/bin/env\n"
+	    "    env GREETING=hello \"SPACED=a b\"\n"
+	    "    env GREETING=hello-again\n"
+	    "    passenv RELAY_PASSED NOT_SET_ANYWHERE\n"
+	    "}\n", NULL);
+	port = hd_port_host(d, "env", "127.0.0.1");
+	fd = hc_connect_ok(port);
+	(void)hc_read_eof(fd, buf, sizeof buf - 1, 5000, &eof);
+	ck_assert(eof);
+	want = harness_fmt("PROTO=TCP\nTCPLOCALIP=127.0.0.1\nTCPLOCALPORT=%d\n"
+	    "TCPREMOTEIP=127.0.0.1\nTCPREMOTEPORT=%d\nTCPCONNNUM=1\n"
+	    "RELAY_PASSED=from harbord's environment\nGREETING=hello-again\n"
+	    "SPACED=a b\n", port, hc_local_port(fd));
+	ck_assert_str_eq(buf, want);
+	free(want);
+	hc_close(fd);
+
+	if (v6) {
+		port = hd_port_host(d, "env", "[::1]");
+		fd = hc_connect6(port);
+		ck_assert_int_ge(fd, 0);
+		memset(buf, 0, sizeof buf);
+		(void)hc_read_eof(fd, buf, sizeof buf - 1, 5000, &eof);
+		want = harness_fmt("TCPLOCALIP=::1\nTCPLOCALPORT=%d\n"
+		    "TCPREMOTEIP=::1\nTCPREMOTEPORT=%d\n", port,
+		    hc_local_port(fd));
+		ck_assert_msg(strstr(buf, want) != NULL, "got:\n%s", buf);
+		free(want);
+		hc_close(fd);
+	}
+	hd_finish(d);
+#endif
+}
+END_TEST
+
+START_TEST(test_exec_stderr_and_exit)
+{
+#ifdef _WIN32
+	HARNESS_SKIP(NO_EXEC);
+#else
+	struct hdaemon	*d = hd_start("service sh {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    exec /bin/sh -c \"echo to the client; "
+	    "echo to the log >&2; printf 'no newline\\\\033[2J' >&2; exit 7\"\n"
+	    "}\n", NULL);
+	char		 buf[256] = "", *want;
+	int		 fd = hc_connect_ok(hd_port(d, "sh"));
+	bool		 eof;
+	long		 pid;
+
+	(void)hc_read_eof(fd, buf, sizeof buf - 1, 5000, &eof);
+	ck_assert(eof);
+	ck_assert_str_eq(buf, "to the client\n");
+	hc_close(fd);
+	pid = started_pid(d, "sh");
+	want = harness_fmt("service sh: pid %ld: to the log", pid);
+	HD_EXPECT_LOG(d, want, 5000);
+	free(want);
+	/* A control character cannot reach the log as it is. */
+	want = harness_fmt("service sh: pid %ld: no newline?[2J", pid);
+	HD_EXPECT_LOG(d, want, 5000);
+	free(want);
+	want = harness_fmt("service sh: conn 1: pid %ld exited with status 7 "
+	    "after ", pid);
+	HD_EXPECT_LOG(d, want, 5000);
+	free(want);
+	hd_finish(d);
+#endif
+}
+END_TEST
+
+START_TEST(test_exec_killed_by_signal)
+{
+#ifdef _WIN32
+	HARNESS_SKIP(NO_EXEC);
+#else
+	struct hdaemon	*d = hd_start("service sh {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    exec /bin/sh -c \"kill -KILL $$\"\n"
+	    "}\n", NULL);
+	int		 fd = hc_connect_ok(hd_port(d, "sh"));
+
+	ck_assert(hc_wait_eof(fd, 5000, NULL));
+	hc_close(fd);
+	HD_EXPECT_LOG(d, "killed by signal 9 (", 5000);
+	hd_finish(d);
+#endif
+}
+END_TEST
+
+/* The child has 0, 1 and 2 open and nothing else: read from /proc while
+ * it runs. */
+START_TEST(test_exec_no_fd_leaks)
+{
+#ifdef _WIN32
+	HARNESS_SKIP(NO_EXEC);
+#else
+	struct hdaemon	*d;
+	char		*dir, *path, link0[256], link1[256], link2[256];
+	DIR		*dp;
+	struct dirent	*e;
+	int		 fd, nfds = 0;
+	long		 pid;
+	ssize_t		 n;
+
+	if (!harness_have_proc())
+		HARNESS_SKIP("no /proc to look at the child's descriptors");
+	d = hd_start("log file /dev/null\n"	/* one more fd in harbord */
+	    "service cat {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    exec /bin/cat\n"
+	    "}\n", NULL);
+	fd = hc_connect_ok(hd_port(d, "cat"));
+	ck_assert(hc_echo_ok(fd, "still there?\n"));
+	pid = started_pid(d, "cat");
+	dir = harness_fmt("/proc/%ld/fd", pid);
+	ck_assert_ptr_nonnull(dp = opendir(dir));
+	while ((e = readdir(dp)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		ck_assert_msg(strcmp(e->d_name, "0") == 0 ||
+		    strcmp(e->d_name, "1") == 0 || strcmp(e->d_name, "2") == 0,
+		    "fd %s is open in the child", e->d_name);
+		nfds++;
+	}
+	closedir(dp);
+	ck_assert_int_eq(nfds, 3);
+	path = harness_fmt("%s/0", dir);
+	ck_assert_int_gt(n = readlink(path, link0, sizeof link0 - 1), 0);
+	link0[n] = '\0';
+	free(path);
+	path = harness_fmt("%s/1", dir);
+	ck_assert_int_gt(n = readlink(path, link1, sizeof link1 - 1), 0);
+	link1[n] = '\0';
+	free(path);
+	path = harness_fmt("%s/2", dir);
+	ck_assert_int_gt(n = readlink(path, link2, sizeof link2 - 1), 0);
+	link2[n] = '\0';
+	free(path);
+	free(dir);
+	/* stdin and stdout one socket, stderr a pipe. */
+	ck_assert_str_eq(link0, link1);
+	ck_assert(strncmp(link0, "socket:", 7) == 0);
+	ck_assert(strncmp(link2, "pipe:", 5) == 0);
+	hc_close(fd);
+	HD_EXPECT_LOG(d, "exited with status 0", 5000);
+	hd_finish(d);
+#endif
+}
+END_TEST
+
+START_TEST(test_exec_max_children)
+{
+#ifdef _WIN32
+	HARNESS_SKIP(NO_EXEC);
+#else
+	struct hdaemon	*d = hd_start("service cat {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    exec /bin/cat\n"
+	    "    max-children 2\n"
+	    "}\n", NULL);
+	int		 port = hd_port(d, "cat");
+	int		 a = hc_connect_ok(port), b = hc_connect_ok(port), c;
+
+	ck_assert(hc_echo_ok(a, "one\n"));
+	ck_assert(hc_echo_ok(b, "two\n"));
+	c = hc_connect_ok(port);
+	ck_assert(hc_wait_eof(c, 5000, NULL));
+	hc_close(c);
+	HD_EXPECT_LOG(d, "refused 127.0.0.1:", 5000);
+	HD_EXPECT_LOG(d, "max-children 2 reached", 5000);
+	/* One leaves, its child is reaped, and there is room again. */
+	hd_mark(d);
+	hc_close(a);
+	HD_EXPECT_LOG(d, "exited with status 0", 5000);
+	c = hc_connect_ok(port);
+	HD_ASSERT(d, hc_echo_ok(c, "three\n"), "not served after a child "
+	    "was reaped");
+	hc_close(b);
+	hc_close(c);
+	hd_finish(d);
+#endif
+}
+END_TEST
+
+/* A child still running when its client is cut off (here: idle) is told
+ * to stop. */
+START_TEST(test_exec_timeout_stops_child)
+{
+#ifdef _WIN32
+	HARNESS_SKIP(NO_EXEC);
+#else
+	struct hdaemon	*d = hd_start("service sleep {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    exec /bin/sleep 60\n"
+	    "    idle-timeout 500ms\n"
+	    "}\n", NULL);
+	int		 fd = hc_connect_ok(hd_port(d, "sleep"));
+
+	ck_assert(hc_wait_eof(fd, 5000, NULL));
+	hc_close(fd);
+	HD_EXPECT_LOG(d, "idle timeout", 5000);
+	HD_EXPECT_LOG(d, "killed by signal 15 (", 5000);
+	hd_finish(d);
+#endif
+}
+END_TEST
+
+/* A program that floods a client that does not read: harbord holds a
+ * bounded amount, and the flow resumes when the client reads. */
+START_TEST(test_exec_backpressure)
+{
+#ifdef _WIN32
+	HARNESS_SKIP(NO_EXEC);
+#else
+	struct hdaemon	*d;
+	long		 before, after;
+	char		 buf[65536];
+	size_t		 got = 0, n;
+	int		 fd;
+
+	if (!harness_have_proc())
+		HARNESS_SKIP("no /proc to read harbord's memory");
+	d = hd_start("service zero {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    exec /bin/cat /dev/zero\n"
+	    "}\n", NULL);
+	fd = hc_connect_ok(hd_port(d, "zero"));
+	harness_sleep_ms(300);
+	before = harness_proc_rss_kb(hd_pid(d));
+	harness_sleep_ms(1500);
+	after = harness_proc_rss_kb(hd_pid(d));
+	HD_ASSERT(d, after - before < 4096, "harbord grew from %ld to %ld KiB "
+	    "for a client that does not read", before, after);
+	while (got < 8 * 1024 * 1024 && (n = hc_read_n(fd, buf, sizeof buf,
+	    5000)) > 0)
+		got += n;
+	ck_assert_uint_ge(got, 8 * 1024 * 1024);
+	hc_close(fd);
+	HD_EXPECT_LOG(d, "killed by signal", 5000);
+	hd_finish(d);
+#endif
+}
+END_TEST
+
+START_TEST(test_exec_as_user)
+{
+#ifdef _WIN32
+	HARNESS_SKIP(NO_EXEC);
+#else
+	struct passwd	*pw;
+	struct hdaemon	*d;
+	char		 buf[128] = "", *want;
+	bool		 eof;
+	int		 fd;
+
+	if (geteuid() != 0)
+		HARNESS_SKIP("only root can run a child as another user");
+	if ((pw = getpwnam("nobody")) == NULL)
+		HARNESS_SKIP("there is no user nobody");
+	d = hd_start("service id {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    exec /bin/sh -c \"id -u; id -g; id -G\"\n"
+	    "    user nobody\n"
+	    "}\n", NULL);
+	fd = hc_connect_ok(hd_port(d, "id"));
+	(void)hc_read_eof(fd, buf, sizeof buf - 1, 5000, &eof);
+	/* Its uid and gid, and no supplementary group of harbord's. */
+	want = harness_fmt("%ld\n%ld\n%ld\n", (long)pw->pw_uid,
+	    (long)pw->pw_gid, (long)pw->pw_gid);
+	ck_assert_str_eq(buf, want);
+	free(want);
+	hc_close(fd);
+	hd_finish(d);
+#endif
+}
+END_TEST
+
+/* --- forward ----------------------------------------------------------- */
+
+/* A daemon with one forward service to 127.0.0.1:port (or host:port),
+ * with more options in extra. */
+static struct hdaemon *
+start_forward(const char *host, int port, const char *extra)
+{
+	char		*cfg = harness_fmt("service fwd {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    forward %s:%d\n"
+	    "%s"
+	    "}\n", host, port, extra != NULL ? extra : "");
+	struct hdaemon	*d = hd_start(cfg, NULL);
+
+	free(cfg);
+	return d;
+}
+
+/* Through forward to harbord's own echo, by name, large and half-closed. */
+START_TEST(test_forward_to_echo)
+{
+	struct hdaemon	*backend = hd_start("service echo {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    handler echo\n"
+	    "}\n", NULL);
+	struct hdaemon	*d = start_forward("localhost",
+	    hd_port(backend, "echo"), NULL);
+	size_t		 n = 2 * 1024 * 1024 + 5;
+	unsigned char	*out = malloc(n), *in = malloc(n);
+	int		 fd = hc_connect_ok(hd_port(d, "fwd"));
+	bool		 eof;
+
+	harness_fill_bytes(out, n, 11);
+	HD_ASSERT(d, hc_exchange(fd, out, n, in, n, true, 20000),
+	    "echo through forward did not return %zu bytes", n);
+	ck_assert(memcmp(in, out, n) == 0);
+	ck_assert_uint_eq(hc_read_eof(fd, in, 1, 5000, &eof), 0);
+	ck_assert(eof);
+	hc_close(fd);
+	HD_EXPECT_LOG(d, "both sides closed", 5000);
+	free(out);
+	free(in);
+	hd_finish(d);
+	hd_finish(backend);
+}
+END_TEST
+
+static void
+read_exactly(int fd, const char *want)
+{
+	size_t	n = strlen(want);
+	char	*buf = calloc(1, n + 1);
+
+	ck_assert_uint_eq(hc_read_n(fd, buf, n, 5000), n);
+	ck_assert_str_eq(buf, want);
+	free(buf);
+}
+
+static void
+read_to_eof(int fd, const char *want)
+{
+	size_t	n = strlen(want);
+	char	*buf = calloc(1, n + 2);
+	bool	 eof;
+
+	ck_assert_uint_eq(hc_read_eof(fd, buf, n + 1, 5000, &eof), n);
+	ck_assert_msg(eof, "no EOF after \"%s\"", want);
+	ck_assert_str_eq(buf, want);
+	free(buf);
+}
+
+/* Either side may stop sending first and still hear the other out. */
+START_TEST(test_forward_half_close_both_ways)
+{
+	int		 lport, lfd = harness_listen_ip("127.0.0.1", 0, &lport);
+	struct hdaemon	*d = start_forward("127.0.0.1", lport, NULL);
+	int		 c, b;
+
+	/* The client finishes first: the backend sees the request, then
+	 * EOF, and its reply still reaches the client. */
+	c = hc_connect_ok(hd_port(d, "fwd"));
+	ck_assert_int_ge(b = harness_accept(lfd, 5000), 0);
+	ck_assert(hc_send_str(c, "request\n"));
+	ck_assert_int_eq(shutdown(c, SHUT_WR), 0);
+	read_to_eof(b, "request\n");
+	ck_assert(hc_send_str(b, "reply, "));
+	read_exactly(c, "reply, ");
+	ck_assert(hc_send_str(b, "all of it\n"));
+	ck_assert_int_eq(shutdown(b, SHUT_WR), 0);
+	read_to_eof(c, "all of it\n");
+	hc_close(c);
+	hc_close(b);
+	HD_EXPECT_LOG(d, "both sides closed", 5000);
+
+	/* The backend finishes first: the client sees EOF, and what it
+	 * sends afterwards still reaches the backend. */
+	hd_mark(d);
+	c = hc_connect_ok(hd_port(d, "fwd"));
+	ck_assert_int_ge(b = harness_accept(lfd, 5000), 0);
+	ck_assert(hc_send_str(b, "greeting\n"));
+	ck_assert_int_eq(shutdown(b, SHUT_WR), 0);
+	read_to_eof(c, "greeting\n");
+	ck_assert(hc_send_str(c, "late words\n"));
+	read_exactly(b, "late words\n");
+	ck_assert_int_eq(shutdown(c, SHUT_WR), 0);
+	read_to_eof(b, "");
+	hc_close(c);
+	hc_close(b);
+	HD_EXPECT_LOG(d, "both sides closed", 5000);
+	hc_close(lfd);
+	hd_finish(d);
+}
+END_TEST
+
+START_TEST(test_forward_refused)
+{
+	int		 port, lfd = harness_listen_ip("127.0.0.1", 0, &port);
+	struct hdaemon	*d;
+	char		*want;
+	int		 c;
+
+	hc_close(lfd);		/* nothing listens there now */
+	d = start_forward("127.0.0.1", port, NULL);
+	c = hc_connect_ok(hd_port(d, "fwd"));
+	ck_assert(hc_wait_eof(c, 5000, NULL));
+	hc_close(c);
+	want = harness_fmt("cannot connect to backend 127.0.0.1:%d: ", port);
+	HD_EXPECT_LOG(d, want, 5000);
+	free(want);
+	hd_finish(d);
+}
+END_TEST
+
+/* A backend whose listen queue is full never answers the SYN. */
+START_TEST(test_forward_connect_timeout)
+{
+#ifdef _WIN32
+	HARNESS_SKIP("Windows refuses a connection when the listen queue is "
+	    "full, so nothing waits for the timeout");
+#else
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof sin;
+	struct hdaemon		*d;
+	int			 lfd, fill[4], i, c;
+	long long		 t0;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(0x7f000001);
+	ck_assert_int_ge(lfd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(listen(lfd, 0), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	for (i = 0; i < 4; i++) {
+		fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		(void)connect(fill[i], (struct sockaddr *)&sin, sizeof sin);
+	}
+	harness_sleep_ms(100);
+	d = start_forward("127.0.0.1", ntohs(sin.sin_port),
+	    "    connect-timeout 400ms\n");
+	c = hc_connect_ok(hd_port(d, "fwd"));
+	t0 = harness_now_ms();
+	ck_assert(hc_wait_eof(c, 5000, NULL));
+	ck_assert_int_ge(harness_now_ms() - t0, 300);
+	hc_close(c);
+	HD_EXPECT_LOG(d, "no answer in 400 ms", 5000);
+	for (i = 0; i < 4; i++)
+		close(fill[i]);
+	close(lfd);
+	hd_finish(d);
+#endif
+}
+END_TEST
+
+#ifdef _WIN32
+#define OTHER_SOURCE	"127.0.0.1"	/* see integration_access.c */
+#else
+#define OTHER_SOURCE	"127.0.0.2"
+#endif
+
+/* send-proxy v1 (_i 0) and v2 (_i 1): the backend reads the header that
+ * names the client, then the client's bytes. */
+START_TEST(test_forward_send_proxy)
+{
+	int		 lport, lfd = harness_listen_ip("127.0.0.1", 0, &lport);
+	struct hdaemon	*d = start_forward("127.0.0.1", lport, _i == 0 ?
+	    "    send-proxy v1\n" : "    send-proxy v2\n");
+	int		 fport = hd_port(d, "fwd"), c, b, cport;
+	unsigned char	 hdr[28];
+
+	c = hc_connect_from(OTHER_SOURCE, "127.0.0.1", fport, 5000);
+	ck_assert_int_ge(c, 0);
+	cport = hc_local_port(c);
+	ck_assert_int_ge(b = harness_accept(lfd, 5000), 0);
+	ck_assert(hc_send_str(c, "data"));
+	if (_i == 0) {
+		char *want = harness_fmt("PROXY TCP4 %s 127.0.0.1 %d %d\r\ndata",
+		    OTHER_SOURCE, cport, fport);
+
+		read_exactly(b, want);
+		free(want);
+	} else {
+		static const unsigned char sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a,
+		    0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a };
+		unsigned char src[4];
+
+		ck_assert_uint_eq(hc_read_n(b, hdr, sizeof hdr, 5000),
+		    sizeof hdr);
+		ck_assert(memcmp(hdr, sig, 12) == 0);
+		ck_assert_int_eq(hdr[12], 0x21);	/* v2, PROXY */
+		ck_assert_int_eq(hdr[13], 0x11);	/* TCP over IPv4 */
+		ck_assert_int_eq(hdr[14] * 256 + hdr[15], 12);
+		ck_assert_int_eq(inet_pton(AF_INET, OTHER_SOURCE, src), 1);
+		ck_assert(memcmp(hdr + 16, src, 4) == 0);
+		ck_assert(memcmp(hdr + 20, "\x7f\0\0\x01", 4) == 0);
+		ck_assert_int_eq(hdr[24] * 256 + hdr[25], cport);
+		ck_assert_int_eq(hdr[26] * 256 + hdr[27], fport);
+		read_exactly(b, "data");
+	}
+	hc_close(c);
+	hc_close(b);
+	hc_close(lfd);
+	hd_finish(d);
+}
+END_TEST
+
+/* harbord in front of harbord: the second learns the real client from the
+ * first's PROXY v2 header. */
+START_TEST(test_forward_send_proxy_to_harbord)
+{
+	struct hdaemon	*backend = hd_start("service echo {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    handler echo\n"
+	    "    proxy-protocol v2\n"
+	    "    trusted-proxies 127.0.0.1\n"
+	    "}\n", NULL);
+	struct hdaemon	*d = start_forward("127.0.0.1",
+	    hd_port(backend, "echo"), "    send-proxy v2\n");
+	int		 c = hc_connect_from(OTHER_SOURCE, "127.0.0.1",
+	    hd_port(d, "fwd"), 5000);
+	char		*want;
+
+	ck_assert_int_ge(c, 0);
+	HD_ASSERT(d, hc_echo_ok(c, "who am I?\n"), "no echo through the "
+	    "proxy");
+	want = harness_fmt(" is %s:%d via proxy 127.0.0.1:", OTHER_SOURCE,
+	    hc_local_port(c));
+	HD_EXPECT_LOG(backend, want, 5000);
+	free(want);
+	hc_close(c);
+	hd_finish(d);
+	hd_finish(backend);
+}
+END_TEST
+
+/* Sends until nothing more is taken for a second; returns the bytes. */
+static size_t
+flood(int fd)
+{
+	static char	buf[65536];
+	size_t		total = 0;
+
+	memset(buf, 'f', sizeof buf);
+	while (total < (size_t)512 * 1024 * 1024) {
+		struct pollfd p = { fd, POLLOUT, 0 };
+		ssize_t n;
+
+		if (hc_poll(&p, 1, 1000) <= 0)
+			break;
+		n = send(fd, buf, sizeof buf, 0);
+		if (n > 0)
+			total += (size_t)n;
+		else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR)
+			break;
+	}
+	return total;
+}
+
+static size_t
+drain(int fd, size_t want)
+{
+	static char	buf[65536];
+	size_t		got = 0, n;
+
+	while (got < want && (n = hc_read_n(fd, buf, want - got <
+	    sizeof buf ? want - got : sizeof buf, 5000)) > 0)
+		got += n;
+	return got;
+}
+
+/* Neither a client nor a backend that stops reading makes harbord buffer
+ * without bound; what was sent arrives in full once they read again. */
+START_TEST(test_forward_backpressure)
+{
+	int		 lport, lfd = harness_listen_ip("127.0.0.1", 0, &lport);
+	struct hdaemon	*d = start_forward("127.0.0.1", lport, NULL);
+	long		 rss0 = -1, rss1;
+	size_t		 sent;
+	int		 c, b, dir;
+
+	for (dir = 0; dir < 2; dir++) {
+		c = hc_connect_ok(hd_port(d, "fwd"));
+		ck_assert_int_ge(b = harness_accept(lfd, 5000), 0);
+		if (harness_have_proc())
+			rss0 = harness_proc_rss_kb(hd_pid(d));
+		/* dir 0: the client floods a backend that does not read;
+		 * dir 1: the backend floods a client that does not read. */
+		sent = flood(dir == 0 ? c : b);
+		ck_assert_uint_lt(sent, 64 * 1024 * 1024);
+		if (rss0 != -1) {
+			rss1 = harness_proc_rss_kb(hd_pid(d));
+			HD_ASSERT(d, rss1 - rss0 < 4096, "harbord grew from %ld "
+			    "to %ld KiB relaying %zu bytes nobody read", rss0,
+			    rss1, sent);
+		}
+		ck_assert_uint_eq(drain(dir == 0 ? b : c, sent), sent);
+		hc_close(c);
+		hc_close(b);
+	}
+	hc_close(lfd);
+	hd_finish(d);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("relay");
+	TCase	*tc = harness_tcase("exec");
+
+	harness_init();
+	tcase_add_test(tc, test_exec_cat_half_close);
+	tcase_add_test(tc, test_exec_reply_after_client_fin);
+	tcase_add_test(tc, test_exec_environment);
+	tcase_add_test(tc, test_exec_stderr_and_exit);
+	tcase_add_test(tc, test_exec_killed_by_signal);
+	tcase_add_test(tc, test_exec_no_fd_leaks);
+	tcase_add_test(tc, test_exec_max_children);
+	tcase_add_test(tc, test_exec_timeout_stops_child);
+	tcase_add_test(tc, test_exec_backpressure);
+	tcase_add_test(tc, test_exec_as_user);
+	suite_add_tcase(s, tc);
+	tc = harness_tcase("forward");
+	tcase_add_test(tc, test_forward_to_echo);
+	tcase_add_test(tc, test_forward_half_close_both_ways);
+	tcase_add_test(tc, test_forward_refused);
+	tcase_add_test(tc, test_forward_connect_timeout);
+	tcase_add_loop_test(tc, test_forward_send_proxy, 0, 2);
+	tcase_add_test(tc, test_forward_send_proxy_to_harbord);
+	tcase_add_test(tc, test_forward_backpressure);
+	suite_add_tcase(s, tc);
+	return harness_run_suite(s);
+}
