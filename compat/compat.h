@@ -21,6 +21,10 @@ int	setgroups(size_t n, const gid_t *groups);
 #if defined(HAVE_DECL_CHROOT) && !HAVE_DECL_CHROOT
 int	chroot(const char *dir);
 #endif
+#if defined(HAVE_CLOSEFROM) && defined(HAVE_DECL_CLOSEFROM) && \
+    !HAVE_DECL_CLOSEFROM
+void	closefrom(int lowfd);
+#endif
 #endif
 
 /* Detaches from the terminal: fork, setsid, chdir /, stdio to /dev/null.

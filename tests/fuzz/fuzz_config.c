@@ -1,7 +1,8 @@
 /*
  * libFuzzer target: the configuration parser, on any text.  Inputs that
  * include other files are skipped: the parser would read whatever they
- * name on this machine, which is not the parser's input.
+ * name on this machine, which is not the parser's input.  Configs with a
+ * forward are parsed but not made into services (that resolves names).
  */
 #include "autoconfig.h"
 
@@ -32,7 +33,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	conf = config_load_string("fuzz.conf", text, &errs);
-	if (conf != NULL) {
+	/* A forward's backend is looked up when its service is made, and a
+	 * name would go to DNS: parsed here, not made. */
+	if (conf != NULL && strstr(text, "forward") == NULL) {
 		/* Everything a config turns into must build too. */
 		svcs = config_make_services(conf, &n, &errs);
 		if (svcs != NULL) {
@@ -40,8 +43,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				harbor_service_free(svcs[i]);
 			free(svcs);
 		}
-		config_free(conf);
 	}
+	config_free(conf);
 	if (errs.n > CONF_MAX_ERRORS)
 		abort();
 	conf_errors_clear(&errs);
