@@ -2212,6 +2212,12 @@ hc_recv(int fd, void *buf, size_t n)
 	return sock_recv(fd, buf, n);
 }
 
+ssize_t
+hc_send(int fd, const void *buf, size_t n)
+{
+	return sock_send(fd, buf, n);
+}
+
 int
 hc_poll(struct pollfd *p, unsigned n, int timeout_ms)
 {

@@ -258,9 +258,10 @@ bool		 hc_exchange(int fd, const void *out, size_t outlen, void *in,
 /* Send msg, read strlen(msg) bytes back, compare. */
 bool		 hc_echo_ok(int fd, const char *msg);
 void		 hc_close(int fd);
-/* recv(fd, buf, n, 0) and poll(2) on client sockets, with errors in errno
- * (Winsock keeps its own). */
+/* recv(fd, buf, n, 0), send(fd, buf, n, 0) and poll(2) on client sockets,
+ * with errors in errno (Winsock keeps its own). */
 ssize_t		 hc_recv(int fd, void *buf, size_t n);
+ssize_t		 hc_send(int fd, const void *buf, size_t n);
 int		 hc_poll(struct pollfd *p, unsigned n, int timeout_ms);
 /* Close with SO_LINGER 0 (the peer sees a reset). */
 void		 hc_reset(int fd);

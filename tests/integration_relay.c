@@ -363,8 +363,10 @@ START_TEST(test_exec_backpressure)
 	before = harness_proc_rss_kb(hd_pid(d));
 	harness_sleep_ms(1500);
 	after = harness_proc_rss_kb(hd_pid(d));
-	HD_ASSERT(d, after - before < 4096, "harbord grew from %ld to %ld KiB "
-	    "for a client that does not read", before, after);
+	/* Loose enough for a sanitizer build's allocator; a relay without
+	 * backpressure would grow by what cat writes, a GiB a second. */
+	HD_ASSERT(d, after - before < 16 * 1024, "harbord grew from %ld to "
+	    "%ld KiB for a client that does not read", before, after);
 	while (got < 8 * 1024 * 1024 && (n = hc_read_n(fd, buf, sizeof buf,
 	    5000)) > 0)
 		got += n;
@@ -583,11 +585,9 @@ START_TEST(test_forward_connect_timeout)
 }
 END_TEST
 
-#ifdef _WIN32
-#define OTHER_SOURCE	"127.0.0.1"	/* see integration_access.c */
-#else
+/* A client address other than the forwarder's own 127.0.0.1. */
 #define OTHER_SOURCE	"127.0.0.2"
-#endif
+#define OTHER_SOURCE_LAST 2
 
 /* send-proxy v1 (_i 0) and v2 (_i 1): the backend reads the header that
  * names the client, then the client's bytes. */
@@ -613,7 +613,8 @@ START_TEST(test_forward_send_proxy)
 	} else {
 		static const unsigned char sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a,
 		    0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a };
-		unsigned char src[4];
+		static const unsigned char src[4] = { 127, 0, 0,
+		    OTHER_SOURCE_LAST };
 
 		ck_assert_uint_eq(hc_read_n(b, hdr, sizeof hdr, 5000),
 		    sizeof hdr);
@@ -621,7 +622,6 @@ START_TEST(test_forward_send_proxy)
 		ck_assert_int_eq(hdr[12], 0x21);	/* v2, PROXY */
 		ck_assert_int_eq(hdr[13], 0x11);	/* TCP over IPv4 */
 		ck_assert_int_eq(hdr[14] * 256 + hdr[15], 12);
-		ck_assert_int_eq(inet_pton(AF_INET, OTHER_SOURCE, src), 1);
 		ck_assert(memcmp(hdr + 16, src, 4) == 0);
 		ck_assert(memcmp(hdr + 20, "\x7f\0\0\x01", 4) == 0);
 		ck_assert_int_eq(hdr[24] * 256 + hdr[25], cport);
@@ -664,6 +664,49 @@ START_TEST(test_forward_send_proxy_to_harbord)
 }
 END_TEST
 
+/* The backend is looked up again on reload: new clients go to the new
+ * one, a client relayed before the reload stays with the old. */
+START_TEST(test_forward_reload)
+{
+#ifdef _WIN32
+	HARNESS_SKIP("no signal reaches harbord from the harness on Windows, "
+	    "so it cannot be told to reload");
+#else
+	int		 aport, a = harness_listen_ip("127.0.0.1", 0, &aport);
+	int		 bport, b = harness_listen_ip("127.0.0.1", 0, &bport);
+	struct hdaemon	*d = start_forward("localhost", aport, NULL);
+	int		 fport = hd_port(d, "fwd"), c1, c2, s1, s2;
+	char		*cfg;
+
+	c1 = hc_connect_ok(fport);
+	ck_assert_int_ge(s1 = harness_accept(a, 5000), 0);
+	/* The same listen address keeps its socket (and port). */
+	cfg = harness_fmt("service fwd {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    forward localhost:%d\n"
+	    "}\n", bport);
+	hd_rewrite_config(d, cfg);
+	free(cfg);
+	hd_mark(d);
+	ck_assert_int_eq(hd_signal(d, SIGHUP), 0);
+	HD_EXPECT_LOG(d, "configuration reloaded: 1 services", 5000);
+	c2 = hc_connect_ok(hd_port(d, "fwd"));
+	ck_assert_int_ge(s2 = harness_accept(b, 5000), 0);
+	ck_assert(hc_send_str(c2, "to the new backend\n"));
+	read_exactly(s2, "to the new backend\n");
+	ck_assert(hc_send_str(c1, "still to the old one\n"));
+	read_exactly(s1, "still to the old one\n");
+	hc_close(c1);
+	hc_close(c2);
+	hc_close(s1);
+	hc_close(s2);
+	hc_close(a);
+	hc_close(b);
+	hd_finish(d);
+#endif
+}
+END_TEST
+
 /* Sends until nothing more is taken for a second; returns the bytes. */
 static size_t
 flood(int fd)
@@ -678,7 +721,7 @@ flood(int fd)
 
 		if (hc_poll(&p, 1, 1000) <= 0)
 			break;
-		n = send(fd, buf, sizeof buf, 0);
+		n = hc_send(fd, buf, sizeof buf);
 		if (n > 0)
 			total += (size_t)n;
 		else if (errno != EAGAIN && errno != EWOULDBLOCK &&
@@ -718,10 +761,12 @@ START_TEST(test_forward_backpressure)
 		/* dir 0: the client floods a backend that does not read;
 		 * dir 1: the backend floods a client that does not read. */
 		sent = flood(dir == 0 ? c : b);
+		/* Without backpressure harbord would take all flood() offers
+		 * (512 MiB); with it, the sender stops at socket buffers. */
 		ck_assert_uint_lt(sent, 64 * 1024 * 1024);
 		if (rss0 != -1) {
 			rss1 = harness_proc_rss_kb(hd_pid(d));
-			HD_ASSERT(d, rss1 - rss0 < 4096, "harbord grew from %ld "
+			HD_ASSERT(d, rss1 - rss0 < 16 * 1024, "harbord grew from %ld "
 			    "to %ld KiB relaying %zu bytes nobody read", rss0,
 			    rss1, sent);
 		}
@@ -760,6 +805,7 @@ main(void)
 	tcase_add_loop_test(tc, test_forward_send_proxy, 0, 2);
 	tcase_add_test(tc, test_forward_send_proxy_to_harbord);
 	tcase_add_test(tc, test_forward_backpressure);
+	tcase_add_test(tc, test_forward_reload);
 	suite_add_tcase(s, tc);
 	return harness_run_suite(s);
 }
