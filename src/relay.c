@@ -95,8 +95,11 @@ relay_move(struct bufferevent *from, struct bufferevent *to)
 		return;
 	out = bufferevent_get_output(to);
 	have = evbuffer_get_length(out);
+	/* All of it, by moving its chains, not copying: the input is
+	 * bounded by its read watermark, so the output stays under twice
+	 * RELAY_HIGH. */
 	if (have < RELAY_HIGH)
-		(void)evbuffer_remove_buffer(in, out, RELAY_HIGH - have);
+		(void)evbuffer_add_buffer(out, in);
 }
 
 static void
@@ -182,6 +185,15 @@ relay_idle(evutil_socket_t fd, short what, void *arg)
 	(void)evtimer_add(r->idle_timer, &tv);
 }
 
+/* libevent reads and writes at most 16 KiB a call by default; a relay
+ * moving bulk data does better with a buffer's worth. */
+static void
+relay_tune(struct bufferevent *bev)
+{
+	(void)bufferevent_set_max_single_read(bev, RELAY_HIGH);
+	(void)bufferevent_set_max_single_write(bev, RELAY_HIGH);
+}
+
 struct relay *
 relay_new(struct harbor_conn *c, int eof_is_close)
 {
@@ -207,6 +219,7 @@ relay_new(struct harbor_conn *c, int eof_is_close)
 	r->last_ms = relay_now(r);
 	c->relay = r;
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	relay_tune(c->bev);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, RELAY_HIGH);
 	bufferevent_setwatermark(c->bev, EV_WRITE, RELAY_LOW, 0);
 	bufferevent_setcb(c->bev, relay_client_read, relay_client_write,
@@ -219,6 +232,7 @@ void
 relay_backend_ready(struct relay *r, struct bufferevent *bev)
 {
 	r->backend = bev;
+	relay_tune(bev);
 	bufferevent_setwatermark(bev, EV_READ, 0, RELAY_HIGH);
 	bufferevent_setwatermark(bev, EV_WRITE, RELAY_LOW, 0);
 	bufferevent_setcb(bev, relay_backend_read, relay_backend_write,
