@@ -323,12 +323,14 @@ int	conn_addresses(struct harbor_conn *c, struct sockaddr_storage *peer,
 
 /* relay.c */
 struct relay;
-struct bufferevent;
 /* From an inline handler's open: takes over the connection's bufferevent.
  * eof_is_close: the second stream's EOF means it reads no more either. */
 struct relay *relay_new(struct harbor_conn *c, int eof_is_close);
-/* The second stream is connected: relaying starts. */
-void	relay_backend_ready(struct relay *r, struct bufferevent *bev);
+/* The second stream is connected (the relay takes fd): relaying starts,
+ * first sending the backend first (a PROXY header).  -1: the connection
+ * has ended (and fd is closed). */
+int	relay_backend_ready(struct relay *r, evutil_socket_t fd,
+	    const void *first, size_t firstlen);
 /* Ends the connection, why being the logged reason. */
 void	relay_fail(struct relay *r, const char *why);
 /* From the handler's close: frees the relay and the second stream. */

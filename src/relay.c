@@ -3,12 +3,14 @@
  * byte for byte.  The forward handler's second stream is its backend; the
  * exec handler's is the socket its child reads and writes.
  *
- * Backpressure: what one side sends moves to the other side's output only
- * while that output is below RELAY_HIGH; the rest waits in the input
- * buffer, which stops reading from its socket at RELAY_HIGH (libevent's
- * read watermark).  The other side's write callback, at RELAY_LOW, moves
- * more.  So a slow reader on either side costs at most two buffers, and
- * the sender is throttled by TCP itself.
+ * A relay works on the two sockets directly, not through bufferevents:
+ * what one side sends is read into a buffer on the stack and written to
+ * the other side at once, so a byte costs one read and one write and no
+ * extra turn of the loop.  Only what the other side cannot take now is
+ * kept (at most RELAY_BUF a direction), and while it waits, reading from
+ * the sender stops: a slow reader on either side costs a bounded amount,
+ * and the sender is held back by TCP itself.  An idle relay holds no
+ * buffer at all.
  *
  * Half-close: a side's end of input (FIN) is passed on as shutdown(SHUT_WR)
  * to the other side once everything it sent before has been written there.
@@ -24,10 +26,9 @@
  * eof_is_close).  A backend's FIN may be a half-close, so the client's
  * data goes on to it until the client closes or the backend refuses it.
  *
- * Idle: the relay has its own timer, reset by traffic either way, instead
- * of the bufferevent timeouts, which see only one side.  Once both
- * directions are over, a client that does not close within RELAY_LINGER_MS
- * is closed.
+ * Idle: the relay has its own timer, reset by traffic either way.  Once
+ * both directions are over, a client that does not close within
+ * RELAY_LINGER_MS is closed.
  */
 #include "autoconfig.h"
 
@@ -38,9 +39,16 @@
 
 #ifdef _WIN32
 #include <winsock2.h>
-#define SHUT_WR	SD_SEND
+#define SHUT_WR		SD_SEND
+#define RETRIABLE(e)	((e) == WSAEWOULDBLOCK || (e) == WSAEINTR)
+#define RESET(e)	((e) == WSAECONNRESET || (e) == WSAECONNABORTED)
 #else
 #include <sys/socket.h>
+#define RETRIABLE(e)	((e) == EAGAIN || (e) == EWOULDBLOCK || (e) == EINTR)
+#define RESET(e)	((e) == ECONNRESET || (e) == EPIPE)
+#endif
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL	0	/* harbord ignores SIGPIPE */
 #endif
 
 #include <event2/buffer.h>
@@ -48,31 +56,35 @@
 
 #include "harbor-internal.h"
 
-#define RELAY_HIGH	(64 * 1024)
-#define RELAY_LOW	(16 * 1024)
+#define RELAY_BUF	(64 * 1024)
 #define RELAY_LINGER_MS	5000
+
+/* One direction: what `from` sends goes to `to`. */
+struct flow {
+	struct relay		*relay;
+	evutil_socket_t		 from, to;
+	struct event		*rd;		/* from is readable */
+	struct event		*wr;		/* to is writable (while held) */
+	char			*held;		/* read, not yet written */
+	size_t			 off, len;
+	int			 eof;		/* from sent its FIN */
+	int			 done;		/* and it was passed on */
+	int			 dead;		/* to takes no more: drop */
+	int			 up;		/* client to backend */
+};
 
 struct relay {
 	struct harbor_conn	*conn;
-	struct bufferevent	*client;	/* the connection's */
-	struct bufferevent	*backend;	/* NULL until it is ready */
+	struct flow		 up, down;
+	int			 ready;		/* the backend is there */
+	int			 eof_is_close;	/* backend EOF: it reads no more */
 	struct event		*idle_timer;
 	struct event		*linger_timer;
 	int64_t			 last_ms;	/* last traffic either way */
-	int			 eof_is_close;	/* backend EOF: it reads no more */
-	int			 client_eof;	/* the client sent its FIN */
-	int			 backend_eof;
-	int			 up_done;	/* client to backend is over */
-	int			 down_done;	/* backend to client is over */
 	char			 why[128];	/* why the backend went */
 };
 
-static void	relay_client_read(struct bufferevent *, void *);
-static void	relay_client_write(struct bufferevent *, void *);
-static void	relay_client_event(struct bufferevent *, short, void *);
-static void	relay_backend_read(struct bufferevent *, void *);
-static void	relay_backend_write(struct bufferevent *, void *);
-static void	relay_backend_event(struct bufferevent *, short, void *);
+static void	relay_progress(struct relay *);
 
 static int64_t
 relay_now(const struct relay *r)
@@ -81,31 +93,6 @@ relay_now(const struct relay *r)
 
 	event_base_gettimeofday_cached(r->conn->loop->base, &now);
 	return tv_ms(&now);
-}
-
-/* Moves what from has read to to's output, as far as to has room. */
-static void
-relay_move(struct bufferevent *from, struct bufferevent *to)
-{
-	struct evbuffer	*in = bufferevent_get_input(from);
-	struct evbuffer	*out;
-	size_t		 have;
-
-	if (to == NULL || evbuffer_get_length(in) == 0)
-		return;
-	out = bufferevent_get_output(to);
-	have = evbuffer_get_length(out);
-	/* All of it, by moving its chains, not copying: the input is
-	 * bounded by its read watermark, so the output stays under twice
-	 * RELAY_HIGH. */
-	if (have < RELAY_HIGH)
-		(void)evbuffer_add_buffer(out, in);
-}
-
-static void
-relay_shut(struct bufferevent *bev)
-{
-	(void)shutdown(bufferevent_getfd(bev), SHUT_WR);
 }
 
 static void
@@ -117,54 +104,219 @@ relay_end(struct relay *r)
 		conn_end(r->conn, CLOSE_DONE, NULL);
 }
 
+/* The backend failed with err: it sends and takes nothing more. */
+static void
+relay_backend_failed(struct relay *r, int err)
+{
+	if (r->why[0] == '\0')
+		snprintf(r->why, sizeof r->why, "%s: %s",
+		    r->conn->svc->handler->name,
+		    evutil_socket_error_to_string(err));
+	r->down.eof = 1;
+	r->up.dead = 1;
+	if (r->down.rd != NULL)
+		(void)event_del(r->down.rd);
+}
+
+/* The client failed with err: the connection ends now. */
+static void
+relay_client_failed(struct relay *r, int err)
+{
+	if (RESET(err))
+		conn_end(r->conn, CLOSE_CLIENT, NULL);
+	else {
+		r->conn->error = err;
+		conn_end(r->conn, CLOSE_ERROR, NULL);
+	}
+}
+
+static void
+flow_count(struct flow *f, size_t n, int written)
+{
+	struct relay	*r = f->relay;
+
+	r->last_ms = relay_now(r);
+	/* The client's bytes: what it sent (up, read) and what it was sent
+	 * (down, written). */
+	if (f->up && !written)
+		r->conn->bytes_in += n;
+	else if (!f->up && written)
+		r->conn->bytes_out += n;
+}
+
+/* Writes what is held to `to`.  0: all of it went (or it is dropped);
+ * 1: some waits for `to` to be writable; -1: the relay ended. */
+static int
+flow_flush(struct flow *f)
+{
+	struct relay	*r = f->relay;
+	ev_ssize_t	 n;
+	int		 err;
+
+	while (f->len > 0 && !f->dead) {
+		n = send(f->to, f->held + f->off, f->len, MSG_NOSIGNAL);
+		if (n > 0) {
+			flow_count(f, (size_t)n, 1);
+			f->off += (size_t)n;
+			f->len -= (size_t)n;
+			continue;
+		}
+		err = EVUTIL_SOCKET_ERROR();
+		if (RETRIABLE(err))
+			return 1;
+		if (!f->up) {
+			relay_client_failed(r, err);
+			return -1;
+		}
+		relay_backend_failed(r, err);
+	}
+	free(f->held);
+	f->held = NULL;
+	f->off = f->len = 0;
+	return 0;
+}
+
+/* Sends buf on at once; what `to` cannot take now is kept, and reading
+ * stops until it is written.  0: passed (or dropped), 1: some is kept,
+ * -1: the relay ended. */
+static int
+flow_pass(struct flow *f, const char *buf, size_t len)
+{
+	struct relay	*r = f->relay;
+	size_t		 sent = 0;
+	ev_ssize_t	 n;
+	int		 err;
+
+	while (sent < len && !f->dead) {
+		n = send(f->to, buf + sent, len - sent, MSG_NOSIGNAL);
+		if (n > 0) {
+			flow_count(f, (size_t)n, 1);
+			sent += (size_t)n;
+			continue;
+		}
+		err = EVUTIL_SOCKET_ERROR();
+		if (RETRIABLE(err))
+			break;
+		if (!f->up) {
+			relay_client_failed(r, err);
+			return -1;
+		}
+		relay_backend_failed(r, err);
+	}
+	if (sent == len || f->dead)
+		return 0;
+	if ((f->held = malloc(len - sent)) == NULL) {
+		snprintf(r->why, sizeof r->why, "out of memory");
+		relay_end(r);
+		return -1;
+	}
+	memcpy(f->held, buf + sent, len - sent);
+	f->off = 0;
+	f->len = len - sent;
+	(void)event_del(f->rd);
+	(void)event_add(f->wr, NULL);
+	return 1;
+}
+
+static void
+flow_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct flow	*f = arg;
+	struct relay	*r = f->relay;
+	char		 buf[RELAY_BUF];
+	ev_ssize_t	 n;
+	int		 err;
+
+	n = recv(fd, buf, sizeof buf, 0);
+	if (n > 0) {
+		flow_count(f, (size_t)n, 0);
+		if (flow_pass(f, buf, (size_t)n) == -1)
+			return;
+	} else if (n == 0) {
+		f->eof = 1;
+		(void)event_del(f->rd);
+		if (!f->up && r->eof_is_close)
+			r->up.dead = 1;
+	} else {
+		err = EVUTIL_SOCKET_ERROR();
+		if (RETRIABLE(err))
+			return;
+		if (f->up) {
+			relay_client_failed(r, err);
+			return;
+		}
+		relay_backend_failed(r, err);
+	}
+	relay_progress(r);
+}
+
+static void
+flow_writable(evutil_socket_t fd, short what, void *arg)
+{
+	struct flow	*f = arg;
+	int		 r;
+
+	if ((r = flow_flush(f)) == -1)
+		return;
+	if (r == 0) {
+		(void)event_del(f->wr);
+		if (!f->eof)
+			(void)event_add(f->rd, NULL);
+	}
+	relay_progress(f->relay);
+}
+
 static void
 relay_linger(evutil_socket_t fd, short what, void *arg)
 {
 	relay_end(arg);
 }
 
-/* Moves data both ways, passes each side's end on, and ends the
- * connection when all is done.  Must be the last thing a callback does:
- * the relay may be gone when it returns. */
+/* Passes each side's end on once all before it is written, and ends the
+ * connection when all is done.  The last thing a callback does: the relay
+ * may be gone when it returns. */
 static void
 relay_progress(struct relay *r)
 {
-	struct evbuffer	*client_in = bufferevent_get_input(r->client);
+	struct flow	*up = &r->up, *down = &r->down;
 
-	r->last_ms = relay_now(r);
-	if (r->up_done)
-		(void)evbuffer_drain(client_in, evbuffer_get_length(client_in));
-	else
-		relay_move(r->client, r->backend);
-	if (r->backend != NULL && !r->down_done)
-		relay_move(r->backend, r->client);
+	/* A dead direction's data is dropped, its end needs no passing. */
+	if (up->dead && up->held != NULL) {
+		free(up->held);
+		up->held = NULL;
+		up->len = 0;
+		(void)event_del(up->wr);
+		if (!up->eof)
+			(void)event_add(up->rd, NULL);
+	}
+	if (!up->done && up->eof && up->len == 0 && r->ready) {
+		if (!up->dead)
+			(void)shutdown(up->to, SHUT_WR);
+		up->done = 1;
+	} else if (!up->done && up->dead && r->ready)
+		up->done = 1;
+	if (!down->done && down->eof && down->len == 0) {
+		(void)shutdown(down->to, SHUT_WR);
+		down->done = 1;
+	}
+	if (!up->done || !down->done)
+		return;
+	if (up->eof) {
+		relay_end(r);
+		return;
+	}
+	/* Both ways over, the client still there: it gets a while to close,
+	 * its data dropped meanwhile. */
+	if (r->linger_timer == NULL) {
+		struct timeval	tv = { RELAY_LINGER_MS / 1000,
+				       (RELAY_LINGER_MS % 1000) * 1000 };
 
-	if (!r->up_done && r->client_eof && r->backend != NULL &&
-	    evbuffer_get_length(client_in) == 0 &&
-	    evbuffer_get_length(bufferevent_get_output(r->backend)) == 0) {
-		relay_shut(r->backend);
-		r->up_done = 1;
-	}
-	if (!r->down_done && r->backend_eof &&
-	    evbuffer_get_length(bufferevent_get_input(r->backend)) == 0 &&
-	    evbuffer_get_length(bufferevent_get_output(r->client)) == 0) {
-		relay_shut(r->client);
-		r->down_done = 1;
-	}
-	if (r->up_done && r->down_done) {
-		if (r->client_eof)
+		r->linger_timer = evtimer_new(r->conn->loop->base,
+		    relay_linger, r);
+		if (r->linger_timer == NULL)
 			relay_end(r);
-		else if (r->linger_timer == NULL) {
-			struct timeval	tv = { RELAY_LINGER_MS / 1000,
-					       (RELAY_LINGER_MS % 1000) * 1000 };
-
-			r->linger_timer = evtimer_new(r->conn->loop->base,
-			    relay_linger, r);
-			if (r->linger_timer == NULL)
-				relay_end(r);
-			else
-				(void)evtimer_add(r->linger_timer, &tv);
-		}
+		else
+			(void)evtimer_add(r->linger_timer, &tv);
 	}
 }
 
@@ -185,15 +337,6 @@ relay_idle(evutil_socket_t fd, short what, void *arg)
 	(void)evtimer_add(r->idle_timer, &tv);
 }
 
-/* libevent reads and writes at most 16 KiB a call by default; a relay
- * moving bulk data does better with a buffer's worth. */
-static void
-relay_tune(struct bufferevent *bev)
-{
-	(void)bufferevent_set_max_single_read(bev, RELAY_HIGH);
-	(void)bufferevent_set_max_single_write(bev, RELAY_HIGH);
-}
-
 struct relay *
 relay_new(struct harbor_conn *c, int eof_is_close)
 {
@@ -203,8 +346,11 @@ relay_new(struct harbor_conn *c, int eof_is_close)
 	if ((r = calloc(1, sizeof *r)) == NULL)
 		return NULL;
 	r->conn = c;
-	r->client = c->bev;
 	r->eof_is_close = eof_is_close;
+	r->up.relay = r->down.relay = r;
+	r->up.up = 1;
+	r->up.from = r->down.to = c->fd;
+	r->up.to = r->down.from = -1;
 	if (idle != 0) {
 		struct timeval	tv = { (long)(idle / 1000),
 				       (long)(idle % 1000) * 1000 };
@@ -218,33 +364,67 @@ relay_new(struct harbor_conn *c, int eof_is_close)
 	}
 	r->last_ms = relay_now(r);
 	c->relay = r;
+	/* From here on the relay reads and writes the socket itself. */
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
-	relay_tune(c->bev);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, RELAY_HIGH);
-	bufferevent_setwatermark(c->bev, EV_WRITE, RELAY_LOW, 0);
-	bufferevent_setcb(c->bev, relay_client_read, relay_client_write,
-	    relay_client_event, r);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	return r;
 }
 
-void
-relay_backend_ready(struct relay *r, struct bufferevent *bev)
+int
+relay_backend_ready(struct relay *r, evutil_socket_t fd, const void *first,
+    size_t firstlen)
 {
-	r->backend = bev;
-	relay_tune(bev);
-	bufferevent_setwatermark(bev, EV_READ, 0, RELAY_HIGH);
-	bufferevent_setwatermark(bev, EV_WRITE, RELAY_LOW, 0);
-	bufferevent_setcb(bev, relay_backend_read, relay_backend_write,
-	    relay_backend_event, r);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
-	relay_progress(r);
+	struct harbor_conn	*c = r->conn;
+	struct event_base	*base = c->loop->base;
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	size_t			 have = evbuffer_get_length(in);
+
+	r->up.to = r->down.from = fd;
+	r->up.rd = event_new(base, c->fd, EV_READ | EV_PERSIST, flow_readable,
+	    &r->up);
+	r->up.wr = event_new(base, fd, EV_WRITE | EV_PERSIST, flow_writable,
+	    &r->up);
+	r->down.rd = event_new(base, fd, EV_READ | EV_PERSIST, flow_readable,
+	    &r->down);
+	r->down.wr = event_new(base, c->fd, EV_WRITE | EV_PERSIST,
+	    flow_writable, &r->down);
+	if (r->up.rd == NULL || r->up.wr == NULL || r->down.rd == NULL ||
+	    r->down.wr == NULL || (firstlen + have > 0 &&
+	    (r->up.held = malloc(firstlen + have)) == NULL)) {
+		relay_fail(r, "out of memory");
+		return -1;
+	}
+	r->ready = 1;
+	/* A PROXY header for the backend, then what the client sent before
+	 * the relay started (after its own PROXY header, say). */
+	if (firstlen > 0)
+		memcpy(r->up.held, first, firstlen);
+	/* (Counted in bytes_in when the bufferevent read it.) */
+	if (have > 0)
+		(void)evbuffer_remove(in, r->up.held + firstlen, have);
+	r->up.len = firstlen + have;
+	(void)event_add(r->down.rd, NULL);
+	if (r->up.len > 0)
+		(void)event_add(r->up.wr, NULL);
+	else
+		(void)event_add(r->up.rd, NULL);
+	return 0;
 }
 
 void
 relay_fail(struct relay *r, const char *why)
 {
 	conn_end(r->conn, CLOSE_DETAIL, why);
+}
+
+static void
+flow_free(struct flow *f)
+{
+	if (f->rd != NULL)
+		event_free(f->rd);
+	if (f->wr != NULL)
+		event_free(f->wr);
+	free(f->held);
 }
 
 void
@@ -256,82 +436,10 @@ relay_free(struct relay *r)
 		event_free(r->idle_timer);
 	if (r->linger_timer != NULL)
 		event_free(r->linger_timer);
-	if (r->backend != NULL)
-		bufferevent_free(r->backend);
+	flow_free(&r->up);
+	flow_free(&r->down);
+	if (r->down.from != -1)
+		evutil_closesocket(r->down.from);
 	r->conn->relay = NULL;
 	free(r);
-}
-
-static void
-relay_client_read(struct bufferevent *bev, void *arg)
-{
-	relay_progress(arg);
-}
-
-static void
-relay_client_write(struct bufferevent *bev, void *arg)
-{
-	relay_progress(arg);
-}
-
-static void
-relay_client_event(struct bufferevent *bev, short what, void *arg)
-{
-	struct relay	*r = arg;
-	int		 err;
-
-	if (what & BEV_EVENT_EOF) {
-		r->client_eof = 1;
-		relay_progress(r);
-		return;
-	}
-	if (what & BEV_EVENT_ERROR) {
-		err = EVUTIL_SOCKET_ERROR();
-		if (err == ECONNRESET || err == EPIPE)
-			conn_end(r->conn, CLOSE_CLIENT, NULL);
-		else {
-			r->conn->error = err;
-			conn_end(r->conn, CLOSE_ERROR, NULL);
-		}
-	}
-}
-
-static void
-relay_backend_read(struct bufferevent *bev, void *arg)
-{
-	relay_progress(arg);
-}
-
-static void
-relay_backend_write(struct bufferevent *bev, void *arg)
-{
-	relay_progress(arg);
-}
-
-static void
-relay_backend_event(struct bufferevent *bev, short what, void *arg)
-{
-	struct relay	*r = arg;
-	struct evbuffer	*out = bufferevent_get_output(bev);
-
-	if (what & BEV_EVENT_ERROR) {
-		/* It takes nothing more, and sends nothing more; what it
-		 * sent before is still passed on. */
-		if (r->why[0] == '\0')
-			snprintf(r->why, sizeof r->why, "%s: %s",
-			    r->conn->svc->handler->name,
-			    evutil_socket_error_to_string(
-			    EVUTIL_SOCKET_ERROR()));
-		(void)evbuffer_drain(out, evbuffer_get_length(out));
-		bufferevent_disable(bev, EV_READ | EV_WRITE);
-		r->up_done = 1;
-		r->backend_eof = 1;
-	} else if (what & BEV_EVENT_EOF) {
-		r->backend_eof = 1;
-		if (r->eof_is_close) {
-			(void)evbuffer_drain(out, evbuffer_get_length(out));
-			r->up_done = 1;
-		}
-	}
-	relay_progress(r);
 }

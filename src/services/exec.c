@@ -47,8 +47,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/bufferevent.h>
-
 #include "harbor-internal.h"
 
 #ifndef NSIG
@@ -404,7 +402,6 @@ static void
 exec_open(struct harbor_conn *c)
 {
 	struct exec_conn	*ec;
-	struct bufferevent	*bev;
 	char			 why[sizeof c->detail];
 	int			 sock;
 
@@ -424,14 +421,7 @@ exec_open(struct harbor_conn *c)
 	log_info("service %s: conn %llu: started pid %ld: %s", c->svc->name,
 	    (unsigned long long)c->id, (long)ec->pid, c->svc->exec_argv[0]);
 	(void)evutil_make_socket_nonblocking(sock);
-	bev = bufferevent_socket_new(c->loop->base, sock,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		(void)close(sock);
-		relay_fail(ec->relay, "out of memory");
-		return;
-	}
-	relay_backend_ready(ec->relay, bev);
+	(void)relay_backend_ready(ec->relay, sock, NULL, 0);
 }
 
 static void

@@ -10,6 +10,7 @@
  */
 #include "autoconfig.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +24,6 @@
 #include <sys/socket.h>
 #endif
 
-#include <event2/bufferevent.h>
-
 #include "harbor-internal.h"
 
 #define FORWARD_MAX_ADDRS	8
@@ -37,7 +36,8 @@ struct forward_state {
 struct forward_conn {
 	struct harbor_conn	*conn;
 	struct relay		*relay;
-	struct bufferevent	*bev;		/* while connecting */
+	evutil_socket_t		 fd;		/* while connecting, else -1 */
+	struct event		*connecting;	/* writable or timed out */
 	size_t			 next;		/* address to try next */
 	char			 failed[96];	/* the last attempt's error */
 };
@@ -149,20 +149,42 @@ forward_free(void *state)
 
 static void	forward_try(struct forward_conn *);
 
+#ifdef _WIN32
+#define IN_PROGRESS(e)	((e) == WSAEWOULDBLOCK || (e) == WSAEINPROGRESS || \
+			 (e) == WSAEINTR)
+#else
+#define IN_PROGRESS(e)	((e) == EINPROGRESS || (e) == EINTR)
+#endif
+
+/* The attempt in progress is given up. */
+static void
+forward_drop_attempt(struct forward_conn *fc)
+{
+	if (fc->connecting != NULL) {
+		event_free(fc->connecting);
+		fc->connecting = NULL;
+	}
+	if (fc->fd != -1) {
+		evutil_closesocket(fc->fd);
+		fc->fd = -1;
+	}
+}
+
 static void
 forward_connected(struct forward_conn *fc)
 {
 	struct harbor_conn	*c = fc->conn;
-	struct bufferevent	*bev = fc->bev;
 	struct sockaddr_storage	 peer, local;
 	uint8_t			 hdr[PROXY_SEND_MAX];
-	size_t			 n;
+	size_t			 n = 0;
+	evutil_socket_t		 fd = fc->fd;
 
-	fc->bev = NULL;
-	bufferevent_set_timeouts(bev, NULL, NULL);
+	event_free(fc->connecting);
+	fc->connecting = NULL;
+	fc->fd = -1;
 	if (c->svc->send_proxy != 0) {
 		if (conn_addresses(c, &peer, &local) == -1) {
-			bufferevent_free(bev);
+			evutil_closesocket(fd);
 			relay_fail(fc->relay, "cannot learn the local address "
 			    "for the PROXY header");
 			return;
@@ -170,7 +192,6 @@ forward_connected(struct forward_conn *fc)
 		n = proxy_header_build(c->svc->send_proxy,
 		    (struct sockaddr *)&peer, (struct sockaddr *)&local, hdr,
 		    sizeof hdr);
-		(void)bufferevent_write(bev, hdr, n);
 	}
 	if (log_enabled(HARBOR_LOG_DEBUG)) {
 		char	to[HARBOR_ADDRSTRLEN];
@@ -180,26 +201,28 @@ forward_connected(struct forward_conn *fc)
 		log_debug("service %s: conn %llu forwarded to %s",
 		    c->svc->name, (unsigned long long)c->id, to);
 	}
-	relay_backend_ready(fc->relay, bev);
+	(void)relay_backend_ready(fc->relay, fd, hdr, n);
 }
 
 static void
-forward_connect_event(struct bufferevent *bev, short what, void *arg)
+forward_connect_event(evutil_socket_t fd, short what, void *arg)
 {
 	struct forward_conn	*fc = arg;
+	int			 err = 0;
+	ev_socklen_t		 len = sizeof err;
 
-	if (what & BEV_EVENT_CONNECTED) {
-		forward_connected(fc);
-		return;
-	}
-	if (what & BEV_EVENT_TIMEOUT)
+	if (what & EV_TIMEOUT)
 		snprintf(fc->failed, sizeof fc->failed, "no answer in %u ms",
 		    fc->conn->svc->connect_timeout_ms);
-	else
+	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, (void *)&err,
+	    &len) == 0 && err == 0) {
+		forward_connected(fc);
+		return;
+	} else
 		snprintf(fc->failed, sizeof fc->failed, "%s",
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-	bufferevent_free(bev);
-	fc->bev = NULL;
+		    evutil_socket_error_to_string(err != 0 ? err :
+		    EVUTIL_SOCKET_ERROR()));
+	forward_drop_attempt(fc);
 	forward_try(fc);
 }
 
@@ -215,26 +238,36 @@ forward_try(struct forward_conn *fc)
 	struct timeval		 tv = { (long)(ms / 1000),
 				       (long)(ms % 1000) * 1000 };
 	char			 why[sizeof c->detail];
+	int			 err;
 
 	while (fc->next < fs->naddrs) {
 		a = &fs->addrs[fc->next++];
-		fc->bev = bufferevent_socket_new(c->loop->base, -1,
-		    BEV_OPT_CLOSE_ON_FREE);
-		if (fc->bev == NULL) {
-			snprintf(fc->failed, sizeof fc->failed, "out of "
-			    "memory");
-			break;
+		fc->fd = socket(a->ss.ss_family, SOCK_STREAM, 0);
+		if (fc->fd == -1) {
+			snprintf(fc->failed, sizeof fc->failed, "%s",
+			    evutil_socket_error_to_string(
+			    EVUTIL_SOCKET_ERROR()));
+			continue;
 		}
-		bufferevent_setcb(fc->bev, NULL, NULL, forward_connect_event,
-		    fc);
-		bufferevent_set_timeouts(fc->bev, NULL, &tv);
-		if (bufferevent_socket_connect(fc->bev,
-		    (const struct sockaddr *)&a->ss, (int)a->len) == 0)
+		(void)evutil_make_socket_nonblocking(fc->fd);
+		(void)evutil_make_socket_closeonexec(fc->fd);
+		if (connect(fc->fd, (const struct sockaddr *)&a->ss,
+		    a->len) == -1 && !IN_PROGRESS(err = EVUTIL_SOCKET_ERROR())) {
+			snprintf(fc->failed, sizeof fc->failed, "%s",
+			    evutil_socket_error_to_string(err));
+			forward_drop_attempt(fc);
+			continue;
+		}
+		/* Connected, refused or timed out: the socket turns writable
+		 * or the timer fires. */
+		fc->connecting = event_new(c->loop->base, fc->fd, EV_WRITE,
+		    forward_connect_event, fc);
+		if (fc->connecting != NULL &&
+		    event_add(fc->connecting, &tv) == 0)
 			return;
-		snprintf(fc->failed, sizeof fc->failed, "%s",
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-		bufferevent_free(fc->bev);
-		fc->bev = NULL;
+		snprintf(fc->failed, sizeof fc->failed, "out of memory");
+		forward_drop_attempt(fc);
+		break;
 	}
 	snprintf(why, sizeof why, "cannot connect to backend %s: %s",
 	    c->svc->forward_to, fc->failed);
@@ -255,6 +288,7 @@ forward_open(struct harbor_conn *c)
 		return;
 	}
 	fc->conn = c;
+	fc->fd = -1;
 	harbor_conn_set_data(c, fc);
 	forward_try(fc);
 }
@@ -266,8 +300,7 @@ forward_close(struct harbor_conn *c)
 
 	if (fc == NULL)
 		return;
-	if (fc->bev != NULL)
-		bufferevent_free(fc->bev);
+	forward_drop_attempt(fc);
 	relay_free(fc->relay);
 	free(fc);
 }
