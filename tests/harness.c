@@ -2235,8 +2235,9 @@ hc_reset(int fd)
 	sock_close(fd);
 }
 
-int
-harness_listen_ip(const char *ip, int port, int *port_out)
+/* A socket bound to ip:port, listening (backlog 16) or not. */
+static int
+bound_socket(const char *ip, int port, int *port_out, bool listening)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = make_addr(ip, port, &ss);
@@ -2252,7 +2253,7 @@ harness_listen_ip(const char *ip, int port, int *port_out)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 #endif
 	if (bind(fd, (struct sockaddr *)&ss, sl) == -1 ||
-	    listen(fd, 16) == -1) {
+	    (listening && listen(fd, 16) == -1)) {
 #ifdef _WIN32
 		int e = wsa_errno(WSAGetLastError());
 #else
@@ -2266,6 +2267,18 @@ harness_listen_ip(const char *ip, int port, int *port_out)
 	if (port_out != NULL)
 		*port_out = hc_local_port(fd);
 	return fd;
+}
+
+int
+harness_listen_ip(const char *ip, int port, int *port_out)
+{
+	return bound_socket(ip, port, port_out, true);
+}
+
+int
+harness_bind_ip(const char *ip, int port, int *port_out)
+{
+	return bound_socket(ip, port, port_out, false);
 }
 
 int

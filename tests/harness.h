@@ -269,6 +269,9 @@ void		 hc_reset(int fd);
 /* A listening socket bound to ip:port (port 0 = any), or -1.  *port_out gets
  * the bound port if not NULL. */
 int		 harness_listen_ip(const char *ip, int port, int *port_out);
+/* The same, bound but not listening: its port refuses connections and
+ * nothing else can take it. */
+int		 harness_bind_ip(const char *ip, int port, int *port_out);
 /* The next connection on a listening socket, non-blocking, or -1 after
  * timeout_ms. */
 int		 harness_accept(int lfd, int timeout_ms);

@@ -527,12 +527,14 @@ END_TEST
 
 START_TEST(test_forward_refused)
 {
-	int		 port, lfd = harness_listen_ip("127.0.0.1", 0, &port);
+	/* Bound, not listening: refused, and harbord cannot be given the
+	 * port for its own listener. */
+	int		 port, bfd = harness_bind_ip("127.0.0.1", 0, &port);
 	struct hdaemon	*d;
 	char		*want;
 	int		 c;
 
-	hc_close(lfd);		/* nothing listens there now */
+	ck_assert_int_ge(bfd, 0);
 	d = start_forward("127.0.0.1", port, NULL);
 	c = hc_connect_ok(hd_port(d, "fwd"));
 	ck_assert(hc_wait_eof(c, 5000, NULL));
@@ -540,6 +542,37 @@ START_TEST(test_forward_refused)
 	want = harness_fmt("cannot connect to backend 127.0.0.1:%d: ", port);
 	HD_EXPECT_LOG(d, want, 5000);
 	free(want);
+	hc_close(bfd);
+	hd_finish(d);
+}
+END_TEST
+
+/* A service that forwards to its own address would multiply connections
+ * without end; each is refused at once instead. */
+START_TEST(test_forward_loop)
+{
+	int		 port, bfd = harness_bind_ip("127.0.0.1", 0, &port);
+	struct hdaemon	*d;
+	char		*cfg;
+	int		 c;
+
+	ck_assert_int_ge(bfd, 0);
+	hc_close(bfd);		/* a free port, for both ends */
+	cfg = harness_fmt("service fwd {\n"
+	    "    listen 127.0.0.1:%d\n"
+	    "    forward 127.0.0.1:%d\n"
+	    "}\n", port, port);
+	d = hd_start(cfg, NULL);
+	free(cfg);
+	c = hc_connect_ok(port);
+	ck_assert(hc_wait_eof(c, 5000, NULL));
+	hc_close(c);
+	HD_EXPECT_LOG(d, ": it is this service's own address (a forwarding "
+	    "loop)", 5000);
+	/* No connection was made to itself. */
+	harness_sleep_ms(200);
+	HD_ASSERT(d, hd_count_log(d, ": accepted ") == 1, "%d connections "
+	    "accepted", hd_count_log(d, ": accepted "));
 	hd_finish(d);
 }
 END_TEST
@@ -801,6 +834,7 @@ main(void)
 	tcase_add_test(tc, test_forward_to_echo);
 	tcase_add_test(tc, test_forward_half_close_both_ways);
 	tcase_add_test(tc, test_forward_refused);
+	tcase_add_test(tc, test_forward_loop);
 	tcase_add_test(tc, test_forward_connect_timeout);
 	tcase_add_loop_test(tc, test_forward_send_proxy, 0, 2);
 	tcase_add_test(tc, test_forward_send_proxy_to_harbord);

@@ -170,6 +170,22 @@ forward_drop_attempt(struct forward_conn *fc)
 	}
 }
 
+/* The backend address is the very one the client connected to: each
+ * connection would make another, without end. */
+static int
+forward_is_loop(struct harbor_conn *c, const struct harbor_addr *to)
+{
+	struct sockaddr_storage	here;
+	ev_socklen_t		len = sizeof here;
+	char			a[HARBOR_ADDRSTRLEN], b[HARBOR_ADDRSTRLEN];
+
+	if (getsockname(c->fd, (struct sockaddr *)&here, &len) == -1)
+		return 0;
+	addr_format((const struct sockaddr *)&to->ss, a, sizeof a);
+	addr_format((struct sockaddr *)&here, b, sizeof b);
+	return strcmp(a, b) == 0;
+}
+
 static void
 forward_connected(struct forward_conn *fc)
 {
@@ -242,6 +258,11 @@ forward_try(struct forward_conn *fc)
 
 	while (fc->next < fs->naddrs) {
 		a = &fs->addrs[fc->next++];
+		if (forward_is_loop(c, a)) {
+			snprintf(fc->failed, sizeof fc->failed, "it is this "
+			    "service's own address (a forwarding loop)");
+			continue;
+		}
 		fc->fd = socket(a->ss.ss_family, SOCK_STREAM, 0);
 		if (fc->fd == -1) {
 			snprintf(fc->failed, sizeof fc->failed, "%s",
