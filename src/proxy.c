@@ -285,73 +285,69 @@ proxy_header_build(int version, const struct sockaddr *src,
     const struct sockaddr *dst, uint8_t *buf, size_t len)
 {
 	struct sockaddr_in	 sbuf, dbuf;
-	char			 sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN];
-	int			 n, same;
+	const void		*sa, *da, *sp, *dp;
+	char			 st[INET6_ADDRSTRLEN], dt[INET6_ADDRSTRLEN];
+	uint16_t		 sport, dport;
+	size_t			 alen;
+	int			 n, af;
 
 	src = unmapped(src, &sbuf);
 	dst = unmapped(dst, &dbuf);
-	same = src->sa_family == dst->sa_family && (src->sa_family == AF_INET ||
-	    src->sa_family == AF_INET6);
-	if (version == PROXY_V1) {
-		if (!same)
+	af = src->sa_family;
+	if (af != dst->sa_family || (af != AF_INET && af != AF_INET6)) {
+		/* Nothing to say about addresses of two families. */
+		if (version == PROXY_V1) {
 			n = snprintf((char *)buf, len, "PROXY UNKNOWN\r\n");
-		else if (src->sa_family == AF_INET) {
-			const struct sockaddr_in *s = (const void *)src;
-			const struct sockaddr_in *d = (const void *)dst;
-
-			(void)evutil_inet_ntop(AF_INET, &s->sin_addr, sa,
-			    sizeof sa);
-			(void)evutil_inet_ntop(AF_INET, &d->sin_addr, da,
-			    sizeof da);
-			n = snprintf((char *)buf, len, "PROXY TCP4 %s %s %u "
-			    "%u\r\n", sa, da, ntohs(s->sin_port),
-			    ntohs(d->sin_port));
-		} else {
-			const struct sockaddr_in6 *s = (const void *)src;
-			const struct sockaddr_in6 *d = (const void *)dst;
-
-			(void)evutil_inet_ntop(AF_INET6, &s->sin6_addr, sa,
-			    sizeof sa);
-			(void)evutil_inet_ntop(AF_INET6, &d->sin6_addr, da,
-			    sizeof da);
-			n = snprintf((char *)buf, len, "PROXY TCP6 %s %s %u "
-			    "%u\r\n", sa, da, ntohs(s->sin6_port),
-			    ntohs(d->sin6_port));
+			return n > 0 && (size_t)n < len ? (size_t)n : 0;
 		}
-		return n > 0 && (size_t)n < len ? (size_t)n : 0;
-	}
-	if (len < V2_HEADER + 36)
-		return 0;
-	memcpy(buf, v2_signature, sizeof v2_signature);
-	buf[12] = 0x21;				/* version 2, PROXY */
-	if (!same) {
+		if (len < V2_HEADER)
+			return 0;
+		memcpy(buf, v2_signature, sizeof v2_signature);
+		buf[12] = 0x21;			/* version 2, PROXY */
 		buf[13] = 0x00;			/* UNSPEC */
 		buf[14] = buf[15] = 0;
 		return V2_HEADER;
 	}
-	if (src->sa_family == AF_INET) {
+	if (af == AF_INET) {
 		const struct sockaddr_in *s = (const void *)src;
 		const struct sockaddr_in *d = (const void *)dst;
 
-		buf[13] = 0x11;
-		buf[14] = 0;
-		buf[15] = 12;
-		memcpy(buf + 16, &s->sin_addr, 4);
-		memcpy(buf + 20, &d->sin_addr, 4);
-		memcpy(buf + 24, &s->sin_port, 2);
-		memcpy(buf + 26, &d->sin_port, 2);
-		return V2_HEADER + 12;
+		sa = &s->sin_addr;
+		da = &d->sin_addr;
+		sp = &s->sin_port;
+		dp = &d->sin_port;
+		alen = 4;
 	} else {
 		const struct sockaddr_in6 *s = (const void *)src;
 		const struct sockaddr_in6 *d = (const void *)dst;
 
-		buf[13] = 0x21;
-		buf[14] = 0;
-		buf[15] = 36;
-		memcpy(buf + 16, &s->sin6_addr, 16);
-		memcpy(buf + 32, &d->sin6_addr, 16);
-		memcpy(buf + 48, &s->sin6_port, 2);
-		memcpy(buf + 50, &d->sin6_port, 2);
-		return V2_HEADER + 36;
+		sa = &s->sin6_addr;
+		da = &d->sin6_addr;
+		sp = &s->sin6_port;
+		dp = &d->sin6_port;
+		alen = 16;
 	}
+	if (version == PROXY_V1) {
+		memcpy(&sport, sp, 2);
+		memcpy(&dport, dp, 2);
+		(void)evutil_inet_ntop(af, sa, st, sizeof st);
+		(void)evutil_inet_ntop(af, da, dt, sizeof dt);
+		n = snprintf((char *)buf, len, "PROXY %s %s %s %u %u\r\n",
+		    af == AF_INET ? "TCP4" : "TCP6", st, dt, ntohs(sport),
+		    ntohs(dport));
+		return n > 0 && (size_t)n < len ? (size_t)n : 0;
+	}
+	/* v2: addresses, then ports, in network order as they are. */
+	if (len < V2_HEADER + 2 * alen + 4)
+		return 0;
+	memcpy(buf, v2_signature, sizeof v2_signature);
+	buf[12] = 0x21;				/* version 2, PROXY */
+	buf[13] = af == AF_INET ? 0x11 : 0x21;	/* TCP over IPv4 / IPv6 */
+	buf[14] = 0;
+	buf[15] = (uint8_t)(2 * alen + 4);
+	memcpy(buf + 16, sa, alen);
+	memcpy(buf + 16 + alen, da, alen);
+	memcpy(buf + 16 + 2 * alen, sp, 2);
+	memcpy(buf + 18 + 2 * alen, dp, 2);
+	return V2_HEADER + 2 * alen + 4;
 }
