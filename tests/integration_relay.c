@@ -25,6 +25,7 @@
 
 #define NO_EXEC	"exec is not available on Windows"
 
+#ifndef _WIN32
 /* The pid in the daemon's "conn N: started pid P" line for service svc. */
 static long
 started_pid(struct hdaemon *d, const char *svc)
@@ -47,6 +48,7 @@ started_pid(struct hdaemon *d, const char *svc)
 	HD_ASSERT(d, pid > 0, "no 'started pid' line for service %s", svc);
 	return pid;
 }
+#endif
 
 /* n pseudo-random bytes to the service at port, the client's sending side
  * shut after the last: all of them come back, then the end. */
