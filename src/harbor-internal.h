@@ -323,12 +323,13 @@ int	conn_addresses(struct harbor_conn *c, struct sockaddr_storage *peer,
 
 /* relay.c */
 struct relay;
-/* From an inline handler's open: takes over the connection's bufferevent.
+/* From an inline handler's open: takes over the connection's socket (its
+ * bufferevent is disabled; what it had read is passed on first).
  * eof_is_close: the second stream's EOF means it reads no more either. */
 struct relay *relay_new(struct harbor_conn *c, int eof_is_close);
 /* The second stream is connected (the relay takes fd): relaying starts,
- * first sending the backend first (a PROXY header).  -1: the connection
- * has ended (and fd is closed). */
+ * with the firstlen bytes at first (a PROXY header) sent to it before
+ * anything of the client's.  -1: the connection has ended (fd closed). */
 int	relay_backend_ready(struct relay *r, evutil_socket_t fd,
 	    const void *first, size_t firstlen);
 /* Ends the connection, why being the logged reason. */
