@@ -175,6 +175,23 @@ addr_format(const struct sockaddr *sa, char *buf, size_t len)
 		snprintf(buf, len, "(family %d)", sa->sa_family);
 }
 
+const struct sockaddr *
+addr_unmapped(const struct sockaddr *sa, struct sockaddr_in *buf)
+{
+	static const uint8_t	 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0xff, 0xff };
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+	if (sa->sa_family != AF_INET6 ||
+	    memcmp(&s6->sin6_addr, mapped, sizeof mapped) != 0)
+		return sa;
+	memset(buf, 0, sizeof *buf);
+	buf->sin_family = AF_INET;
+	buf->sin_port = s6->sin6_port;
+	memcpy(&buf->sin_addr, (const uint8_t *)&s6->sin6_addr + 12, 4);
+	return (const struct sockaddr *)buf;
+}
+
 int
 harbor_listen_address_check(const char *text,
     char (*canonical)[HARBOR_ADDRSTRLEN], size_t *ncanonical, char *err,

@@ -686,18 +686,34 @@ append_word(char ***list, struct conf_pos **pos, size_t *n,
 }
 
 /* env, passenv, max-children, user, group: for exec services. */
+/* The options only one handler takes; the first a service uses is kept
+ * (by these names) to say so if the service has another handler. */
+static const char *const exec_keywords[] = {
+	"env", "passenv", "max-children", "user", "group", NULL
+};
+static const char *const forward_keywords[] = {
+	"connect-timeout", "send-proxy", NULL
+};
+
+/* kw as it stands in the list, or NULL. */
+static const char *
+keyword_in(const char *kw, const char *const *list)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(kw, *list) == 0)
+			return *list;
+	return NULL;
+}
+
 static void
-exec_option(struct parser *ps, struct conf_service *svc,
+exec_option(struct parser *ps, struct conf_service *svc, const char *kw,
     struct statement *st)
 {
-	const char	*kw = st->tok[0].text;
 	size_t		 i;
 
 	if (svc->exec_opt == NULL) {
 		svc->exec_opt_pos = st->tok[0].pos;
-		svc->exec_opt = kw[0] == 'e' ? "env" : kw[0] == 'p' ?
-		    "passenv" : kw[0] == 'm' ? "max-children" : kw[0] == 'u' ?
-		    "user" : "group";
+		svc->exec_opt = kw;
 	}
 	if (strcmp(kw, "env") == 0) {
 		if (want_args(ps, st, 1, CONF_STATEMENT_MAX - 2) == -1)
@@ -747,16 +763,14 @@ exec_option(struct parser *ps, struct conf_service *svc,
 
 /* connect-timeout, send-proxy: for forward services. */
 static void
-forward_option(struct parser *ps, struct conf_service *svc,
+forward_option(struct parser *ps, struct conf_service *svc, const char *kw,
     struct statement *st)
 {
-	const char	*kw = st->tok[0].text;
 	int		 v;
 
 	if (svc->forward_opt == NULL) {
 		svc->forward_opt_pos = st->tok[0].pos;
-		svc->forward_opt = kw[0] == 'c' ? "connect-timeout" :
-		    "send-proxy";
+		svc->forward_opt = kw;
 	}
 	if (want_args(ps, st, 1, 1) == -1)
 		return;
@@ -779,6 +793,7 @@ service_option(struct parser *ps, struct conf_service *svc, int is_defaults,
 {
 	const char	*kw = st->tok[0].text;
 	const char	*where = is_defaults ? "defaults" : svc->name;
+	const char	*name;
 	size_t		 i;
 
 	if (strcmp(kw, "listen") == 0) {
@@ -857,13 +872,10 @@ service_option(struct parser *ps, struct conf_service *svc, int is_defaults,
 		svc->handler_pos = st->tok[1].pos;
 	} else if (strcmp(kw, "exec") == 0 || strcmp(kw, "forward") == 0) {
 		relay_handler(ps, svc, is_defaults, st);
-	} else if (strcmp(kw, "env") == 0 || strcmp(kw, "passenv") == 0 ||
-	    strcmp(kw, "max-children") == 0 || strcmp(kw, "user") == 0 ||
-	    strcmp(kw, "group") == 0) {
-		exec_option(ps, svc, st);
-	} else if (strcmp(kw, "connect-timeout") == 0 ||
-	    strcmp(kw, "send-proxy") == 0) {
-		forward_option(ps, svc, st);
+	} else if ((name = keyword_in(kw, exec_keywords)) != NULL) {
+		exec_option(ps, svc, name, st);
+	} else if ((name = keyword_in(kw, forward_keywords)) != NULL) {
+		forward_option(ps, svc, name, st);
 	} else if (strcmp(kw, "dispatch") == 0) {
 		if (want_args(ps, st, 1, 1) == 0)
 			(void)keyword_arg(ps, kw, &st->tok[1], dispatch_names,
@@ -1452,11 +1464,15 @@ check_config(struct config *conf, struct conf_errors *errs)
 			conf_error(errs, &s->forward_opt_pos, "'%s' is only for "
 			    "forward services, and service '%s' has handler "
 			    "%s", s->forward_opt, s->name, handler);
-		/* Switching to another user takes root. */
-		if ((s->user != NULL || s->group != NULL) &&
-		    conf->user != NULL && strcmp(conf->user, "root") != 0)
-			conf_error(errs, &s->exec_opt_pos, "service '%s' runs "
-			    "its program as another user or group, which "
+		/* Switching to another user takes root; the user may come
+		 * from defaults. */
+		if (handler != NULL && strcmp(handler, "exec") == 0 &&
+		    (s->user != NULL || s->group != NULL || d->user != NULL ||
+		    d->group != NULL) && conf->user != NULL &&
+		    strcmp(conf->user, "root") != 0)
+			conf_error(errs, s->user != NULL || s->group != NULL ?
+			    &s->exec_opt_pos : &d->exec_opt_pos, "service '%s' "
+			    "runs its program as another user or group, which "
 			    "harbord can do only if it keeps root ('user "
 			    "root'), not as '%s'", s->name, conf->user);
 		if (s->quote_file != NULL && s->handler != NULL &&

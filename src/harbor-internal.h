@@ -42,6 +42,9 @@ struct harbor_addr {
 int	addr_parse(const char *text, struct harbor_addr *out, size_t *nout,
 	    char *err, size_t errlen);
 void	addr_format(const struct sockaddr *sa, char *buf, size_t len);
+/* An IPv4-mapped IPv6 address as the IPv4 one (in buf), else sa. */
+const struct sockaddr *addr_unmapped(const struct sockaddr *sa,
+	    struct sockaddr_in *buf);
 
 /* acl.c */
 struct cidr {

@@ -261,25 +261,6 @@ proxy_parse(const uint8_t *buf, size_t len, int versions,
 
 /* --- writing a header (send-proxy) ----------------------------------------- */
 
-/* An IPv4-mapped IPv6 address written as the IPv4 one, so a v1 line and a
- * v2 header name one family for both ends. */
-static const struct sockaddr *
-unmapped(const struct sockaddr *sa, struct sockaddr_in *buf)
-{
-	static const uint8_t	 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-		0xff, 0xff };
-	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-
-	if (sa->sa_family != AF_INET6 ||
-	    memcmp(&s6->sin6_addr, mapped, sizeof mapped) != 0)
-		return sa;
-	memset(buf, 0, sizeof *buf);
-	buf->sin_family = AF_INET;
-	buf->sin_port = s6->sin6_port;
-	memcpy(&buf->sin_addr, (const uint8_t *)&s6->sin6_addr + 12, 4);
-	return (const struct sockaddr *)buf;
-}
-
 size_t
 proxy_header_build(int version, const struct sockaddr *src,
     const struct sockaddr *dst, uint8_t *buf, size_t len)
@@ -291,8 +272,10 @@ proxy_header_build(int version, const struct sockaddr *src,
 	size_t			 alen;
 	int			 n, af;
 
-	src = unmapped(src, &sbuf);
-	dst = unmapped(dst, &dbuf);
+	/* One family for both ends: a dual-stack listener's IPv4 client is
+	 * an IPv4-mapped IPv6 address. */
+	src = addr_unmapped(src, &sbuf);
+	dst = addr_unmapped(dst, &dbuf);
 	af = src->sa_family;
 	if (af != dst->sa_family || (af != AF_INET && af != AF_INET6)) {
 		/* Nothing to say about addresses of two families. */

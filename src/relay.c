@@ -62,7 +62,7 @@
 /* One direction: what `from` sends goes to `to`. */
 struct flow {
 	struct relay		*relay;
-	evutil_socket_t		 from, to;
+	evutil_socket_t		 from, to;	/* -1: no backend yet */
 	struct event		*rd;		/* from is readable */
 	struct event		*wr;		/* to is writable (while held) */
 	char			*held;		/* read, not yet written */
@@ -76,7 +76,6 @@ struct flow {
 struct relay {
 	struct harbor_conn	*conn;
 	struct flow		 up, down;
-	int			 ready;		/* the backend is there */
 	int			 eof_is_close;	/* backend EOF: it reads no more */
 	struct event		*idle_timer;
 	struct event		*linger_timer;
@@ -289,11 +288,11 @@ relay_progress(struct relay *r)
 		if (!up->eof)
 			(void)event_add(up->rd, NULL);
 	}
-	if (!up->done && up->eof && up->len == 0 && r->ready) {
+	if (!up->done && up->eof && up->len == 0 && up->to != -1) {
 		if (!up->dead)
 			(void)shutdown(up->to, SHUT_WR);
 		up->done = 1;
-	} else if (!up->done && up->dead && r->ready)
+	} else if (!up->done && up->dead && up->to != -1)
 		up->done = 1;
 	if (!down->done && down->eof && down->len == 0) {
 		(void)shutdown(down->to, SHUT_WR);
@@ -394,7 +393,6 @@ relay_backend_ready(struct relay *r, evutil_socket_t fd, const void *first,
 		relay_fail(r, "out of memory");
 		return -1;
 	}
-	r->ready = 1;
 	/* A PROXY header for the backend, then what the client sent before
 	 * the relay started (after its own PROXY header, say). */
 	if (firstlen > 0)

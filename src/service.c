@@ -95,6 +95,16 @@ nomem:
 }
 #endif
 
+static int
+not_exec(const struct harbor_service *svc, char *err, size_t errlen)
+{
+	if (svc->handler == &handler_exec)
+		return 0;
+	snprintf(err, errlen, "service '%s' does not exec a program",
+	    svc->name);
+	return 1;
+}
+
 /* The names exec sets itself for each connection. */
 static const char *const ucspi_names[] = {
 	"PROTO", "TCPLOCALIP", "TCPLOCALPORT", "TCPREMOTEIP", "TCPREMOTEPORT",
@@ -109,11 +119,8 @@ harbor_service_exec_setenv(struct harbor_service *svc, const char *nv,
 	char		**grown, *copy;
 	size_t		 len, i;
 
-	if (svc->handler != &handler_exec) {
-		snprintf(err, errlen, "service '%s' does not exec a program",
-		    svc->name);
+	if (not_exec(svc, err, errlen))
 		return -1;
-	}
 	if (eq == NULL || eq == nv) {
 		snprintf(err, errlen, "bad environment entry '%s' (expected "
 		    "NAME=VALUE)", nv);
@@ -153,11 +160,8 @@ int
 harbor_service_exec_credentials(struct harbor_service *svc, long uid,
     long gid, char *err, size_t errlen)
 {
-	if (svc->handler != &handler_exec) {
-		snprintf(err, errlen, "service '%s' does not exec a program",
-		    svc->name);
+	if (not_exec(svc, err, errlen))
 		return -1;
-	}
 	svc->exec_uid = uid;
 	svc->exec_gid = gid;
 	return 0;

@@ -646,6 +646,11 @@ START_TEST(test_exec_and_forward)
 	    "user daemon }\n", "t.conf:2:48: service 'x' runs its program as "
 	    "another user or group, which harbord can do only if it keeps "
 	    "root ('user root'), not as 'nobody'");
+	bad("user nobody\ndefaults { user daemon }\n"
+	    "service x { listen 127.0.0.1:0; exec /bin/cat }\n",
+	    "t.conf:2:12: service 'x' runs its program as another user or "
+	    "group, which harbord can do only if it keeps root ('user root'), "
+	    "not as 'nobody'");
 #endif
 }
 END_TEST

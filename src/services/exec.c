@@ -110,23 +110,21 @@ static void
 ucspi_address(const struct sockaddr_storage *ss, const char *ipvar,
     const char *portvar, char *ip, char *port)
 {
-	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-	const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-	static const uint8_t	mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-		0xff, 0xff };
-	char			text[INET6_ADDRSTRLEN] = "";
-	unsigned		p = 0;
+	struct sockaddr_in	 v4;
+	const struct sockaddr	*sa = addr_unmapped((const struct sockaddr *)ss,
+				    &v4);
+	char			 text[INET6_ADDRSTRLEN] = "";
+	unsigned		 p = 0;
 
-	if (ss->ss_family == AF_INET6 &&
-	    memcmp(&s6->sin6_addr, mapped, sizeof mapped) == 0) {
-		(void)evutil_inet_ntop(AF_INET,
-		    (const uint8_t *)&s6->sin6_addr + 12, text, sizeof text);
-		p = ntohs(s6->sin6_port);
-	} else if (ss->ss_family == AF_INET6) {
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+
 		(void)evutil_inet_ntop(AF_INET6, &s6->sin6_addr, text,
 		    sizeof text);
 		p = ntohs(s6->sin6_port);
-	} else if (ss->ss_family == AF_INET) {
+	} else if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)sa;
+
 		(void)evutil_inet_ntop(AF_INET, &s4->sin_addr, text,
 		    sizeof text);
 		p = ntohs(s4->sin_port);

@@ -40,6 +40,8 @@ struct forward_conn {
 	struct event		*connecting;	/* writable or timed out */
 	size_t			 next;		/* address to try next */
 	char			 failed[96];	/* the last attempt's error */
+	char			 here[HARBOR_ADDRSTRLEN]; /* the client came
+							   to; "" unknown */
 };
 
 /* "host:port" or "[v6]:port" into its two parts.  0, or -1 with err. */
@@ -173,17 +175,21 @@ forward_drop_attempt(struct forward_conn *fc)
 /* The backend address is the very one the client connected to: each
  * connection would make another, without end. */
 static int
-forward_is_loop(struct harbor_conn *c, const struct harbor_addr *to)
+forward_is_loop(struct forward_conn *fc, const struct harbor_addr *to)
 {
 	struct sockaddr_storage	here;
 	ev_socklen_t		len = sizeof here;
-	char			a[HARBOR_ADDRSTRLEN], b[HARBOR_ADDRSTRLEN];
+	char			a[HARBOR_ADDRSTRLEN];
 
-	if (getsockname(c->fd, (struct sockaddr *)&here, &len) == -1)
-		return 0;
+	if (fc->here[0] == '\0') {
+		if (getsockname(fc->conn->fd, (struct sockaddr *)&here,
+		    &len) == -1)
+			return 0;
+		addr_format((struct sockaddr *)&here, fc->here,
+		    sizeof fc->here);
+	}
 	addr_format((const struct sockaddr *)&to->ss, a, sizeof a);
-	addr_format((struct sockaddr *)&here, b, sizeof b);
-	return strcmp(a, b) == 0;
+	return strcmp(a, fc->here) == 0;
 }
 
 static void
@@ -258,7 +264,7 @@ forward_try(struct forward_conn *fc)
 
 	while (fc->next < fs->naddrs) {
 		a = &fs->addrs[fc->next++];
-		if (forward_is_loop(c, a)) {
+		if (forward_is_loop(fc, a)) {
 			snprintf(fc->failed, sizeof fc->failed, "it is this "
 			    "service's own address (a forwarding loop)");
 			continue;
