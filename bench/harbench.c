@@ -14,6 +14,11 @@
  *	One connection sends that much while reading the echo back, and
  *	checks every byte.  Prints MiB per second.
  *
+ *   harbench pingpong HOST PORT [-c conns] [-d seconds] [-s size]
+ *	Each of conns connections, open for the whole run, sends size bytes
+ *	(64 unless told), waits until they have all come back, and sends
+ *	again.  Prints round trips per second over all of them.
+ *
  * Output is one line of name=value pairs, for scripts.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -74,7 +79,9 @@ usage(void)
 {
 	fprintf(stderr, "usage: harbench sessions HOST PORT [-c conns] "
 	    "[-d seconds] [-m message]\n"
-	    "       harbench stream HOST PORT [-b megabytes]\n");
+	    "       harbench stream HOST PORT [-b megabytes]\n"
+	    "       harbench pingpong HOST PORT [-c conns] [-d seconds] "
+	    "[-s size]\n");
 	exit(64);
 }
 
@@ -280,13 +287,81 @@ run_stream(size_t megabytes)
 	return 0;
 }
 
+static int
+run_pingpong(int conns, double seconds, size_t size)
+{
+	static struct pollfd	 pfd[MAX_CONNS];
+	static size_t		 got[MAX_CONNS];
+	char			*out = malloc(size), *in = malloc(size);
+	unsigned long long	 trips = 0;
+	double			 t0, end;
+	int			 i, one = 1;
+	ssize_t			 n;
+
+	if (out == NULL || in == NULL)
+		return 71;
+	memset(out, 'p', size);
+	for (i = 0; i < conns; i++) {
+		pfd[i].fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (pfd[i].fd == -1 || connect(pfd[i].fd,
+		    (struct sockaddr *)&target, sizeof target) == -1) {
+			perror("connect");
+			return 69;
+		}
+		(void)setsockopt(pfd[i].fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof one);
+		pfd[i].events = POLLIN;
+	}
+	t0 = now();
+	end = t0 + seconds;
+	/* The first message of each: small enough for any socket buffer. */
+	for (i = 0; i < conns; i++)
+		if (send(pfd[i].fd, out, size, MSG_NOSIGNAL) != (ssize_t)size) {
+			perror("send");
+			return 1;
+		}
+	while (now() < end) {
+		if (poll(pfd, (nfds_t)conns, 1000) <= 0) {
+			fprintf(stderr, "harbench: no reply in 1 s\n");
+			return 1;
+		}
+		for (i = 0; i < conns; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			n = recv(pfd[i].fd, in, size - got[i], 0);
+			if (n <= 0) {
+				fprintf(stderr, "harbench: connection %d "
+				    "closed\n", i);
+				return 1;
+			}
+			got[i] += (size_t)n;
+			if (got[i] < size)
+				continue;
+			got[i] = 0;
+			trips++;
+			if (send(pfd[i].fd, out, size, MSG_NOSIGNAL) !=
+			    (ssize_t)size) {
+				perror("send");
+				return 1;
+			}
+		}
+	}
+	printf("round_trips=%llu rate=%.0f\n", trips,
+	    (double)trips / (now() - t0));
+	for (i = 0; i < conns; i++)
+		close(pfd[i].fd);
+	free(out);
+	free(in);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char	*mode;
 	int		 conns = 16, opt;
 	double		 seconds = 3;
-	size_t		 megabytes = 256;
+	size_t		 megabytes = 256, size = 64;
 
 	if (argc < 4)
 		usage();
@@ -297,7 +372,7 @@ main(int argc, char **argv)
 	if (inet_pton(AF_INET, argv[2], &target.sin_addr) != 1)
 		usage();
 	optind = 4;
-	while ((opt = getopt(argc, argv, "b:c:d:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "b:c:d:m:s:")) != -1) {
 		switch (opt) {
 		case 'b':
 			megabytes = (size_t)atol(optarg);
@@ -311,19 +386,25 @@ main(int argc, char **argv)
 		case 'm':
 			message = optarg;
 			break;
+		case 's':
+			size = (size_t)atol(optarg);
+			break;
 		default:
 			usage();
 		}
 	}
 	message_len = strlen(message);
 	if (conns < 1 || conns > MAX_CONNS || seconds <= 0 ||
-	    message_len == 0 || megabytes == 0)
+	    message_len == 0 || megabytes == 0 || size == 0 ||
+	    size > 65536)
 		usage();
 	(void)signal(SIGPIPE, SIG_IGN);
 	if (strcmp(mode, "sessions") == 0)
 		return run_sessions(conns, seconds);
 	if (strcmp(mode, "stream") == 0)
 		return run_stream(megabytes);
+	if (strcmp(mode, "pingpong") == 0)
+		return run_pingpong(conns, seconds, size);
 	usage();
 	return 64;
 }
