@@ -100,89 +100,27 @@ acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
 	struct harbor_server	*srv = l->server;
 	struct harbor_service	*svc = l->svc;
 	char			 peerstr[HARBOR_ADDRSTRLEN], why[128];
-	const char		*refused;
-	struct source_key	 source;
+	struct limits_ticket	 ticket;
 	struct timeval		 now;
 	uint64_t		 id;
-	int			 proxied = svc->proxy_versions != 0;
-	int			 child_slot = 0;
 
 	addr_format(peer, peerstr, sizeof peerstr);
-	if (proxied) {
-		int	trusted;
-
-		/* The client is known once its PROXY header is read (on its
-		 * loop): until then only the proxy is checked here. */
-		(void)acl_match(&svc->trusted_proxies, peer, &trusted);
-		if (!trusted) {
-			acceptor_refuse(svc, fd, peerstr, "not a trusted proxy "
-			    "(trusted-proxies)");
-			return;
-		}
-	} else if ((refused = admission_acl(svc, peer, why,
-	    sizeof why)) != NULL) {
-		acceptor_refuse(svc, fd, peerstr, refused);
-		return;
-	}
-	if (srv->settings.max_connections != 0 &&
-	    atomic_load(&srv->nconns) >= srv->settings.max_connections) {
-		snprintf(why, sizeof why, "global max-connections %u reached",
-		    srv->settings.max_connections);
-		acceptor_refuse(svc, fd, peerstr, why);
-		return;
-	}
+	memset(&ticket, 0, sizeof ticket);
 	event_base_gettimeofday_cached(srv->base, &now);
-	if (!proxied && (refused = admission_limits(svc, peer, tv_ms(&now),
-	    &source, &child_slot, why, sizeof why)) != NULL) {
-		acceptor_refuse(svc, fd, peerstr, refused);
+	/* Behind a proxy the client is known once its PROXY header is read
+	 * (on its loop): until then only the proxy is checked. */
+	if ((svc->proxy_versions != 0 ? admission_proxied(svc, peer, &ticket,
+	    why, sizeof why) : admission_decide(svc, peer, tv_ms(&now),
+	    &ticket, why, sizeof why)) != REFUSE_NONE) {
+		acceptor_refuse(svc, fd, peerstr, why);
 		return;
 	}
 	atomic_fetch_add(&srv->nconns, 1);
 	id = ++srv->next_conn_id;
 	log_info("service %s: accepted %s (conn %llu)", svc->name, peerstr,
 	    (unsigned long long)id);
-	conn_accepted(svc, server_pick_loop(srv), fd, peer, peerlen,
-	    proxied ? NULL : &source, child_slot, id, peerstr);
-}
-
-/* The limits for a client: NULL when it is let in and counted (under key,
- * and with a max-children place in *child_slot for an exec service), else
- * why it is refused. */
-const char *
-admission_limits(struct harbor_service *svc, const struct sockaddr *peer,
-    int64_t now_ms, struct source_key *key, int *child_slot, char *why,
-    size_t whylen)
-{
-	const char	*refused;
-
-	*child_slot = 0;
-	if ((refused = limits_admit(svc->limits, peer, key, now_ms, why,
-	    whylen)) != NULL || svc->handler != &handler_exec)
-		return refused;
-	if ((refused = limits_child_take(svc->limits, why, whylen)) != NULL) {
-		limits_leave(svc->limits, key);
-		return refused;
-	}
-	*child_slot = 1;
-	return NULL;
-}
-
-/* The allow/deny rules for a client: NULL, or why it is refused. */
-const char *
-admission_acl(struct harbor_service *svc, const struct sockaddr *peer,
-    char *why, size_t whylen)
-{
-	const struct acl_rule	*rule;
-	int			 allowed;
-
-	if (svc->acl.n == 0)
-		return NULL;
-	rule = acl_match(&svc->acl, peer, &allowed);
-	if (allowed)
-		return NULL;
-	snprintf(why, whylen, "%s", rule != NULL ? rule->text :
-	    "no allow rule matches");
-	return why;
+	conn_accepted(svc, server_pick_loop(srv), fd, peer, peerlen, &ticket,
+	    id, peerstr);
 }
 
 static void

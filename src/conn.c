@@ -99,10 +99,7 @@ conn_free(struct harbor_conn *c)
 	/* The slot is free before the log says the connection closed: a
 	 * client that waits for that line may connect again at once. */
 	atomic_fetch_sub(&c->loop->nconns, 1);
-	if (c->counted)
-		limits_leave(c->svc->limits, &c->source);
-	if (c->child_slot)
-		limits_child_give(c->svc->limits);
+	limits_ticket_return(c->svc->limits, &c->ticket);
 	/* A shutdown waiting for the count to reach 0 joins this loop's
 	 * thread, which finishes this function first. */
 	server_conn_gone(srv);
@@ -412,7 +409,6 @@ conn_header_readcb(struct bufferevent *bev, void *arg)
 	struct proxy_info	 pi;
 	size_t			 have = evbuffer_get_length(in), used = 0;
 	char			 err[128], why[128], via[HARBOR_ADDRSTRLEN];
-	const char		*refused;
 	struct timeval		 now;
 
 	if (have > PROXY_HEADER_MAX)
@@ -446,15 +442,11 @@ conn_header_readcb(struct bufferevent *bev, void *arg)
 		pi.src = c->peer_addr;
 	/* Admission, for the client the proxy speaks for. */
 	event_base_gettimeofday_cached(c->loop->base, &now);
-	if ((refused = admission_acl(c->svc, (struct sockaddr *)&pi.src, why,
-	    sizeof why)) == NULL && (refused = admission_limits(c->svc,
-	    (struct sockaddr *)&pi.src, tv_ms(&now), &c->source,
-	    &c->child_slot, why, sizeof why)) == NULL)
-		c->counted = 1;
-	if (refused != NULL) {
+	if (admission_decide(c->svc, (struct sockaddr *)&pi.src, tv_ms(&now),
+	    &c->ticket, why, sizeof why) != REFUSE_NONE) {
 		log_notice("service %s: refused %s via proxy %s (conn %llu): "
 		    "%s", c->svc->name, c->peer, via,
-		    (unsigned long long)c->id, refused);
+		    (unsigned long long)c->id, why);
 		conn_end(c, CLOSE_REFUSED, NULL);
 		return;
 	}
@@ -552,8 +544,7 @@ conn_attach(void *arg)
 void
 conn_accepted(struct harbor_service *svc, struct loop *loop,
     evutil_socket_t fd, const struct sockaddr *peer, int peerlen,
-    const struct source_key *source, int child_slot, uint64_t id,
-    const char *peerstr)
+    const struct limits_ticket *ticket, uint64_t id, const char *peerstr)
 {
 	struct harbor_conn	*c;
 
@@ -572,11 +563,7 @@ conn_accepted(struct harbor_service *svc, struct loop *loop,
 	if (peerlen > 0 && (size_t)peerlen <= sizeof c->peer_addr)
 		memcpy(&c->peer_addr, peer, (size_t)peerlen);
 	c->state = svc->proxy_versions != 0 ? CONN_HEADER : CONN_OPEN;
-	if (source != NULL) {
-		c->source = *source;
-		c->counted = 1;
-	}
-	c->child_slot = child_slot;
+	c->ticket = *ticket;
 	strlcpy(c->peer, peerstr, sizeof c->peer);
 	atomic_init(&c->refs, 1);
 	atomic_init(&c->pending, 0);

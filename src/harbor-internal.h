@@ -108,18 +108,49 @@ enum frame_result {
 enum frame_result frame_next(struct evbuffer *in, enum harbor_framing framing,
 	    size_t max_line, int eof, size_t *len);
 
-/* limits.c */
-#define DEFAULT_SOURCE_PREFIX6	64
-struct source_key {
-	uint8_t		bytes[17];	/* 4 or 6, then the address */
-};
+/* bucket.c: token buckets (the caller locks) */
 struct rate {
-	unsigned	milli_per_sec;	/* connections per 1000 s */
+	unsigned	milli_per_sec;	/* units per 1000 s */
 	unsigned	burst;		/* 0: no limit */
 };
 struct bucket {
 	int64_t		tokens;		/* thousandths */
 	int64_t		last_ms;
+};
+/* Refills to now_ms, then tells whether units tokens are there. */
+int	bucket_has(struct bucket *b, const struct rate *r, int64_t now_ms,
+	    unsigned units);
+void	bucket_spend(struct bucket *b, unsigned units);
+/* bucket_has and bucket_spend of one unit. */
+int	bucket_take(struct bucket *b, const struct rate *r, int64_t now_ms);
+int	bucket_full(const struct bucket *b, const struct rate *r,
+	    int64_t now_ms);
+/* Milliseconds until units tokens are there (0: now). */
+int64_t	bucket_wait_ms(const struct bucket *b, const struct rate *r,
+	    unsigned units);
+
+/* limits.c */
+#define DEFAULT_SOURCE_PREFIX6	64
+/* Why a client is turned away: the limits' reasons and admission's.  The
+ * log limits messages per service and kind (loglimit.c). */
+enum refusal {
+	REFUSE_NONE = 0,
+	REFUSE_ACL,		/* allow/deny */
+	REFUSE_UNTRUSTED,	/* not a trusted proxy */
+	REFUSE_GLOBAL,		/* the server's max-connections */
+	REFUSE_MAX_CONNECTIONS,
+	REFUSE_SOURCES,		/* too many sources to track */
+	REFUSE_PER_SOURCE,
+	REFUSE_RATE,
+	REFUSE_RATE_PER_SOURCE,
+	REFUSE_CHILDREN,	/* max-children */
+	REFUSE_LOOP,		/* a forwarding loop */
+	REFUSE_PROXY_HEADER,	/* a bad PROXY header */
+	REFUSE_PROXY_TIMEOUT,	/* no PROXY header in time */
+	REFUSE_KINDS
+};
+struct source_key {
+	uint8_t		bytes[17];	/* 4 or 6, then the address */
 };
 struct limits_settings {
 	unsigned	max_connections;	/* 0: none */
@@ -148,12 +179,29 @@ void	limits_hold(struct limits *lim);
 void	limits_release(struct limits *lim);
 void	limits_configure(struct limits *lim,
 	    const struct limits_settings *set);
-/* NULL: admitted and counted (key says whose it is); else why not. */
-const char *limits_admit(struct limits *lim, const struct sockaddr *peer,
-	    struct source_key *key, int64_t now_ms, char *why, size_t whylen);
-void	limits_leave(struct limits *lim, const struct source_key *key);
-/* exec services: a place for a child.  NULL when taken, else why not. */
-const char *limits_child_take(struct limits *lim, char *why, size_t whylen);
+/* What an admitted client holds in its service's limits. */
+struct limits_ticket {
+	struct source_key	source;
+	unsigned char		place;		/* counted in max-connections */
+	unsigned char		sourced;	/* and under its source */
+	unsigned char		child;		/* a max-children place */
+};
+/* Every limit's decision first; only a client admitted by all of them
+ * spends rate tokens and is counted: in max-connections (unless t holds a
+ * place already, from limits_take_place), under its source, and with
+ * want_child in max-children.  REFUSE_NONE, or the reason with its text in
+ * why. */
+enum refusal limits_admit(struct limits *lim, const struct sockaddr *peer,
+	    int want_child, struct limits_ticket *t, int64_t now_ms,
+	    char *why, size_t whylen);
+/* A place within max-connections for a client not yet known (its PROXY
+ * header is still to come): REFUSE_NONE with t->place, or why not. */
+enum refusal limits_take_place(struct limits *lim, struct limits_ticket *t,
+	    char *why, size_t whylen);
+/* Gives back all t holds. */
+void	limits_ticket_return(struct limits *lim, struct limits_ticket *t);
+/* The max-children place of a child that has gone (the child took it
+ * from its connection's ticket). */
 void	limits_child_give(struct limits *lim);
 /* Connections open now. */
 unsigned limits_active(struct limits *lim);
@@ -270,12 +318,10 @@ struct harbor_conn {
 	struct bufferevent	*bev;
 	evutil_socket_t		 fd;
 	uint64_t		 id;
-	struct source_key	 source;	/* limits' key */
-	int			 counted;	/* in the limits */
+	struct limits_ticket	 ticket;	/* in its service's limits */
 	struct sockaddr_storage	 peer_addr;	/* the client (after PROXY) */
 	struct sockaddr_storage	 local_addr;	/* what it connected to */
 	int			 have_local;	/* local_addr is set */
-	int			 child_slot;	/* holds a max-children place */
 	struct relay		*relay;		/* exec, forward */
 	char			 detail[160];	/* with CLOSE_DETAIL */
 	char			 peer[HARBOR_ADDRSTRLEN];
@@ -307,12 +353,12 @@ struct harbor_conn {
 #define CONN_EV_INPUT		0x02
 #define CONN_EV_WRITABLE	0x04
 #define CONN_EV_CLOSE		0x08
-/* Takes over fd; runs on the main thread, attaches on the loop's. */
-/* source: the client's key in the service's limits, where it was
- * admitted; NULL for a service whose clients come behind a PROXY header. */
+/* Takes over fd and what ticket holds in the service's limits (given
+ * back when the connection is freed); runs on the main thread, attaches
+ * on the loop's. */
 void	conn_accepted(struct harbor_service *svc, struct loop *loop,
 	    evutil_socket_t fd, const struct sockaddr *peer, int peerlen,
-	    const struct source_key *source, int child_slot, uint64_t id,
+	    const struct limits_ticket *ticket, uint64_t id,
 	    const char *peerstr);
 void	conn_shutdown_all(void *loop);		/* loop_post()ed */
 /* Ends the connection now (on its loop), for reason (CLOSE_DETAIL: the
@@ -340,6 +386,20 @@ void	relay_fail(struct relay *r, const char *why);
 /* From the handler's close: frees the relay and the second stream. */
 void	relay_free(struct relay *r);
 
+/* admission.c */
+/* The client at peer: its allow/deny rules and its service's limits.
+ * REFUSE_NONE with t counted, or why not.  t may hold a place already
+ * (admission_proxied). */
+enum refusal admission_decide(struct harbor_service *svc,
+	    const struct sockaddr *peer, int64_t now_ms,
+	    struct limits_ticket *t, char *why, size_t whylen);
+/* At accept, for a service whose clients come behind a PROXY header: the
+ * proxy must be trusted, and the connection takes a place within
+ * max-connections while its header comes. */
+enum refusal admission_proxied(struct harbor_service *svc,
+	    const struct sockaddr *proxy, struct limits_ticket *t, char *why,
+	    size_t whylen);
+
 /* acceptor.c */
 struct listener {
 	char			*key;		/* configured address, canonical */
@@ -357,12 +417,6 @@ int	listener_bind(struct listener *l, char *err, size_t errlen);
 int	listener_enable(struct listener *l, char *err, size_t errlen);
 void	listener_take_over(struct listener *l, struct listener *old);
 void	listener_free(struct listener *l);
-const char *admission_acl(struct harbor_service *svc,
-	    const struct sockaddr *peer, char *why, size_t whylen);
-const char *admission_limits(struct harbor_service *svc,
-	    const struct sockaddr *peer, int64_t now_ms,
-	    struct source_key *key, int *child_slot, char *why,
-	    size_t whylen);
 int	acceptor_init(struct harbor_server *srv);
 void	acceptor_pause(struct harbor_server *srv);
 void	acceptor_stop(struct harbor_server *srv);

@@ -19,6 +19,7 @@
  */
 #include "autoconfig.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,37 +74,6 @@ source_key_of(const struct sockaddr *sa, unsigned v6_prefix,
 		memcpy(k->bytes + 1,
 		    &((const struct sockaddr_in *)sa)->sin_addr, 4);
 	}
-}
-
-/* --- token buckets -------------------------------------------------------- */
-
-/* Rates are in thousandths of a connection per second, tokens likewise,
- * so the arithmetic is exact integers. */
-static int
-bucket_take(struct bucket *b, const struct rate *r, int64_t now_ms)
-{
-	int64_t	cap = (int64_t)r->burst * 1000;
-
-	if (b->last_ms == 0) {
-		b->tokens = cap;
-		b->last_ms = now_ms;
-	} else if (now_ms > b->last_ms) {
-		b->tokens += (now_ms - b->last_ms) * r->milli_per_sec / 1000;
-		if (b->tokens > cap)
-			b->tokens = cap;
-		b->last_ms = now_ms;
-	}
-	if (b->tokens < 1000)
-		return 0;
-	b->tokens -= 1000;
-	return 1;
-}
-
-static int
-bucket_full(const struct bucket *b, const struct rate *r, int64_t now_ms)
-{
-	return b->last_ms == 0 || b->tokens + (now_ms - b->last_ms) *
-	    r->milli_per_sec / 1000 >= (int64_t)r->burst * 1000;
 }
 
 /* --- the table of sources ------------------------------------------------ */
@@ -238,108 +208,168 @@ limits_configure(struct limits *lim, const struct limits_settings *set)
 	mutex_unlock(&lim->lock);
 }
 
-const char *
-limits_admit(struct limits *lim, const struct sockaddr *peer,
-    struct source_key *key, int64_t now_ms, char *why, size_t whylen)
+/* Drops a source entry that the refused client made and nothing else
+ * needs (its rate state is kept while there is a rate per source). */
+static void
+source_forget_if_empty(struct limits *lim, struct source *s,
+    const struct source_key *key)
 {
+	struct source	**slot;
+
+	if (s == NULL || s->active != 0 || lim->set.rate_per_source.burst != 0)
+		return;
+	(void)source_find(lim, key, &slot);
+	*slot = s->next;
+	free(s);
+	lim->nsources--;
+}
+
+static enum refusal
+refuse(enum refusal r, char *why, size_t whylen, const char *fmt, ...)
+    HARBOR_PRINTFLIKE(4, 5);
+
+static enum refusal
+refuse(enum refusal r, char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static enum refusal
+refuse_rate(enum refusal r, const char *name, const struct rate *rate,
+    char *why, size_t whylen)
+{
+	return refuse(r, why, whylen, "%s %u.%03u/s (burst %u) exceeded", name,
+	    rate->milli_per_sec / 1000, rate->milli_per_sec % 1000,
+	    rate->burst);
+}
+
+/* Under the lock: every check, nothing spent or counted yet. */
+static enum refusal
+limits_check(struct limits *lim, int want_child,
+    const struct limits_ticket *t, int64_t now_ms, struct source **sp,
+    char *why, size_t whylen)
+{
+	const struct limits_settings *set = &lim->set;
 	struct source	*s = NULL;
-	const char	*refused = NULL;
+
+	*sp = NULL;
+	if (!t->place && set->max_connections != 0 &&
+	    lim->active >= set->max_connections)
+		return refuse(REFUSE_MAX_CONNECTIONS, why, whylen,
+		    "max-connections %u reached", set->max_connections);
+	if (set->max_per_source != 0 || set->rate_per_source.burst != 0) {
+		if ((s = source_get(lim, &t->source, now_ms)) == NULL)
+			return refuse(REFUSE_SOURCES, why, whylen,
+			    "too many sources to track");
+		*sp = s;
+		if (set->max_per_source != 0 &&
+		    s->active >= set->max_per_source)
+			return refuse(REFUSE_PER_SOURCE, why, whylen,
+			    "max-per-source %u reached", set->max_per_source);
+	}
+	if (set->rate.burst != 0 &&
+	    !bucket_has(&lim->service_bucket, &set->rate, now_ms, 1))
+		return refuse_rate(REFUSE_RATE, "rate", &set->rate, why,
+		    whylen);
+	if (s != NULL && set->rate_per_source.burst != 0 &&
+	    !bucket_has(&s->bucket, &set->rate_per_source, now_ms, 1))
+		return refuse_rate(REFUSE_RATE_PER_SOURCE, "rate-per-source",
+		    &set->rate_per_source, why, whylen);
+	if (want_child && set->max_children != 0 &&
+	    lim->children >= set->max_children)
+		return refuse(REFUSE_CHILDREN, why, whylen,
+		    "max-children %u reached", set->max_children);
+	return REFUSE_NONE;
+}
+
+enum refusal
+limits_admit(struct limits *lim, const struct sockaddr *peer, int want_child,
+    struct limits_ticket *t, int64_t now_ms, char *why, size_t whylen)
+{
+	struct source	*s;
+	enum refusal	 r;
 
 	mutex_lock(&lim->lock);
-	source_key_of(peer, lim->set.v6_prefix, key);
-	if (lim->set.max_connections != 0 && lim->active >= lim->set.max_connections) {
-		snprintf(why, whylen, "max-connections %u reached",
-		    lim->set.max_connections);
-		refused = why;
-		goto out;
+	source_key_of(peer, lim->set.v6_prefix, &t->source);
+	r = limits_check(lim, want_child, t, now_ms, &s, why, whylen);
+	if (r != REFUSE_NONE) {
+		source_forget_if_empty(lim, s, &t->source);
+		mutex_unlock(&lim->lock);
+		return r;
 	}
-	if (lim->set.max_per_source != 0 || lim->set.rate_per_source.burst != 0) {
-		if ((s = source_get(lim, key, now_ms)) == NULL) {
-			snprintf(why, whylen, "too many sources to track");
-			refused = why;
-			goto out;
-		}
-		if (lim->set.max_per_source != 0 &&
-		    s->active >= lim->set.max_per_source) {
-			snprintf(why, whylen, "max-per-source %u reached",
-			    lim->set.max_per_source);
-			refused = why;
-			goto out;
-		}
-	}
-	/* Rates last: a client refused for another reason spends nothing. */
-	if (lim->set.rate.burst != 0 &&
-	    !bucket_take(&lim->service_bucket, &lim->set.rate, now_ms)) {
-		snprintf(why, whylen, "rate %u.%03u/s (burst %u) exceeded",
-		    lim->set.rate.milli_per_sec / 1000,
-		    lim->set.rate.milli_per_sec % 1000, lim->set.rate.burst);
-		refused = why;
-		goto out;
-	}
-	if (s != NULL && lim->set.rate_per_source.burst != 0 &&
-	    !bucket_take(&s->bucket, &lim->set.rate_per_source, now_ms)) {
-		snprintf(why, whylen, "rate-per-source %u.%03u/s (burst %u) "
-		    "exceeded", lim->set.rate_per_source.milli_per_sec / 1000,
-		    lim->set.rate_per_source.milli_per_sec % 1000,
-		    lim->set.rate_per_source.burst);
-		refused = why;
-		goto out;
-	}
-	lim->active++;
-	if (s != NULL)
+	/* Admitted by every limit: now it spends and counts. */
+	if (lim->set.rate.burst != 0)
+		bucket_spend(&lim->service_bucket, 1);
+	if (s != NULL && lim->set.rate_per_source.burst != 0)
+		bucket_spend(&s->bucket, 1);
+	if (!t->place)
+		lim->active++;
+	t->place = 1;
+	/* Counted under its source only where sources are tracked; a
+	 * reload that starts tracking them finds none for this one. */
+	if (s != NULL) {
 		s->active++;
-out:
-	if (s != NULL && s->active == 0 && refused != NULL &&
-	    lim->set.rate_per_source.burst == 0) {
-		struct source	**slot;
-
-		(void)source_find(lim, key, &slot);
-		*slot = s->next;
-		free(s);
-		lim->nsources--;
+		t->sourced = 1;
+	}
+	if (want_child) {
+		lim->children++;
+		t->child = 1;
 	}
 	mutex_unlock(&lim->lock);
-	return refused;
+	return REFUSE_NONE;
+}
+
+enum refusal
+limits_take_place(struct limits *lim, struct limits_ticket *t, char *why,
+    size_t whylen)
+{
+	enum refusal	r = REFUSE_NONE;
+
+	mutex_lock(&lim->lock);
+	if (lim->set.max_connections != 0 &&
+	    lim->active >= lim->set.max_connections)
+		r = refuse(REFUSE_MAX_CONNECTIONS, why, whylen,
+		    "max-connections %u reached", lim->set.max_connections);
+	else {
+		lim->active++;
+		t->place = 1;
+	}
+	mutex_unlock(&lim->lock);
+	return r;
 }
 
 void
-limits_leave(struct limits *lim, const struct source_key *key)
+limits_ticket_return(struct limits *lim, struct limits_ticket *t)
 {
 	struct source	*s, **slot;
 
+	if (!t->place && !t->child)
+		return;
 	mutex_lock(&lim->lock);
-	if (lim->active > 0)
+	if (t->place && lim->active > 0)
 		lim->active--;
-	if ((s = source_find(lim, key, &slot)) != NULL && s->active > 0 &&
-	    --s->active == 0 && lim->set.rate_per_source.burst == 0) {
+	if (t->sourced && (s = source_find(lim, &t->source, &slot)) != NULL &&
+	    s->active > 0 && --s->active == 0 &&
+	    lim->set.rate_per_source.burst == 0) {
 		*slot = s->next;
 		free(s);
 		lim->nsources--;
 	}
+	if (t->child && lim->children > 0)
+		lim->children--;
 	mutex_unlock(&lim->lock);
+	t->place = t->sourced = t->child = 0;
 }
 
 /* max-children: a place is taken when a client is admitted to an exec
- * service and given back when its child is reaped (or, if no child was
- * started, when the connection ends), so children that outlive their
- * connection still count. */
-const char *
-limits_child_take(struct limits *lim, char *why, size_t whylen)
-{
-	const char	*refused = NULL;
-
-	mutex_lock(&lim->lock);
-	if (lim->set.max_children != 0 &&
-	    lim->children >= lim->set.max_children) {
-		snprintf(why, whylen, "max-children %u reached",
-		    lim->set.max_children);
-		refused = why;
-	} else
-		lim->children++;
-	mutex_unlock(&lim->lock);
-	return refused;
-}
-
+ * service and given back when its child and what it left behind are gone
+ * (or, if no child was started, when the connection ends), so children
+ * that outlive their connection still count. */
 void
 limits_child_give(struct limits *lim)
 {

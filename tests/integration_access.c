@@ -275,6 +275,28 @@ START_TEST(test_global_max_connections)
 }
 END_TEST
 
+/* Tokens go only to clients that are let in: nine clients refused per
+ * source leave the service's bucket to a client from elsewhere.  The
+ * rates are slow enough that no token comes back during the test. */
+START_TEST(test_refused_clients_spend_no_service_token)
+{
+	struct hdaemon *d = hd_start(
+	    "service echo { listen 127.0.0.1:0; handler echo; "
+	    "rate 0.1 10; rate-per-source 0.1 1 }\n", NULL);
+	int fd, i;
+
+	hc_close(hold_open(d, "127.0.0.1", "echo"));
+	for (i = 0; i < 9; i++)
+		expect_closed_from(d, "127.0.0.1", "echo",
+		    ": rate-per-source 0.100/s (burst 1) exceeded");
+	HD_ASSERT(d, hd_count_log(d, "rate 0.100/s (burst 10) exceeded") == 0,
+	    "a per-source refusal spent the service's tokens");
+	fd = hold_open(d, "127.0.0.2", "echo");
+	hc_close(fd);
+	hd_finish(d);
+}
+END_TEST
+
 #ifndef _WIN32
 START_TEST(test_counts_survive_reload)
 {
@@ -412,6 +434,42 @@ START_TEST(test_proxy_refusals)
 }
 END_TEST
 
+/* Connections waiting for their header hold places: the service's
+ * max-connections is not passed while they wait, and the header's client
+ * is not counted twice. */
+START_TEST(test_header_stage_counts)
+{
+	struct hdaemon *d = hd_start(
+	    "service echo { listen 127.0.0.1:0; handler echo; "
+	    "proxy-protocol v1; trusted-proxies 127.0.0.1; "
+	    "proxy-header-timeout 30s; max-connections 2 }\n", NULL);
+	int a, b, c;
+
+	a = hc_connect_ok(hd_port(d, "echo"));
+	b = hc_connect_ok(hd_port(d, "echo"));
+	HD_EXPECT_LOG(d, "accepted 127.0.0.1", 5000);
+	ck_assert(hd_wait_count(d, "accepted 127.0.0.1", 2, 5000));
+	c = hc_connect_ok(hd_port(d, "echo"));
+	ck_assert_msg(hc_wait_eof(c, 5000, NULL), "a third connection was "
+	    "kept while two waited for their headers (max-connections 2)");
+	hc_close(c);
+	HD_EXPECT_LOG(d, "refused 127.0.0.1:", 5000);
+	HD_EXPECT_LOG(d, ": max-connections 2 reached", 1000);
+	ck_assert(hc_send_str(a, "PROXY TCP4 192.0.2.1 203.0.113.9 4000 7\r\n"));
+	HD_ASSERT(d, hc_echo_ok(a, "counted once\n"), "no echo after the "
+	    "header");
+	hc_close(b);
+	HD_EXPECT_LOG(d, "closed 127.0.0.1:", 5000);
+	/* b's place is back, and a holds only one. */
+	b = hc_connect_ok(hd_port(d, "echo"));
+	ck_assert(hc_send_str(b, "PROXY TCP4 192.0.2.2 203.0.113.9 4000 7\r\n"));
+	HD_ASSERT(d, hc_echo_ok(b, "second\n"), "a place was not given back");
+	hc_close(a);
+	hc_close(b);
+	hd_finish(d);
+}
+END_TEST
+
 #ifndef _WIN32
 /* HAProxy in front of harbord, sending the header version given. */
 static pid_t
@@ -509,12 +567,14 @@ access_suite(void)
 	tcase_add_test(tc, test_rate_throttles_and_recovers);
 	tcase_add_test(tc, test_rate_per_source);
 	tcase_add_test(tc, test_global_max_connections);
+	tcase_add_test(tc, test_refused_clients_spend_no_service_token);
 	add_test_not_windows(tc, test_counts_survive_reload, NO_SIGNALS);
 	suite_add_tcase(s, tc);
 
 	tc = harness_tcase("proxy");
 	tcase_add_loop_test(tc, test_proxy_headers, 0, 2);
 	tcase_add_loop_test(tc, test_proxy_refusals, 0, 2);
+	tcase_add_test(tc, test_header_stage_counts);
 #ifdef _WIN32
 	check_skip("test_behind_haproxy", "HAProxy is started with fork() "
 	    "and is no Windows program");

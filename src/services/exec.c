@@ -353,7 +353,7 @@ exec_spawn(struct harbor_conn *c, int *sock, char *why, size_t whylen)
 	}
 	(void)evutil_make_socket_nonblocking(ep[0]);
 	if (children_add_locked(srv, pid, svc, c->id, ep[0]) == 0)
-		c->child_slot = 0;	/* the child has the place now */
+		c->ticket.child = 0;	/* the child has the place now */
 	else
 		log_err("service %s: pid %ld: out of memory; it will not be "
 		    "reaped", svc->name, (long)pid);

@@ -1,0 +1,81 @@
+/*
+ * Admission: whether a client may be served, decided once from every
+ * check, on whichever thread first knows who the client is -- the
+ * acceptor on the main loop, or the PROXY header stage on the client's
+ * loop for a service behind a proxy.
+ *
+ * The order is the allow/deny rules, the server's max-connections, then
+ * the service's limits (limits_admit decides all of them before it spends
+ * a token), so a client turned away for any reason costs the others
+ * nothing.  A service behind a
+ * proxy is checked twice: at accept, the proxy must be trusted and the
+ * connection takes a place within max-connections (a header that never
+ * comes still counts); once the header names the client, the rest.
+ */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "harbor-internal.h"
+
+/* The server's max-connections, over all services: checked before
+ * anything is counted, and only once for a client behind a proxy. */
+static enum refusal
+admission_global(struct harbor_service *svc, char *why, size_t whylen)
+{
+	unsigned	max = svc->server->settings.max_connections;
+
+	if (max == 0 || atomic_load(&svc->server->nconns) < max)
+		return REFUSE_NONE;
+	snprintf(why, whylen, "global max-connections %u reached", max);
+	return REFUSE_GLOBAL;
+}
+
+static enum refusal
+admission_acl(struct harbor_service *svc, const struct sockaddr *peer,
+    char *why, size_t whylen)
+{
+	const struct acl_rule	*rule;
+	int			 allowed;
+
+	if (svc->acl.n == 0)
+		return REFUSE_NONE;
+	rule = acl_match(&svc->acl, peer, &allowed);
+	if (allowed)
+		return REFUSE_NONE;
+	snprintf(why, whylen, "%s", rule != NULL ? rule->text :
+	    "no allow rule matches");
+	return REFUSE_ACL;
+}
+
+enum refusal
+admission_decide(struct harbor_service *svc, const struct sockaddr *peer,
+    int64_t now_ms, struct limits_ticket *t, char *why, size_t whylen)
+{
+	enum refusal	r;
+
+	if ((r = admission_acl(svc, peer, why, whylen)) != REFUSE_NONE ||
+	    (!t->place && (r = admission_global(svc, why, whylen)) !=
+	    REFUSE_NONE))
+		return r;
+	return limits_admit(svc->limits, peer, svc->handler == &handler_exec,
+	    t, now_ms, why, whylen);
+}
+
+enum refusal
+admission_proxied(struct harbor_service *svc, const struct sockaddr *proxy,
+    struct limits_ticket *t, char *why, size_t whylen)
+{
+	enum refusal	r;
+	int		trusted;
+
+	(void)acl_match(&svc->trusted_proxies, proxy, &trusted);
+	if (!trusted) {
+		snprintf(why, whylen, "not a trusted proxy (trusted-proxies)");
+		return REFUSE_UNTRUSTED;
+	}
+	if ((r = admission_global(svc, why, whylen)) != REFUSE_NONE)
+		return r;
+	return limits_take_place(svc->limits, t, why, whylen);
+}
