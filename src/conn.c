@@ -113,6 +113,8 @@ conn_free(struct harbor_conn *c)
 		    (unsigned long long)c->bytes_out);
 		if (c->session_timer != NULL)
 			event_free(c->session_timer);
+		if (c->timer != NULL)
+			event_free(c->timer);
 		bufferevent_free(c->bev);	/* closes the socket */
 		if (c->prev != NULL)
 			c->prev->next = c->next;
@@ -362,21 +364,73 @@ conn_count_bytes(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	 * by writes to it, both on the loop thread; a worker draining input
 	 * or adding output gets here too, and must not touch the counters. */
 	if (buf == bufferevent_get_input(c->bev)) {
-		if (info->n_added > 0)
+		if (info->n_added > 0) {
 			c->bytes_in += info->n_added;
-	} else if (info->n_deleted > 0)
+			conn_touch(c);
+		}
+	} else if (info->n_deleted > 0) {
 		c->bytes_out += info->n_deleted;
+		conn_touch(c);
+	}
+}
+
+/* --- deadlines: the PROXY header's, then idle ------------------------------ */
+
+static int64_t
+conn_now_ms(struct harbor_conn *c)
+{
+	struct timeval	now;
+
+	event_base_gettimeofday_cached(c->loop->base, &now);
+	return tv_ms(&now);
+}
+
+void
+conn_touch(struct harbor_conn *c)
+{
+	c->last_active_ms = conn_now_ms(c);
 }
 
 static void
-conn_set_timeouts(struct harbor_conn *c, unsigned ms)
+conn_timer_arm(struct harbor_conn *c, int64_t ms)
 {
 	struct timeval	tv;
 
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	bufferevent_set_timeouts(c->bev, ms != 0 ? &tv : NULL,
-	    ms != 0 ? &tv : NULL);
+	tv.tv_sec = (long)(ms / 1000);
+	tv.tv_usec = (long)(ms % 1000) * 1000;
+	(void)evtimer_add(c->timer, &tv);
+}
+
+/* One timer a connection, on its loop.  While the PROXY header is read it
+ * is the header's deadline, counted from accept: what trickles in does not
+ * move it.  Then it watches for idleness: traffic either way only notes
+ * the time (conn_touch), and when the timer fires it closes the connection
+ * if it has been quiet for idle-timeout, or waits for the rest of it. */
+static void
+conn_timer_fired(evutil_socket_t fd, short what, void *arg)
+{
+	struct harbor_conn	*c = arg;
+	unsigned		 idle = c->svc->idle_timeout_ms;
+	int64_t			 quiet;
+
+	switch (c->state) {
+	case CONN_HEADER:
+		log_notice("service %s: conn %llu from %s: no PROXY header in "
+		    "%u ms", c->svc->name, (unsigned long long)c->id, c->peer,
+		    c->svc->proxy_timeout_ms);
+		conn_end(c, CLOSE_PROXY_TIMEOUT, NULL);
+		return;
+	case CONN_OPEN:
+	case CONN_CLOSING:
+		quiet = conn_now_ms(c) - c->last_active_ms;
+		if (quiet >= (int64_t)idle)
+			conn_end(c, CLOSE_IDLE, NULL);
+		else
+			conn_timer_arm(c, (int64_t)idle - quiet);
+		return;
+	case CONN_FINISHED:
+		return;
+	}
 }
 
 /* Everything a connection needs to start serving: its callbacks and
@@ -388,7 +442,11 @@ conn_start(struct harbor_conn *c)
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    c->svc->framing == HARBOR_FRAMING_LINE ?
 	    c->svc->max_line + 2 : CONN_INPUT_HIGH);
-	conn_set_timeouts(c, c->svc->idle_timeout_ms);
+	if (c->svc->idle_timeout_ms != 0) {
+		conn_touch(c);
+		conn_timer_arm(c, c->svc->idle_timeout_ms);
+	} else if (c->timer != NULL)
+		(void)evtimer_del(c->timer);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	conn_hold(c);
 	conn_dispatch(c, CONN_EV_OPEN);
@@ -462,12 +520,7 @@ conn_header_eventcb(struct bufferevent *bev, short what, void *arg)
 {
 	struct harbor_conn	*c = arg;
 
-	if (what & BEV_EVENT_TIMEOUT) {
-		log_notice("service %s: conn %llu from %s: no PROXY header in "
-		    "%u ms", c->svc->name, (unsigned long long)c->id, c->peer,
-		    c->svc->proxy_timeout_ms);
-		conn_end(c, CLOSE_PROXY_TIMEOUT, NULL);
-	} else if (what & BEV_EVENT_EOF)
+	if (what & BEV_EVENT_EOF)
 		conn_end(c, CLOSE_CLIENT, NULL);
 	else if (what & BEV_EVENT_ERROR) {
 		c->error = EVUTIL_SOCKET_ERROR();
@@ -503,7 +556,16 @@ conn_attach(void *arg)
 		c->next->prev = c;
 	c->loop->conns = c;
 	event_base_gettimeofday_cached(c->loop->base, &c->started);
-	c->last_write = c->started;
+	if (c->state == CONN_HEADER || c->svc->idle_timeout_ms != 0) {
+		if ((c->timer = evtimer_new(c->loop->base, conn_timer_fired,
+		    c)) == NULL) {
+			log_err("service %s: %s (conn %llu): cannot set up the "
+			    "connection's timer", c->svc->name, c->peer,
+			    (unsigned long long)c->id);
+			conn_release(c);
+			return;
+		}
+	}
 
 	(void)evbuffer_add_cb(bufferevent_get_input(c->bev), conn_count_bytes,
 	    c);
@@ -534,7 +596,7 @@ conn_attach(void *arg)
 		    conn_header_eventcb, c);
 		bufferevent_setwatermark(c->bev, EV_READ, 0,
 		    PROXY_HEADER_MAX);
-		conn_set_timeouts(c, c->svc->proxy_timeout_ms);
+		conn_timer_arm(c, c->svc->proxy_timeout_ms);
 		bufferevent_enable(c->bev, EV_READ);
 		return;
 	}
@@ -598,6 +660,8 @@ conn_finish(struct harbor_conn *c, enum conn_reason reason)
 	atomic_store(&c->stop_input, 1);
 	if (c->session_timer != NULL)
 		(void)evtimer_del(c->session_timer);
+	if (c->timer != NULL)
+		(void)evtimer_del(c->timer);
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 	/* The handler hears of the end only if it heard of the start. */
@@ -628,7 +692,6 @@ conn_writecb(struct bufferevent *bev, void *arg)
 	struct harbor_conn	*c = arg;
 	struct evbuffer		*out = bufferevent_get_output(bev);
 
-	event_base_gettimeofday_cached(c->loop->base, &c->last_write);
 	if (c->state == CONN_CLOSING) {
 		if (evbuffer_get_length(out) == 0)
 			conn_finish(c, c->reason);
@@ -649,7 +712,6 @@ static void
 conn_eventcb(struct bufferevent *bev, short what, void *arg)
 {
 	struct harbor_conn	*c = arg;
-	struct timeval		 now;
 	int			 err;
 
 	if (what & BEV_EVENT_EOF) {
@@ -663,21 +725,6 @@ conn_eventcb(struct bufferevent *bev, short what, void *arg)
 		conn_hold(c);
 		conn_dispatch(c, CONN_EV_INPUT);
 		conn_release(c);
-		return;
-	}
-	if (what & BEV_EVENT_TIMEOUT) {
-		if (what & BEV_EVENT_READING) {
-			/* The client sent nothing for a while, but if it
-			 * has been reading what we send it is not idle. */
-			event_base_gettimeofday_cached(c->loop->base, &now);
-			if (c->state == CONN_OPEN && tv_ms(&now) -
-			    tv_ms(&c->last_write) <
-			    (int64_t)c->svc->idle_timeout_ms) {
-				bufferevent_enable(bev, EV_READ);
-				return;
-			}
-		}
-		conn_finish(c, CLOSE_IDLE);
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {

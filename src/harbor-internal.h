@@ -327,7 +327,8 @@ struct harbor_conn {
 	char			 peer[HARBOR_ADDRSTRLEN];
 	char			 local[HARBOR_ADDRSTRLEN];
 	struct timeval		 started;
-	struct timeval		 last_write;
+	int64_t			 last_active_ms; /* traffic either way */
+	struct event		*timer;		/* header deadline, idle */
 	struct event		*session_timer;	/* session-timeout */
 	uint64_t		 bytes_in;	/* loop thread */
 	uint64_t		 bytes_out;	/* loop thread */
@@ -365,6 +366,8 @@ void	conn_shutdown_all(void *loop);		/* loop_post()ed */
  * text in detail). */
 void	conn_end(struct harbor_conn *c, enum conn_reason reason,
 	    const char *detail);
+/* Traffic either way: the idle timeout starts again.  Loop thread. */
+void	conn_touch(struct harbor_conn *c);
 /* The client's address and the one it connected to (both as the PROXY
  * header gave them, if there was one).  0, or -1 if local is unknown. */
 int	conn_addresses(struct harbor_conn *c, struct sockaddr_storage *peer,

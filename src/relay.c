@@ -26,9 +26,9 @@
  * eof_is_close).  A backend's FIN may be a half-close, so the client's
  * data goes on to it until the client closes or the backend refuses it.
  *
- * Idle: the relay has its own timer, reset by traffic either way.  Once
- * both directions are over, a client that does not close within
- * RELAY_LINGER_MS is closed.
+ * Idle: traffic either way counts as the connection's (conn_touch), whose
+ * idle timeout goes on as for any other.  Once both directions are over, a
+ * client that does not close within RELAY_LINGER_MS is closed.
  */
 #include "autoconfig.h"
 
@@ -77,22 +77,11 @@ struct relay {
 	struct harbor_conn	*conn;
 	struct flow		 up, down;
 	int			 eof_is_close;	/* backend EOF: it reads no more */
-	struct event		*idle_timer;
 	struct event		*linger_timer;
-	int64_t			 last_ms;	/* last traffic either way */
 	char			 why[128];	/* why the backend went */
 };
 
 static void	relay_progress(struct relay *);
-
-static int64_t
-relay_now(const struct relay *r)
-{
-	struct timeval	now;
-
-	event_base_gettimeofday_cached(r->conn->loop->base, &now);
-	return tv_ms(&now);
-}
 
 static void
 relay_end(struct relay *r)
@@ -134,7 +123,7 @@ flow_count(struct flow *f, size_t n, int written)
 {
 	struct relay	*r = f->relay;
 
-	r->last_ms = relay_now(r);
+	conn_touch(r->conn);
 	/* The client's bytes: what it sent (up, read) and what it was sent
 	 * (down, written). */
 	if (f->up && !written)
@@ -319,28 +308,10 @@ relay_progress(struct relay *r)
 	}
 }
 
-static void
-relay_idle(evutil_socket_t fd, short what, void *arg)
-{
-	struct relay	*r = arg;
-	unsigned	 idle = r->conn->svc->idle_timeout_ms;
-	int64_t		 quiet = relay_now(r) - r->last_ms;
-	struct timeval	 tv;
-
-	if (quiet >= (int64_t)idle) {
-		conn_end(r->conn, CLOSE_IDLE, NULL);
-		return;
-	}
-	tv.tv_sec = (long)((idle - quiet) / 1000);
-	tv.tv_usec = (long)((idle - quiet) % 1000) * 1000;
-	(void)evtimer_add(r->idle_timer, &tv);
-}
-
 struct relay *
 relay_new(struct harbor_conn *c, int eof_is_close)
 {
 	struct relay	*r;
-	unsigned	 idle = c->svc->idle_timeout_ms;
 
 	if ((r = calloc(1, sizeof *r)) == NULL)
 		return NULL;
@@ -350,22 +321,9 @@ relay_new(struct harbor_conn *c, int eof_is_close)
 	r->up.up = 1;
 	r->up.from = r->down.to = c->fd;
 	r->up.to = r->down.from = -1;
-	if (idle != 0) {
-		struct timeval	tv = { (long)(idle / 1000),
-				       (long)(idle % 1000) * 1000 };
-
-		r->idle_timer = evtimer_new(c->loop->base, relay_idle, r);
-		if (r->idle_timer == NULL) {
-			free(r);
-			return NULL;
-		}
-		(void)evtimer_add(r->idle_timer, &tv);
-	}
-	r->last_ms = relay_now(r);
 	c->relay = r;
 	/* From here on the relay reads and writes the socket itself. */
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	return r;
 }
 
@@ -430,8 +388,6 @@ relay_free(struct relay *r)
 {
 	if (r == NULL)
 		return;
-	if (r->idle_timer != NULL)
-		event_free(r->idle_timer);
 	if (r->linger_timer != NULL)
 		event_free(r->linger_timer);
 	flow_free(&r->up);

@@ -470,6 +470,37 @@ START_TEST(test_header_stage_counts)
 }
 END_TEST
 
+/* The header's deadline runs from accept: a proxy address that sends a
+ * byte now and then cannot stretch it. */
+START_TEST(test_header_deadline_is_absolute)
+{
+	static const char header[] = "PROXY TCP4 192.0.2.1 203.0.113.9 4000 7\r\n";
+	struct hdaemon *d = hd_start(
+	    "service echo { listen 127.0.0.1:0; handler echo; "
+	    "proxy-protocol v1; trusted-proxies 127.0.0.1; "
+	    "proxy-header-timeout 1s }\n", NULL);
+	int fd = hc_connect_ok(hd_port(d, "echo"));
+	long long start = harness_now_ms(), took;
+	size_t i;
+	bool closed = false;
+
+	for (i = 0; i + 1 < sizeof header - 1 && !closed; i++) {
+		if (hc_send(fd, header + i, 1) != 1)
+			break;
+		closed = !hc_silent(fd, 250);
+	}
+	took = harness_now_ms() - start;
+	ck_assert_msg(closed || hc_wait_eof(fd, 5000, NULL), "the header "
+	    "stage lasted %lld ms with a byte every 250 ms", took);
+	took = harness_now_ms() - start;
+	HD_ASSERT(d, took < 2500, "closed after %lld ms against "
+	    "proxy-header-timeout 1s", took);
+	hc_close(fd);
+	HD_EXPECT_LOG(d, ": no PROXY header in 1000 ms", 5000);
+	hd_finish(d);
+}
+END_TEST
+
 #ifndef _WIN32
 /* HAProxy in front of harbord, sending the header version given. */
 static pid_t
@@ -575,6 +606,7 @@ access_suite(void)
 	tcase_add_loop_test(tc, test_proxy_headers, 0, 2);
 	tcase_add_loop_test(tc, test_proxy_refusals, 0, 2);
 	tcase_add_test(tc, test_header_stage_counts);
+	tcase_add_test(tc, test_header_deadline_is_absolute);
 #ifdef _WIN32
 	check_skip("test_behind_haproxy", "HAProxy is started with fork() "
 	    "and is no Windows program");

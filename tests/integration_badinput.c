@@ -194,6 +194,69 @@ START_TEST(test_idle_timeout)
 }
 END_TEST
 
+/* Many silent clients, each closed on time: within a small tolerance of
+ * idle-timeout after it connected, never a second period later.  Three
+ * shapes: I/O on the main loop, on two I/O threads, and the handler on
+ * the pool. */
+#define NIDLE		100
+#define IDLE_MS		2000
+#define IDLE_LATE_MS	1200	/* well under a second period */
+
+static const char *const idle_shape[] = {
+	"io-threads 0\nworkers 1\n",
+	"io-threads 2\nworkers 2\n",
+	"io-threads 2\nworkers 2\n",
+};
+
+START_TEST(test_idle_timeout_on_time)
+{
+	struct hdaemon *d;
+	struct pollfd p[NIDLE];
+	long long opened[NIDLE], took[NIDLE], deadline, now;
+	char *cfg;
+	int i, open_left = NIDLE, port;
+
+	cfg = harness_fmt("%sservice echo { listen 127.0.0.1:0; handler echo; "
+	    "dispatch %s; idle-timeout %dms; max-per-source 0 }\n",
+	    idle_shape[_i], _i == 2 ? "pool" : "inline", IDLE_MS);
+	d = hd_start(cfg, NULL);
+	free(cfg);
+	port = hd_port(d, "echo");
+	for (i = 0; i < NIDLE; i++) {
+		opened[i] = harness_now_ms();
+		p[i].fd = hc_connect_ok(port);
+		p[i].events = POLLIN;
+		took[i] = -1;
+	}
+	deadline = harness_now_ms() + 3 * IDLE_MS + 5000;
+	while (open_left > 0 && (now = harness_now_ms()) < deadline) {
+		if (hc_poll(p, NIDLE, 100) < 0)
+			continue;
+		now = harness_now_ms();
+		for (i = 0; i < NIDLE; i++) {
+			if (p[i].fd < 0 || p[i].revents == 0)
+				continue;
+			took[i] = now - opened[i];
+			hc_close(p[i].fd);
+			p[i].fd = -1;	/* polled no more */
+			open_left--;
+		}
+	}
+	for (i = 0; i < NIDLE; i++) {
+		HD_ASSERT(d, took[i] >= 0, "connection %d still open after "
+		    "%lld ms with idle-timeout %d ms", i,
+		    harness_now_ms() - opened[i], IDLE_MS);
+		HD_ASSERT(d, took[i] >= IDLE_MS - 50 &&
+		    took[i] <= IDLE_MS + IDLE_LATE_MS, "connection %d closed "
+		    "after %lld ms with idle-timeout %d ms", i, took[i],
+		    IDLE_MS);
+	}
+	HD_ASSERT(d, hd_wait_count(d, "): idle timeout; ", NIDLE, 5000),
+	    "not every close was logged as an idle timeout");
+	hd_finish(d);
+}
+END_TEST
+
 /* --- clients that never read ---------------------------------------------- */
 
 #define NSTUCK 8
@@ -464,6 +527,7 @@ badinput_suite(void)
 
 	tc = harness_tcase("idle");
 	tcase_add_loop_test(tc, test_idle_timeout, 0, 2);
+	tcase_add_loop_test(tc, test_idle_timeout_on_time, 0, 3);
 	tcase_add_loop_test(tc, test_session_timeout, 0, 2);
 	suite_add_tcase(s, tc);
 
