@@ -27,6 +27,11 @@ void	closefrom(int lowfd);
 #endif
 #endif
 
+/* The most connections the system queues on a listening socket (Linux's
+ * net.core.somaxconn, the BSDs' kern.ipc.somaxconn), or -1 where it cannot
+ * tell. */
+int	compat_somaxconn(void);
+
 /* Detaches from the terminal: fork, setsid, chdir /, stdio to /dev/null.
  * daemon(3) is not POSIX, so harbord does it itself everywhere. */
 int	daemonize(void);

@@ -12,6 +12,7 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +29,27 @@
 
 #include "harbor-internal.h"
 
-#define LISTEN_BACKLOG		511
 #define ACCEPT_PAUSE_SECONDS	1
+
+/* listen(2) with the service's backlog, or the system's bound on it if
+ * that is less (which listen would take silently): said in the log. */
+static int
+listener_listen(struct listener *l)
+{
+	unsigned	want = l->svc->backlog;
+	int		max = compat_somaxconn(), backlog;
+
+	backlog = want > INT_MAX ? INT_MAX : (int)want;
+	if (max > 0 && backlog > max) {
+		log_notice("service %s: backlog %u is more than the system "
+		    "allows; %d (somaxconn) it is", l->svc->name, want, max);
+		backlog = max;
+	}
+	if (listen(l->fd, backlog) == -1)
+		return -1;
+	l->backlog = want;
+	return 0;
+}
 
 int
 listener_bind(struct listener *l, char *err, size_t errlen)
@@ -61,12 +81,12 @@ listener_bind(struct listener *l, char *err, size_t errlen)
 		e = EVUTIL_SOCKET_ERROR();
 		goto fail_close;
 	}
-	if (bind(fd, sa, l->addr.len) == -1 ||
-	    listen(fd, LISTEN_BACKLOG) == -1) {
+	l->fd = fd;
+	if (bind(fd, sa, l->addr.len) == -1 || listener_listen(l) == -1) {
 		e = EVUTIL_SOCKET_ERROR();
+		l->fd = EVUTIL_INVALID_SOCKET;
 		goto fail_close;
 	}
-	l->fd = fd;
 	/* With port 0 the system picked the port: say which. */
 	if (getsockname(fd, (struct sockaddr *)&bound, &boundlen) == 0)
 		addr_format((struct sockaddr *)&bound, l->bound,
@@ -183,8 +203,10 @@ acceptor_error(struct evconnlistener *evl, void *arg)
 int
 listener_enable(struct listener *l, char *err, size_t errlen)
 {
+	/* Backlog 0: the socket listens already, with harbord's backlog
+	 * (libevent's -1 would listen again with 128). */
 	l->evl = evconnlistener_new(l->server->base, acceptor_admit, l,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, l->fd);
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, l->fd);
 	if (l->evl == NULL) {
 		snprintf(err, errlen, "service '%s': cannot accept on %s",
 		    l->svc->name, l->key);
@@ -204,10 +226,16 @@ listener_take_over(struct listener *l, struct listener *old)
 {
 	l->fd = old->fd;
 	l->evl = old->evl;
+	l->backlog = old->backlog;
 	memcpy(l->bound, old->bound, sizeof l->bound);
 	old->fd = EVUTIL_INVALID_SOCKET;
 	old->evl = NULL;
 	l->takes_over = NULL;
+	/* listen(2) again sets a new backlog on the socket as it is. */
+	if (l->svc->backlog != l->backlog && listener_listen(l) == -1)
+		log_warn("service %s: cannot set backlog %u on %s: %s",
+		    l->svc->name, l->svc->backlog, l->bound,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	if (l->evl != NULL)
 		evconnlistener_set_cb(l->evl, acceptor_admit, l);
 	if (strcmp(l->svc->name, old->svc->name) != 0)

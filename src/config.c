@@ -38,6 +38,7 @@
 #define CONF_MAX_THREADS	1024
 #define CONF_MAX_CONNECTIONS	10000000
 #define CONF_MAX_LINE		(16 * 1024 * 1024)
+#define CONF_MAX_BACKLOG	1000000
 #define CONF_MAX_DURATION_MS	(30ULL * 86400 * 1000)
 
 enum tok_type {
@@ -499,7 +500,8 @@ static const char *const service_keywords[] = {
 	"ipv6-source-prefix", "rate", "rate-per-source", "idle-timeout",
 	"session-timeout", "proxy-protocol", "trusted-proxies",
 	"proxy-header-timeout", "exec", "forward", "env", "passenv",
-	"max-children", "user", "group", "connect-timeout", "send-proxy", NULL
+	"max-children", "user", "group", "connect-timeout", "send-proxy",
+	"backlog", NULL
 };
 
 /* Edit distance, for "did you mean"; words are short. */
@@ -905,6 +907,10 @@ service_option(struct parser *ps, struct conf_service *svc, int is_defaults,
 		if (want_args(ps, st, 1, 1) == 0)
 			(void)number_arg(ps, &st->tok[1], 0,
 			    CONF_MAX_CONNECTIONS, &svc->max_connections);
+	} else if (strcmp(kw, "backlog") == 0) {
+		if (want_args(ps, st, 1, 1) == 0)
+			(void)number_arg(ps, &st->tok[1], 1, CONF_MAX_BACKLOG,
+			    &svc->backlog);
 	} else if (strcmp(kw, "max-per-source") == 0) {
 		if (want_args(ps, st, 1, 1) == 0)
 			(void)number_arg(ps, &st->tok[1], 0,
@@ -950,6 +956,7 @@ conf_service_init(struct conf_service *svc)
 	svc->dispatch = -1;
 	svc->framing = -1;
 	svc->max_connections = -1;
+	svc->backlog = -1;
 	svc->max_per_source = -1;
 	svc->source_prefix6 = -1;
 	svc->rate_milli = -1;
@@ -1776,6 +1783,9 @@ config_make_services(const struct config *conf, size_t *nout,
 		if (PICK(s, d, max_connections, -1) != -1)
 			harbor_service_set_max_connections(svc,
 			    (unsigned)PICK(s, d, max_connections, 0));
+		if (PICK(s, d, backlog, -1) != -1)
+			(void)harbor_service_set_backlog(svc,
+			    (unsigned)PICK(s, d, backlog, 0));
 		if (PICK(s, d, max_per_source, -1) != -1)
 			harbor_service_set_max_per_source(svc,
 			    (unsigned)PICK(s, d, max_per_source, 0));

@@ -44,6 +44,7 @@ struct conf_service {
 	int			 dispatch;	/* enum harbor_dispatch */
 	int			 framing;	/* enum harbor_framing */
 	long long		 max_connections;
+	long long		 backlog;
 	long long		 max_per_source;
 	long long		 source_prefix6;
 	long long		 rate_milli;		/* per second */

@@ -31,6 +31,7 @@
 #define DEFAULT_IDLE_TIMEOUT_MS	(5 * 60 * 1000)
 #define DEFAULT_PROXY_TIMEOUT_MS	5000
 #define DEFAULT_CONNECT_TIMEOUT_MS	10000
+#define DEFAULT_BACKLOG		511
 
 /* addr.c */
 struct harbor_addr {
@@ -225,6 +226,7 @@ struct harbor_service {
 	struct service_option		*options;
 	char				**listen;	/* as configured */
 	size_t				 nlisten;
+	unsigned			 backlog;
 	struct acl			 acl;
 	int				 proxy_versions; /* PROXY_V1|V2 */
 	struct acl			 trusted_proxies;
@@ -412,6 +414,7 @@ struct listener {
 	struct evconnlistener	*evl;
 	struct harbor_service	*svc;
 	struct harbor_server	*server;
+	unsigned		 backlog;	/* listen(2)'s, as asked */
 	struct listener		*takes_over;	/* reload: its socket */
 	int			 claimed;	/* reload: taken over */
 	struct listener		*next;

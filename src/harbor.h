@@ -118,6 +118,12 @@ void	harbor_service_free(struct harbor_service *svc);
 int	harbor_service_add_listen(struct harbor_service *svc, const char *addr,
     char *err, size_t errlen);
 #define HARBOR_ADDRSTRLEN	64	/* "[IPv6 address]:65535" and its NUL */
+/* Connections the system may queue on the service's sockets before they
+ * are accepted (listen(2)'s backlog); 511 unless set.  The system caps it
+ * (Linux's net.core.somaxconn, the BSDs' kern.ipc.somaxconn), which is
+ * logged when a socket is opened; a reload that changes it applies it to
+ * the sockets the service keeps.  -1 for 0. */
+int	harbor_service_set_backlog(struct harbor_service *svc, unsigned n);
 /* Checks an address as harbor_service_add_listen() would, adding nothing.
  * If canonical is not NULL it receives the address(es) the text stands for
  * in one spelling ("*:7" is "0.0.0.0:7" and "[::]:7"), *ncanonical of them,

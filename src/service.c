@@ -36,6 +36,7 @@ harbor_service_new(const char *name, const struct harbor_handler *handler)
 	svc->max_line = DEFAULT_MAX_LINE;
 	svc->exec_uid = svc->exec_gid = -1;
 	svc->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
+	svc->backlog = DEFAULT_BACKLOG;
 	atomic_init(&svc->refs, 1);
 	return svc;
 }
@@ -281,6 +282,15 @@ harbor_service_add_listen(struct harbor_service *svc, const char *text,
 	}
 	svc->listen = grown;
 	svc->listen[svc->nlisten++] = copy;
+	return 0;
+}
+
+int
+harbor_service_set_backlog(struct harbor_service *svc, unsigned n)
+{
+	if (n == 0)
+		return -1;
+	svc->backlog = n;
 	return 0;
 }
 

@@ -7,9 +7,12 @@
 
 #ifndef _WIN32
 #include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #endif
 
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,8 @@
 #include <unistd.h>
 
 #include <check.h>
+
+#include "check-run.h"
 
 
 
@@ -445,6 +450,109 @@ END_TEST
 
 /* --- connect/close flood --------------------------------------------------- */
 
+#ifdef __linux__
+/* How many of n connects to port complete while nothing accepts them:
+ * Linux queues backlog + 1 and drops the SYNs beyond (the client would
+ * retry a second later; these give up sooner). */
+static int
+connects_queued(int port, int n)
+{
+	struct sockaddr_in sin;
+	struct pollfd p[600];
+	long long deadline;
+	int i, done = 0, err;
+	socklen_t len;
+
+	ck_assert_int_le(n, 600);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)port);
+	sin.sin_addr.s_addr = htonl(0x7f000001);
+	for (i = 0; i < n; i++) {
+		p[i].fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		ck_assert_int_ge(p[i].fd, 0);
+		p[i].events = POLLOUT;
+		if (connect(p[i].fd, (struct sockaddr *)&sin, sizeof sin) == 0)
+			p[i].events = 0;	/* connected already */
+		else
+			ck_assert_int_eq(errno, EINPROGRESS);
+	}
+	deadline = harness_now_ms() + 700;
+	while (harness_now_ms() < deadline)
+		(void)poll(p, (nfds_t)n, 100);
+	(void)poll(p, (nfds_t)n, 0);
+	for (i = 0; i < n; i++) {
+		len = sizeof err;
+		if ((p[i].events == 0 || (p[i].revents & POLLOUT)) &&
+		    getsockopt(p[i].fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
+		    err == 0)
+			done++;
+		close(p[i].fd);
+	}
+	return done;
+}
+
+/* The queue is the backlog harbord asks for (511 unless set), not the
+ * 128 a second listen(2) used to make of it; "backlog" sets it, and a
+ * reload changes it on the socket it keeps. */
+START_TEST(test_backlog)
+{
+	struct hdaemon *d;
+	int port, n, somaxconn = -1;
+	char *text, *want;
+
+	d = hd_start("service echo { listen 127.0.0.1:0; handler echo }\n",
+	    NULL);
+	port = hd_port(d, "echo");
+	ck_assert_int_eq(hd_signal(d, SIGSTOP), 0);
+	n = connects_queued(port, 400);
+	ck_assert_int_eq(hd_signal(d, SIGCONT), 0);
+	HD_ASSERT(d, n == 400, "%d of 400 connects queued with the default "
+	    "backlog 511", n);
+	hd_finish(d);
+
+	d = hd_start("service echo { listen 127.0.0.1:0; handler echo; "
+	    "backlog 16 }\n", NULL);
+	port = hd_port(d, "echo");
+	ck_assert_int_eq(hd_signal(d, SIGSTOP), 0);
+	n = connects_queued(port, 100);
+	ck_assert_int_eq(hd_signal(d, SIGCONT), 0);
+	HD_ASSERT(d, n >= 16 && n <= 18, "%d connects queued with backlog 16",
+	    n);
+	/* Every queued client is served once harbord runs again. */
+	harness_sleep_ms(500);
+	hd_rewrite_config(d, "service echo { listen 127.0.0.1:0; handler echo; "
+	    "backlog 40 }\n");
+	hd_mark(d);
+	ck_assert_int_eq(hd_signal(d, SIGHUP), 0);
+	HD_EXPECT_LOG(d, "configuration reloaded", 5000);
+	port = hd_port(d, "echo");
+	ck_assert_int_eq(hd_signal(d, SIGSTOP), 0);
+	n = connects_queued(port, 100);
+	ck_assert_int_eq(hd_signal(d, SIGCONT), 0);
+	HD_ASSERT(d, n >= 40 && n <= 42, "%d connects queued after a reload "
+	    "to backlog 40", n);
+	hd_finish(d);
+
+	/* Beyond the system's bound: capped, and said. */
+	if ((text = harness_read_file("/proc/sys/net/core/somaxconn")) != NULL)
+		somaxconn = atoi(text);
+	free(text);
+	if (somaxconn <= 0 || somaxconn >= 1000000)
+		HARNESS_SKIP("net.core.somaxconn unreadable or too large to "
+		    "pass");
+	d = hd_start("service echo { listen 127.0.0.1:0; handler echo; "
+	    "backlog 1000000 }\n", NULL);
+	want = harness_fmt("service echo: backlog 1000000 is more than the "
+	    "system allows; %d (somaxconn) it is", somaxconn);
+	hd_set_mark(d, 0);
+	HD_EXPECT_LOG(d, want, 2000);
+	free(want);
+	hd_finish(d);
+}
+END_TEST
+#endif
+
 START_TEST(test_connect_flood)
 {
 	struct hdaemon *d = hd_start_service("echo", _i, NULL);
@@ -539,6 +647,12 @@ badinput_suite(void)
 	tcase_add_loop_test(tc, test_max_connections, 0, 2);
 	tcase_add_test(tc, test_fd_exhaustion);
 	tcase_add_loop_test(tc, test_connect_flood, 0, 2);
+#ifdef __linux__
+	tcase_add_test(tc, test_backlog);
+#else
+	check_skip("test_backlog", "how a full listen queue behaves (SYNs "
+	    "dropped, backlog + 1 queued) is Linux's");
+#endif
 	suite_add_tcase(s, tc);
 
 	return s;

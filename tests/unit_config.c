@@ -289,7 +289,7 @@ START_TEST(test_limit_keywords)
 	    "max-connections 5000\n"
 	    "defaults { max-per-source 8; rate-per-source 0.5 3 }\n"
 	    "service a { listen 127.0.0.1:0; handler echo\n"
-	    "    rate 100; ipv6-source-prefix 56 }\n");
+	    "    rate 100; ipv6-source-prefix 56; backlog 4096 }\n");
 	const struct conf_service *a = service(conf, "a");
 
 	ck_assert_uint_eq(conf->max_connections, 5000);
@@ -299,7 +299,10 @@ START_TEST(test_limit_keywords)
 	ck_assert_int_eq(a->rate_milli, 100000);
 	ck_assert_int_eq(a->rate_burst, 0);
 	ck_assert_int_eq(a->source_prefix6, 56);
+	ck_assert_int_eq(a->backlog, 4096);
 	config_free(conf);
+	bad("defaults { backlog 0 }\n",
+	    "t.conf:1:20: bad number '0' (expected 1..1000000)");
 	bad("service a { listen 127.0.0.1:0; handler echo; rate 0 }\n",
 	    "t.conf:1:52: bad rate '0' (expected connections per second, such "
 	    "as 10 or 0.5, up to 1000000)");

@@ -1,0 +1,48 @@
+/*
+ * The system's bound on a listening socket's queue of connections waiting
+ * to be accepted: listen(2) silently takes the smaller of it and what it
+ * is asked for, so harbord asks first, to say so in its log.
+ */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#ifdef HAVE_SYSCTLBYNAME
+#include <sys/types.h>
+#include <sys/sysctl.h>
+#endif
+
+#include "compat.h"
+
+int
+compat_somaxconn(void)
+{
+#if defined(__linux__)
+	FILE	*f;
+	int	 v = -1;
+
+	/* Not there in a chroot without /proc: then unknown. */
+	if ((f = fopen("/proc/sys/net/core/somaxconn", "r")) == NULL)
+		return -1;
+	if (fscanf(f, "%d", &v) != 1)
+		v = -1;
+	(void)fclose(f);
+	return v;
+#elif defined(HAVE_SYSCTLBYNAME)
+	/* FreeBSD's current name, then the older one the others use. */
+	static const char *const names[] = {
+		"kern.ipc.soacceptqueue", "kern.ipc.somaxconn"
+	};
+	size_t	i, len;
+	int	v;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		len = sizeof v;
+		if (sysctlbyname(names[i], &v, &len, NULL, 0) == 0 &&
+		    len == sizeof v)
+			return v;
+	}
+	return -1;
+#else
+	return -1;
+#endif
+}
