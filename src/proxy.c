@@ -62,28 +62,83 @@ parse_port(const char *s, size_t len, uint16_t *port)
 	return 0;
 }
 
+/* Dotted decimal as RFC 1123 writes it, and nothing looser: four fields
+ * of 0..255, no leading zeros (which inet_pton takes in some libcs, and
+ * others read as octal), nothing after. */
+static int
+ipv4_strict(const char *s, size_t len, uint8_t out[4])
+{
+	size_t		i = 0, n;
+	unsigned	v, part;
+
+	for (part = 0; part < 4; part++) {
+		if (part > 0) {
+			if (i >= len || s[i] != '.')
+				return -1;
+			i++;
+		}
+		for (n = 0, v = 0; i < len && s[i] >= '0' && s[i] <= '9';
+		    i++, n++) {
+			v = v * 10 + (unsigned)(s[i] - '0');
+			if (n == 3 || v > 255)
+				return -1;
+		}
+		if (n == 0 || (n > 1 && s[i - n] == '0'))
+			return -1;
+		out[part] = (uint8_t)v;
+	}
+	return i == len ? 0 : -1;
+}
+
+/* RFC 4291's text forms: hex groups, "::", and a dotted IPv4 tail, which
+ * is held to ipv4_strict too.  No zone, no spaces, no NUL. */
+static int
+ipv6_strict(const char *s, size_t len, uint8_t out[16])
+{
+	char		buf[INET6_ADDRSTRLEN];
+	const char	*dot = NULL;
+	uint8_t		v4[4];
+	size_t		i, tail;
+
+	if (len == 0 || len >= sizeof buf)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '.') {
+			if (dot == NULL)
+				dot = s + i;
+		} else if (s[i] != ':' && !((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f') ||
+		    (s[i] >= 'A' && s[i] <= 'F')))
+			return -1;
+	}
+	if (dot != NULL) {
+		for (tail = (size_t)(dot - s); tail > 0 && s[tail - 1] != ':';
+		    tail--)
+			;
+		if (ipv4_strict(s + tail, len - tail, v4) == -1)
+			return -1;
+	}
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return evutil_inet_pton(AF_INET6, buf, out) == 1 ? 0 : -1;
+}
+
 static int
 set_addr(struct sockaddr_storage *ss, int family, const char *text,
     size_t len, uint16_t port)
 {
-	char	buf[INET6_ADDRSTRLEN];
-
-	if (len == 0 || len >= sizeof buf)
-		return -1;
-	memcpy(buf, text, len);
-	buf[len] = '\0';
 	memset(ss, 0, sizeof *ss);
 	if (family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 
-		if (evutil_inet_pton(AF_INET, buf, &sin->sin_addr) != 1)
+		if (ipv4_strict(text, len, (uint8_t *)&sin->sin_addr) == -1)
 			return -1;
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons(port);
 	} else {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
 
-		if (evutil_inet_pton(AF_INET6, buf, &sin6->sin6_addr) != 1)
+		if (ipv6_strict(text, len, (uint8_t *)&sin6->sin6_addr) == -1)
 			return -1;
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons(port);

@@ -74,6 +74,18 @@ START_TEST(test_v1)
 	addr_is(&pi.src, "[2001:db8::1]:65535");
 	addr_is(&pi.dst, "[2001:db8::2]:0");
 
+	/* What strictness must still take: zeros as fields, the extremes,
+	 * IPv6's upper case, leading zeros in a hex group, a v4 tail. */
+	h = "PROXY TCP4 0.0.0.0 255.255.255.255 0 65535\r\n";
+	ck_assert_int_eq(parse(h, strlen(h), PROXY_V1, &pi, &used, err),
+	    PROXY_DONE);
+	addr_is(&pi.src, "0.0.0.0:0");
+	addr_is(&pi.dst, "255.255.255.255:65535");
+	h = "PROXY TCP6 2001:0DB8::A ::ffff:10.0.0.1 1 2\r\n";
+	ck_assert_int_eq(parse(h, strlen(h), PROXY_V1, &pi, &used, err),
+	    PROXY_DONE);
+	addr_is(&pi.src, "[2001:db8::a]:1");
+
 	h = "PROXY UNKNOWN ffff::1 ffff::2 1 2\r\n";
 	ck_assert_int_eq(parse(h, strlen(h), PROXY_V1, &pi, &used, err),
 	    PROXY_DONE);
@@ -122,6 +134,43 @@ START_TEST(test_v1_bad)
 	    "bad PROXY header: v1 address is not IPv4");
 	v1_bad("PROXY TCP6 192.0.2.1 2001:db8::2 1 7\r\n",
 	    "bad PROXY header: v1 address is not IPv6");
+	/* Addresses exactly as written: no leading zeros (octal to some),
+	 * four fields, nothing after -- a NUL included. */
+	v1_bad("PROXY TCP4 01.2.3.4 198.51.100.2 1 7\r\n",
+	    "bad PROXY header: v1 address is not IPv4");
+	v1_bad("PROXY TCP4 001.002.003.004 198.51.100.2 1 7\r\n",
+	    "bad PROXY header: v1 address is not IPv4");
+	v1_bad("PROXY TCP4 1.2.3.04 198.51.100.2 1 7\r\n",
+	    "bad PROXY header: v1 address is not IPv4");
+	v1_bad("PROXY TCP4 256.2.3.4 198.51.100.2 1 7\r\n",
+	    "bad PROXY header: v1 address is not IPv4");
+	v1_bad("PROXY TCP4 1.2.3 198.51.100.2 1 7\r\n",
+	    "bad PROXY header: v1 address is not IPv4");
+	v1_bad("PROXY TCP4 1.2.3.4.5 198.51.100.2 1 7\r\n",
+	    "bad PROXY header: v1 address is not IPv4");
+	v1_bad("PROXY TCP4 1..3.4 198.51.100.2 1 7\r\n",
+	    "bad PROXY header: v1 address is not IPv4");
+	v1_bad("PROXY TCP4 1.2.3.4 198.51.100.2 1 +7\r\n",
+	    "bad PROXY header: v1 port is not 0..65535");
+	v1_bad("PROXY TCP6 2001:db8::1%eth0 2001:db8::2 1 7\r\n",
+	    "bad PROXY header: v1 address is not IPv6");
+	v1_bad("PROXY TCP6 ::ffff:1.2.3.04 2001:db8::2 1 7\r\n",
+	    "bad PROXY header: v1 address is not IPv6");
+	v1_bad("PROXY TCP6 2001:db8::g 2001:db8::2 1 7\r\n",
+	    "bad PROXY header: v1 address is not IPv6");
+	{
+		static const char nul[] = "PROXY TCP4 1.2.3.4\0junk "
+		    "198.51.100.2 1 7\r\n";
+		struct proxy_info	pi;
+		size_t			used;
+		char			err[256] = "";
+
+		ck_assert_int_eq(proxy_parse((const uint8_t *)nul,
+		    sizeof nul - 1, PROXY_V1, &pi, &used, err, sizeof err),
+		    PROXY_ERROR);
+		ck_assert_str_eq(err, "bad PROXY header: v1 address is not "
+		    "IPv4");
+	}
 	v1_bad("GET / HTTP/1.0\r\n\r\n",
 	    "bad PROXY header: neither a v1 nor a v2 header");
 	memset(longline, 'x', sizeof longline);
