@@ -121,17 +121,24 @@ acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
 	struct harbor_service	*svc = l->svc;
 	char			 peerstr[HARBOR_ADDRSTRLEN], why[128];
 	struct limits_ticket	 ticket;
+	struct forward_hops	*hops;
 	struct timeval		 now;
 	uint64_t		 id;
 
 	addr_format(peer, peerstr, sizeof peerstr);
 	memset(&ticket, 0, sizeof ticket);
 	event_base_gettimeofday_cached(srv->base, &now);
+	if (admission_loop(svc, peer, fd, &hops, why, sizeof why) !=
+	    REFUSE_NONE) {
+		acceptor_refuse(svc, fd, peerstr, why);
+		return;
+	}
 	/* Behind a proxy the client is known once its PROXY header is read
 	 * (on its loop): until then only the proxy is checked. */
 	if ((svc->proxy_versions != 0 ? admission_proxied(svc, peer, &ticket,
 	    why, sizeof why) : admission_decide(svc, peer, tv_ms(&now),
 	    &ticket, why, sizeof why)) != REFUSE_NONE) {
+		free(hops);
 		acceptor_refuse(svc, fd, peerstr, why);
 		return;
 	}
@@ -140,7 +147,7 @@ acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
 	log_info("service %s: accepted %s (conn %llu)", svc->name, peerstr,
 	    (unsigned long long)id);
 	conn_accepted(svc, server_pick_loop(srv), fd, peer, peerlen, &ticket,
-	    id, peerstr);
+	    hops, id, peerstr);
 }
 
 static void

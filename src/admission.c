@@ -15,6 +15,7 @@
 #include "autoconfig.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "harbor-internal.h"
@@ -78,4 +79,36 @@ admission_proxied(struct harbor_service *svc, const struct sockaddr *proxy,
 	if ((r = admission_global(svc, why, whylen)) != REFUSE_NONE)
 		return r;
 	return limits_take_place(svc->limits, t, why, whylen);
+}
+
+enum refusal
+admission_loop(struct harbor_service *svc, const struct sockaddr *peer,
+    evutil_socket_t fd, struct forward_hops **hops, char *why,
+    size_t whylen)
+{
+	struct forward_hops	way;
+	char			from[64];
+	unsigned		i;
+
+	*hops = NULL;
+	if (!loopguard_find(svc->server->loopguard, peer, fd, &way, from,
+	    sizeof from))
+		return REFUSE_NONE;
+	for (i = 0; i < way.n; i++)
+		if (way.id[i] == svc->loop_id) {
+			snprintf(why, whylen, "forwarding loop (forwarded "
+			    "here by service %s, after this one)", from);
+			return REFUSE_LOOP;
+		}
+	if (way.n >= FORWARD_MAX_HOPS) {
+		snprintf(why, whylen, "forwarding loop (forwarded %u times "
+		    "within harbord)", way.n);
+		return REFUSE_LOOP;
+	}
+	if ((*hops = malloc(sizeof **hops)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return REFUSE_LOOP;
+	}
+	**hops = way;
+	return REFUSE_NONE;
 }

@@ -125,6 +125,7 @@ conn_free(struct harbor_conn *c)
 	} else
 		evutil_closesocket(c->fd);
 	service_release(c->svc);
+	free(c->hops);
 	free(c);
 }
 
@@ -606,7 +607,8 @@ conn_attach(void *arg)
 void
 conn_accepted(struct harbor_service *svc, struct loop *loop,
     evutil_socket_t fd, const struct sockaddr *peer, int peerlen,
-    const struct limits_ticket *ticket, uint64_t id, const char *peerstr)
+    struct limits_ticket *ticket, struct forward_hops *hops,
+    uint64_t id, const char *peerstr)
 {
 	struct harbor_conn	*c;
 
@@ -614,6 +616,8 @@ conn_accepted(struct harbor_service *svc, struct loop *loop,
 		log_err("service %s: refused %s: out of memory", svc->name,
 		    peerstr);
 		evutil_closesocket(fd);
+		limits_ticket_return(svc->limits, ticket);
+		free(hops);
 		server_conn_gone(svc->server);
 		return;
 	}
@@ -626,6 +630,7 @@ conn_accepted(struct harbor_service *svc, struct loop *loop,
 		memcpy(&c->peer_addr, peer, (size_t)peerlen);
 	c->state = svc->proxy_versions != 0 ? CONN_HEADER : CONN_OPEN;
 	c->ticket = *ticket;
+	c->hops = hops;
 	strlcpy(c->peer, peerstr, sizeof c->peer);
 	atomic_init(&c->refs, 1);
 	atomic_init(&c->pending, 0);

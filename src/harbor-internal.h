@@ -207,6 +207,44 @@ void	limits_child_give(struct limits *lim);
 /* Connections open now. */
 unsigned limits_active(struct limits *lim);
 
+/* loopguard.c */
+#define FORWARD_MAX_HOPS	16
+/* The services a connection was forwarded through within one server. */
+struct forward_hops {
+	uint64_t	id[FORWARD_MAX_HOPS];	/* loopguard_service_id() */
+	unsigned	n;
+};
+/* One outgoing connection of a forward, while it lives. */
+struct loopguard_entry {
+	struct sockaddr_storage	 local;		/* its own address */
+	struct sockaddr_storage	 remote;	/* where it connected */
+	struct forward_hops	 hops;		/* its service last */
+	char			 service[64];	/* that service's name */
+	int			 registered;
+	struct loopguard_entry	*next, **prevp;
+};
+struct loopguard;
+#ifdef _WIN32
+#define CONNECT_IN_PROGRESS(e)	((e) == WSAEWOULDBLOCK || \
+				 (e) == WSAEINPROGRESS || (e) == WSAEINTR)
+#else
+#define CONNECT_IN_PROGRESS(e)	((e) == EINPROGRESS || (e) == EINTR)
+#endif
+struct loopguard *loopguard_new(void);
+void	loopguard_free(struct loopguard *g);
+uint64_t loopguard_service_id(const char *name);
+/* connect(2) fd to `to`, and if that started (0 or in progress),
+ * registers e (hops and service filled in by the caller) under fd's own
+ * address.  Returns connect's error, 0 for started. */
+int	loopguard_connect(struct loopguard *g, struct loopguard_entry *e,
+	    evutil_socket_t fd, const struct sockaddr *to, ev_socklen_t tolen);
+void	loopguard_forget(struct loopguard *g, struct loopguard_entry *e);
+/* A client at peer, accepted as fd: 1 if it is one of the registered
+ * connections (its hops and its service's name are copied out), else 0. */
+int	loopguard_find(struct loopguard *g, const struct sockaddr *peer,
+	    evutil_socket_t fd, struct forward_hops *hops, char *from,
+	    size_t fromlen);
+
 /* service.c */
 struct service_option {
 	char			*name;
@@ -215,6 +253,7 @@ struct service_option {
 };
 struct harbor_service {
 	char				*name;
+	uint64_t			 loop_id;	/* loopguard_service_id */
 	const struct harbor_handler	*handler;
 	enum harbor_dispatch		 dispatch;
 	enum harbor_framing		 framing;
@@ -321,6 +360,8 @@ struct harbor_conn {
 	evutil_socket_t		 fd;
 	uint64_t		 id;
 	struct limits_ticket	 ticket;	/* in its service's limits */
+	struct forward_hops	*hops;		/* from this server's own
+						   forward, else NULL */
 	struct sockaddr_storage	 peer_addr;	/* the client (after PROXY) */
 	struct sockaddr_storage	 local_addr;	/* what it connected to */
 	int			 have_local;	/* local_addr is set */
@@ -361,8 +402,8 @@ struct harbor_conn {
  * on the loop's. */
 void	conn_accepted(struct harbor_service *svc, struct loop *loop,
 	    evutil_socket_t fd, const struct sockaddr *peer, int peerlen,
-	    const struct limits_ticket *ticket, uint64_t id,
-	    const char *peerstr);
+	    struct limits_ticket *ticket, struct forward_hops *hops,
+	    uint64_t id, const char *peerstr);
 void	conn_shutdown_all(void *loop);		/* loop_post()ed */
 /* Ends the connection now (on its loop), for reason (CLOSE_DETAIL: the
  * text in detail). */
@@ -404,6 +445,13 @@ enum refusal admission_decide(struct harbor_service *svc,
 enum refusal admission_proxied(struct harbor_service *svc,
 	    const struct sockaddr *proxy, struct limits_ticket *t, char *why,
 	    size_t whylen);
+/* A client that is one of this server's own forwards, accepted as fd:
+ * refused if it has passed through svc already (a forwarding loop), else
+ * *hops is the way it came (malloc'd; the connection keeps it).  Anyone
+ * else: REFUSE_NONE and *hops NULL. */
+enum refusal admission_loop(struct harbor_service *svc,
+	    const struct sockaddr *peer, evutil_socket_t fd,
+	    struct forward_hops **hops, char *why, size_t whylen);
 
 /* acceptor.c */
 struct listener {
@@ -450,6 +498,7 @@ struct harbor_server {
 	atomic_uint			 nconns;
 	struct children			*children;	/* exec; NULL until
 							   one is served */
+	struct loopguard		*loopguard;	/* forwards' sockets */
 };
 struct loop	*server_pick_loop(struct harbor_server *srv);
 void	server_conn_gone(struct harbor_server *srv);

@@ -74,6 +74,13 @@ harbor_server_new(const struct harbor_server_settings *settings)
 	if (srv->settings.workers < 1)
 		srv->settings.workers = harbor_cpu_count();
 	atomic_init(&srv->nconns, 0);
+	if ((srv->loopguard = loopguard_new()) == NULL) {
+		free(srv);
+#ifdef _WIN32
+		(void)WSACleanup();
+#endif
+		return NULL;
+	}
 	return srv;
 }
 
@@ -545,6 +552,7 @@ harbor_server_free(struct harbor_server *srv)
 	free(srv->loops);
 	acceptor_stop(srv);
 	children_free(srv);
+	loopguard_free(srv->loopguard);
 	if (srv->shutdown_ev != NULL)
 		event_free(srv->shutdown_ev);
 	for (i = 0; i < srv->nsvcs; i++)

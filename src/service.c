@@ -29,6 +29,7 @@ harbor_service_new(const char *name, const struct harbor_handler *handler)
 		return NULL;
 	}
 	svc->handler = handler;
+	svc->loop_id = loopguard_service_id(name);
 	svc->limit.max_connections = DEFAULT_MAX_CONNECTIONS;
 	svc->limit.v6_prefix = DEFAULT_SOURCE_PREFIX6;
 	svc->proxy_timeout_ms = DEFAULT_PROXY_TIMEOUT_MS;

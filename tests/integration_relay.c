@@ -547,6 +547,57 @@ END_TEST
 
 /* A service that forwards to its own address would multiply connections
  * without end; each is refused at once instead. */
+/* A free port on 127.0.0.1, for a config that names it twice. */
+static int
+free_port(void)
+{
+	int	port, fd = harness_bind_ip("127.0.0.1", 0, &port);
+
+	ck_assert_int_ge(fd, 0);
+	hc_close(fd);
+	return port;
+}
+
+/* x -> y -> z -> x: the connection that comes back to x is refused, at
+ * once, whatever the services between; a chain that ends somewhere else
+ * (w -> echo) is served. */
+START_TEST(test_forward_loop_through_services)
+{
+	int		 px = free_port(), py = free_port(), pz = free_port();
+	int		 pw = free_port(), pe = free_port();
+	struct hdaemon	*d;
+	char		*cfg;
+	int		 c;
+
+	cfg = harness_fmt(
+	    "service x { listen 127.0.0.1:%d; forward 127.0.0.1:%d }\n"
+	    "service y { listen 127.0.0.1:%d; forward 127.0.0.1:%d }\n"
+	    "service z { listen 127.0.0.1:%d; forward 127.0.0.1:%d }\n"
+	    "service w { listen 127.0.0.1:%d; forward 127.0.0.1:%d }\n"
+	    "service e { listen 127.0.0.1:%d; handler echo }\n",
+	    px, py, py, pz, pz, px, pw, pe, pe);
+	d = hd_start(cfg, NULL);
+	free(cfg);
+	c = hc_connect_ok(px);
+	HD_ASSERT(d, hc_wait_eof(c, 5000, NULL), "a client in a forwarding "
+	    "loop was kept");
+	hc_close(c);
+	HD_EXPECT_LOG(d, "service x: refused 127.0.0.1:", 5000);
+	HD_EXPECT_LOG(d, ": forwarding loop (forwarded here by service z, "
+	    "after this one)", 1000);
+	/* Three connections in all: the client's, x's and y's. */
+	harness_sleep_ms(300);
+	HD_ASSERT(d, hd_count_log(d, ": accepted ") == 3, "%d connections "
+	    "accepted", hd_count_log(d, ": accepted "));
+	/* Not a loop: forwarded from one service of harbord to another. */
+	c = hc_connect_ok(pw);
+	HD_ASSERT(d, hc_echo_ok(c, "through w to e\n"), "a forward to "
+	    "another service of the same harbord was refused");
+	hc_close(c);
+	hd_finish(d);
+}
+END_TEST
+
 START_TEST(test_forward_loop)
 {
 	int		 port, bfd = harness_bind_ip("127.0.0.1", 0, &port);
@@ -833,6 +884,7 @@ main(void)
 	tcase_add_test(tc, test_forward_half_close_both_ways);
 	tcase_add_test(tc, test_forward_refused);
 	tcase_add_test(tc, test_forward_loop);
+	tcase_add_test(tc, test_forward_loop_through_services);
 	tcase_add_test(tc, test_forward_connect_timeout);
 	tcase_add_loop_test(tc, test_forward_send_proxy, 0, 2);
 	tcase_add_test(tc, test_forward_send_proxy_to_harbord);

@@ -38,6 +38,7 @@ struct forward_conn {
 	struct relay		*relay;
 	evutil_socket_t		 fd;		/* while connecting, else -1 */
 	struct event		*connecting;	/* writable or timed out */
+	struct loopguard_entry	 guard;		/* its socket, registered */
 	size_t			 next;		/* address to try next */
 	char			 failed[96];	/* the last attempt's error */
 	char			 here[HARBOR_ADDRSTRLEN]; /* the client came
@@ -151,17 +152,11 @@ forward_free(void *state)
 
 static void	forward_try(struct forward_conn *);
 
-#ifdef _WIN32
-#define IN_PROGRESS(e)	((e) == WSAEWOULDBLOCK || (e) == WSAEINPROGRESS || \
-			 (e) == WSAEINTR)
-#else
-#define IN_PROGRESS(e)	((e) == EINPROGRESS || (e) == EINTR)
-#endif
-
 /* The attempt in progress is given up. */
 static void
 forward_drop_attempt(struct forward_conn *fc)
 {
+	loopguard_forget(fc->conn->svc->server->loopguard, &fc->guard);
 	if (fc->connecting != NULL) {
 		event_free(fc->connecting);
 		fc->connecting = NULL;
@@ -278,8 +273,9 @@ forward_try(struct forward_conn *fc)
 		}
 		(void)evutil_make_socket_nonblocking(fc->fd);
 		(void)evutil_make_socket_closeonexec(fc->fd);
-		if (connect(fc->fd, (const struct sockaddr *)&a->ss,
-		    a->len) == -1 && !IN_PROGRESS(err = EVUTIL_SOCKET_ERROR())) {
+		if ((err = loopguard_connect(c->svc->server->loopguard,
+		    &fc->guard, fc->fd, (const struct sockaddr *)&a->ss,
+		    a->len)) != 0 && !CONNECT_IN_PROGRESS(err)) {
 			snprintf(fc->failed, sizeof fc->failed, "%s",
 			    evutil_socket_error_to_string(err));
 			forward_drop_attempt(fc);
@@ -316,6 +312,13 @@ forward_open(struct harbor_conn *c)
 	}
 	fc->conn = c;
 	fc->fd = -1;
+	/* The way the client came, then this service: a connection that
+	 * comes back to any of them is a loop (admission_loop). */
+	if (c->hops != NULL)
+		fc->guard.hops = *c->hops;
+	if (fc->guard.hops.n < FORWARD_MAX_HOPS)
+		fc->guard.hops.id[fc->guard.hops.n++] = c->svc->loop_id;
+	strlcpy(fc->guard.service, c->svc->name, sizeof fc->guard.service);
 	harbor_conn_set_data(c, fc);
 	forward_try(fc);
 }
@@ -327,7 +330,7 @@ forward_close(struct harbor_conn *c)
 
 	if (fc == NULL)
 		return;
-	forward_drop_attempt(fc);
+	forward_drop_attempt(fc);	/* and the guard's entry */
 	relay_free(fc->relay);
 	free(fc);
 }
