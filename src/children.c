@@ -9,7 +9,17 @@
  *
  * A child's standard error is a pipe read on the main loop; each line is
  * logged with the service and the pid.  When the child is reaped, what is
- * left in the pipe is logged first, then the exit.
+ * in the pipe is logged first, then the exit.
+ *
+ * Each child leads a process group of its own, and harbord signals the
+ * group, so what the program started goes with it.  What it leaves
+ * running when it exits (a "sleep 60 &") is still its group: the entry
+ * stays, holding its max-children place and reading the pipe, which such
+ * processes may share, until the group is empty -- looked at every
+ * CHILD_LINGER_POLL_MS, since no signal says so.  A process that leaves
+ * the group (setsid, as daemons do) is not followed.  A group id is not
+ * reused while the group has members, so signalling it cannot reach
+ * another process's group.
  */
 #include "autoconfig.h"
 
@@ -30,6 +40,10 @@
 #include "harbor-internal.h"
 
 #define CHILD_LINE_MAX	1024	/* longer stderr lines are logged in parts */
+#define CHILD_LINGER_POLL_MS	250
+/* Read from one pipe at most this much a turn of the loop, so that a
+ * program writing without pause cannot keep the main loop to itself. */
+#define CHILD_READ_TURN	(64 * 1024)
 
 struct child {
 	pid_t			 pid;
@@ -37,6 +51,7 @@ struct child {
 	uint64_t		 conn_id;
 	struct limits		*limits;	/* its max-children place */
 	int64_t			 started_ms;
+	int64_t			 reaped_ms;	/* 0: the leader runs */
 	evutil_socket_t		 errfd;		/* -1 once at its end */
 	struct event		*errev;
 	char			 line[CHILD_LINE_MAX];
@@ -48,6 +63,7 @@ struct children {
 	mutex_t			 lock;
 	struct child		*list;
 	struct event		*sigchld;
+	struct event		*linger;	/* polls what children left */
 };
 
 static int64_t
@@ -75,15 +91,16 @@ child_log_line(struct child *ch)
 	ch->linelen = 0;
 }
 
-/* Reads what is in the pipe now; at its end, closes it. */
+/* Reads what is in the pipe now, up to CHILD_READ_TURN; at its end,
+ * closes it. */
 static void
 child_read_stderr(struct child *ch)
 {
 	char	buf[4096], *p, *nl;
 	ssize_t	n;
-	size_t	take;
+	size_t	take, turn = 0;
 
-	while (ch->errfd != -1) {
+	while (ch->errfd != -1 && turn < CHILD_READ_TURN) {
 		n = read(ch->errfd, buf, sizeof buf);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -97,6 +114,7 @@ child_read_stderr(struct child *ch)
 			ch->errfd = -1;
 			return;
 		}
+		turn += (size_t)n;
 		for (p = buf; p < buf + n; p += take) {
 			nl = memchr(p, '\n', (size_t)(buf + n - p));
 			take = (size_t)((nl != NULL ? nl : buf + n) - p);
@@ -159,6 +177,36 @@ child_log_exit(struct child *ch, int status)
 		    "", (long long)took);
 }
 
+/* Some process of the child's group is still there. */
+static int
+group_alive(pid_t pgid)
+{
+	return kill(-pgid, 0) == 0 || errno == EPERM;
+}
+
+static void
+children_linger_arm(struct children *cs)
+{
+	struct timeval	tv = { 0, CHILD_LINGER_POLL_MS * 1000 };
+
+	if (!evtimer_pending(cs->linger, NULL))
+		(void)evtimer_add(cs->linger, &tv);
+}
+
+/* The child was reaped: it goes, unless its group lives on. */
+static int
+child_reaped(struct children *cs, struct child *ch)
+{
+	if (!group_alive(ch->pid))
+		return 1;
+	ch->reaped_ms = now_ms();
+	log_info("service %s: conn %llu: pid %ld left processes running in "
+	    "its group; they keep its max-children place until they end",
+	    ch->service, (unsigned long long)ch->conn_id, (long)ch->pid);
+	children_linger_arm(cs);
+	return 0;
+}
+
 static void
 children_reap(evutil_socket_t sig, short what, void *arg)
 {
@@ -169,6 +217,10 @@ children_reap(evutil_socket_t sig, short what, void *arg)
 
 	mutex_lock(&cs->lock);
 	for (prev = &cs->list; (ch = *prev) != NULL; ) {
+		if (ch->reaped_ms != 0) {
+			prev = &ch->next;
+			continue;
+		}
 		while ((r = waitpid(ch->pid, &status, WNOHANG)) == -1 &&
 		    errno == EINTR)
 			;
@@ -183,9 +235,41 @@ children_reap(evutil_socket_t sig, short what, void *arg)
 			log_warn("service %s: pid %ld was reaped elsewhere; "
 			    "its exit status is unknown", ch->service,
 			    (long)ch->pid);
+		if (!child_reaped(cs, ch)) {
+			prev = &ch->next;
+			continue;
+		}
 		*prev = ch->next;
 		child_free(ch);
 	}
+	mutex_unlock(&cs->lock);
+}
+
+/* What reaped children left behind: gone yet? */
+static void
+children_linger(evutil_socket_t fd, short what, void *arg)
+{
+	struct children	*cs = arg;
+	struct child	*ch, **prev;
+	int		 more = 0;
+
+	mutex_lock(&cs->lock);
+	for (prev = &cs->list; (ch = *prev) != NULL; ) {
+		if (ch->reaped_ms == 0 || group_alive(ch->pid)) {
+			more |= ch->reaped_ms != 0;
+			prev = &ch->next;
+			continue;
+		}
+		child_read_stderr(ch);
+		log_info("service %s: conn %llu: the processes pid %ld left "
+		    "ended after %lld ms", ch->service,
+		    (unsigned long long)ch->conn_id, (long)ch->pid,
+		    (long long)(now_ms() - ch->reaped_ms));
+		*prev = ch->next;
+		child_free(ch);
+	}
+	if (more)
+		children_linger_arm(cs);
 	mutex_unlock(&cs->lock);
 }
 
@@ -200,9 +284,13 @@ children_start(struct harbor_server *srv)
 		return -1;
 	mutex_init(&cs->lock);
 	cs->sigchld = evsignal_new(srv->base, SIGCHLD, children_reap, cs);
-	if (cs->sigchld == NULL || evsignal_add(cs->sigchld, NULL) == -1) {
+	cs->linger = evtimer_new(srv->base, children_linger, cs);
+	if (cs->sigchld == NULL || cs->linger == NULL ||
+	    evsignal_add(cs->sigchld, NULL) == -1) {
 		if (cs->sigchld != NULL)
 			event_free(cs->sigchld);
+		if (cs->linger != NULL)
+			event_free(cs->linger);
 		mutex_destroy(&cs->lock);
 		free(cs);
 		return -1;
@@ -260,12 +348,12 @@ children_signal(struct harbor_server *srv, pid_t pid, int sig)
 	struct children	*cs = srv->children;
 	struct child	*ch;
 
-	/* Under the lock the pid cannot have been reaped, so it cannot
-	 * belong to another process yet. */
+	/* Under the lock the entry is there: the child has not been reaped,
+	 * or its group still has members, so the id is still the group's. */
 	mutex_lock(&cs->lock);
 	for (ch = cs->list; ch != NULL; ch = ch->next)
 		if (ch->pid == pid) {
-			(void)kill(pid, sig);
+			(void)kill(-pid, sig);
 			break;
 		}
 	mutex_unlock(&cs->lock);
@@ -285,6 +373,7 @@ children_free(struct harbor_server *srv)
 		child_free(ch);
 	}
 	event_free(cs->sigchld);
+	event_free(cs->linger);
 	mutex_destroy(&cs->lock);
 	free(cs);
 	srv->children = NULL;

@@ -516,7 +516,8 @@ void	children_unlock(struct harbor_server *srv);
 /* errfd: the read end of the child's standard error, which it takes. */
 int	children_add_locked(struct harbor_server *srv, pid_t pid,
 	    struct harbor_service *svc, uint64_t conn_id, int errfd);
-/* Signals the child if it has not been reaped. */
+/* Signals the child's process group, while the child runs or what it
+ * left in its group does. */
 void	children_signal(struct harbor_server *srv, pid_t pid, int sig);
 #endif
 

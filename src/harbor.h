@@ -212,8 +212,10 @@ int	harbor_service_check(struct harbor_service *svc, char *err,
  * only UCSPI's PROTO=TCP, TCPLOCALIP, TCPLOCALPORT, TCPREMOTEIP,
  * TCPREMOTEPORT and TCPCONNNUM (connections open to the service), and what
  * harbor_service_exec_setenv() adds.  No other descriptor is open in it.
- * Children are reaped through SIGCHLD on the main loop, and their exit is
- * logged.  Not on Windows (NULL, and err says why). */
+ * Each child leads a process group of its own, which a client cut off
+ * early has sent SIGTERM.  Children are reaped through SIGCHLD on the main
+ * loop, and their exit is logged.  Not on Windows (NULL, and err says
+ * why). */
 struct harbor_service *harbor_service_new_exec(const char *name,
     const char *const *argv, char *err, size_t errlen);
 /* "NAME=VALUE" for the program's environment; not one of UCSPI's. */
@@ -223,8 +225,9 @@ int	harbor_service_exec_setenv(struct harbor_service *svc,
  * -1: as harbord runs. */
 int	harbor_service_exec_credentials(struct harbor_service *svc, long uid,
     long gid, char *err, size_t errlen);
-/* Children alive at once, those whose client has gone included; a client
- * beyond it is refused.  0: no limit, the default. */
+/* Children alive at once, those whose client has gone included, and
+ * those that exited leaving processes in their group until these end; a
+ * client beyond it is refused.  0: no limit, the default. */
 void	harbor_service_set_max_children(struct harbor_service *svc,
     unsigned max);
 

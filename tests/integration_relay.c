@@ -324,6 +324,92 @@ START_TEST(test_exec_max_children)
 }
 END_TEST
 
+#ifndef _WIN32
+/* The pid of what the program started, which it wrote as a line. */
+static pid_t
+read_pid_line(int fd)
+{
+	char	line[32] = "";
+	size_t	i;
+
+	for (i = 0; i + 1 < sizeof line; i++)
+		if (hc_read_n(fd, line + i, 1, 5000) != 1 || line[i] == '\n')
+			break;
+	return (pid_t)atol(line);
+}
+#endif
+
+/* A client cut off stops the program's whole process group: what it
+ * started in the background goes too. */
+START_TEST(test_exec_group_stopped)
+{
+#ifdef _WIN32
+	HARNESS_SKIP(NO_EXEC);
+#else
+	struct hdaemon	*d = hd_start("service sh {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    exec /bin/sh -c \"sleep 60 </dev/null >/dev/null 2>&1 & "
+	    "echo $!; exec cat\"\n"
+	    "}\n", NULL);
+	int		 fd = hc_connect_ok(hd_port(d, "sh"));
+	pid_t		 bg = read_pid_line(fd);
+	long long	 deadline;
+
+	ck_assert_int_gt(bg, 1);
+	ck_assert(harness_pid_alive(bg));
+	hc_reset(fd);
+	HD_EXPECT_LOG(d, "killed by signal 15 (", 5000);
+	deadline = harness_now_ms() + 5000;
+	while (harness_pid_alive(bg) && harness_now_ms() < deadline)
+		harness_sleep_ms(20);
+	HD_ASSERT(d, !harness_pid_alive(bg), "pid %ld, started by the "
+	    "program in the background, outlived its client", (long)bg);
+	hd_finish(d);
+#endif
+}
+END_TEST
+
+/* What a program leaves running holds its max-children place until it
+ * ends: the program alone does not bound what a client can start. */
+START_TEST(test_exec_leftovers_count)
+{
+#ifdef _WIN32
+	HARNESS_SKIP(NO_EXEC);
+#else
+	struct hdaemon	*d = hd_start("service sh {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    exec /bin/sh -c \"sleep 2 </dev/null >/dev/null 2>&1 & "
+	    "echo $!\"\n"
+	    "    max-children 1\n"
+	    "}\n", NULL);
+	int		 port = hd_port(d, "sh");
+	int		 fd = hc_connect_ok(port);
+	pid_t		 bg = read_pid_line(fd);
+
+	ck_assert_int_gt(bg, 1);
+	ck_assert(hc_wait_eof(fd, 5000, NULL));
+	hc_close(fd);
+	HD_EXPECT_LOG(d, "left processes running in its group", 5000);
+	/* The shell is gone, its sleep is not: no place for another. */
+	fd = hc_connect_ok(port);
+	HD_ASSERT(d, hc_wait_eof(fd, 5000, NULL), "a second client got a "
+	    "program while the first one's sleep ran (max-children 1)");
+	hc_close(fd);
+	HD_EXPECT_LOG(d, "max-children 1 reached", 5000);
+	HD_ASSERT(d, harness_pid_alive(bg), "the background sleep is gone "
+	    "already");
+	/* Once it ends, the place is back. */
+	HD_EXPECT_LOG(d, "the processes pid ", 10000);
+	HD_EXPECT_LOG(d, " left ended after ", 1000);
+	fd = hc_connect_ok(port);
+	HD_ASSERT(d, read_pid_line(fd) > 1, "not served once the leftovers "
+	    "ended");
+	hc_close(fd);
+	hd_finish(d);
+#endif
+}
+END_TEST
+
 /* A child still running when its client is cut off (here: idle) is told
  * to stop. */
 START_TEST(test_exec_timeout_stops_child)
@@ -876,6 +962,8 @@ main(void)
 	tcase_add_test(tc, test_exec_no_fd_leaks);
 	tcase_add_test(tc, test_exec_max_children);
 	tcase_add_test(tc, test_exec_timeout_stops_child);
+	tcase_add_test(tc, test_exec_group_stopped);
+	tcase_add_test(tc, test_exec_leftovers_count);
 	tcase_add_test(tc, test_exec_backpressure);
 	tcase_add_test(tc, test_exec_as_user);
 	suite_add_tcase(s, tc);

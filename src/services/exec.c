@@ -342,6 +342,10 @@ exec_spawn(struct harbor_conn *c, int *sock, char *why, size_t whylen)
 		exec_child(svc, svc->state, envp, sv[1], ep[1], st[1]);
 	else if (pid == -1)
 		err = errno;
+	else
+		/* The child does this too; whichever is first, the group
+		 * is there before anyone signals it. */
+		(void)setpgid(pid, pid);
 	if (pid == -1) {
 		children_unlock(srv);
 		if (by_fork)
