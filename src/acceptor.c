@@ -105,10 +105,11 @@ fail:
 
 /* A client turned away before it costs more than its descriptor. */
 static void
-acceptor_refuse(const struct harbor_service *svc, evutil_socket_t fd,
-    const char *peerstr, const char *why)
+acceptor_refuse(struct harbor_service *svc, evutil_socket_t fd,
+    const char *peerstr, enum refusal kind, const char *why)
 {
-	log_notice("service %s: refused %s: %s", svc->name, peerstr, why);
+	admission_log(svc, kind, "service %s: refused %s: %s", svc->name,
+	    peerstr, why);
 	evutil_closesocket(fd);
 }
 
@@ -123,23 +124,24 @@ acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
 	struct limits_ticket	 ticket;
 	struct forward_hops	*hops;
 	struct timeval		 now;
+	enum refusal		 r;
 	uint64_t		 id;
 
 	addr_format(peer, peerstr, sizeof peerstr);
 	memset(&ticket, 0, sizeof ticket);
 	event_base_gettimeofday_cached(srv->base, &now);
-	if (admission_loop(svc, peer, fd, &hops, why, sizeof why) !=
+	if ((r = admission_loop(svc, peer, fd, &hops, why, sizeof why)) !=
 	    REFUSE_NONE) {
-		acceptor_refuse(svc, fd, peerstr, why);
+		acceptor_refuse(svc, fd, peerstr, r, why);
 		return;
 	}
 	/* Behind a proxy the client is known once its PROXY header is read
 	 * (on its loop): until then only the proxy is checked. */
-	if ((svc->proxy_versions != 0 ? admission_proxied(svc, peer, &ticket,
-	    why, sizeof why) : admission_decide(svc, peer, tv_ms(&now),
+	if ((r = svc->proxy_versions != 0 ? admission_proxied(svc, peer,
+	    &ticket, why, sizeof why) : admission_decide(svc, peer, tv_ms(&now),
 	    &ticket, why, sizeof why)) != REFUSE_NONE) {
 		free(hops);
-		acceptor_refuse(svc, fd, peerstr, why);
+		acceptor_refuse(svc, fd, peerstr, r, why);
 		return;
 	}
 	atomic_fetch_add(&srv->nconns, 1);

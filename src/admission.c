@@ -14,6 +14,7 @@
  */
 #include "autoconfig.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,4 +112,44 @@ admission_loop(struct harbor_service *svc, const struct sockaddr *peer,
 	}
 	**hops = way;
 	return REFUSE_NONE;
+}
+
+/* The kinds, as the "N similar messages suppressed (KIND)" line names
+ * them. */
+static const char *const refusal_names[REFUSE_KINDS] = {
+	[REFUSE_NONE] = "?",
+	[REFUSE_ACL] = "refused by allow/deny",
+	[REFUSE_UNTRUSTED] = "refused: not a trusted proxy",
+	[REFUSE_GLOBAL] = "refused: global max-connections",
+	[REFUSE_MAX_CONNECTIONS] = "refused: max-connections",
+	[REFUSE_SOURCES] = "refused: too many sources to track",
+	[REFUSE_PER_SOURCE] = "refused: max-per-source",
+	[REFUSE_RATE] = "refused: rate",
+	[REFUSE_RATE_PER_SOURCE] = "refused: rate-per-source",
+	[REFUSE_CHILDREN] = "refused: max-children",
+	[REFUSE_LOOP] = "refused: forwarding loop",
+	[REFUSE_PROXY_HEADER] = "bad PROXY header",
+	[REFUSE_PROXY_TIMEOUT] = "no PROXY header in time",
+};
+
+void
+admission_log(struct harbor_service *svc, enum refusal kind,
+    const char *fmt, ...)
+{
+	struct timeval	now;
+	char		msg[512];
+	va_list		ap;
+	int		r;
+
+	(void)evutil_gettimeofday(&now, NULL);
+	r = loglimit_pass(&svc->limits->log, svc->name, (unsigned)kind,
+	    refusal_names[kind], tv_ms(&now));
+	if (r == -1 && svc->server != NULL)
+		server_log_flush_soon(svc->server);
+	if (r != 1)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log_notice("%s", msg);
 }

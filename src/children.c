@@ -9,7 +9,13 @@
  *
  * A child's standard error is a pipe read on the main loop; each line is
  * logged with the service and the pid.  When the child is reaped, what is
- * in the pipe is logged first, then the exit.
+ * in the pipe is logged first, then the exit.  What a child may have
+ * logged is bounded: a line is cut at the service's stderr-line-max, and
+ * lines beyond its stderr-rate (a token bucket of bytes, a second's worth
+ * at once) are dropped; the bytes dropped either way are counted and said
+ * when the child goes.  While it drops, harbord reads its pipe only every
+ * CHILD_PAUSE_MS, so a program that writes without end costs a few reads
+ * a second, not a CPU, and waits on its own writes meanwhile.
  *
  * Each child leads a process group of its own, and harbord signals the
  * group, so what the program started goes with it.  What it leaves
@@ -39,13 +45,14 @@
 
 #include "harbor-internal.h"
 
-#define CHILD_LINE_MAX	1024	/* longer stderr lines are logged in parts */
+#define CHILD_PAUSE_MS	250
 #define CHILD_LINGER_POLL_MS	250
 /* Read from one pipe at most this much a turn of the loop, so that a
  * program writing without pause cannot keep the main loop to itself. */
 #define CHILD_READ_TURN	(64 * 1024)
 
 struct child {
+	struct children		*cs;
 	pid_t			 pid;
 	char			*service;
 	uint64_t		 conn_id;
@@ -54,12 +61,21 @@ struct child {
 	int64_t			 reaped_ms;	/* 0: the leader runs */
 	evutil_socket_t		 errfd;		/* -1 once at its end */
 	struct event		*errev;
-	char			 line[CHILD_LINE_MAX];
+	struct event		*resume;	/* reading again after a pause */
+	struct rate		 rate;		/* stderr-rate, in bytes */
+	struct bucket		 budget;
+	unsigned		 rate_bytes;	/* as configured, for logs */
+	size_t			 line_max;
+	char			 line[EXEC_STDERR_LINE_MAX];
 	size_t			 linelen;
+	int			 cutting;	/* dropping a long line's rest */
+	int			 over_said;
+	uint64_t		 dropped;	/* bytes */
 	struct child		*next;
 };
 
 struct children {
+	struct harbor_server	*srv;
 	mutex_t			 lock;
 	struct child		*list;
 	struct event		*sigchld;
@@ -75,63 +91,128 @@ now_ms(void)
 	return tv_ms(&tv);
 }
 
+/* A whole line (or the first line_max bytes of a longer one, cut): to the
+ * log if the rate has room for it, else dropped. */
 static void
-child_log_line(struct child *ch)
+child_line(struct child *ch, int cut)
 {
-	size_t	i;
+	size_t	i, cost = ch->linelen + 1;	/* and its newline */
+	int	pass;
 
+	ch->linelen = 0;
+	if (ch->rate.burst != 0 && !bucket_has(&ch->budget, &ch->rate,
+	    now_ms(), (unsigned)cost)) {
+		ch->dropped += cost - 1;
+		if (ch->over_said)
+			return;
+		ch->over_said = 1;
+		pass = loglimit_pass(&ch->limits->log, ch->service,
+		    LOGLIMIT_STDERR, "standard error over stderr-rate",
+		    now_ms());
+		if (pass == -1)
+			server_log_flush_soon(ch->cs->srv);
+		if (pass == 1)
+			log_notice("service %s: pid %ld: standard error over "
+			    "stderr-rate %u bytes/s; dropping what exceeds it",
+			    ch->service, (long)ch->pid, ch->rate_bytes);
+		return;
+	}
+	if (ch->rate.burst != 0)
+		bucket_spend(&ch->budget, (unsigned)cost);
 	/* Control characters would let a program forge log lines. */
-	for (i = 0; i < ch->linelen; i++)
+	for (i = 0; i < cost - 1; i++)
 		if ((unsigned char)ch->line[i] < 0x20 && ch->line[i] != '\t')
 			ch->line[i] = '?';
 		else if (ch->line[i] == 0x7f)
 			ch->line[i] = '?';
-	log_notice("service %s: pid %ld: %.*s", ch->service, (long)ch->pid,
-	    (int)ch->linelen, ch->line);
-	ch->linelen = 0;
+	log_notice("service %s: pid %ld: %.*s%s", ch->service, (long)ch->pid,
+	    (int)(cost - 1), ch->line, cut ? " [cut]" : "");
+}
+
+/* Cuts what was read into lines. */
+static void
+child_take(struct child *ch, const char *buf, size_t n)
+{
+	const char	*p, *nl;
+	size_t		 take, room;
+
+	for (p = buf; p < buf + n; p += take) {
+		nl = memchr(p, '\n', (size_t)(buf + n - p));
+		take = (size_t)((nl != NULL ? nl : buf + n) - p);
+		if (ch->cutting) {
+			ch->dropped += take;
+			if (nl != NULL) {
+				ch->cutting = 0;
+				take++;
+			}
+			continue;
+		}
+		room = ch->line_max - ch->linelen;
+		if (take > room) {
+			memcpy(ch->line + ch->linelen, p, room);
+			ch->linelen += room;
+			child_line(ch, 1);
+			ch->dropped += take - room;
+			if (nl != NULL)
+				take++;
+			else
+				ch->cutting = 1;
+			continue;
+		}
+		memcpy(ch->line + ch->linelen, p, take);
+		ch->linelen += take;
+		if (nl != NULL) {
+			take++;
+			if (ch->linelen > 0 && ch->line[ch->linelen - 1] == '\r')
+				ch->linelen--;
+			child_line(ch, 0);
+		}
+	}
 }
 
 /* Reads what is in the pipe now, up to CHILD_READ_TURN; at its end,
- * closes it. */
+ * closes it.  Having dropped some of it, it pauses. */
 static void
 child_read_stderr(struct child *ch)
 {
-	char	buf[4096], *p, *nl;
-	ssize_t	n;
-	size_t	take, turn = 0;
+	struct timeval	pause = { 0, CHILD_PAUSE_MS * 1000 };
+	char		buf[4096];
+	ssize_t		n;
+	size_t		turn = 0;
+	uint64_t	dropped = ch->dropped;
 
 	while (ch->errfd != -1 && turn < CHILD_READ_TURN) {
 		n = read(ch->errfd, buf, sizeof buf);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
+			break;
 		if (n <= 0) {
 			if (ch->linelen > 0)
-				child_log_line(ch);
+				child_line(ch, 0);
 			event_del(ch->errev);
+			(void)event_del(ch->resume);
 			(void)close(ch->errfd);
 			ch->errfd = -1;
 			return;
 		}
 		turn += (size_t)n;
-		for (p = buf; p < buf + n; p += take) {
-			nl = memchr(p, '\n', (size_t)(buf + n - p));
-			take = (size_t)((nl != NULL ? nl : buf + n) - p);
-			if (take > sizeof ch->line - ch->linelen)
-				take = sizeof ch->line - ch->linelen;
-			memcpy(ch->line + ch->linelen, p, take);
-			ch->linelen += take;
-			if (nl != NULL && p + take == nl) {
-				take++;		/* the newline */
-				if (ch->linelen > 0 &&
-				    ch->line[ch->linelen - 1] == '\r')
-					ch->linelen--;
-				child_log_line(ch);
-			} else if (ch->linelen == sizeof ch->line)
-				child_log_line(ch);
-		}
+		child_take(ch, buf, (size_t)n);
 	}
+	if (ch->dropped > dropped && ch->errfd != -1 &&
+	    !evtimer_pending(ch->resume, NULL)) {
+		event_del(ch->errev);
+		(void)evtimer_add(ch->resume, &pause);
+	}
+}
+
+static void
+child_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct child	*ch = arg;
+
+	if (ch->errfd != -1)
+		(void)event_add(ch->errev, NULL);
 }
 
 static void
@@ -143,8 +224,17 @@ child_stderr_cb(evutil_socket_t fd, short what, void *arg)
 static void
 child_free(struct child *ch)
 {
+	if (ch->dropped > 0)
+		log_notice("service %s: conn %llu: pid %ld: %llu bytes of its "
+		    "standard error dropped (over stderr-rate %u bytes/s, or "
+		    "past stderr-line-max %zu in a line)", ch->service,
+		    (unsigned long long)ch->conn_id, (long)ch->pid,
+		    (unsigned long long)ch->dropped, ch->rate_bytes,
+		    ch->line_max);
 	if (ch->errev != NULL)
 		event_free(ch->errev);
+	if (ch->resume != NULL)
+		event_free(ch->resume);
 	if (ch->errfd != -1)
 		(void)close(ch->errfd);
 	if (ch->limits != NULL) {
@@ -283,6 +373,7 @@ children_start(struct harbor_server *srv)
 	if ((cs = calloc(1, sizeof *cs)) == NULL)
 		return -1;
 	mutex_init(&cs->lock);
+	cs->srv = srv;
 	cs->sigchld = evsignal_new(srv->base, SIGCHLD, children_reap, cs);
 	cs->linger = evtimer_new(srv->base, children_linger, cs);
 	if (cs->sigchld == NULL || cs->linger == NULL ||
@@ -328,15 +419,28 @@ children_add_locked(struct harbor_server *srv, pid_t pid,
 	ch->conn_id = conn_id;
 	ch->started_ms = now_ms();
 	ch->errfd = errfd;
+	ch->cs = cs;
 	ch->limits = svc->limits;
 	limits_hold(svc->limits);
+	ch->rate_bytes = svc->exec_stderr_rate;
+	ch->rate.milli_per_sec = svc->exec_stderr_rate * 1000;
+	/* A second's worth at once, and never less than a whole line. */
+	ch->rate.burst = svc->exec_stderr_rate == 0 ? 0 :
+	    svc->exec_stderr_rate > svc->exec_stderr_line_max + 1 ?
+	    svc->exec_stderr_rate : (unsigned)svc->exec_stderr_line_max + 1;
+	ch->line_max = svc->exec_stderr_line_max;
 	/* Threaded libevent: the main loop may be told of a new event from
 	 * this thread. */
 	ch->errev = event_new(srv->base, errfd, EV_READ | EV_PERSIST,
 	    child_stderr_cb, ch);
-	if (ch->errev == NULL || event_add(ch->errev, NULL) == -1)
+	ch->resume = evtimer_new(srv->base, child_resume, ch);
+	if (ch->errev == NULL || ch->resume == NULL ||
+	    event_add(ch->errev, NULL) == -1) {
 		log_warn("service %s: pid %ld: its standard error cannot be "
 		    "read; it is lost", svc->name, (long)pid);
+		(void)close(ch->errfd);
+		ch->errfd = -1;
+	}
 	ch->next = cs->list;
 	cs->list = ch;
 	return 0;

@@ -343,7 +343,8 @@ bad:
 /* A rate in connections per second: "10", "0.5", "2.25" (to 1/1000),
  * into thousandths. */
 static int
-rate_arg(struct parser *ps, const struct token *t, long long *milli)
+rate_arg(struct parser *ps, const struct token *t, const char *unit,
+    long long *milli)
 {
 	const char	*p = t->text;
 	long long	 whole = 0, frac = 0;
@@ -372,18 +373,18 @@ rate_arg(struct parser *ps, const struct token *t, long long *milli)
 	*milli = whole * 1000 + frac;
 	return 0;
 bad:
-	conf_error(ps->errs, &t->pos, "bad rate '%s' (expected connections "
-	    "per second, such as 10 or 0.5, up to 1000000)", t->text);
+	conf_error(ps->errs, &t->pos, "bad rate '%s' (expected %s per second, "
+	    "such as 10 or 0.5, up to 1000000)", t->text, unit);
 	return -1;
 }
 
 static void
-rate_option(struct parser *ps, struct statement *st, long long *milli,
-    long long *burst)
+rate_option(struct parser *ps, struct statement *st, const char *unit,
+    long long *milli, long long *burst)
 {
 	long long	m, b = 0;
 
-	if (want_args(ps, st, 1, 2) == -1 || rate_arg(ps, &st->tok[1],
+	if (want_args(ps, st, 1, 2) == -1 || rate_arg(ps, &st->tok[1], unit,
 	    &m) == -1)
 		return;
 	if (st->n == 3 && number_arg(ps, &st->tok[2], 1, 1000000, &b) == -1)
@@ -501,7 +502,7 @@ static const char *const service_keywords[] = {
 	"session-timeout", "proxy-protocol", "trusted-proxies",
 	"proxy-header-timeout", "exec", "forward", "env", "passenv",
 	"max-children", "user", "group", "connect-timeout", "send-proxy",
-	"backlog", NULL
+	"backlog", "log-rate", "stderr-rate", "stderr-line-max", NULL
 };
 
 /* Edit distance, for "did you mean"; words are short. */
@@ -687,11 +688,13 @@ append_word(char ***list, struct conf_pos **pos, size_t *n,
 	t->text = NULL;
 }
 
-/* env, passenv, max-children, user, group: for exec services. */
+/* env, passenv, max-children, user, group, stderr-rate, stderr-line-max:
+ * for exec services. */
 /* The options only one handler takes; the first a service uses is kept
  * (by these names) to say so if the service has another handler. */
 static const char *const exec_keywords[] = {
-	"env", "passenv", "max-children", "user", "group", NULL
+	"env", "passenv", "max-children", "user", "group", "stderr-rate",
+	"stderr-line-max", NULL
 };
 static const char *const forward_keywords[] = {
 	"connect-timeout", "send-proxy", NULL
@@ -752,6 +755,24 @@ exec_option(struct parser *ps, struct conf_service *svc, const char *kw,
 		if (want_args(ps, st, 1, 1) == 0)
 			(void)number_arg(ps, &st->tok[1], 0,
 			    CONF_MAX_CONNECTIONS, &svc->max_children);
+	} else if (strncmp(kw, "stderr-", 7) == 0) {
+		int			 rate = strcmp(kw, "stderr-rate") == 0;
+		unsigned long long	 v;
+		char			 err[256];
+
+		if (want_args(ps, st, 1, 1) == -1)
+			return;
+		if (parse_size(st->tok[1].text, rate ?
+		    HARBOR_EXEC_STDERR_RATE_MAX : 1024, &v, err,
+		    sizeof err) == -1)
+			conf_error(ps->errs, &st->tok[1].pos, "%s", err);
+		else if (!rate && v < 16)
+			conf_error(ps->errs, &st->tok[1].pos, "stderr-line-max "
+			    "must be at least 16");
+		else if (rate)
+			svc->stderr_rate = (long long)v;
+		else
+			svc->stderr_line_max = (long long)v;
 	} else if (want_args(ps, st, 1, 1) == 0) {
 #ifdef _WIN32
 		conf_error(ps->errs, &st->tok[0].pos, "'%s' is not available "
@@ -920,10 +941,17 @@ service_option(struct parser *ps, struct conf_service *svc, int is_defaults,
 			(void)number_arg(ps, &st->tok[1], 0, 128,
 			    &svc->source_prefix6);
 	} else if (strcmp(kw, "rate") == 0) {
-		rate_option(ps, st, &svc->rate_milli, &svc->rate_burst);
+		rate_option(ps, st, "connections", &svc->rate_milli,
+		    &svc->rate_burst);
 	} else if (strcmp(kw, "rate-per-source") == 0) {
-		rate_option(ps, st, &svc->source_rate_milli,
+		rate_option(ps, st, "connections", &svc->source_rate_milli,
 		    &svc->source_rate_burst);
+	} else if (strcmp(kw, "log-rate") == 0) {
+		if (st->n == 2 && strcmp(st->tok[1].text, "off") == 0)
+			svc->log_rate_milli = svc->log_rate_burst = 0;
+		else
+			rate_option(ps, st, "lines", &svc->log_rate_milli,
+			    &svc->log_rate_burst);
 	} else if (strcmp(kw, "idle-timeout") == 0) {
 		if (want_args(ps, st, 1, 1) == 0)
 			(void)duration_arg(ps, &st->tok[1],
@@ -963,6 +991,10 @@ conf_service_init(struct conf_service *svc)
 	svc->rate_burst = -1;
 	svc->source_rate_milli = -1;
 	svc->source_rate_burst = -1;
+	svc->log_rate_milli = -1;
+	svc->log_rate_burst = -1;
+	svc->stderr_rate = -1;
+	svc->stderr_line_max = -1;
 	svc->idle_timeout_ms = -1;
 	svc->session_timeout_ms = -1;
 	svc->proxy_versions = -1;
@@ -1712,6 +1744,15 @@ exec_settings(const struct conf_service *s, const struct conf_service *d,
 	if (PICK(s, d, max_children, -1) != -1)
 		harbor_service_set_max_children(svc,
 		    (unsigned)PICK(s, d, max_children, 0));
+	if ((PICK(s, d, stderr_rate, -1) != -1 ||
+	    PICK(s, d, stderr_line_max, -1) != -1) &&
+	    harbor_service_exec_stderr_limits(svc,
+	    (unsigned)PICK(s, d, stderr_rate, HARBOR_EXEC_STDERR_RATE_DEFAULT),
+	    (size_t)PICK(s, d, stderr_line_max, HARBOR_EXEC_STDERR_LINE_DEFAULT),
+	    err, sizeof err) == -1) {
+		conf_error(errs, &s->pos, "%s", err);
+		return -1;
+	}
 #ifndef _WIN32
 	if (exec_credentials(s, d, &uid, &gid, errs) == -1 ||
 	    harbor_service_exec_credentials(svc, uid, gid, err,
@@ -1804,6 +1845,11 @@ config_make_services(const struct config *conf, size_t *nout,
 			harbor_service_set_rate_per_source(svc,
 			    (unsigned)rates->source_rate_milli,
 			    (unsigned)rates->source_rate_burst);
+		rates = s->log_rate_milli != -1 ? s : d;
+		if (rates->log_rate_milli != -1)
+			harbor_service_set_log_rate(svc,
+			    (unsigned)rates->log_rate_milli,
+			    (unsigned)rates->log_rate_burst);
 		if (PICK(s, d, idle_timeout_ms, -1) != -1)
 			harbor_service_set_idle_timeout(svc,
 			    (unsigned)PICK(s, d, idle_timeout_ms, 0));

@@ -51,6 +51,8 @@ struct conf_service {
 	long long		 rate_burst;
 	long long		 source_rate_milli;
 	long long		 source_rate_burst;
+	long long		 log_rate_milli;	/* 0: off */
+	long long		 log_rate_burst;
 	long long		 idle_timeout_ms;
 	long long		 session_timeout_ms;
 	long long		 max_line;
@@ -72,6 +74,8 @@ struct conf_service {
 	char			**passenv;
 	size_t			 npassenv;
 	long long		 max_children;
+	long long		 stderr_rate;		/* bytes/s, 0: off */
+	long long		 stderr_line_max;
 	char			*user;		/* exec: run the child as */
 	char			*group;
 	struct conf_pos		 exec_opt_pos;	/* the first exec-only one */

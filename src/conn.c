@@ -416,8 +416,9 @@ conn_timer_fired(evutil_socket_t fd, short what, void *arg)
 
 	switch (c->state) {
 	case CONN_HEADER:
-		log_notice("service %s: conn %llu from %s: no PROXY header in "
-		    "%u ms", c->svc->name, (unsigned long long)c->id, c->peer,
+		admission_log(c->svc, REFUSE_PROXY_TIMEOUT, "service %s: conn "
+		    "%llu from %s: no PROXY header in %u ms", c->svc->name,
+		    (unsigned long long)c->id, c->peer,
 		    c->svc->proxy_timeout_ms);
 		conn_end(c, CLOSE_PROXY_TIMEOUT, NULL);
 		return;
@@ -468,6 +469,7 @@ conn_header_readcb(struct bufferevent *bev, void *arg)
 	struct proxy_info	 pi;
 	size_t			 have = evbuffer_get_length(in), used = 0;
 	char			 err[128], why[128], via[HARBOR_ADDRSTRLEN];
+	enum refusal		 refused;
 	struct timeval		 now;
 
 	if (have > PROXY_HEADER_MAX)
@@ -480,7 +482,8 @@ conn_header_readcb(struct bufferevent *bev, void *arg)
 		snprintf(err, sizeof err, "bad PROXY header: too long");
 		/* FALLTHROUGH */
 	case PROXY_ERROR:
-		log_notice("service %s: conn %llu from %s: %s", c->svc->name,
+		admission_log(c->svc, REFUSE_PROXY_HEADER, "service %s: conn "
+		    "%llu from %s: %s", c->svc->name,
 		    (unsigned long long)c->id, c->peer, err);
 		conn_end(c, CLOSE_PROXY, NULL);
 		return;
@@ -501,10 +504,10 @@ conn_header_readcb(struct bufferevent *bev, void *arg)
 		pi.src = c->peer_addr;
 	/* Admission, for the client the proxy speaks for. */
 	event_base_gettimeofday_cached(c->loop->base, &now);
-	if (admission_decide(c->svc, (struct sockaddr *)&pi.src, tv_ms(&now),
-	    &c->ticket, why, sizeof why) != REFUSE_NONE) {
-		log_notice("service %s: refused %s via proxy %s (conn %llu): "
-		    "%s", c->svc->name, c->peer, via,
+	if ((refused = admission_decide(c->svc, (struct sockaddr *)&pi.src,
+	    tv_ms(&now), &c->ticket, why, sizeof why)) != REFUSE_NONE) {
+		admission_log(c->svc, refused, "service %s: refused %s via "
+		    "proxy %s (conn %llu): %s", c->svc->name, c->peer, via,
 		    (unsigned long long)c->id, why);
 		conn_end(c, CLOSE_REFUSED, NULL);
 		return;

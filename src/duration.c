@@ -80,6 +80,9 @@ parse_size(const char *text, unsigned long long max,
 		if (strncmp(err, "bad", 3) == 0)
 			snprintf(err, errlen, "bad size '%s' (expected a number "
 			    "of bytes, optionally with k or m)", text);
+		else
+			snprintf(err, errlen, "size '%s' is too large (at most "
+			    "%llu bytes)", text, max);
 		return -1;
 	}
 	return 0;

@@ -32,6 +32,7 @@
 #define DEFAULT_PROXY_TIMEOUT_MS	5000
 #define DEFAULT_CONNECT_TIMEOUT_MS	10000
 #define DEFAULT_BACKLOG		511
+#define EXEC_STDERR_LINE_MAX	1024
 
 /* addr.c */
 struct harbor_addr {
@@ -130,8 +131,6 @@ int	bucket_full(const struct bucket *b, const struct rate *r,
 int64_t	bucket_wait_ms(const struct bucket *b, const struct rate *r,
 	    unsigned units);
 
-/* limits.c */
-#define DEFAULT_SOURCE_PREFIX6	64
 /* Why a client is turned away: the limits' reasons and admission's.  The
  * log limits messages per service and kind (loglimit.c). */
 enum refusal {
@@ -150,6 +149,38 @@ enum refusal {
 	REFUSE_PROXY_TIMEOUT,	/* no PROXY header in time */
 	REFUSE_KINDS
 };
+/* loglimit.c (enum refusal gives most of the kinds) */
+#define LOGLIMIT_STDERR		REFUSE_KINDS	/* a program's stderr over
+						   its rate */
+#define LOGLIMIT_KINDS		(REFUSE_KINDS + 1)
+#define DEFAULT_LOG_RATE_MILLI	10000	/* 10 lines a second... */
+#define DEFAULT_LOG_BURST	20	/* ...20 at once */
+struct loglimit_kind {
+	struct bucket	 bucket;
+	unsigned	 suppressed;	/* since the last one said */
+	const char	*name;		/* for "suppressed (NAME)" */
+};
+struct loglimit {
+	mutex_t			lock;
+	struct rate		rate;	/* burst 0: no limit */
+	struct loglimit_kind	kind[LOGLIMIT_KINDS];
+};
+void	loglimit_init(struct loglimit *ll);
+/* Says what is still held back, then frees the lock. */
+void	loglimit_destroy(struct loglimit *ll, const char *service);
+void	loglimit_configure(struct loglimit *ll, const struct rate *rate);
+/* May a message of this kind be logged now?  1: yes (a count of those
+ * held back before it has just been said); 0: no, it is counted; -1: no,
+ * and it is the first held back since the last flush, which the caller
+ * makes sure comes (a second later). */
+int	loglimit_pass(struct loglimit *ll, const char *service, unsigned kind,
+	    const char *name, int64_t now_ms);
+/* Says every count held back ("service S: N similar messages suppressed
+ * (NAME)"), and starts them again. */
+void	loglimit_flush(struct loglimit *ll, const char *service);
+
+/* limits.c */
+#define DEFAULT_SOURCE_PREFIX6	64
 struct source_key {
 	uint8_t		bytes[17];	/* 4 or 6, then the address */
 };
@@ -160,11 +191,14 @@ struct limits_settings {
 	struct rate	rate;
 	struct rate	rate_per_source;
 	unsigned	max_children;		/* exec; 0: none */
+	struct rate	log_rate;		/* lines of one kind */
 };
 struct source;
 struct limits {
 	mutex_t			 lock;
 	atomic_uint		 refs;
+	char			*service;	/* its name, for the log */
+	struct loglimit		 log;
 	struct limits_settings	 set;
 	unsigned		 active;
 	unsigned		 children;	/* places taken (exec) */
@@ -175,7 +209,7 @@ struct limits {
 };
 void	source_key_of(const struct sockaddr *sa, unsigned v6_prefix,
 	    struct source_key *key);
-struct limits *limits_new(void);
+struct limits *limits_new(const char *service);
 void	limits_hold(struct limits *lim);
 void	limits_release(struct limits *lim);
 void	limits_configure(struct limits *lim,
@@ -277,6 +311,9 @@ struct harbor_service {
 	size_t				 nexec_env;
 	long				 exec_uid;	/* -1: harbord's */
 	long				 exec_gid;
+	unsigned			 exec_stderr_rate; /* bytes/s, 0:
+							      no limit */
+	size_t				 exec_stderr_line_max;
 	/* forward */
 	char				*forward_to;	/* "host:port" */
 	unsigned			 connect_timeout_ms;
@@ -452,6 +489,10 @@ enum refusal admission_proxied(struct harbor_service *svc,
 enum refusal admission_loop(struct harbor_service *svc,
 	    const struct sockaddr *peer, evutil_socket_t fd,
 	    struct forward_hops **hops, char *why, size_t whylen);
+/* Logs a refusal (or a bad or late PROXY header) at notice, unless the
+ * service's log limit holds it back for its kind.  Any thread. */
+void	admission_log(struct harbor_service *svc, enum refusal kind,
+	    const char *fmt, ...) HARBOR_PRINTFLIKE(3, 4);
 
 /* acceptor.c */
 struct listener {
@@ -499,8 +540,13 @@ struct harbor_server {
 	struct children			*children;	/* exec; NULL until
 							   one is served */
 	struct loopguard		*loopguard;	/* forwards' sockets */
+	struct event			*log_flush_ev;	/* loglimit counts */
+	atomic_int			 log_flush_due;
 };
 struct loop	*server_pick_loop(struct harbor_server *srv);
+/* Log limits held a line back: their counts are said a second from now.
+ * Any thread. */
+void	server_log_flush_soon(struct harbor_server *srv);
 void	server_conn_gone(struct harbor_server *srv);
 
 /* children.c (not on Windows, where only start and free exist) */

@@ -178,6 +178,14 @@ void	harbor_service_set_rate(struct harbor_service *svc,
     unsigned milli_per_sec, unsigned burst);
 void	harbor_service_set_rate_per_source(struct harbor_service *svc,
     unsigned milli_per_sec, unsigned burst);
+/* Log lines of one kind from the service (its refusals for one reason,
+ * bad PROXY headers, a program's standard error over its rate): a token
+ * bucket of lines per second, in thousandths, and a burst (0: the rate
+ * rounded up).  Those held back are counted and said in one line ("N
+ * similar messages suppressed") a second later, or before the next line
+ * of the kind.  Default 10 a second, 20 at once; 0: no limit. */
+void	harbor_service_set_log_rate(struct harbor_service *svc,
+    unsigned milli_per_sec, unsigned burst);
 /* Milliseconds without traffic either way before the connection is closed;
  * 0: never. */
 void	harbor_service_set_idle_timeout(struct harbor_service *svc,
@@ -225,6 +233,18 @@ int	harbor_service_exec_setenv(struct harbor_service *svc,
  * -1: as harbord runs. */
 int	harbor_service_exec_credentials(struct harbor_service *svc, long uid,
     long gid, char *err, size_t errlen);
+/* How much of a program's standard error reaches the log: lines are cut
+ * at line_max bytes (16..1024; default 512), and beyond bytes_per_sec
+ * (a second's worth at once; default 8192; 0: no limit) whole lines are
+ * dropped.  What is dropped is counted and logged when the child goes.
+ * While a program's lines are dropped its standard error is read only a
+ * few times a second, so a program writing without end waits on its
+ * writes.  -1 with err for values out of range. */
+#define HARBOR_EXEC_STDERR_RATE_DEFAULT	8192
+#define HARBOR_EXEC_STDERR_LINE_DEFAULT	512
+#define HARBOR_EXEC_STDERR_RATE_MAX	(1024 * 1024)
+int	harbor_service_exec_stderr_limits(struct harbor_service *svc,
+    unsigned bytes_per_sec, size_t line_max, char *err, size_t errlen);
 /* Children alive at once, those whose client has gone included, and
  * those that exited leaving processes in their group until these end; a
  * client beyond it is refused.  0: no limit, the default. */

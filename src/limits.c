@@ -158,17 +158,20 @@ source_get(struct limits *lim, const struct source_key *k, int64_t now_ms)
 /* --- the limits object ---------------------------------------------------- */
 
 struct limits *
-limits_new(void)
+limits_new(const char *service)
 {
 	struct limits	*lim;
 
 	if ((lim = calloc(1, sizeof *lim)) == NULL)
 		return NULL;
-	if ((lim->slots = calloc(SOURCES_SLOTS, sizeof *lim->slots)) == NULL) {
+	if ((lim->slots = calloc(SOURCES_SLOTS, sizeof *lim->slots)) == NULL ||
+	    (lim->service = strdup(service)) == NULL) {
+		free(lim->slots);
 		free(lim);
 		return NULL;
 	}
 	mutex_init(&lim->lock);
+	loglimit_init(&lim->log);
 	atomic_init(&lim->refs, 1);
 	lim->set.v6_prefix = DEFAULT_SOURCE_PREFIX6;
 	return lim;
@@ -194,6 +197,8 @@ limits_release(struct limits *lim)
 			free(s);
 		}
 	free(lim->slots);
+	loglimit_destroy(&lim->log, lim->service);
+	free(lim->service);
 	mutex_destroy(&lim->lock);
 	free(lim);
 }
@@ -206,6 +211,7 @@ limits_configure(struct limits *lim, const struct limits_settings *set)
 	mutex_lock(&lim->lock);
 	lim->set = *set;
 	mutex_unlock(&lim->lock);
+	loglimit_configure(&lim->log, &set->log_rate);
 }
 
 /* Drops a source entry that the refused client made and nothing else

@@ -74,6 +74,7 @@ harbor_server_new(const struct harbor_server_settings *settings)
 	if (srv->settings.workers < 1)
 		srv->settings.workers = harbor_cpu_count();
 	atomic_init(&srv->nconns, 0);
+	atomic_init(&srv->log_flush_due, 0);
 	if ((srv->loopguard = loopguard_new()) == NULL) {
 		free(srv);
 #ifdef _WIN32
@@ -245,6 +246,28 @@ harbor_server_bind(struct harbor_server *srv, char *err, size_t errlen)
 	    &srv->listeners, err, errlen);
 }
 
+/* What the services' log limits held back, said. */
+static void
+server_log_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct harbor_server	*srv = arg;
+	size_t			 i;
+
+	atomic_store(&srv->log_flush_due, 0);
+	for (i = 0; i < srv->nsvcs; i++)
+		loglimit_flush(&srv->svcs[i]->limits->log, srv->svcs[i]->name);
+}
+
+void
+server_log_flush_soon(struct harbor_server *srv)
+{
+	struct timeval	tv = { 1, 0 };
+
+	if (srv->log_flush_ev != NULL &&
+	    !atomic_exchange(&srv->log_flush_due, 1))
+		(void)evtimer_add(srv->log_flush_ev, &tv);
+}
+
 int
 harbor_server_start(struct harbor_server *srv, char *err, size_t errlen)
 {
@@ -264,7 +287,8 @@ harbor_server_start(struct harbor_server *srv, char *err, size_t errlen)
 		return -1;
 	}
 	if ((srv->base = event_base_new()) == NULL ||
-	    acceptor_init(srv) == -1) {
+	    acceptor_init(srv) == -1 || (srv->log_flush_ev =
+	    evtimer_new(srv->base, server_log_flush, srv)) == NULL) {
 		snprintf(err, errlen, "cannot create the main event loop");
 		return -1;
 	}
@@ -477,6 +501,7 @@ static void
 server_finish(struct harbor_server *srv)
 {
 	server_stop_threads(srv);
+	server_log_flush(-1, 0, srv);
 	srv->finished = 1;
 	(void)event_base_loopbreak(srv->base);
 }
@@ -555,6 +580,8 @@ harbor_server_free(struct harbor_server *srv)
 	loopguard_free(srv->loopguard);
 	if (srv->shutdown_ev != NULL)
 		event_free(srv->shutdown_ev);
+	if (srv->log_flush_ev != NULL)
+		event_free(srv->log_flush_ev);
 	for (i = 0; i < srv->nsvcs; i++)
 		service_release(srv->svcs[i]);
 	free(srv->svcs);

@@ -23,7 +23,7 @@ harbor_service_new(const char *name, const struct harbor_handler *handler)
 		free(svc);
 		return NULL;
 	}
-	if ((svc->limits = limits_new()) == NULL) {
+	if ((svc->limits = limits_new(name)) == NULL) {
 		free(svc->name);
 		free(svc);
 		return NULL;
@@ -32,10 +32,14 @@ harbor_service_new(const char *name, const struct harbor_handler *handler)
 	svc->loop_id = loopguard_service_id(name);
 	svc->limit.max_connections = DEFAULT_MAX_CONNECTIONS;
 	svc->limit.v6_prefix = DEFAULT_SOURCE_PREFIX6;
+	svc->limit.log_rate.milli_per_sec = DEFAULT_LOG_RATE_MILLI;
+	svc->limit.log_rate.burst = DEFAULT_LOG_BURST;
 	svc->proxy_timeout_ms = DEFAULT_PROXY_TIMEOUT_MS;
 	svc->idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
 	svc->max_line = DEFAULT_MAX_LINE;
 	svc->exec_uid = svc->exec_gid = -1;
+	svc->exec_stderr_rate = HARBOR_EXEC_STDERR_RATE_DEFAULT;
+	svc->exec_stderr_line_max = HARBOR_EXEC_STDERR_LINE_DEFAULT;
 	svc->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
 	svc->backlog = DEFAULT_BACKLOG;
 	atomic_init(&svc->refs, 1);
@@ -166,6 +170,28 @@ harbor_service_exec_credentials(struct harbor_service *svc, long uid,
 		return -1;
 	svc->exec_uid = uid;
 	svc->exec_gid = gid;
+	return 0;
+}
+
+int
+harbor_service_exec_stderr_limits(struct harbor_service *svc,
+    unsigned bytes_per_sec, size_t line_max, char *err, size_t errlen)
+{
+	if (not_exec(svc, err, errlen))
+		return -1;
+	if (line_max < 16 || line_max > EXEC_STDERR_LINE_MAX) {
+		snprintf(err, errlen, "a standard error line of %zu bytes "
+		    "(expected 16..%d)", line_max, EXEC_STDERR_LINE_MAX);
+		return -1;
+	}
+	if (bytes_per_sec > HARBOR_EXEC_STDERR_RATE_MAX) {
+		snprintf(err, errlen, "a standard error rate of %u bytes a "
+		    "second (expected 0..%u)", bytes_per_sec,
+		    HARBOR_EXEC_STDERR_RATE_MAX);
+		return -1;
+	}
+	svc->exec_stderr_rate = bytes_per_sec;
+	svc->exec_stderr_line_max = line_max;
 	return 0;
 }
 
@@ -352,6 +378,13 @@ harbor_service_set_rate_per_source(struct harbor_service *svc,
     unsigned milli_per_sec, unsigned burst)
 {
 	set_rate(&svc->limit.rate_per_source, milli_per_sec, burst);
+}
+
+void
+harbor_service_set_log_rate(struct harbor_service *svc,
+    unsigned milli_per_sec, unsigned burst)
+{
+	set_rate(&svc->limit.log_rate, milli_per_sec, burst);
 }
 
 void

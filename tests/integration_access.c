@@ -297,6 +297,61 @@ START_TEST(test_refused_clients_spend_no_service_token)
 }
 END_TEST
 
+/* The sum of the "N similar messages suppressed" lines for kind. */
+static int
+suppressed_count(struct hdaemon *d, const char *kind)
+{
+	char	*log = hd_log(d), *p = log, *hit, *suffix;
+	int	 total = 0;
+
+	suffix = harness_fmt(" similar messages suppressed (%s)", kind);
+	while ((hit = strstr(p, suffix)) != NULL) {
+		char *start = hit;
+
+		while (start > log && start[-1] != ' ')
+			start--;
+		total += atoi(start);
+		p = hit + 1;
+	}
+	free(suffix);
+	free(log);
+	return total;
+}
+
+/* A flood of refused clients costs a few log lines a second, and none is
+ * lost: what is held back is counted. */
+START_TEST(test_refusals_log_limited)
+{
+	struct hdaemon *d = hd_start(
+	    "service echo { listen 127.0.0.1:0; handler echo; "
+	    "max-per-source 1; log-rate 1 3 }\n", NULL);
+	int a = hold_open(d, "127.0.0.1", "echo"), fd, i, logged, held = 0;
+	long long t0 = harness_now_ms(), took, deadline;
+
+	for (i = 0; i < 40; i++) {
+		fd = hc_connect_ok(hd_port(d, "echo"));
+		ck_assert(hc_wait_eof(fd, 5000, NULL));
+		hc_close(fd);
+	}
+	took = harness_now_ms() - t0;
+	/* The held-back count comes a second after the first held back. */
+	deadline = harness_now_ms() + 5000;
+	do {
+		logged = hd_count_log(d, ": max-per-source 1 reached");
+		held = suppressed_count(d, "refused: max-per-source");
+		if (logged + held == 40)
+			break;
+		harness_sleep_ms(50);
+	} while (harness_now_ms() < deadline);
+	HD_ASSERT(d, logged + held == 40, "%d refusals logged and %d counted "
+	    "as suppressed, of 40", logged, held);
+	HD_ASSERT(d, logged <= 3 + took / 1000 + 1, "%d refusals logged in "
+	    "%lld ms with log-rate 1 3", logged, took);
+	hc_close(a);
+	hd_finish(d);
+}
+END_TEST
+
 #ifndef _WIN32
 START_TEST(test_counts_survive_reload)
 {
@@ -599,6 +654,7 @@ access_suite(void)
 	tcase_add_test(tc, test_rate_per_source);
 	tcase_add_test(tc, test_global_max_connections);
 	tcase_add_test(tc, test_refused_clients_spend_no_service_token);
+	tcase_add_test(tc, test_refusals_log_limited);
 	add_test_not_windows(tc, test_counts_survive_reload, NO_SIGNALS);
 	suite_add_tcase(s, tc);
 

@@ -210,6 +210,70 @@ START_TEST(test_exec_stderr_and_exit)
 }
 END_TEST
 
+/* A program that floods its standard error: the log gets what
+ * stderr-rate allows, a long line is cut, the rest is counted, and
+ * harbord spends little time on it. */
+START_TEST(test_exec_stderr_flood)
+{
+#ifdef _WIN32
+	HARNESS_SKIP(NO_EXEC);
+#else
+	struct hdaemon	*d = hd_start("service sh {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    exec /bin/sh -c \"head -c 3000 /dev/zero | tr '\\\\0' x >&2; "
+	    "echo >&2; echo ready; exec yes 'a line of standard error' >&2\"\n"
+	    "    stderr-rate 2k\n"
+	    "    stderr-line-max 100\n"
+	    "}\n", NULL);
+	int		 fd = hc_connect_ok(hd_port(d, "sh"));
+	char		 buf[8];
+	long long	 t0 = harness_now_ms(), took;
+	double		 cpu0 = -1, cpu;
+	long		 pid, lines;
+	char		*want, *line;
+
+	ck_assert_uint_eq(hc_read_n(fd, buf, 6, 5000), 6);
+	if (harness_have_proc())
+		cpu0 = harness_proc_cpu_s(hd_pid(d));
+	harness_sleep_ms(2000);
+	if (cpu0 >= 0) {
+		cpu = harness_proc_cpu_s(hd_pid(d)) - cpu0;
+		HD_ASSERT(d, cpu < 0.5, "harbord used %.2f s of CPU in 2 s on a "
+		    "program flooding its standard error", cpu);
+	}
+	hc_reset(fd);
+	took = harness_now_ms() - t0;
+	pid = started_pid(d, "sh");
+	/* The 3000-byte line, cut at 100. */
+	want = harness_fmt("service sh: pid %ld: %.100s [cut]", pid,
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+	HD_EXPECT_LOG(d, want, 5000);
+	free(want);
+	want = harness_fmt("service sh: pid %ld: standard error over "
+	    "stderr-rate 2048 bytes/s; dropping what exceeds it", pid);
+	HD_EXPECT_LOG(d, want, 5000);
+	free(want);
+	want = harness_fmt(": pid %ld: %s", pid, "bytes of its standard "
+	    "error dropped (over stderr-rate 2048 bytes/s, or past "
+	    "stderr-line-max 100 in a line)");
+	line = hd_find_line(d, " bytes of its standard error dropped", 10000);
+	HD_ASSERT(d, line != NULL, "no count of what was dropped");
+	free(line);
+	free(want);
+	/* 25 bytes a line, newline included: a second's worth at once, then
+	 * 2 KiB a second, give or take the cut line. */
+	want = harness_fmt("service sh: pid %ld: a line of standard error",
+	    pid);
+	lines = hd_count_log(d, want);
+	free(want);
+	HD_ASSERT(d, lines > 10 && lines <= (2048 + 2048 * (took / 1000 + 1)) /
+	    25, "%ld lines logged in %lld ms at stderr-rate 2k", lines, took);
+	hd_finish(d);
+#endif
+}
+END_TEST
+
 START_TEST(test_exec_killed_by_signal)
 {
 #ifdef _WIN32
@@ -958,6 +1022,7 @@ main(void)
 	tcase_add_test(tc, test_exec_reply_after_client_fin);
 	tcase_add_test(tc, test_exec_environment);
 	tcase_add_test(tc, test_exec_stderr_and_exit);
+	tcase_add_test(tc, test_exec_stderr_flood);
 	tcase_add_test(tc, test_exec_killed_by_signal);
 	tcase_add_test(tc, test_exec_no_fd_leaks);
 	tcase_add_test(tc, test_exec_max_children);

@@ -301,6 +301,15 @@ START_TEST(test_limit_keywords)
 	ck_assert_int_eq(a->source_prefix6, 56);
 	ck_assert_int_eq(a->backlog, 4096);
 	config_free(conf);
+	conf = good("defaults { log-rate 5 10 }\n"
+	    "service a { listen 127.0.0.1:0; handler echo; log-rate off }\n");
+	ck_assert_int_eq(conf->defaults.log_rate_milli, 5000);
+	ck_assert_int_eq(conf->defaults.log_rate_burst, 10);
+	ck_assert_int_eq(service(conf, "a")->log_rate_milli, 0);
+	config_free(conf);
+	bad("defaults { log-rate none }\n",
+	    "t.conf:1:21: bad rate 'none' (expected lines per second, such as "
+	    "10 or 0.5, up to 1000000)");
 	bad("defaults { backlog 0 }\n",
 	    "t.conf:1:20: bad number '0' (expected 1..1000000)");
 	bad("service a { listen 127.0.0.1:0; handler echo; rate 0 }\n",
@@ -584,6 +593,8 @@ START_TEST(test_exec_and_forward)
 	    "    env A=1 B=two=2\n"
 	    "    passenv PATH HOME\n"
 	    "    max-children 3\n"
+	    "    stderr-rate 16k\n"
+	    "    stderr-line-max 200\n"
 	    "}\n"
 	    "service f {\n"
 	    "    listen 127.0.0.1:0\n"
@@ -602,6 +613,8 @@ START_TEST(test_exec_and_forward)
 	ck_assert_uint_eq(x->npassenv, 2);
 	ck_assert_int_eq(x->max_children, 3);
 	ck_assert_int_eq(conf->defaults.max_children, 5);
+	ck_assert_int_eq(x->stderr_rate, 16384);
+	ck_assert_int_eq(x->stderr_line_max, 200);
 	f = service(conf, "f");
 	ck_assert_str_eq(f->handler, "forward");
 	ck_assert_str_eq(f->forward_to, "[::1]:8080");
@@ -624,6 +637,15 @@ START_TEST(test_exec_and_forward)
 	bad("service x { listen 127.0.0.1:0; exec /bin/cat; env 1A=b }\n",
 	    "t.conf:1:52: bad environment entry '1A=b' (expected NAME=VALUE, "
 	    "NAME of letters, digits and '_')");
+	bad("service x { listen 127.0.0.1:0; exec /bin/cat; "
+	    "stderr-line-max 8 }\n",
+	    "t.conf:1:64: stderr-line-max must be at least 16");
+	bad("service x { listen 127.0.0.1:0; exec /bin/cat; "
+	    "stderr-line-max 2k }\n",
+	    "t.conf:1:64: size '2k' is too large (at most 1024 bytes)");
+	bad("service x { listen 127.0.0.1:0; handler echo; stderr-rate 1k }\n",
+	    "t.conf:1:47: 'stderr-rate' is only for exec services, and "
+	    "service 'x' has handler echo");
 	bad("service x { listen 127.0.0.1:0; exec /bin/cat; passenv A-B }\n",
 	    "t.conf:1:56: bad variable name 'A-B' (letters, digits and '_')");
 	bad("service x { listen 127.0.0.1:0; handler echo; env A=b }\n",

@@ -22,7 +22,7 @@
 static struct limits *
 limits_with(struct limits_settings set)
 {
-	struct limits	*lim = limits_new();
+	struct limits	*lim = limits_new("test");
 
 	ck_assert_ptr_nonnull(lim);
 	if (set.v6_prefix == 0)
@@ -293,6 +293,46 @@ START_TEST(test_full_table_of_busy_sources)
 }
 END_TEST
 
+/* Lines of one kind pass a bucket; those held back are counted, the
+ * first of them asks for a flush, and the count is said once. */
+START_TEST(test_log_limit)
+{
+	struct loglimit	ll;
+	struct rate	r = { 1000, 2 };	/* 1 a second, 2 at once */
+	int		i;
+
+	loglimit_init(&ll);
+	loglimit_configure(&ll, &r);
+	ck_assert_int_eq(loglimit_pass(&ll, "t", REFUSE_RATE, "rate", 1000),
+	    1);
+	ck_assert_int_eq(loglimit_pass(&ll, "t", REFUSE_RATE, "rate", 1000),
+	    1);
+	ck_assert_int_eq(loglimit_pass(&ll, "t", REFUSE_RATE, "rate", 1000),
+	    -1);
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(loglimit_pass(&ll, "t", REFUSE_RATE, "rate",
+		    1000), 0);
+	ck_assert_uint_eq(ll.kind[REFUSE_RATE].suppressed, 6);
+	/* Another kind has a bucket of its own. */
+	ck_assert_int_eq(loglimit_pass(&ll, "t", REFUSE_ACL, "acl", 1000), 1);
+	/* A second later one passes, and the count went with it. */
+	ck_assert_int_eq(loglimit_pass(&ll, "t", REFUSE_RATE, "rate", 2000),
+	    1);
+	ck_assert_uint_eq(ll.kind[REFUSE_RATE].suppressed, 0);
+	ck_assert_int_eq(loglimit_pass(&ll, "t", REFUSE_RATE, "rate", 2000),
+	    -1);
+	loglimit_flush(&ll, "t");
+	ck_assert_uint_eq(ll.kind[REFUSE_RATE].suppressed, 0);
+	/* Burst 0: no limit. */
+	r.burst = 0;
+	loglimit_configure(&ll, &r);
+	for (i = 0; i < 100; i++)
+		ck_assert_int_eq(loglimit_pass(&ll, "t", REFUSE_RATE, "rate",
+		    2000), 1);
+	loglimit_destroy(&ll, "t");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -308,6 +348,7 @@ main(void)
 	tcase_add_test(tc, test_refused_per_source_spends_no_service_token);
 	tcase_add_test(tc, test_max_children_decided_first);
 	tcase_add_test(tc, test_place_taken_before_the_client_is_known);
+	tcase_add_test(tc, test_log_limit);
 	tcase_add_test(tc, test_source_table_is_bounded);
 	tcase_add_test(tc, test_full_table_of_busy_sources);
 	suite_add_tcase(s, tc);
