@@ -28,6 +28,9 @@
 #define POOL_QUEUE_DEFAULT	1024
 #define DEFAULT_MAX_LINE	8192
 #define DEFAULT_MAX_CONNECTIONS	1024
+/* max-per-source unless set: this fraction of max-connections, so that
+ * one address cannot take all of a service. */
+#define DEFAULT_PER_SOURCE_DIVISOR	8
 #define DEFAULT_IDLE_TIMEOUT_MS	(5 * 60 * 1000)
 #define DEFAULT_PROXY_TIMEOUT_MS	5000
 #define DEFAULT_CONNECT_TIMEOUT_MS	10000
@@ -292,6 +295,7 @@ struct harbor_service {
 	enum harbor_dispatch		 dispatch;
 	enum harbor_framing		 framing;
 	struct limits_settings		 limit;		/* as set */
+	int				 per_source_set; /* else derived */
 	struct limits			*limits;	/* shared on reload */
 	unsigned			 idle_timeout_ms;
 	unsigned			 session_timeout_ms;

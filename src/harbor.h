@@ -163,7 +163,9 @@ void	harbor_service_set_framing(struct harbor_service *svc,
 void	harbor_service_set_max_connections(struct harbor_service *svc,
     unsigned max);
 /* Open connections from one source (an IPv4 address, or an IPv6 address
- * cut to a prefix, /64 unless set); 0: no limit, the default. */
+ * cut to a prefix, /64 unless set), so that one address cannot take all
+ * of a service; 0: no limit.  Unless set, an eighth of max-connections
+ * (128 of the default 1024), at least 1, and no limit without one. */
 void	harbor_service_set_max_per_source(struct harbor_service *svc,
     unsigned max);
 /* The IPv6 prefix that makes one source, 0..128 (-1 beyond). */

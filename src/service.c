@@ -347,6 +347,7 @@ void
 harbor_service_set_max_per_source(struct harbor_service *svc, unsigned max)
 {
 	svc->limit.max_per_source = max;
+	svc->per_source_set = 1;
 }
 
 int
@@ -477,6 +478,11 @@ service_start(struct harbor_service *svc, char *err, size_t errlen)
 		snprintf(err, errlen, "service '%s': %s", svc->name, herr);
 		return -1;
 	}
+	if (!svc->per_source_set)
+		svc->limit.max_per_source = svc->limit.max_connections == 0 ?
+		    0 : svc->limit.max_connections >=
+		    DEFAULT_PER_SOURCE_DIVISOR ? svc->limit.max_connections /
+		    DEFAULT_PER_SOURCE_DIVISOR : 1;
 	limits_configure(svc->limits, &svc->limit);
 	svc->started = 1;
 	return 0;

@@ -203,6 +203,26 @@ START_TEST(test_max_per_source)
 }
 END_TEST
 
+/* Unless set, max-per-source is an eighth of max-connections: one
+ * address cannot take all of a service. */
+START_TEST(test_default_per_source)
+{
+	struct hdaemon *d = hd_start(
+	    "service echo { listen 127.0.0.1:0; handler echo; "
+	    "max-connections 16 }\n", NULL);
+	int a = hold_open(d, "127.0.0.1", "echo");
+	int b = hold_open(d, "127.0.0.1", "echo");
+	int c;
+
+	expect_closed_from(d, "127.0.0.1", "echo", ": max-per-source 2 reached");
+	c = hold_open(d, "127.0.0.2", "echo");
+	hc_close(a);
+	hc_close(b);
+	hc_close(c);
+	hd_finish(d);
+}
+END_TEST
+
 START_TEST(test_rate_throttles_and_recovers)
 {
 	struct hdaemon *d = hd_start(
@@ -357,13 +377,13 @@ START_TEST(test_counts_survive_reload)
 {
 	struct hdaemon *d = hd_start(
 	    "service echo { listen 127.0.0.1:0; handler echo; "
-	    "max-connections 2 }\n", NULL);
+	    "max-connections 2; max-per-source 0 }\n", NULL);
 	int a = hold_open(d, "127.0.0.1", "echo");
 	int b = hold_open(d, "127.0.0.1", "echo");
 
 	/* The two open connections still count after a reload. */
 	hd_rewrite_config(d, "service echo { listen 127.0.0.1:0; "
-	    "handler echo; max-connections 3 }\n");
+	    "handler echo; max-connections 3; max-per-source 0 }\n");
 	hd_mark(d);
 	ck_assert_int_eq(hd_signal(d, SIGHUP), 0);
 	HD_EXPECT_LOG(d, "configuration reloaded", 5000);
@@ -650,6 +670,7 @@ access_suite(void)
 
 	tc = harness_tcase("limits");
 	tcase_add_test(tc, test_max_per_source);
+	tcase_add_test(tc, test_default_per_source);
 	tcase_add_test(tc, test_rate_throttles_and_recovers);
 	tcase_add_test(tc, test_rate_per_source);
 	tcase_add_test(tc, test_global_max_connections);

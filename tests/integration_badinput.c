@@ -338,7 +338,8 @@ END_TEST
 
 START_TEST(test_max_connections)
 {
-	struct hdaemon *d = hd_start_service("echo", _i, "    max-connections 2\n");
+	struct hdaemon *d = hd_start_service("echo", _i, "    max-connections 2\n"
+	    "    max-per-source 0\n");
 	int port = hd_port(d, "echo"), a, b, c, e, lport;
 	size_t got = 0;
 	char *want;

@@ -485,11 +485,13 @@ START_TEST(test_many_echo_clients)
 	struct hdaemon *d;
 	char *cfg;
 
+	/* All from one address, more than the default max-per-source. */
 	cfg = harness_fmt("io-threads %d\nworkers 2\n"
 	    "service echo {\n"
 	    "    listen 127.0.0.1:0\n"
 	    "    handler echo\n"
 	    "    dispatch %s\n"
+	    "    max-per-source 0\n"
 	    "}\n", io_threads, harness_dispatch_name[mode]);
 	d = hd_start(cfg, NULL);
 	free(cfg);
