@@ -239,7 +239,7 @@ START_TEST(test_idle_timeout_on_time)
 			continue;
 		now = harness_now_ms();
 		for (i = 0; i < NIDLE; i++) {
-			if (p[i].fd < 0 || p[i].revents == 0)
+			if ((int)p[i].fd < 0 || p[i].revents == 0)
 				continue;
 			took[i] = now - opened[i];
 			hc_close(p[i].fd);
