@@ -31,6 +31,8 @@ void	closefrom(int lowfd);
  * net.core.somaxconn, the BSDs' kern.ipc.somaxconn), or -1 where it cannot
  * tell. */
 int	compat_somaxconn(void);
+/* SO_NOSIGPIPE on the socket, where there is one. */
+void	compat_socket_nosigpipe(int fd);
 
 /* Detaches from the terminal: fork, setsid, chdir /, stdio to /dev/null.
  * daemon(3) is not POSIX, so harbord does it itself everywhere. */

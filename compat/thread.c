@@ -51,6 +51,8 @@ void cond_destroy(cond_t *c) { (void)c; }
 void cond_wait(cond_t *c, mutex_t *m) { SleepConditionVariableCS(c, m, INFINITE); }
 void cond_signal(cond_t *c) { WakeConditionVariable(c); }
 void cond_broadcast(cond_t *c) { WakeAllConditionVariable(c); }
+void sigpipe_hold(struct sigpipe_hold *h) { h->held = 0; }
+void sigpipe_release(struct sigpipe_hold *h) { (void)h; }
 
 #else
 
@@ -100,5 +102,33 @@ void cond_destroy(cond_t *c) { (void)pthread_cond_destroy(c); }
 void cond_wait(cond_t *c, mutex_t *m) { (void)pthread_cond_wait(c, m); }
 void cond_signal(cond_t *c) { (void)pthread_cond_signal(c); }
 void cond_broadcast(cond_t *c) { (void)pthread_cond_broadcast(c); }
+
+void
+sigpipe_hold(struct sigpipe_hold *h)
+{
+	sigset_t	pipe;
+
+	(void)sigemptyset(&pipe);
+	(void)sigaddset(&pipe, SIGPIPE);
+	h->held = pthread_sigmask(SIG_BLOCK, &pipe, &h->saved) == 0 &&
+	    !sigismember(&h->saved, SIGPIPE);
+}
+
+void
+sigpipe_release(struct sigpipe_hold *h)
+{
+	sigset_t	pipe, pending;
+	int		sig;
+
+	if (!h->held)
+		return;
+	(void)sigemptyset(&pipe);
+	(void)sigaddset(&pipe, SIGPIPE);
+	/* sigwait returns at once: the signal is pending. */
+	if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
+		(void)sigwait(&pipe, &sig);
+	(void)pthread_sigmask(SIG_SETMASK, &h->saved, NULL);
+	h->held = 0;
+}
 
 #endif

@@ -235,21 +235,21 @@ conn_job_run(struct pool_job *job)
 }
 
 /* Closing, on the loop: stop reading, flush what the handler wrote, then
- * finish. */
+ * finish.  What input is buffered stays there, unread, until the
+ * connection is freed: the handler may be reading it right now (the
+ * callback that closed, or a worker's). */
 static void
 conn_begin_close(struct harbor_conn *c, enum conn_reason reason)
 {
-	struct evbuffer	*in, *out;
+	struct evbuffer	*out;
 
 	if (c->state != CONN_OPEN)
 		return;
 	c->reason = reason;
 	c->state = CONN_CLOSING;
 	atomic_store(&c->stop_input, 1);
-	in = bufferevent_get_input(c->bev);
 	out = bufferevent_get_output(c->bev);
 	bufferevent_disable(c->bev, EV_READ);
-	(void)evbuffer_drain(in, evbuffer_get_length(in));
 	if (evbuffer_get_length(out) == 0)
 		conn_finish(c, reason);
 	else
@@ -318,7 +318,9 @@ conn_feed_input(struct harbor_conn *c)
 			if (n > 4)
 				n = 4;
 			len = 0;
-			for (i = 0; i < n; i++) {
+			/* A piece the handler closed on is its last. */
+			for (i = 0; i < n && !atomic_load(&c->stop_input);
+			    i++) {
 				h->input(c, v[i].iov_base, v[i].iov_len);
 				len += v[i].iov_len;
 			}
@@ -628,6 +630,7 @@ conn_accepted(struct harbor_service *svc, struct loop *loop,
 	service_hold(svc);
 	c->loop = loop;
 	c->fd = fd;
+	compat_socket_nosigpipe((int)fd);
 	c->id = id;
 	if (peerlen > 0 && (size_t)peerlen <= sizeof c->peer_addr)
 		memcpy(&c->peer_addr, peer, (size_t)peerlen);
@@ -684,9 +687,7 @@ conn_readcb(struct bufferevent *bev, void *arg)
 	struct harbor_conn	*c = arg;
 
 	if (c->state != CONN_OPEN) {
-		struct evbuffer *in = bufferevent_get_input(bev);
-
-		(void)evbuffer_drain(in, evbuffer_get_length(in));
+		bufferevent_disable(bev, EV_READ);
 		return;
 	}
 	conn_hold(c);

@@ -309,7 +309,12 @@ int	harbor_server_start(struct harbor_server *srv, char *err,
 struct event_base *harbor_server_base(struct harbor_server *srv);
 
 /* Starts accepting ("service NAME listening on ADDRESS" is logged) and runs
- * the main loop until harbor_server_shutdown() has finished. */
+ * the main loop until harbor_server_shutdown() has finished.  The library
+ * never raises SIGPIPE in the program, whatever its disposition: the
+ * threads it starts block every signal, its sockets have SO_NOSIGPIPE
+ * where the system has it, and the calling thread holds SIGPIPE back while
+ * it runs here (a SIGPIPE its writes left pending is taken before its
+ * signal mask is given back). */
 int	harbor_server_run(struct harbor_server *srv);
 
 /* Replaces the running services by the given ones (taking ownership of
@@ -345,7 +350,9 @@ size_t	harbor_conn_output_pending(struct harbor_conn *conn);
 /* True when output is above the high-water mark: a generating handler
  * stops here and waits for its writable callback. */
 int	harbor_conn_output_full(struct harbor_conn *conn);
-/* Closes once pending output is sent. */
+/* Closes once pending output is sent.  No more input is handed to the
+ * handler; the data of the callback that closes stays valid until that
+ * callback returns. */
 void	harbor_conn_close(struct harbor_conn *conn);
 
 void	*harbor_conn_get_data(struct harbor_conn *conn);

@@ -48,7 +48,7 @@
 #define RESET(e)	((e) == ECONNRESET || (e) == EPIPE)
 #endif
 #ifndef MSG_NOSIGNAL
-#define MSG_NOSIGNAL	0	/* harbord ignores SIGPIPE */
+#define MSG_NOSIGNAL	0	/* the sockets have SO_NOSIGPIPE instead */
 #endif
 
 #include <event2/buffer.h>

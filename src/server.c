@@ -337,8 +337,10 @@ harbor_server_base(struct harbor_server *srv)
 int
 harbor_server_run(struct harbor_server *srv)
 {
-	struct listener	*l;
-	char		 err[256];
+	struct listener		*l;
+	struct sigpipe_hold	 pipe;
+	char			 err[256];
+	int			 r;
 
 	if (!srv->started)
 		return -1;
@@ -356,7 +358,12 @@ harbor_server_run(struct harbor_server *srv)
 				log_err("%s", err);
 				return -1;
 			}
-	return event_base_loop(srv->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	/* This thread writes to clients too (io-threads 0, the relays): a
+	 * client gone raises no SIGPIPE in the program. */
+	sigpipe_hold(&pipe);
+	r = event_base_loop(srv->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	sigpipe_release(&pipe);
+	return r;
 }
 
 

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,8 +148,9 @@ port_of(const char *service)
 	return -1;
 }
 
+/* A server of one service, run on a thread of its own. */
 static void
-start_server(enum harbor_dispatch how, int io_threads)
+start_server_with(struct harbor_service *svc, int io_threads)
 {
 	struct harbor_server_settings	 set;
 	char				 err[256];
@@ -160,11 +162,17 @@ start_server(enum harbor_dispatch how, int io_threads)
 	set.io_threads = io_threads;
 	set.workers = 2;
 	ck_assert_ptr_nonnull(srv = harbor_server_new(&set));
-	ck_assert_int_eq(harbor_server_add_service(srv,
-	    greeter_service("g", "hello", how), err, sizeof err), 0);
+	ck_assert_int_eq(harbor_server_add_service(srv, svc, err, sizeof err),
+	    0);
 	ck_assert_int_eq(harbor_server_bind(srv, err, sizeof err), 0);
 	ck_assert_int_eq(harbor_server_start(srv, err, sizeof err), 0);
 	ck_assert_int_eq(pthread_create(&runner, NULL, run_server, NULL), 0);
+}
+
+static void
+start_server(enum harbor_dispatch how, int io_threads)
+{
+	start_server_with(greeter_service("g", "hello", how), io_threads);
 }
 
 /* harbor_server_shutdown and replace_services belong on the main loop. */
@@ -311,6 +319,118 @@ START_TEST(test_handler_sees_its_connection)
 }
 END_TEST
 
+/* --- closing in the middle of input ----------------------------------- */
+
+/* Echoes until it sees QUIT; then closes, and still reads all it was
+ * given (the data stays valid until the callback returns). */
+static atomic_int	inputs_after_close, quit_ok;
+
+static void
+quitter_input(struct harbor_conn *c, const char *data, size_t len)
+{
+	size_t		i, qs = 0, other = 0;
+	const char	*q;
+
+	if (harbor_conn_get_data(c) != NULL) {
+		atomic_fetch_add(&inputs_after_close, 1);
+		return;
+	}
+	if ((q = memchr(data, 'Q', len)) == NULL) {
+		(void)harbor_conn_write(c, data, len);
+		return;
+	}
+	harbor_conn_set_data(c, c);
+	harbor_conn_close(c);
+	/* After the close: every byte given is still the client's. */
+	for (i = 0; i < len; i++)
+		if (data[i] == 'Q')
+			qs++;
+		else if (data[i] != 'x' && data[i] != '\n')
+			other++;
+	if (qs == 1 && other == 0)
+		atomic_store(&quit_ok, 1);
+}
+
+static const struct harbor_handler quitter = {
+	.name = "quitter",
+	.input = quitter_input,
+};
+
+START_TEST(test_close_then_read_input)
+{
+	struct harbor_service	*svc = harbor_service_new("q", &quitter);
+	char			 err[256], buf[64 * 1024], line[8];
+	int			 fd;
+
+	ck_assert_ptr_nonnull(svc);
+	ck_assert_int_eq(harbor_service_add_listen(svc, "127.0.0.1:0", err,
+	    sizeof err), 0);
+	harbor_service_set_dispatch(svc, _i % 2 ? HARBOR_DISPATCH_POOL :
+	    HARBOR_DISPATCH_INLINE);
+	harbor_service_set_framing(svc, _i < 2 ? HARBOR_FRAMING_RAW :
+	    HARBOR_FRAMING_LINE);
+	harbor_service_set_max_line(svc, sizeof buf);
+	atomic_store(&inputs_after_close, 0);
+	atomic_store(&quit_ok, 0);
+	start_server_with(svc, 2);
+	fd = client(port_of("q"));
+	/* "xxx...Qxxx...\n" then more lines, in one go. */
+	memset(buf, 'x', sizeof buf);
+	buf[100] = 'Q';
+	buf[sizeof buf / 2 - 1] = '\n';
+	buf[sizeof buf - 1] = '\n';
+	ck_assert_int_eq(sock_write(fd, buf, sizeof buf), (int)sizeof buf);
+	/* Whatever came before the Q is echoed, then it closes. */
+	while (read_line(fd, line, sizeof line)[0] != '\0')
+		;
+	sock_close(fd);
+	stop_server();
+	ck_assert_int_eq(atomic_load(&inputs_after_close), 0);
+	ck_assert_int_eq(atomic_load(&quit_ok), 1);
+}
+END_TEST
+
+/* --- SIGPIPE ------------------------------------------------------------- */
+
+/* A program that keeps SIGPIPE's default action survives clients that
+ * hang up, whichever thread writes to them: 1000 chargen clients that
+ * read a little and go, and 1000 echo clients that send 64 KiB and go
+ * before reading (the first echo is answered by a reset, the next write
+ * to them is a broken pipe). */
+START_TEST(test_no_sigpipe)
+{
+	static char		 big[64 * 1024];
+	struct harbor_service	*svc;
+	char			 err[256], buf[1024];
+	int			 fd, i, port;
+
+	(void)signal(SIGPIPE, SIG_DFL);
+	svc = harbor_service_new("c", harbor_builtin_handler(_i < 3 ?
+	    "chargen" : "echo"));
+	ck_assert_ptr_nonnull(svc);
+	ck_assert_int_eq(harbor_service_add_listen(svc, "127.0.0.1:0", err,
+	    sizeof err), 0);
+	harbor_service_set_max_per_source(svc, 0);
+	start_server_with(svc, _i % 3);
+	port = port_of("c");
+	for (i = 0; i < 1000; i++) {
+		fd = client(port);
+		if (_i < 3)
+			ck_assert_int_gt(sock_read(fd, buf, sizeof buf), 0);
+		else
+			ck_assert_int_eq(sock_write(fd, big, sizeof big),
+			    (int)sizeof big);
+		sock_close(fd);
+	}
+	fd = client(port);
+	if (_i >= 3)
+		ck_assert_int_eq(sock_write(fd, "x", 1), 1);
+	ck_assert_int_gt(sock_read(fd, buf, sizeof buf), 0);
+	sock_close(fd);
+	stop_server();
+}
+END_TEST
+
 START_TEST(test_service_init_failure_is_reported)
 {
 	struct harbor_server	*s = harbor_server_new(NULL);
@@ -409,6 +529,13 @@ main(void)
 	tcase_set_timeout(tc, 30);
 	/* inline and pool, with I/O threads and with I/O on the main loop */
 	tcase_add_loop_test(tc, test_handler_sees_its_connection, 0, 4);
+	/* raw and line framing, inline and pool */
+	tcase_add_loop_test(tc, test_close_then_read_input, 0, 4);
+#ifndef _WIN32
+	/* chargen, then echo, each with io-threads 0 (the program's thread
+	 * writes), 1 and 2 */
+	tcase_add_loop_test(tc, test_no_sigpipe, 0, 6);
+#endif
 	tcase_add_test(tc, test_service_init_failure_is_reported);
 	tcase_add_test(tc, test_replace_services);
 	suite_add_tcase(s, tc);

@@ -385,6 +385,7 @@ exec_spawn(struct harbor_conn *c, int *sock, char *why, size_t whylen)
 			goto out;
 		}
 	}
+	compat_socket_nosigpipe(sv[0]);
 	*sock = sv[0];
 	sv[0] = -1;
 out:

@@ -273,6 +273,7 @@ forward_try(struct forward_conn *fc)
 		}
 		(void)evutil_make_socket_nonblocking(fc->fd);
 		(void)evutil_make_socket_closeonexec(fc->fd);
+		compat_socket_nosigpipe((int)fc->fd);
 		if ((err = loopguard_connect(c->svc->server->loopguard,
 		    &fc->guard, fc->fd, (const struct sockaddr *)&a->ss,
 		    a->len)) != 0 && !CONNECT_IN_PROGRESS(err)) {

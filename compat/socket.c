@@ -1,7 +1,5 @@
 /*
- * The system's bound on a listening socket's queue of connections waiting
- * to be accepted: listen(2) silently takes the smaller of it and what it
- * is asked for, so harbord asks first, to say so in its log.
+ * What sockets do differently from one system to the next.
  */
 #include "autoconfig.h"
 
@@ -10,9 +8,15 @@
 #include <sys/types.h>
 #include <sys/sysctl.h>
 #endif
+#ifndef _WIN32
+#include <sys/socket.h>
+#endif
 
 #include "compat.h"
 
+/* The system's bound on a listening socket's queue of connections waiting
+ * to be accepted: listen(2) silently takes the smaller of it and what it
+ * is asked for, so harbord asks first, to say so in its log. */
 int
 compat_somaxconn(void)
 {
@@ -44,5 +48,19 @@ compat_somaxconn(void)
 	return -1;
 #else
 	return -1;
+#endif
+}
+
+/* Where a socket can be told never to raise SIGPIPE (the BSDs, macOS),
+ * it is: then no write to it can, whichever thread makes it. */
+void
+compat_socket_nosigpipe(int fd)
+{
+#ifdef SO_NOSIGPIPE
+	int	on = 1;
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, (void *)&on, sizeof on);
+#else
+	(void)fd;
 #endif
 }
