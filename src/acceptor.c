@@ -87,12 +87,19 @@ listener_bind(struct listener *l, char *err, size_t errlen)
 		l->fd = EVUTIL_INVALID_SOCKET;
 		goto fail_close;
 	}
-	/* With port 0 the system picked the port: say which. */
-	if (getsockname(fd, (struct sockaddr *)&bound, &boundlen) == 0)
+	/* With port 0 the system picked the port: say which, and keep it
+	 * (the loop guard and the acceptor need the real one). */
+	if (getsockname(fd, (struct sockaddr *)&bound, &boundlen) == 0) {
 		addr_format((struct sockaddr *)&bound, l->bound,
 		    sizeof l->bound);
-	else
+		if (boundlen <= sizeof l->addr.ss) {
+			memcpy(&l->addr.ss, &bound, boundlen);
+			l->addr.len = boundlen;
+		}
+	} else
 		strlcpy(l->bound, l->key, sizeof l->bound);
+	loopguard_listening(l->server->loopguard,
+	    (const struct sockaddr *)&l->addr.ss);
 	return 0;
 
 fail_close:
@@ -130,8 +137,8 @@ acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
 	addr_format(peer, peerstr, sizeof peerstr);
 	memset(&ticket, 0, sizeof ticket);
 	event_base_gettimeofday_cached(srv->base, &now);
-	if ((r = admission_loop(svc, peer, fd, &hops, why, sizeof why)) !=
-	    REFUSE_NONE) {
+	if ((r = admission_loop(svc, peer, (struct sockaddr *)&l->addr.ss, fd,
+	    &hops, why, sizeof why)) != REFUSE_NONE) {
 		acceptor_refuse(svc, fd, peerstr, r, why);
 		return;
 	}
@@ -235,6 +242,7 @@ listener_take_over(struct listener *l, struct listener *old)
 {
 	l->fd = old->fd;
 	l->evl = old->evl;
+	l->addr = old->addr;		/* the port it really has */
 	l->backlog = old->backlog;
 	memcpy(l->bound, old->bound, sizeof l->bound);
 	old->fd = EVUTIL_INVALID_SOCKET;

@@ -84,16 +84,16 @@ admission_proxied(struct harbor_service *svc, const struct sockaddr *proxy,
 
 enum refusal
 admission_loop(struct harbor_service *svc, const struct sockaddr *peer,
-    evutil_socket_t fd, struct forward_hops **hops, char *why,
-    size_t whylen)
+    const struct sockaddr *here, evutil_socket_t fd,
+    struct forward_hops **hops, char *why, size_t whylen)
 {
 	struct forward_hops	way;
 	char			from[64];
 	unsigned		i;
 
 	*hops = NULL;
-	if (!loopguard_find(svc->server->loopguard, peer, fd, &way, from,
-	    sizeof from))
+	if (!loopguard_find(svc->server->loopguard, peer, here, fd, &way,
+	    from, sizeof from))
 		return REFUSE_NONE;
 	for (i = 0; i < way.n; i++)
 		if (way.id[i] == svc->loop_id) {

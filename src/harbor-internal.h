@@ -258,6 +258,7 @@ struct loopguard_entry {
 	struct forward_hops	 hops;		/* its service last */
 	char			 service[64];	/* that service's name */
 	int			 registered;
+	unsigned		 aim;		/* its destination port's counter */
 	struct loopguard_entry	*next, **prevp;
 };
 struct loopguard;
@@ -270,17 +271,21 @@ struct loopguard;
 struct loopguard *loopguard_new(void);
 void	loopguard_free(struct loopguard *g);
 uint64_t loopguard_service_id(const char *name);
-/* connect(2) fd to `to`, and if that started (0 or in progress),
- * registers e (hops and service filled in by the caller) under fd's own
- * address.  Returns connect's error, 0 for started. */
+/* The server listens on sa's port. */
+void	loopguard_listening(struct loopguard *g, const struct sockaddr *sa);
+/* connect(2) fd to `to`, and if that started (0 or in progress) and `to`
+ * is on a port the server listens on, registers e (hops and service
+ * filled in by the caller) under fd's own address.  Returns connect's
+ * error, 0 for started. */
 int	loopguard_connect(struct loopguard *g, struct loopguard_entry *e,
 	    evutil_socket_t fd, const struct sockaddr *to, ev_socklen_t tolen);
 void	loopguard_forget(struct loopguard *g, struct loopguard_entry *e);
-/* A client at peer, accepted as fd: 1 if it is one of the registered
- * connections (its hops and its service's name are copied out), else 0. */
+/* A client at peer, accepted as fd by a listener on here_hint's port: 1
+ * if it is one of the registered connections (its hops and its service's
+ * name are copied out), else 0. */
 int	loopguard_find(struct loopguard *g, const struct sockaddr *peer,
-	    evutil_socket_t fd, struct forward_hops *hops, char *from,
-	    size_t fromlen);
+	    const struct sockaddr *here_hint, evutil_socket_t fd,
+	    struct forward_hops *hops, char *from, size_t fromlen);
 
 /* service.c */
 struct service_option {
@@ -486,13 +491,15 @@ enum refusal admission_decide(struct harbor_service *svc,
 enum refusal admission_proxied(struct harbor_service *svc,
 	    const struct sockaddr *proxy, struct limits_ticket *t, char *why,
 	    size_t whylen);
-/* A client that is one of this server's own forwards, accepted as fd:
+/* A client that is one of this server's own forwards, accepted as fd on
+ * a listener bound to here:
  * refused if it has passed through svc already (a forwarding loop), else
  * *hops is the way it came (malloc'd; the connection keeps it).  Anyone
  * else: REFUSE_NONE and *hops NULL. */
 enum refusal admission_loop(struct harbor_service *svc,
-	    const struct sockaddr *peer, evutil_socket_t fd,
-	    struct forward_hops **hops, char *why, size_t whylen);
+	    const struct sockaddr *peer, const struct sockaddr *here,
+	    evutil_socket_t fd, struct forward_hops **hops, char *why,
+	    size_t whylen);
 /* Logs a refusal (or a bad or late PROXY header) at notice, unless the
  * service's log limit holds it back for its kind.  Any thread. */
 void	admission_log(struct harbor_service *svc, enum refusal kind,

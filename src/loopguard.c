@@ -10,6 +10,11 @@
  * refused; one that goes on to a service it has not seen, such as a
  * forward to an echo of the same harbord, is served.
  *
+ * Only a forward to a port this server listens on can come back to it,
+ * so only those register: a forward to another host or process costs the
+ * guard one look at a bitmap, and the acceptor of a port no forward aims
+ * at one look at a counter.
+ *
  * The registration holds the lock across connect(2), and counts the entry
  * before it: on loopback the handshake completes inside that call, and
  * the acceptor on another thread may take the connection from the queue
@@ -32,10 +37,16 @@
 #include "harbor-internal.h"
 
 #define LOOPGUARD_SLOTS	1024
+#define LOOPGUARD_AIMS	256		/* counters of destination ports */
 
 struct loopguard {
 	mutex_t			 lock;
-	atomic_uint		 count;		/* entries: 0 costs no lock */
+	/* Ports this server has listened on (never cleared: a port it no
+	 * longer serves costs a registration, nothing more). */
+	atomic_uchar		 listening[65536 / 8];
+	/* Entries (and connects under way) by destination port, hashed:
+	 * an acceptor whose port has 0 takes no lock. */
+	atomic_uint		 aims[LOOPGUARD_AIMS];
 	struct loopguard_entry	*slots[LOOPGUARD_SLOTS];
 };
 
@@ -96,16 +107,39 @@ endpoint_slot(const struct sockaddr *sa)
 	return h % LOOPGUARD_SLOTS;
 }
 
+static unsigned
+sockaddr_port(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	if (sa->sa_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	return 0;
+}
+
 struct loopguard *
 loopguard_new(void)
 {
 	struct loopguard	*g;
+	size_t			 i;
 
 	if ((g = calloc(1, sizeof *g)) == NULL)
 		return NULL;
 	mutex_init(&g->lock);
-	atomic_init(&g->count, 0);
+	for (i = 0; i < sizeof g->listening; i++)
+		atomic_init(&g->listening[i], 0);
+	for (i = 0; i < LOOPGUARD_AIMS; i++)
+		atomic_init(&g->aims[i], 0);
 	return g;
+}
+
+void
+loopguard_listening(struct loopguard *g, const struct sockaddr *sa)
+{
+	unsigned	port = sockaddr_port(sa);
+
+	(void)atomic_fetch_or(&g->listening[port / 8],
+	    (unsigned char)(1u << (port % 8)));
 }
 
 void
@@ -125,11 +159,20 @@ loopguard_connect(struct loopguard *g, struct loopguard_entry *e,
 	ev_socklen_t		  len = sizeof e->local;
 	int			  err = 0;
 
+	unsigned		  port = sockaddr_port(to);
+
 	e->registered = 0;
+	if (!(atomic_load(&g->listening[port / 8]) & (1u << (port % 8)))) {
+		/* Not a port of ours: it cannot come back here. */
+		if (connect(fd, to, tolen) == -1)
+			err = EVUTIL_SOCKET_ERROR();
+		return err;
+	}
+	e->aim = port % LOOPGUARD_AIMS;
 	mutex_lock(&g->lock);
 	/* Counted before the connection exists: an acceptor that sees it
 	 * then takes the lock, and waits for the entry. */
-	atomic_fetch_add(&g->count, 1);
+	atomic_fetch_add(&g->aims[e->aim], 1);
 	if (connect(fd, to, tolen) == -1)
 		err = EVUTIL_SOCKET_ERROR();
 	if ((err == 0 || CONNECT_IN_PROGRESS(err)) &&
@@ -143,7 +186,7 @@ loopguard_connect(struct loopguard *g, struct loopguard_entry *e,
 		*slot = e;
 		e->registered = 1;
 	} else
-		atomic_fetch_sub(&g->count, 1);
+		atomic_fetch_sub(&g->aims[e->aim], 1);
 	mutex_unlock(&g->lock);
 	return err;
 }
@@ -158,21 +201,22 @@ loopguard_forget(struct loopguard *g, struct loopguard_entry *e)
 	if (e->next != NULL)
 		e->next->prevp = e->prevp;
 	e->registered = 0;
-	atomic_fetch_sub(&g->count, 1);
+	atomic_fetch_sub(&g->aims[e->aim], 1);
 	mutex_unlock(&g->lock);
 }
 
 int
 loopguard_find(struct loopguard *g, const struct sockaddr *peer,
-    evutil_socket_t fd, struct forward_hops *hops, char *from,
-    size_t fromlen)
+    const struct sockaddr *here_hint, evutil_socket_t fd,
+    struct forward_hops *hops, char *from, size_t fromlen)
 {
 	struct loopguard_entry	*e;
 	struct sockaddr_storage	 here;
 	ev_socklen_t		 len = sizeof here;
 	int			 found = 0, have_here = 0;
 
-	if (atomic_load(&g->count) == 0)
+	if (atomic_load(&g->aims[sockaddr_port(here_hint) %
+	    LOOPGUARD_AIMS]) == 0)
 		return 0;
 	mutex_lock(&g->lock);
 	for (e = g->slots[endpoint_slot(peer)]; e != NULL; e = e->next) {
