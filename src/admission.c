@@ -61,8 +61,9 @@ admission_decide(struct harbor_service *svc, const struct sockaddr *peer,
 	    (!t->place && (r = admission_global(svc, why, whylen)) !=
 	    REFUSE_NONE))
 		return r;
-	return limits_admit(svc->limits, peer, svc->handler == &handler_exec,
-	    t, now_ms, why, whylen);
+	return limits_admit(svc->limits, peer,
+	    (svc->handler->flags & HARBOR_HANDLER_CHILDREN) != 0, t, now_ms,
+	    why, whylen);
 }
 
 enum refusal

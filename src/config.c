@@ -1806,9 +1806,9 @@ config_make_services(const struct config *conf, size_t *nout,
 			goto fail;
 		if (strcmp(handler, "forward") == 0) {
 			if (PICK(s, d, connect_timeout_ms, -1) != -1)
-				harbor_service_set_connect_timeout(svc,
+				(void)harbor_service_set_connect_timeout(svc,
 				    (unsigned)PICK(s, d, connect_timeout_ms, 0));
-			harbor_service_set_send_proxy(svc,
+			(void)harbor_service_set_send_proxy(svc,
 			    (int)PICK(s, d, send_proxy, 0));
 		}
 		for (i = 0; i < s->nlisten; i++)
@@ -1817,8 +1817,15 @@ config_make_services(const struct config *conf, size_t *nout,
 				conf_error(errs, &s->listen_pos[i], "%s", err);
 				goto fail;
 			}
-		harbor_service_set_dispatch(svc, (enum harbor_dispatch)
-		    PICK(s, d, dispatch, HARBOR_DISPATCH_INLINE));
+		/* A pool in defaults is for the handlers that can have it. */
+		if (harbor_service_set_dispatch(svc, (enum harbor_dispatch)
+		    PICK(s, d, dispatch, HARBOR_DISPATCH_INLINE)) == -1 &&
+		    s->dispatch != -1) {
+			conf_error(errs, &s->pos, "service '%s': %s runs on its "
+			    "connections' I/O loops, not on the pool (dispatch "
+			    "pool)", s->name, handler);
+			goto fail;
+		}
 		harbor_service_set_framing(svc, (enum harbor_framing)
 		    PICK(s, d, framing, HARBOR_FRAMING_RAW));
 		if (PICK(s, d, max_connections, -1) != -1)
@@ -1857,7 +1864,7 @@ config_make_services(const struct config *conf, size_t *nout,
 			harbor_service_set_session_timeout(svc,
 			    (unsigned)PICK(s, d, session_timeout_ms, 0));
 		if (PICK(s, d, max_line, -1) != -1)
-			harbor_service_set_max_line(svc,
+			(void)harbor_service_set_max_line(svc,
 			    (size_t)PICK(s, d, max_line, 0));
 		/* A service with rules of its own does not take the
 		 * defaults' (xinetd's only_from works the same way). */

@@ -13,10 +13,10 @@
  *  - the object is freed on its loop when the last reference goes: the
  *    loop's own, one per pool job, one per task posted for it.
  *
- * Backpressure: a connection's output above CONN_OUTPUT_HIGH stops feeding
- * it input (what is unread stays in the input buffer, which stops reading
- * from the socket at its watermark) and stops generating handlers; the
- * write callback at CONN_OUTPUT_LOW starts both again.
+ * Backpressure: a connection's output above its service's output high-water
+ * mark stops feeding it input (what is unread stays in the input buffer,
+ * which stops reading from the socket at max-input) and stops generating
+ * handlers; the write callback at the low-water mark starts both again.
  */
 #include "autoconfig.h"
 
@@ -72,6 +72,12 @@ conn_reason_text(const struct harbor_conn *c, char *buf, size_t len)
 		snprintf(buf, len, "line too long (max-line %zu)",
 		    c->svc->max_line);
 		return buf;
+	case CLOSE_INPUT:
+		snprintf(buf, len, "input too long (max-input %zu)",
+		    c->svc->max_input);
+		return buf;
+	case CLOSE_NOMEM:
+		return "out of memory";
 	case CLOSE_SHUTDOWN:
 		return "shutdown";
 	case CLOSE_ERROR:
@@ -284,56 +290,122 @@ conn_request_close(struct harbor_conn *c, enum conn_reason reason)
 		conn_release_remote(c);
 }
 
-/* Feeds complete frames to the handler while output has room. */
+/* Whether input may be offered now. */
+static int
+conn_may_feed(struct harbor_conn *c)
+{
+	return !atomic_load(&c->stop_input) && !c->input_paused &&
+	    !harbor_conn_output_full(c);
+}
+
+/* Raw framing: what is buffered, a contiguous piece at a time while the
+ * handler takes each whole (no copy).  A piece it takes only part of is
+ * offered again with everything buffered after it, made contiguous; if it
+ * leaves part of that too, the rest waits for more input.  1: all there
+ * is was offered; 0: feeding stopped before (closing, paused, output
+ * full). */
+static int
+conn_feed_raw(struct harbor_conn *c, struct evbuffer *in,
+    const struct harbor_handler *h)
+{
+	const char	*data;
+	size_t		 total, len, used;
+	int		 whole = 0;
+
+	for (;;) {
+		if (!conn_may_feed(c))
+			return 0;
+		if ((total = evbuffer_get_length(in)) == 0 || total < c->need)
+			return 1;
+		len = whole || c->need > 0 ? total :
+		    evbuffer_get_contiguous_space(in);
+		if ((data = (const char *)evbuffer_pullup(in,
+		    (ev_ssize_t)len)) == NULL) {
+			conn_request_close(c, CLOSE_NOMEM);
+			return 0;
+		}
+		c->need = 0;
+		if ((used = h->input(c, data, len)) > len)
+			used = len;
+		(void)evbuffer_drain(in, used);
+		if (used == len) {
+			whole = 0;
+			continue;
+		}
+		if (len < total) {
+			whole = 1;
+			continue;
+		}
+		/* All of it offered, some left: more must come to make
+		 * sense of it, and cannot once max-input is buffered. */
+		if (total - used >= c->svc->max_input &&
+		    !atomic_load(&c->stop_input)) {
+			conn_request_close(c, CLOSE_INPUT);
+			return 0;
+		}
+		return 1;
+	}
+}
+
+/* Line framing: one complete line a call, while the handler takes each. */
+static int
+conn_feed_lines(struct harbor_conn *c, struct evbuffer *in,
+    const struct harbor_handler *h)
+{
+	enum frame_result	 r;
+	const char		*data;
+	size_t			 len, used;
+
+	for (;;) {
+		if (!conn_may_feed(c))
+			return 0;
+		r = frame_next(in, HARBOR_FRAMING_LINE, c->svc->max_line,
+		    atomic_load(&c->eof), &len);
+		if (r == FRAME_NONE)
+			return 1;
+		if (r == FRAME_TOO_LONG) {
+			conn_request_close(c, CLOSE_LINE);
+			return 0;
+		}
+		if ((data = (const char *)evbuffer_pullup(in,
+		    (ev_ssize_t)len)) == NULL) {
+			conn_request_close(c, CLOSE_NOMEM);
+			return 0;
+		}
+		if ((used = h->input(c, data, len)) > len)
+			used = len;
+		(void)evbuffer_drain(in, used);
+		if (used < len)
+			return 1;	/* the handler leaves it for later */
+	}
+}
+
+/* Offers input to the handler while it may have it; at the client's end,
+ * once all it sent was offered, tells the handler, or closes. */
 static void
 conn_feed_input(struct harbor_conn *c)
 {
 	struct evbuffer		*in = bufferevent_get_input(c->bev);
 	const struct harbor_handler *h = c->svc->handler;
-	enum frame_result	 r;
-	size_t			 len;
-	int			 eof;
+	int			 all;
 
 	if (h->input == NULL) {
 		(void)evbuffer_drain(in, evbuffer_get_length(in));
-		goto done;
-	}
-	while (!atomic_load(&c->stop_input) && !harbor_conn_output_full(c)) {
-		eof = atomic_load(&c->eof);
-		r = frame_next(in, c->svc->framing, c->svc->max_line, eof,
-		    &len);
-		if (r == FRAME_NONE)
-			break;
-		if (r == FRAME_TOO_LONG) {
-			(void)evbuffer_drain(in, evbuffer_get_length(in));
-			conn_request_close(c, CLOSE_LINE);
-			return;
+		all = 1;
+	} else if (c->svc->framing == HARBOR_FRAMING_RAW)
+		all = conn_feed_raw(c, in, h);
+	else
+		all = conn_feed_lines(c, in, h);
+	if (!all || !atomic_load(&c->eof) || atomic_load(&c->stop_input))
+		return;
+	if (h->end != NULL) {
+		if (!c->end_told) {
+			c->end_told = 1;
+			h->end(c);
 		}
-		if (c->svc->framing == HARBOR_FRAMING_RAW) {
-			/* Hand over each contiguous piece without copying. */
-			struct evbuffer_iovec	v[4];
-			int			n, i;
-
-			n = evbuffer_peek(in, (ev_ssize_t)len, NULL, v, 4);
-			if (n > 4)
-				n = 4;
-			len = 0;
-			/* A piece the handler closed on is its last. */
-			for (i = 0; i < n && !atomic_load(&c->stop_input);
-			    i++) {
-				h->input(c, v[i].iov_base, v[i].iov_len);
-				len += v[i].iov_len;
-			}
-		} else
-			h->input(c, (const char *)evbuffer_pullup(in,
-			    (ev_ssize_t)len), len);
-		(void)evbuffer_drain(in, len);
-	}
-done:
-	/* The client is done sending and all it sent is answered; a handler
-	 * that generates output (chargen) goes on until the client leaves. */
-	if (atomic_load(&c->eof) && evbuffer_get_length(in) == 0 &&
-	    h->writable == NULL && !atomic_load(&c->stop_input))
+	} else if (h->writable == NULL)
+		/* Answered all the client sent; a handler that generates
+		 * output (chargen) goes on until the client leaves. */
 		conn_request_close(c, CLOSE_CLIENT);
 }
 
@@ -445,7 +517,7 @@ conn_start(struct harbor_conn *c)
 	bufferevent_setcb(c->bev, conn_readcb, conn_writecb, conn_eventcb, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    c->svc->framing == HARBOR_FRAMING_LINE ?
-	    c->svc->max_line + 2 : CONN_INPUT_HIGH);
+	    c->svc->max_line + 2 : c->svc->max_input);
 	if (c->svc->idle_timeout_ms != 0) {
 		conn_touch(c);
 		conn_timer_arm(c, c->svc->idle_timeout_ms);
@@ -577,7 +649,7 @@ conn_attach(void *arg)
 	    c);
 	(void)evbuffer_add_cb(bufferevent_get_output(c->bev), conn_count_bytes,
 	    c);
-	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUTPUT_LOW, 0);
+	bufferevent_setwatermark(c->bev, EV_WRITE, c->svc->output_low, 0);
 	if (c->svc->session_timeout_ms != 0) {
 		struct timeval	tv;
 
@@ -845,7 +917,7 @@ harbor_conn_output_pending(struct harbor_conn *c)
 int
 harbor_conn_output_full(struct harbor_conn *c)
 {
-	return harbor_conn_output_pending(c) >= CONN_OUTPUT_HIGH;
+	return harbor_conn_output_pending(c) >= c->svc->output_high;
 }
 
 void

@@ -20,11 +20,13 @@
 
 
 /* Output above HIGH stops a connection's input processing and generating
- * handlers; its writable callback fires when output is back at LOW. */
-#define CONN_OUTPUT_HIGH	(64 * 1024)
-#define CONN_OUTPUT_LOW		(16 * 1024)
-/* Raw input buffered per connection before reading from the socket stops. */
-#define CONN_INPUT_HIGH		(64 * 1024)
+ * handlers; its writable callback fires when output is back at LOW.
+ * Unless its service sets them. */
+#define DEFAULT_OUTPUT_HIGH	(64 * 1024)
+#define DEFAULT_OUTPUT_LOW	(16 * 1024)
+/* Raw input buffered per connection before reading from the socket stops,
+ * unless its service sets it (max-input). */
+#define DEFAULT_MAX_INPUT	(64 * 1024)
 #define POOL_QUEUE_DEFAULT	1024
 #define DEFAULT_MAX_LINE	8192
 #define DEFAULT_MAX_CONNECTIONS	1024
@@ -297,6 +299,7 @@ struct harbor_service {
 	char				*name;
 	uint64_t			 loop_id;	/* loopguard_service_id */
 	const struct harbor_handler	*handler;
+	int				 handler_ok;	/* its ABI is ours */
 	enum harbor_dispatch		 dispatch;
 	enum harbor_framing		 framing;
 	struct limits_settings		 limit;		/* as set */
@@ -305,6 +308,8 @@ struct harbor_service {
 	unsigned			 idle_timeout_ms;
 	unsigned			 session_timeout_ms;
 	size_t				 max_line;
+	size_t				 max_input;
+	size_t				 output_low, output_high;
 	struct service_option		*options;
 	char				**listen;	/* as configured */
 	size_t				 nlisten;
@@ -394,6 +399,8 @@ enum conn_reason {
 	CLOSE_PROXY_TIMEOUT,	/* "no PROXY header in time" */
 	CLOSE_REFUSED,		/* "refused" (after its PROXY header) */
 	CLOSE_LINE,		/* "line too long (max-line N)" */
+	CLOSE_INPUT,		/* "input too long (max-input N)" */
+	CLOSE_NOMEM,		/* "out of memory" */
 	CLOSE_SHUTDOWN,		/* "shutdown" */
 	CLOSE_ERROR,		/* "error: ..." */
 	CLOSE_DONE,		/* "both sides closed" (a relay) */
@@ -428,6 +435,10 @@ struct harbor_conn {
 	atomic_int		 stop_input;	/* close requested: no more
 						   input to the handler */
 	atomic_int		 eof;		/* client sent FIN */
+	/* The handler's thread only: */
+	int			 end_told;	/* its end callback ran */
+	int			 input_paused;	/* harbor_conn_pause_input */
+	size_t			 need;		/* harbor_conn_need_input */
 	atomic_uint		 refs;
 	void			*data;		/* handler's */
 

@@ -75,8 +75,31 @@ enum harbor_dispatch {
 	HARBOR_DISPATCH_POOL		/* callbacks run on the worker pool */
 };
 
+/* The version of the handler interface this header describes.  It changes
+ * only if something of it must change incompatibly, which is not meant to
+ * happen: new callbacks and calls are added at the end, and a handler
+ * built against an older header keeps working (the library reads only
+ * what its size covers). */
+#define HARBOR_ABI_VERSION	1
+
+/* What a handler does that the library must know of, in its flags. */
+#define HARBOR_HANDLER_INLINE_ONLY	0x01	/* its callbacks need the
+						   connection's own loop (it
+						   relays, or connects out):
+						   never on the pool */
+#define HARBOR_HANDLER_CHILDREN		0x02	/* it starts programs:
+						   max-children applies */
+
 struct harbor_handler {
+	/* HARBOR_HANDLER_V1 sets these two.  The library checks them before
+	 * it reads anything else, and refuses the handler (with a message
+	 * naming both versions) if it was built for an interface it does
+	 * not have. */
+	unsigned	 abi_version;
+	size_t		 size;
+
 	const char	*name;
+	unsigned	 flags;			/* HARBOR_HANDLER_* */
 
 	/* Once per service, when the server takes the service (before it
 	 * serves): read options, build shared state into *state.  Returns 0,
@@ -87,20 +110,30 @@ struct harbor_handler {
 
 	/* A connection was accepted.  May write, may close. */
 	void	(*open)(struct harbor_conn *conn);
-	/* Input: a chunk (raw framing) or one line with its line ending
-	 * (line framing, at most max-line bytes before the ending). */
-	void	(*input)(struct harbor_conn *conn, const char *data,
+	/* Input: with raw framing, what is buffered (at least one byte);
+	 * with line framing, one line with its line ending (at most
+	 * max-line bytes before it).  Returns how many bytes it consumed:
+	 * what it leaves stays buffered and is offered again, with what
+	 * comes after it, when more arrives (or when it resumes input).  A
+	 * connection whose buffered input reaches max-input with nothing
+	 * consumed is closed.  NULL: input is discarded. */
+	size_t	(*input)(struct harbor_conn *conn, const char *data,
 		    size_t len);
 	/* Output has drained below the low-water mark: generate more. */
 	void	(*writable)(struct harbor_conn *conn);
+	/* The client ended its sending (a half-close) and all it sent has
+	 * been offered; the handler may still write, and closes when it is
+	 * done.  NULL: the connection closes then, unless the handler
+	 * generates output (has a writable callback). */
+	void	(*end)(struct harbor_conn *conn);
 	/* The connection is going away (client closed, error, timeout,
 	 * shutdown, or the handler closed it).  Writes are discarded. */
 	void	(*close)(struct harbor_conn *conn);
-
-	/* Handlers that only ever write (daytime, time) set this to have
-	 * their input discarded without a call. */
-	int	 ignore_input;
 };
+
+/* The first members of a handler: abi_version and size. */
+#define HARBOR_HANDLER_V1	.abi_version = HARBOR_ABI_VERSION, \
+				.size = sizeof(struct harbor_handler)
 
 const struct harbor_handler *harbor_builtin_handler(const char *name);
 /* NULL-terminated list of the builtin handler names. */
@@ -155,7 +188,9 @@ int	harbor_service_trust_proxy(struct harbor_service *svc,
     const char *net, char *err, size_t errlen);
 /* Checks a network as harbor_service_allow() would, adding nothing. */
 int	harbor_network_check(const char *net, char *err, size_t errlen);
-void	harbor_service_set_dispatch(struct harbor_service *svc,
+/* Where its callbacks run: inline (the default) or on the pool; -1 for
+ * the pool with a handler that must run inline. */
+int	harbor_service_set_dispatch(struct harbor_service *svc,
     enum harbor_dispatch dispatch);
 void	harbor_service_set_framing(struct harbor_service *svc,
     enum harbor_framing framing);
@@ -196,8 +231,19 @@ void	harbor_service_set_idle_timeout(struct harbor_service *svc,
  * the default. */
 void	harbor_service_set_session_timeout(struct harbor_service *svc,
     unsigned ms);
-/* Longest line (line framing) in bytes, not counting its ending. */
-void	harbor_service_set_max_line(struct harbor_service *svc, size_t bytes);
+/* Longest line (line framing) in bytes, not counting its ending; 8192
+ * unless set.  -1 for 0. */
+int	harbor_service_set_max_line(struct harbor_service *svc, size_t bytes);
+/* Most input buffered for a connection (raw framing): reading from the
+ * client stops there until the handler consumes some, and a connection
+ * whose handler leaves that much unconsumed is closed ("input too long").
+ * 64 KiB unless set.  -1 for 0. */
+int	harbor_service_set_max_input(struct harbor_service *svc, size_t bytes);
+/* Output above high stops input to the handler and its writable calls,
+ * until output is back at low; 16 KiB and 64 KiB unless set.  -1 if low
+ * is above high, or high is 0. */
+int	harbor_service_set_output_watermarks(struct harbor_service *svc,
+    size_t low, size_t high);
 /* Handler options: free-form name/value pairs the handler reads in its
  * service_init (qotd: "quote-file").  The value is copied. */
 int	harbor_service_set_option(struct harbor_service *svc,
@@ -261,12 +307,14 @@ struct harbor_service *harbor_service_new_forward(const char *name,
 /* Checks a backend as harbor_service_new_forward() would, resolving
  * nothing. */
 int	harbor_forward_check(const char *target, char *err, size_t errlen);
-/* Milliseconds to wait for each backend address; default 10000. */
-void	harbor_service_set_connect_timeout(struct harbor_service *svc,
+/* Milliseconds to wait for each backend address; default 10000.  -1 for
+ * 0, or a service that does not forward. */
+int	harbor_service_set_connect_timeout(struct harbor_service *svc,
     unsigned ms);
 /* Send the backend a PROXY header naming the client: HARBOR_PROXY_V1 or
- * HARBOR_PROXY_V2; 0: none, the default. */
-void	harbor_service_set_send_proxy(struct harbor_service *svc,
+ * HARBOR_PROXY_V2; 0: none, the default.  -1 for another value, or a
+ * service that does not forward. */
+int	harbor_service_set_send_proxy(struct harbor_service *svc,
     int version);
 
 /* --- the server ---------------------------------------------------------- */

@@ -104,12 +104,12 @@ server_has_service(struct harbor_service **svcs, size_t n, const char *name)
 }
 
 static int
-server_serves_exec(struct harbor_service **svcs, size_t n)
+server_starts_children(struct harbor_service **svcs, size_t n)
 {
 	size_t	i;
 
 	for (i = 0; i < n; i++)
-		if (svcs[i]->handler == &handler_exec)
+		if (svcs[i]->handler->flags & HARBOR_HANDLER_CHILDREN)
 			return 1;
 	return 0;
 }
@@ -318,7 +318,7 @@ harbor_server_start(struct harbor_server *srv, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	if (server_serves_exec(srv->svcs, srv->nsvcs) &&
+	if (server_starts_children(srv->svcs, srv->nsvcs) &&
 	    children_start(srv) == -1) {
 		snprintf(err, errlen, "cannot watch for exited children "
 		    "(SIGCHLD)");
@@ -390,7 +390,7 @@ harbor_server_replace_services(struct harbor_server *srv,
 		if (service_start(svcs[i], err, errlen) == -1)
 			goto fail;
 	}
-	if (server_serves_exec(svcs, nsvcs) && children_start(srv) == -1) {
+	if (server_starts_children(svcs, nsvcs) && children_start(srv) == -1) {
 		snprintf(err, errlen, "cannot watch for exited children "
 		    "(SIGCHLD)");
 		goto fail;

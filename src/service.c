@@ -6,11 +6,25 @@
  */
 #include "autoconfig.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harbor-internal.h"
+
+/* The first version's handler ends with its close callback. */
+#define HANDLER_V1_SIZE	(offsetof(struct harbor_handler, close) + \
+			 sizeof(((struct harbor_handler *)NULL)->close))
+
+/* Built for this interface?  Only abi_version and size may be read
+ * before that is known. */
+static int
+handler_abi_ok(const struct harbor_handler *h)
+{
+	return h->abi_version == HARBOR_ABI_VERSION &&
+	    h->size >= HANDLER_V1_SIZE;
+}
 
 struct harbor_service *
 harbor_service_new(const char *name, const struct harbor_handler *handler)
@@ -29,6 +43,7 @@ harbor_service_new(const char *name, const struct harbor_handler *handler)
 		return NULL;
 	}
 	svc->handler = handler;
+	svc->handler_ok = handler_abi_ok(handler);
 	svc->loop_id = loopguard_service_id(name);
 	svc->limit.max_connections = DEFAULT_MAX_CONNECTIONS;
 	svc->limit.v6_prefix = DEFAULT_SOURCE_PREFIX6;
@@ -37,6 +52,9 @@ harbor_service_new(const char *name, const struct harbor_handler *handler)
 	svc->proxy_timeout_ms = DEFAULT_PROXY_TIMEOUT_MS;
 	svc->idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
 	svc->max_line = DEFAULT_MAX_LINE;
+	svc->max_input = DEFAULT_MAX_INPUT;
+	svc->output_low = DEFAULT_OUTPUT_LOW;
+	svc->output_high = DEFAULT_OUTPUT_HIGH;
 	svc->exec_uid = svc->exec_gid = -1;
 	svc->exec_stderr_rate = HARBOR_EXEC_STDERR_RATE_DEFAULT;
 	svc->exec_stderr_line_max = HARBOR_EXEC_STDERR_LINE_DEFAULT;
@@ -58,189 +76,10 @@ strings_free(char **list)
 	free(list);
 }
 
-#ifdef _WIN32
-struct harbor_service *
-harbor_service_new_exec(const char *name, const char *const *argv,
-    char *err, size_t errlen)
-{
-	(void)name;
-	(void)argv;
-	snprintf(err, errlen, "exec is not available on Windows: it hands "
-	    "the client's socket to a child process as its standard input "
-	    "and output, which Windows programs cannot use");
-	return NULL;
-}
-#else
-struct harbor_service *
-harbor_service_new_exec(const char *name, const char *const *argv,
-    char *err, size_t errlen)
-{
-	struct harbor_service	*svc = NULL;
-	size_t			 n, i;
-
-	if (argv == NULL || argv[0] == NULL || argv[0][0] != '/') {
-		snprintf(err, errlen, "exec needs the program's absolute path "
-		    "(there is no PATH search)");
-		return NULL;
-	}
-	for (n = 0; argv[n] != NULL; n++)
-		;
-	if ((svc = harbor_service_new(name, &handler_exec)) == NULL ||
-	    (svc->exec_argv = calloc(n + 1, sizeof *svc->exec_argv)) == NULL ||
-	    (svc->exec_env = calloc(1, sizeof *svc->exec_env)) == NULL)
-		goto nomem;
-	for (i = 0; i < n; i++)
-		if ((svc->exec_argv[i] = strdup(argv[i])) == NULL)
-			goto nomem;
-	svc->dispatch = HARBOR_DISPATCH_INLINE;
-	return svc;
-nomem:
-	harbor_service_free(svc);
-	snprintf(err, errlen, "out of memory");
-	return NULL;
-}
-#endif
-
-static int
-not_exec(const struct harbor_service *svc, char *err, size_t errlen)
-{
-	if (svc->handler == &handler_exec)
-		return 0;
-	snprintf(err, errlen, "service '%s' does not exec a program",
-	    svc->name);
-	return 1;
-}
-
-/* The names exec sets itself for each connection. */
-static const char *const ucspi_names[] = {
-	"PROTO", "TCPLOCALIP", "TCPLOCALPORT", "TCPREMOTEIP", "TCPREMOTEPORT",
-	"TCPCONNNUM", NULL
-};
-
-int
-harbor_service_exec_setenv(struct harbor_service *svc, const char *nv,
-    char *err, size_t errlen)
-{
-	const char	*eq = strchr(nv, '=');
-	char		**grown, *copy;
-	size_t		 len, i;
-
-	if (not_exec(svc, err, errlen))
-		return -1;
-	if (eq == NULL || eq == nv) {
-		snprintf(err, errlen, "bad environment entry '%s' (expected "
-		    "NAME=VALUE)", nv);
-		return -1;
-	}
-	len = (size_t)(eq - nv);
-	for (i = 0; ucspi_names[i] != NULL; i++)
-		if (strlen(ucspi_names[i]) == len &&
-		    strncmp(ucspi_names[i], nv, len) == 0) {
-			snprintf(err, errlen, "%s is set for each connection "
-			    "and cannot be given", ucspi_names[i]);
-			return -1;
-		}
-	/* A name given again takes the later value. */
-	for (i = 0; i < svc->nexec_env; i++)
-		if (strncmp(svc->exec_env[i], nv, len + 1) == 0) {
-			if ((copy = strdup(nv)) == NULL)
-				goto nomem;
-			free(svc->exec_env[i]);
-			svc->exec_env[i] = copy;
-			return 0;
-		}
-	grown = realloc(svc->exec_env, (svc->nexec_env + 2) * sizeof *grown);
-	if (grown == NULL)
-		goto nomem;
-	svc->exec_env = grown;
-	if ((grown[svc->nexec_env] = strdup(nv)) == NULL)
-		goto nomem;
-	grown[++svc->nexec_env] = NULL;
-	return 0;
-nomem:
-	snprintf(err, errlen, "out of memory");
-	return -1;
-}
-
-int
-harbor_service_exec_credentials(struct harbor_service *svc, long uid,
-    long gid, char *err, size_t errlen)
-{
-	if (not_exec(svc, err, errlen))
-		return -1;
-	svc->exec_uid = uid;
-	svc->exec_gid = gid;
-	return 0;
-}
-
-int
-harbor_service_exec_stderr_limits(struct harbor_service *svc,
-    unsigned bytes_per_sec, size_t line_max, char *err, size_t errlen)
-{
-	if (not_exec(svc, err, errlen))
-		return -1;
-	if (line_max < 16 || line_max > EXEC_STDERR_LINE_MAX) {
-		snprintf(err, errlen, "a standard error line of %zu bytes "
-		    "(expected 16..%d)", line_max, EXEC_STDERR_LINE_MAX);
-		return -1;
-	}
-	if (bytes_per_sec > HARBOR_EXEC_STDERR_RATE_MAX) {
-		snprintf(err, errlen, "a standard error rate of %u bytes a "
-		    "second (expected 0..%u)", bytes_per_sec,
-		    HARBOR_EXEC_STDERR_RATE_MAX);
-		return -1;
-	}
-	svc->exec_stderr_rate = bytes_per_sec;
-	svc->exec_stderr_line_max = line_max;
-	return 0;
-}
-
 void
 harbor_service_set_max_children(struct harbor_service *svc, unsigned max)
 {
 	svc->limit.max_children = max;
-}
-
-struct harbor_service *
-harbor_service_new_forward(const char *name, const char *target, char *err,
-    size_t errlen)
-{
-	struct harbor_service	*svc;
-	char			 host[256], port[8];
-
-	if (forward_target_split(target, host, sizeof host, port, sizeof port,
-	    err, errlen) == -1)
-		return NULL;
-	if ((svc = harbor_service_new(name, &handler_forward)) == NULL ||
-	    (svc->forward_to = strdup(target)) == NULL) {
-		harbor_service_free(svc);
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	return svc;
-}
-
-int
-harbor_forward_check(const char *target, char *err, size_t errlen)
-{
-	char	host[256], port[8];
-
-	return forward_target_split(target, host, sizeof host, port,
-	    sizeof port, err, errlen);
-}
-
-void
-harbor_service_set_connect_timeout(struct harbor_service *svc, unsigned ms)
-{
-	if (ms != 0)
-		svc->connect_timeout_ms = ms;
-}
-
-void
-harbor_service_set_send_proxy(struct harbor_service *svc, int version)
-{
-	svc->send_proxy = version == HARBOR_PROXY_V1 ? PROXY_V1 :
-	    version == HARBOR_PROXY_V2 ? PROXY_V2 : 0;
 }
 
 static void
@@ -321,13 +160,15 @@ harbor_service_set_backlog(struct harbor_service *svc, unsigned n)
 	return 0;
 }
 
-void
+int
 harbor_service_set_dispatch(struct harbor_service *svc,
     enum harbor_dispatch dispatch)
 {
-	/* A relay lives on its loop: exec and forward run inline. */
-	if (svc->handler != &handler_exec && svc->handler != &handler_forward)
-		svc->dispatch = dispatch;
+	if (dispatch == HARBOR_DISPATCH_POOL && svc->handler_ok &&
+	    (svc->handler->flags & HARBOR_HANDLER_INLINE_ONLY))
+		return -1;
+	svc->dispatch = dispatch;
+	return 0;
 }
 
 void
@@ -400,10 +241,33 @@ harbor_service_set_session_timeout(struct harbor_service *svc, unsigned ms)
 	svc->session_timeout_ms = ms;
 }
 
-void
+int
 harbor_service_set_max_line(struct harbor_service *svc, size_t bytes)
 {
+	if (bytes == 0)
+		return -1;
 	svc->max_line = bytes;
+	return 0;
+}
+
+int
+harbor_service_set_max_input(struct harbor_service *svc, size_t bytes)
+{
+	if (bytes == 0)
+		return -1;
+	svc->max_input = bytes;
+	return 0;
+}
+
+int
+harbor_service_set_output_watermarks(struct harbor_service *svc, size_t low,
+    size_t high)
+{
+	if (high == 0 || low > high)
+		return -1;
+	svc->output_low = low;
+	svc->output_high = high;
+	return 0;
 }
 
 int
@@ -462,6 +326,21 @@ service_start(struct harbor_service *svc, char *err, size_t errlen)
 
 	if (svc->started)
 		return 0;
+	if (!svc->handler_ok) {
+		snprintf(err, errlen, "service '%s': its handler was built for "
+		    "version %u of libharbor's handler interface (%zu bytes); "
+		    "this libharbor has version %d (%zu bytes)", svc->name,
+		    svc->handler->abi_version, svc->handler->size,
+		    HARBOR_ABI_VERSION, (size_t)HANDLER_V1_SIZE);
+		return -1;
+	}
+	if (svc->dispatch == HARBOR_DISPATCH_POOL &&
+	    (svc->handler->flags & HARBOR_HANDLER_INLINE_ONLY)) {
+		snprintf(err, errlen, "service '%s': handler %s runs on its "
+		    "connections' loops only, not on the pool", svc->name,
+		    svc->handler->name);
+		return -1;
+	}
 	if (svc->proxy_versions != 0 && svc->trusted_proxies.n == 0) {
 		snprintf(err, errlen, "service '%s' takes PROXY headers but "
 		    "trusts no proxy (trusted-proxies)", svc->name);

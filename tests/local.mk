@@ -7,7 +7,8 @@ CORE_LIBS = $(LIBEVENT_LIBS) $(LIBEVENT_PTHREADS_LIBS)
 
 check_PROGRAMS = tests/unit_config tests/unit_addr tests/unit_acl \
 	tests/unit_limits tests/unit_proxy tests/unit_framing \
-	tests/unit_pool tests/unit_library tests/integration_services \
+	tests/unit_pool tests/unit_library tests/library_api \
+	tests/integration_services \
 	tests/integration_access tests/integration_daemon \
 	tests/integration_badinput tests/integration_relay
 TESTS = $(check_PROGRAMS)
@@ -59,10 +60,16 @@ tests_unit_pool_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_unit_pool_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
 
 # The public API only, as a program embedding libharbor would use it.
-tests_unit_library_SOURCES = tests/unit_library.c
+EMBED = tests/embed.c tests/embed.h
+tests_unit_library_SOURCES = tests/unit_library.c $(EMBED)
 tests_unit_library_CFLAGS = $(TEST_CFLAGS)
 tests_unit_library_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_unit_library_LDADD = src/libharbor.la $(CORE_LIBS) $(TEST_LIBS)
+
+tests_library_api_SOURCES = tests/library_api.c $(EMBED)
+tests_library_api_CFLAGS = $(TEST_CFLAGS)
+tests_library_api_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
+tests_library_api_LDADD = src/libharbor.la $(CORE_LIBS) $(TEST_LIBS)
 
 HARNESS = tests/harness.c tests/harness.h tests/check-run.h tests/test-peer.h
 tests_integration_services_SOURCES = tests/integration_services.c $(HARNESS)

@@ -700,12 +700,17 @@ START_TEST(test_make_exec_and_forward)
 	struct harbor_service	**svcs;
 	size_t			  n, i;
 
-	conf = good("service f { listen 127.0.0.1:0; forward 127.0.0.1:9 }\n");
+	/* A pool in defaults is for the handlers that can have it. */
+	conf = good("defaults { dispatch pool }\n"
+	    "service f { listen 127.0.0.1:0; forward 127.0.0.1:9 }\n");
 	ck_assert_ptr_nonnull(svcs = config_make_services(conf, &n, &errs));
 	for (i = 0; i < n; i++)
 		harbor_service_free(svcs[i]);
 	free(svcs);
 	config_free(conf);
+	make_fails("service f { listen 127.0.0.1:0; forward 127.0.0.1:9;\n"
+	    "    dispatch pool }\n", "t.conf:1:9: service 'f': forward runs "
+	    "on its connections' I/O loops, not on the pool (dispatch pool)");
 #ifdef _WIN32
 	make_fails("service x { listen 127.0.0.1:0; exec /bin/cat }\n",
 	    "t.conf:1:33: exec is not available on Windows: it hands the "

@@ -28,6 +28,7 @@
 
 #include "harbor.h"
 #include "check-run.h"
+#include "embed.h"
 
 /* --- a handler: greets, answers each line with its length, counts ------ */
 
@@ -76,7 +77,7 @@ greeter_open(struct harbor_conn *c)
 	    (unsigned long long)harbor_conn_id(c));
 }
 
-static void
+static size_t
 greeter_input(struct harbor_conn *c, const char *line, size_t len)
 {
 	uintptr_t	n = (uintptr_t)harbor_conn_get_data(c) + 1;
@@ -86,9 +87,10 @@ greeter_input(struct harbor_conn *c, const char *line, size_t len)
 		(void)harbor_conn_printf(c, "bye after %lu lines\n",
 		    (unsigned long)n);
 		harbor_conn_close(c);
-		return;
+		return len;
 	}
 	(void)harbor_conn_printf(c, "%zu\n", len);
+	return len;
 }
 
 static void
@@ -98,6 +100,7 @@ greeter_close(struct harbor_conn *c)
 }
 
 static const struct harbor_handler greeter = {
+	HARBOR_HANDLER_V1,
 	.name = "greeter",
 	.service_init = greeter_init,
 	.service_free = greeter_free,
@@ -108,182 +111,38 @@ static const struct harbor_handler greeter = {
 
 /* --- running a server on a thread ---------------------------------------- */
 
-static struct harbor_server	*srv;
-static pthread_t		 runner;
-
-static void *
-run_server(void *arg)
-{
-	(void)harbor_server_run(srv);
-	return NULL;
-}
-
 static struct harbor_service *
 greeter_service(const char *name, const char *greeting,
     enum harbor_dispatch how)
 {
-	struct harbor_service	*svc = harbor_service_new(name, &greeter);
-	char			 err[256];
+	struct harbor_service	*svc = embed_service(name, &greeter, how,
+				    HARBOR_FRAMING_LINE);
 
-	ck_assert_ptr_nonnull(svc);
-	ck_assert_int_eq(harbor_service_add_listen(svc, "127.0.0.1:0", err,
-	    sizeof err), 0);
-	harbor_service_set_dispatch(svc, how);
-	harbor_service_set_framing(svc, HARBOR_FRAMING_LINE);
 	ck_assert_int_eq(harbor_service_set_option(svc, "greeting",
 	    greeting), 0);
 	return svc;
 }
 
-static int
-port_of(const char *service)
+static void
+reset_counts(void)
 {
-	const char	*name, *addr;
-	size_t		 i;
-
-	for (i = 0; harbor_server_listener(srv, i, &name, &addr) == 0; i++)
-		if (strcmp(name, service) == 0)
-			return atoi(strrchr(addr, ':') + 1);
-	ck_abort_msg("no listener for %s", service);
-	return -1;
+	atomic_store(&opened, 0);
+	atomic_store(&closed, 0);
+	atomic_store(&service_frees, 0);
 }
 
 /* A server of one service, run on a thread of its own. */
 static void
 start_server_with(struct harbor_service *svc, int io_threads)
 {
-	struct harbor_server_settings	 set;
-	char				 err[256];
-
-	atomic_store(&opened, 0);
-	atomic_store(&closed, 0);
-	atomic_store(&service_frees, 0);
-	harbor_server_settings_default(&set);
-	set.io_threads = io_threads;
-	set.workers = 2;
-	ck_assert_ptr_nonnull(srv = harbor_server_new(&set));
-	ck_assert_int_eq(harbor_server_add_service(srv, svc, err, sizeof err),
-	    0);
-	ck_assert_int_eq(harbor_server_bind(srv, err, sizeof err), 0);
-	ck_assert_int_eq(harbor_server_start(srv, err, sizeof err), 0);
-	ck_assert_int_eq(pthread_create(&runner, NULL, run_server, NULL), 0);
+	reset_counts();
+	embed_start1(svc, io_threads);
 }
 
 static void
 start_server(enum harbor_dispatch how, int io_threads)
 {
 	start_server_with(greeter_service("g", "hello", how), io_threads);
-}
-
-/* harbor_server_shutdown and replace_services belong on the main loop. */
-struct on_loop {
-	void		(*fn)(void *);
-	void		 *arg;
-	pthread_mutex_t	  lock;
-	pthread_cond_t	  done_cond;
-	int		  done;
-};
-
-static void
-on_loop_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct on_loop	*ol = arg;
-
-	ol->fn(ol->arg);
-	pthread_mutex_lock(&ol->lock);
-	ol->done = 1;
-	pthread_cond_signal(&ol->done_cond);
-	pthread_mutex_unlock(&ol->lock);
-}
-
-static void
-call_on_loop(void (*fn)(void *), void *arg)
-{
-	struct on_loop	ol = { fn, arg, PTHREAD_MUTEX_INITIALIZER,
-			    PTHREAD_COND_INITIALIZER, 0 };
-	struct timeval	now = { 0, 0 };
-
-	ck_assert_int_eq(event_base_once(harbor_server_base(srv), -1,
-	    EV_TIMEOUT, on_loop_cb, &ol, &now), 0);
-	pthread_mutex_lock(&ol.lock);
-	while (!ol.done)
-		pthread_cond_wait(&ol.done_cond, &ol.lock);
-	pthread_mutex_unlock(&ol.lock);
-}
-
-static void
-do_shutdown(void *arg)
-{
-	harbor_server_shutdown(srv, 2000);
-}
-
-static void
-stop_server(void)
-{
-	call_on_loop(do_shutdown, NULL);
-	ck_assert_int_eq(pthread_join(runner, NULL), 0);
-	harbor_server_free(srv);
-	srv = NULL;
-}
-
-/* --- a client -------------------------------------------------------------- */
-
-/* A Winsock socket is no file descriptor: read(2) and friends do not take
- * it.  (pthreads there are MinGW's winpthreads.) */
-#ifdef _WIN32
-#define sock_read(fd, buf, n)	recv((fd), (buf), (int)(n), 0)
-#define sock_write(fd, buf, n)	send((fd), (buf), (int)(n), 0)
-#define sock_close(fd)		closesocket(fd)
-#define poll(p, n, ms)		WSAPoll((p), (n), (ms))
-#else
-#define sock_read(fd, buf, n)	read((fd), (buf), (n))
-#define sock_write(fd, buf, n)	write((fd), (buf), (n))
-#define sock_close(fd)		close(fd)
-#endif
-
-static int
-client(int port)
-{
-	struct sockaddr_in	sin;
-	int			fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-	return fd;
-}
-
-/* Reads one line (bounded by 5 s); "" at EOF. */
-static char *
-read_line(int fd, char *buf, size_t size)
-{
-	size_t		len = 0;
-	struct pollfd	p = { fd, POLLIN, 0 };
-
-	while (len + 1 < size) {
-		ck_assert_msg(poll(&p, 1, 5000) == 1, "no answer in 5 s");
-		if (sock_read(fd, buf + len, 1) != 1)
-			break;
-		if (buf[len++] == '\n')
-			break;
-	}
-	buf[len] = '\0';
-	return buf;
-}
-
-static void
-local_and_peer(int fd, char *peer, char *local, size_t size)
-{
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof sin;
-
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	snprintf(peer, size, "127.0.0.1:%u", ntohs(sin.sin_port));
-	len = sizeof sin;
-	ck_assert_int_eq(getpeername(fd, (struct sockaddr *)&sin, &len), 0);
-	snprintf(local, size, "127.0.0.1:%u", ntohs(sin.sin_port));
 }
 
 START_TEST(test_handler_sees_its_connection)
@@ -294,25 +153,25 @@ START_TEST(test_handler_sees_its_connection)
 	int			fd, fd2, i;
 
 	start_server(how, _i < 2 ? 2 : 0);
-	fd = client(port_of("g"));
-	local_and_peer(fd, peer, local, sizeof peer);
+	fd = embed_client(embed_port("g"));
+	embed_addresses(fd, peer, local, sizeof peer);
 	snprintf(want, sizeof want, "hello g from %s to %s #1\n", peer, local);
-	ck_assert_str_eq(read_line(fd, line, sizeof line), want);
-	fd2 = client(port_of("g"));
-	ck_assert(strstr(read_line(fd2, line, sizeof line), " #2\n") != NULL);
+	ck_assert_str_eq(embed_read_line(fd, line, sizeof line), want);
+	fd2 = embed_client(embed_port("g"));
+	ck_assert(strstr(embed_read_line(fd2, line, sizeof line), " #2\n") != NULL);
 
 	for (i = 0; i < 3; i++) {
-		ck_assert_int_eq(sock_write(fd, "abcd\r\n", 6), 6);
-		ck_assert_str_eq(read_line(fd, line, sizeof line), "6\n");
+		ck_assert_int_eq(embed_send(fd, "abcd\r\n", 6), 0);
+		ck_assert_str_eq(embed_read_line(fd, line, sizeof line), "6\n");
 	}
-	ck_assert_uint_eq(harbor_server_connection_count(srv), 2);
-	ck_assert_int_eq(sock_write(fd, "quit\n", 5), 5);
-	ck_assert_str_eq(read_line(fd, line, sizeof line),
+	ck_assert_uint_eq(harbor_server_connection_count(embed_srv), 2);
+	ck_assert_int_eq(embed_send(fd, "quit\n", 5), 0);
+	ck_assert_str_eq(embed_read_line(fd, line, sizeof line),
 	    "bye after 4 lines\n");
-	ck_assert_str_eq(read_line(fd, line, sizeof line), "");	/* closed */
-	sock_close(fd);
-	sock_close(fd2);
-	stop_server();
+	ck_assert_str_eq(embed_read_line(fd, line, sizeof line), "");	/* closed */
+	embed_close(fd);
+	embed_close(fd2);
+	embed_stop();
 	ck_assert_int_eq(atomic_load(&opened), 2);
 	ck_assert_int_eq(atomic_load(&closed), 2);
 	ck_assert_int_eq(atomic_load(&service_frees), 1);
@@ -325,7 +184,7 @@ END_TEST
  * given (the data stays valid until the callback returns). */
 static atomic_int	inputs_after_close, quit_ok;
 
-static void
+static size_t
 quitter_input(struct harbor_conn *c, const char *data, size_t len)
 {
 	size_t		i, qs = 0, other = 0;
@@ -333,11 +192,11 @@ quitter_input(struct harbor_conn *c, const char *data, size_t len)
 
 	if (harbor_conn_get_data(c) != NULL) {
 		atomic_fetch_add(&inputs_after_close, 1);
-		return;
+		return len;
 	}
 	if ((q = memchr(data, 'Q', len)) == NULL) {
 		(void)harbor_conn_write(c, data, len);
-		return;
+		return len;
 	}
 	harbor_conn_set_data(c, c);
 	harbor_conn_close(c);
@@ -349,9 +208,11 @@ quitter_input(struct harbor_conn *c, const char *data, size_t len)
 			other++;
 	if (qs == 1 && other == 0)
 		atomic_store(&quit_ok, 1);
+	return len;
 }
 
 static const struct harbor_handler quitter = {
+	HARBOR_HANDLER_V1,
 	.name = "quitter",
 	.input = quitter_input,
 };
@@ -373,18 +234,18 @@ START_TEST(test_close_then_read_input)
 	atomic_store(&inputs_after_close, 0);
 	atomic_store(&quit_ok, 0);
 	start_server_with(svc, 2);
-	fd = client(port_of("q"));
+	fd = embed_client(embed_port("q"));
 	/* "xxx...Qxxx...\n" then more lines, in one go. */
 	memset(buf, 'x', sizeof buf);
 	buf[100] = 'Q';
 	buf[sizeof buf / 2 - 1] = '\n';
 	buf[sizeof buf - 1] = '\n';
-	ck_assert_int_eq(sock_write(fd, buf, sizeof buf), (int)sizeof buf);
+	ck_assert_int_eq(embed_send(fd, buf, sizeof buf), 0);
 	/* Whatever came before the Q is echoed, then it closes. */
-	while (read_line(fd, line, sizeof line)[0] != '\0')
+	while (embed_read_line(fd, line, sizeof line)[0] != '\0')
 		;
-	sock_close(fd);
-	stop_server();
+	embed_close(fd);
+	embed_stop();
 	ck_assert_int_eq(atomic_load(&inputs_after_close), 0);
 	ck_assert_int_eq(atomic_load(&quit_ok), 1);
 }
@@ -412,22 +273,21 @@ START_TEST(test_no_sigpipe)
 	    sizeof err), 0);
 	harbor_service_set_max_per_source(svc, 0);
 	start_server_with(svc, _i % 3);
-	port = port_of("c");
+	port = embed_port("c");
 	for (i = 0; i < 1000; i++) {
-		fd = client(port);
+		fd = embed_client(port);
 		if (_i < 3)
-			ck_assert_int_gt(sock_read(fd, buf, sizeof buf), 0);
+			ck_assert_uint_eq(embed_read_n(fd, buf, 1, 5000), 1);
 		else
-			ck_assert_int_eq(sock_write(fd, big, sizeof big),
-			    (int)sizeof big);
-		sock_close(fd);
+			ck_assert_int_eq(embed_send(fd, big, sizeof big), 0);
+		embed_close(fd);
 	}
-	fd = client(port);
+	fd = embed_client(port);
 	if (_i >= 3)
-		ck_assert_int_eq(sock_write(fd, "x", 1), 1);
-	ck_assert_int_gt(sock_read(fd, buf, sizeof buf), 0);
-	sock_close(fd);
-	stop_server();
+		ck_assert_int_eq(embed_send(fd, "x", 1), 0);
+	ck_assert_uint_eq(embed_read_n(fd, buf, 1, 5000), 1);
+	embed_close(fd);
+	embed_stop();
 }
 END_TEST
 
@@ -460,7 +320,7 @@ static char			 replace_err[256];
 static void
 do_replace(void *arg)
 {
-	replace_result = harbor_server_replace_services(srv, replacement,
+	replace_result = harbor_server_replace_services(embed_srv, replacement,
 	    (size_t)(uintptr_t)arg, replace_err, sizeof replace_err);
 }
 
@@ -472,9 +332,9 @@ START_TEST(test_replace_services)
 	socklen_t len = sizeof sin;
 
 	start_server(HARBOR_DISPATCH_INLINE, 1);
-	port = port_of("g");
-	fd = client(port);
-	ck_assert(strncmp(read_line(fd, line, sizeof line), "hello g", 7) ==
+	port = embed_port("g");
+	fd = embed_client(port);
+	ck_assert(strncmp(embed_read_line(fd, line, sizeof line), "hello g", 7) ==
 	    0);
 
 	/* A replacement that cannot bind changes nothing. */
@@ -490,29 +350,29 @@ START_TEST(test_replace_services)
 	snprintf(line, sizeof line, "127.0.0.1:%u", ntohs(sin.sin_port));
 	ck_assert_int_eq(harbor_service_add_listen(replacement[1], line, err,
 	    sizeof err), 0);
-	call_on_loop(do_replace, (void *)(uintptr_t)2);
+	embed_on_loop(do_replace, (void *)(uintptr_t)2);
 	ck_assert_int_eq(replace_result, -1);
 	ck_assert_msg(strstr(replace_err, "cannot listen on") != NULL, "%s",
 	    replace_err);
-	ck_assert_int_eq(port_of("g"), port);
-	sock_close(busy);
+	ck_assert_int_eq(embed_port("g"), port);
+	embed_close(busy);
 
 	/* One that works: g keeps its port and its open connection. */
 	replacement[0] = greeter_service("g", "hi", HARBOR_DISPATCH_INLINE);
 	replacement[1] = greeter_service("h", "hey", HARBOR_DISPATCH_POOL);
-	call_on_loop(do_replace, (void *)(uintptr_t)2);
+	embed_on_loop(do_replace, (void *)(uintptr_t)2);
 	ck_assert_int_eq(replace_result, 0);
-	ck_assert_int_eq(port_of("g"), port);
-	ck_assert_int_eq(sock_write(fd, "xy\n", 3), 3);
-	ck_assert_str_eq(read_line(fd, line, sizeof line), "3\n");
-	sock_close(fd);
-	fd = client(port);
-	ck_assert(strncmp(read_line(fd, line, sizeof line), "hi g", 4) == 0);
-	sock_close(fd);
-	fd = client(port_of("h"));
-	ck_assert(strncmp(read_line(fd, line, sizeof line), "hey h", 5) == 0);
-	sock_close(fd);
-	stop_server();
+	ck_assert_int_eq(embed_port("g"), port);
+	ck_assert_int_eq(embed_send(fd, "xy\n", 3), 0);
+	ck_assert_str_eq(embed_read_line(fd, line, sizeof line), "3\n");
+	embed_close(fd);
+	fd = embed_client(port);
+	ck_assert(strncmp(embed_read_line(fd, line, sizeof line), "hi g", 4) == 0);
+	embed_close(fd);
+	fd = embed_client(embed_port("h"));
+	ck_assert(strncmp(embed_read_line(fd, line, sizeof line), "hey h", 5) == 0);
+	embed_close(fd);
+	embed_stop();
 	/* The old g, and the two of the failed replacement, and the new
 	 * ones: every service's state was freed once. */
 	ck_assert_int_eq(atomic_load(&service_frees), 5);

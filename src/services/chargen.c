@@ -46,6 +46,7 @@ chargen_writable(struct harbor_conn *conn)
 }
 
 const struct harbor_handler handler_chargen = {
+	HARBOR_HANDLER_V1,
 	.name = "chargen",
 	.open = chargen_writable,
 	.writable = chargen_writable,

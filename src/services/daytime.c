@@ -34,6 +34,7 @@ daytime_open(struct harbor_conn *conn)
 }
 
 const struct harbor_handler handler_daytime = {
+	HARBOR_HANDLER_V1,
 	.name = "daytime",
 	.open = daytime_open,
 };

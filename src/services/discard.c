@@ -5,5 +5,6 @@
 
 /* No input callback: the connection drains input without a call. */
 const struct harbor_handler handler_discard = {
+	HARBOR_HANDLER_V1,
 	.name = "discard",
 };

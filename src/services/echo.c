@@ -3,13 +3,15 @@
 
 #include "harbor-internal.h"
 
-static void
+static size_t
 echo_input(struct harbor_conn *conn, const char *data, size_t len)
 {
 	(void)harbor_conn_write(conn, data, len);
+	return len;
 }
 
 const struct harbor_handler handler_echo = {
+	HARBOR_HANDLER_V1,
 	.name = "echo",
 	.input = echo_input,
 };

@@ -443,7 +443,9 @@ exec_close(struct harbor_conn *c)
 }
 
 const struct harbor_handler handler_exec = {
+	HARBOR_HANDLER_V1,
 	.name = "exec",
+	.flags = HARBOR_HANDLER_INLINE_ONLY | HARBOR_HANDLER_CHILDREN,
 	.service_init = exec_init,
 	.service_free = exec_free,
 	.open = exec_open,
@@ -455,7 +457,151 @@ const struct harbor_handler handler_exec = {
 #include "harbor-internal.h"
 
 const struct harbor_handler handler_exec = {
+	HARBOR_HANDLER_V1,
 	.name = "exec",
+	.flags = HARBOR_HANDLER_INLINE_ONLY | HARBOR_HANDLER_CHILDREN,
 };
 
 #endif
+
+/* --- the exec service's API (harbor.h) ------------------------------------ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _WIN32
+struct harbor_service *
+harbor_service_new_exec(const char *name, const char *const *argv,
+    char *err, size_t errlen)
+{
+	(void)name;
+	(void)argv;
+	snprintf(err, errlen, "exec is not available on Windows: it hands "
+	    "the client's socket to a child process as its standard input "
+	    "and output, which Windows programs cannot use");
+	return NULL;
+}
+#else
+struct harbor_service *
+harbor_service_new_exec(const char *name, const char *const *argv,
+    char *err, size_t errlen)
+{
+	struct harbor_service	*svc = NULL;
+	size_t			 n, i;
+
+	if (argv == NULL || argv[0] == NULL || argv[0][0] != '/') {
+		snprintf(err, errlen, "exec needs the program's absolute path "
+		    "(there is no PATH search)");
+		return NULL;
+	}
+	for (n = 0; argv[n] != NULL; n++)
+		;
+	if ((svc = harbor_service_new(name, &handler_exec)) == NULL ||
+	    (svc->exec_argv = calloc(n + 1, sizeof *svc->exec_argv)) == NULL ||
+	    (svc->exec_env = calloc(1, sizeof *svc->exec_env)) == NULL)
+		goto nomem;
+	for (i = 0; i < n; i++)
+		if ((svc->exec_argv[i] = strdup(argv[i])) == NULL)
+			goto nomem;
+	return svc;
+nomem:
+	harbor_service_free(svc);
+	snprintf(err, errlen, "out of memory");
+	return NULL;
+}
+#endif
+
+static int
+not_exec(const struct harbor_service *svc, char *err, size_t errlen)
+{
+	if (svc->handler == &handler_exec)
+		return 0;
+	snprintf(err, errlen, "service '%s' does not exec a program",
+	    svc->name);
+	return 1;
+}
+
+/* The names exec sets itself for each connection. */
+static const char *const ucspi_names[] = {
+	"PROTO", "TCPLOCALIP", "TCPLOCALPORT", "TCPREMOTEIP", "TCPREMOTEPORT",
+	"TCPCONNNUM", NULL
+};
+
+int
+harbor_service_exec_setenv(struct harbor_service *svc, const char *nv,
+    char *err, size_t errlen)
+{
+	const char	*eq = strchr(nv, '=');
+	char		**grown, *copy;
+	size_t		 len, i;
+
+	if (not_exec(svc, err, errlen))
+		return -1;
+	if (eq == NULL || eq == nv) {
+		snprintf(err, errlen, "bad environment entry '%s' (expected "
+		    "NAME=VALUE)", nv);
+		return -1;
+	}
+	len = (size_t)(eq - nv);
+	for (i = 0; ucspi_names[i] != NULL; i++)
+		if (strlen(ucspi_names[i]) == len &&
+		    strncmp(ucspi_names[i], nv, len) == 0) {
+			snprintf(err, errlen, "%s is set for each connection "
+			    "and cannot be given", ucspi_names[i]);
+			return -1;
+		}
+	/* A name given again takes the later value. */
+	for (i = 0; i < svc->nexec_env; i++)
+		if (strncmp(svc->exec_env[i], nv, len + 1) == 0) {
+			if ((copy = strdup(nv)) == NULL)
+				goto nomem;
+			free(svc->exec_env[i]);
+			svc->exec_env[i] = copy;
+			return 0;
+		}
+	grown = realloc(svc->exec_env, (svc->nexec_env + 2) * sizeof *grown);
+	if (grown == NULL)
+		goto nomem;
+	svc->exec_env = grown;
+	if ((grown[svc->nexec_env] = strdup(nv)) == NULL)
+		goto nomem;
+	grown[++svc->nexec_env] = NULL;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+int
+harbor_service_exec_credentials(struct harbor_service *svc, long uid,
+    long gid, char *err, size_t errlen)
+{
+	if (not_exec(svc, err, errlen))
+		return -1;
+	svc->exec_uid = uid;
+	svc->exec_gid = gid;
+	return 0;
+}
+
+int
+harbor_service_exec_stderr_limits(struct harbor_service *svc,
+    unsigned bytes_per_sec, size_t line_max, char *err, size_t errlen)
+{
+	if (not_exec(svc, err, errlen))
+		return -1;
+	if (line_max < 16 || line_max > EXEC_STDERR_LINE_MAX) {
+		snprintf(err, errlen, "a standard error line of %zu bytes "
+		    "(expected 16..%d)", line_max, EXEC_STDERR_LINE_MAX);
+		return -1;
+	}
+	if (bytes_per_sec > HARBOR_EXEC_STDERR_RATE_MAX) {
+		snprintf(err, errlen, "a standard error rate of %u bytes a "
+		    "second (expected 0..%u)", bytes_per_sec,
+		    HARBOR_EXEC_STDERR_RATE_MAX);
+		return -1;
+	}
+	svc->exec_stderr_rate = bytes_per_sec;
+	svc->exec_stderr_line_max = line_max;
+	return 0;
+}

@@ -337,9 +337,62 @@ forward_close(struct harbor_conn *c)
 }
 
 const struct harbor_handler handler_forward = {
+	HARBOR_HANDLER_V1,
 	.name = "forward",
+	/* The relay and the connect live on the connection's loop. */
+	.flags = HARBOR_HANDLER_INLINE_ONLY,
 	.service_init = forward_init,
 	.service_free = forward_free,
 	.open = forward_open,
 	.close = forward_close,
 };
+
+/* --- the forward service's API (harbor.h) --------------------------------- */
+
+struct harbor_service *
+harbor_service_new_forward(const char *name, const char *target, char *err,
+    size_t errlen)
+{
+	struct harbor_service	*svc;
+	char			 host[256], port[8];
+
+	if (forward_target_split(target, host, sizeof host, port, sizeof port,
+	    err, errlen) == -1)
+		return NULL;
+	if ((svc = harbor_service_new(name, &handler_forward)) == NULL ||
+	    (svc->forward_to = strdup(target)) == NULL) {
+		harbor_service_free(svc);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	return svc;
+}
+
+int
+harbor_forward_check(const char *target, char *err, size_t errlen)
+{
+	char	host[256], port[8];
+
+	return forward_target_split(target, host, sizeof host, port,
+	    sizeof port, err, errlen);
+}
+
+int
+harbor_service_set_connect_timeout(struct harbor_service *svc, unsigned ms)
+{
+	if (svc->handler != &handler_forward || ms == 0)
+		return -1;
+	svc->connect_timeout_ms = ms;
+	return 0;
+}
+
+int
+harbor_service_set_send_proxy(struct harbor_service *svc, int version)
+{
+	if (svc->handler != &handler_forward || (version != 0 &&
+	    version != HARBOR_PROXY_V1 && version != HARBOR_PROXY_V2))
+		return -1;
+	svc->send_proxy = version == HARBOR_PROXY_V1 ? PROXY_V1 :
+	    version == HARBOR_PROXY_V2 ? PROXY_V2 : 0;
+	return 0;
+}

@@ -279,6 +279,7 @@ qotd_open(struct harbor_conn *conn)
 }
 
 const struct harbor_handler handler_qotd = {
+	HARBOR_HANDLER_V1,
 	.name = "qotd",
 	.service_init = qotd_service_init,
 	.service_free = quotes_free,

@@ -28,6 +28,7 @@ time_open(struct harbor_conn *conn)
 }
 
 const struct harbor_handler handler_time = {
+	HARBOR_HANDLER_V1,
 	.name = "time",
 	.open = time_open,
 };
