@@ -92,7 +92,7 @@ listener_bind(struct listener *l, char *err, size_t errlen)
 	if (getsockname(fd, (struct sockaddr *)&bound, &boundlen) == 0) {
 		addr_format((struct sockaddr *)&bound, l->bound,
 		    sizeof l->bound);
-		if (boundlen <= sizeof l->addr.ss) {
+		if ((size_t)boundlen <= sizeof l->addr.ss) {
 			memcpy(&l->addr.ss, &bound, boundlen);
 			l->addr.len = boundlen;
 		}
