@@ -25,6 +25,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef _WIN32
+#include <winsock2.h>
+#define SHUT_WR	SD_SEND
+#else
+#include <sys/socket.h>
+#endif
+
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
@@ -35,8 +42,11 @@ static void	conn_writecb(struct bufferevent *, void *);
 static void	conn_eventcb(struct bufferevent *, short, void *);
 static void	conn_job_run(struct pool_job *);
 static void	conn_job_admitted(struct pool_job *);
+static void	conn_run_timers(struct harbor_conn *);
+static void	conn_run_posts(struct harbor_conn *);
 static void	conn_finish(struct harbor_conn *, enum conn_reason);
-static void	conn_request_close(struct harbor_conn *, enum conn_reason);
+static void	conn_timers_stop_all(struct harbor_conn *);
+static void	conn_timers_free(struct harbor_conn *);
 
 static int
 conn_inline(const struct harbor_conn *c)
@@ -44,7 +54,7 @@ conn_inline(const struct harbor_conn *c)
 	return c->svc->dispatch == HARBOR_DISPATCH_INLINE;
 }
 
-static void
+void
 conn_hold(struct harbor_conn *c)
 {
 	atomic_fetch_add(&c->refs, 1);
@@ -119,8 +129,8 @@ conn_free(struct harbor_conn *c)
 		    (unsigned long long)c->bytes_out);
 		if (c->session_timer != NULL)
 			event_free(c->session_timer);
-		if (c->timer != NULL)
-			event_free(c->timer);
+		if (c->deadline != NULL)
+			event_free(c->deadline);
 		bufferevent_free(c->bev);	/* closes the socket */
 		if (c->prev != NULL)
 			c->prev->next = c->next;
@@ -130,6 +140,7 @@ conn_free(struct harbor_conn *c)
 			c->next->prev = c->prev;
 	} else
 		evutil_closesocket(c->fd);
+	conn_timers_free(c);
 	service_release(c->svc);
 	free(c->hops);
 	free(c);
@@ -149,7 +160,7 @@ conn_release(struct harbor_conn *c)
 		conn_free(c);
 }
 
-/* On a worker: the free itself must happen on the loop. */
+/* Off the loop: the free itself must happen on the loop. */
 static void
 conn_release_remote(struct harbor_conn *c)
 {
@@ -157,6 +168,13 @@ conn_release_remote(struct harbor_conn *c)
 	    loop_post(c->loop, conn_free_task, c) == -1)
 		log_err("conn %llu: cannot post its release; leaking it",
 		    (unsigned long long)c->id);
+}
+
+/* Any thread. */
+void
+conn_release_any(struct harbor_conn *c)
+{
+	conn_release_remote(c);
 }
 
 /* --- handler calls ------------------------------------------------------- */
@@ -272,7 +290,7 @@ conn_close_task(void *arg)
 }
 
 /* From a handler call, on whichever thread runs it. */
-static void
+void
 conn_request_close(struct harbor_conn *c, enum conn_reason reason)
 {
 	int	none = CLOSE_NONE;
@@ -414,6 +432,12 @@ conn_run(struct harbor_conn *c, unsigned bits)
 {
 	const struct harbor_handler *h = c->svc->handler;
 
+	if (c->closed_told) {
+		/* After close, only posted functions run: told it is gone. */
+		if (bits & CONN_EV_POST)
+			conn_run_posts(c);
+		return;
+	}
 	if ((bits & CONN_EV_OPEN) && h->open != NULL)
 		h->open(c);
 	if (!(bits & CONN_EV_CLOSE)) {
@@ -422,9 +446,16 @@ conn_run(struct harbor_conn *c, unsigned bits)
 		if ((bits & CONN_EV_WRITABLE) && h->writable != NULL &&
 		    !atomic_load(&c->stop_input) && !harbor_conn_output_full(c))
 			h->writable(c);
+		if (bits & CONN_EV_TIMER)
+			conn_run_timers(c);
 	}
-	if ((bits & CONN_EV_CLOSE) && h->close != NULL)
-		h->close(c);
+	if (bits & CONN_EV_POST)
+		conn_run_posts(c);
+	if (bits & CONN_EV_CLOSE) {
+		if (h->close != NULL)
+			h->close(c);
+		c->closed_told = 1;
+	}
 }
 
 /* --- loop side ----------------------------------------------------------- */
@@ -467,13 +498,13 @@ conn_touch(struct harbor_conn *c)
 }
 
 static void
-conn_timer_arm(struct harbor_conn *c, int64_t ms)
+conn_deadline_arm(struct harbor_conn *c, int64_t ms)
 {
 	struct timeval	tv;
 
 	tv.tv_sec = (long)(ms / 1000);
 	tv.tv_usec = (long)(ms % 1000) * 1000;
-	(void)evtimer_add(c->timer, &tv);
+	(void)evtimer_add(c->deadline, &tv);
 }
 
 /* One timer a connection, on its loop.  While the PROXY header is read it
@@ -482,7 +513,7 @@ conn_timer_arm(struct harbor_conn *c, int64_t ms)
  * the time (conn_touch), and when the timer fires it closes the connection
  * if it has been quiet for idle-timeout, or waits for the rest of it. */
 static void
-conn_timer_fired(evutil_socket_t fd, short what, void *arg)
+conn_deadline_fired(evutil_socket_t fd, short what, void *arg)
 {
 	struct harbor_conn	*c = arg;
 	unsigned		 idle = c->svc->idle_timeout_ms;
@@ -502,7 +533,7 @@ conn_timer_fired(evutil_socket_t fd, short what, void *arg)
 		if (quiet >= (int64_t)idle)
 			conn_end(c, CLOSE_IDLE, NULL);
 		else
-			conn_timer_arm(c, (int64_t)idle - quiet);
+			conn_deadline_arm(c, (int64_t)idle - quiet);
 		return;
 	case CONN_FINISHED:
 		return;
@@ -520,9 +551,9 @@ conn_start(struct harbor_conn *c)
 	    c->svc->max_line + 2 : c->svc->max_input);
 	if (c->svc->idle_timeout_ms != 0) {
 		conn_touch(c);
-		conn_timer_arm(c, c->svc->idle_timeout_ms);
-	} else if (c->timer != NULL)
-		(void)evtimer_del(c->timer);
+		conn_deadline_arm(c, c->svc->idle_timeout_ms);
+	} else if (c->deadline != NULL)
+		(void)evtimer_del(c->deadline);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	conn_hold(c);
 	conn_dispatch(c, CONN_EV_OPEN);
@@ -572,6 +603,7 @@ conn_header_readcb(struct bufferevent *bev, void *arg)
 		addr_format((struct sockaddr *)&pi.dst, c->local,
 		    sizeof c->local);
 		c->peer_addr = pi.src;
+		c->proxied = 1;
 		c->local_addr = pi.dst;
 		c->have_local = 1;
 	} else
@@ -635,7 +667,7 @@ conn_attach(void *arg)
 	c->loop->conns = c;
 	event_base_gettimeofday_cached(c->loop->base, &c->started);
 	if (c->state == CONN_HEADER || c->svc->idle_timeout_ms != 0) {
-		if ((c->timer = evtimer_new(c->loop->base, conn_timer_fired,
+		if ((c->deadline = evtimer_new(c->loop->base, conn_deadline_fired,
 		    c)) == NULL) {
 			log_err("service %s: %s (conn %llu): cannot set up the "
 			    "connection's timer", c->svc->name, c->peer,
@@ -674,7 +706,7 @@ conn_attach(void *arg)
 		    conn_header_eventcb, c);
 		bufferevent_setwatermark(c->bev, EV_READ, 0,
 		    PROXY_HEADER_MAX);
-		conn_timer_arm(c, c->svc->proxy_timeout_ms);
+		conn_deadline_arm(c, c->svc->proxy_timeout_ms);
 		bufferevent_enable(c->bev, EV_READ);
 		return;
 	}
@@ -715,6 +747,10 @@ conn_accepted(struct harbor_service *svc, struct loop *loop,
 	atomic_init(&c->scheduled, 0);
 	atomic_init(&c->stop_input, 0);
 	atomic_init(&c->eof, 0);
+	atomic_init(&c->finished, 0);
+	atomic_init(&c->write_shut, 0);
+	atomic_init(&c->timers, NULL);
+	atomic_init(&c->posts, NULL);
 	c->job.run = conn_job_run;
 	c->job.admitted = conn_job_admitted;
 	atomic_fetch_add(&loop->nconns, 1);
@@ -741,10 +777,12 @@ conn_finish(struct harbor_conn *c, enum conn_reason reason)
 		c->reason = reason;
 	c->state = CONN_FINISHED;
 	atomic_store(&c->stop_input, 1);
+	atomic_store(&c->finished, 1);
+	conn_timers_stop_all(c);
 	if (c->session_timer != NULL)
 		(void)evtimer_del(c->session_timer);
-	if (c->timer != NULL)
-		(void)evtimer_del(c->timer);
+	if (c->deadline != NULL)
+		(void)evtimer_del(c->deadline);
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 	/* The handler hears of the end only if it heard of the start. */
@@ -780,6 +818,10 @@ conn_writecb(struct bufferevent *bev, void *arg)
 	}
 	if (c->state != CONN_OPEN)
 		return;
+	if (c->shut_pending && evbuffer_get_length(out) == 0) {
+		c->shut_pending = 0;
+		(void)shutdown(c->fd, SHUT_WR);
+	}
 	conn_hold(c);
 	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0 ||
 	    atomic_load(&c->eof))
@@ -865,119 +907,222 @@ conn_shutdown_all(void *arg)
 	}
 }
 
-/* --- the handler's API ------------------------------------------------- */
+/* --- asks of the loop, from the handler's callbacks ---------------------- */
 
-int
-harbor_conn_write(struct harbor_conn *c, const void *data, size_t len)
+struct conn_ask {
+	struct harbor_conn	*conn;
+	void			(*fn)(struct harbor_conn *);
+};
+
+static void
+conn_ask_task(void *arg)
 {
-	/* After the end the bufferevent is disabled: what is written here
-	 * is never sent and goes when the connection is freed. */
-	return bufferevent_write(c->bev, data, len);
+	struct conn_ask	*a = arg;
+
+	a->fn(a->conn);
+	conn_release(a->conn);
+	free(a);
 }
 
 int
-harbor_conn_printf(struct harbor_conn *c, const char *fmt, ...)
+conn_on_loop(struct harbor_conn *c, void (*fn)(struct harbor_conn *))
 {
-	va_list	ap;
-	int	r;
-#ifdef _WIN32
-	/* libevent formats with msvcrt's printf there, which lacks %zu and
-	 * %lld; MinGW's C99 one, which this file gets, has them. */
-	char	buf[512], *p = buf;
+	struct conn_ask	*a;
 
-	va_start(ap, fmt);
-	r = vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	if (r < 0)
+	if ((a = malloc(sizeof *a)) == NULL)
 		return -1;
-	if ((size_t)r >= sizeof buf) {
-		if ((p = malloc((size_t)r + 1)) == NULL)
-			return -1;
-		va_start(ap, fmt);
-		(void)vsnprintf(p, (size_t)r + 1, fmt, ap);
-		va_end(ap);
+	a->conn = c;
+	a->fn = fn;
+	conn_hold(c);
+	if (loop_post(c->loop, conn_ask_task, a) == -1) {
+		free(a);
+		conn_release_remote(c);
+		return -1;
 	}
-	r = evbuffer_add(bufferevent_get_output(c->bev), p, (size_t)r);
-	if (p != buf)
-		free(p);
-#else
-	va_start(ap, fmt);
-	r = evbuffer_add_vprintf(bufferevent_get_output(c->bev), fmt, ap);
-	va_end(ap);
-#endif
-	return r < 0 ? -1 : 0;
+	return 0;
 }
 
-size_t
-harbor_conn_output_pending(struct harbor_conn *c)
+/* harbor_conn_shutdown_write: FIN once what was written is sent. */
+void
+conn_shut_write(struct harbor_conn *c)
 {
-	return evbuffer_get_length(bufferevent_get_output(c->bev));
+	if (c->state != CONN_OPEN)
+		return;
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		(void)shutdown(c->fd, SHUT_WR);
+		return;
+	}
+	c->shut_pending = 1;
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+}
+
+/* harbor_conn_resume_input: what is buffered is offered again. */
+void
+conn_offer_input(struct harbor_conn *c)
+{
+	if (c->state == CONN_OPEN)
+		conn_dispatch(c, CONN_EV_INPUT);
+}
+
+/* --- timers -------------------------------------------------------------- */
+
+struct harbor_timer {
+	struct harbor_conn	*conn;
+	struct event		*ev;
+	harbor_timer_fn		*fn;
+	void			*arg;
+	atomic_int		 due;		/* fired, not called yet */
+	struct harbor_timer	*next;
+};
+
+static void
+conn_timer_fired(evutil_socket_t fd, short what, void *arg)
+{
+	struct harbor_timer	*t = arg;
+	struct harbor_conn	*c = t->conn;
+
+	if (c->state == CONN_FINISHED)
+		return;
+	atomic_store(&t->due, 1);
+	conn_hold(c);
+	conn_dispatch(c, CONN_EV_TIMER);
+	conn_release(c);
+}
+
+struct harbor_timer *
+conn_timer_new(struct harbor_conn *c, harbor_timer_fn *fn, void *arg)
+{
+	struct harbor_timer	*t;
+
+	if (fn == NULL || (t = calloc(1, sizeof *t)) == NULL)
+		return NULL;
+	t->conn = c;
+	t->fn = fn;
+	t->arg = arg;
+	atomic_init(&t->due, 0);
+	if ((t->ev = evtimer_new(c->loop->base, conn_timer_fired, t)) ==
+	    NULL) {
+		free(t);
+		return NULL;
+	}
+	/* The loop reads the list when the connection ends: pushed whole. */
+	t->next = atomic_load(&c->timers);
+	while (!atomic_compare_exchange_weak(&c->timers, &t->next, t))
+		;
+	return t;
 }
 
 int
-harbor_conn_output_full(struct harbor_conn *c)
+conn_timer_start(struct harbor_timer *t, unsigned ms)
 {
-	return harbor_conn_output_pending(c) >= c->svc->output_high;
+	struct timeval	tv;
+
+	if (atomic_load(&t->conn->finished))
+		return -1;
+	tv.tv_sec = (long)(ms / 1000);
+	tv.tv_usec = (long)(ms % 1000) * 1000;
+	atomic_store(&t->due, 0);
+	return evtimer_add(t->ev, &tv);
 }
 
 void
-harbor_conn_close(struct harbor_conn *c)
+conn_timer_stop(struct harbor_timer *t)
 {
-	conn_request_close(c, CLOSE_SERVICE);
+	/* Deleting waits for its callback if the loop runs it right now;
+	 * then a call it made due is taken back. */
+	(void)evtimer_del(t->ev);
+	atomic_store(&t->due, 0);
 }
 
-void *
-harbor_conn_get_data(struct harbor_conn *c)
+/* The handler's thread: the calls of the timers that fired. */
+static void
+conn_run_timers(struct harbor_conn *c)
 {
-	return c->data;
+	struct harbor_timer	*t;
+
+	for (t = atomic_load(&c->timers); t != NULL; t = t->next)
+		if (atomic_exchange(&t->due, 0) && !c->closed_told)
+			t->fn(c, t->arg);
 }
 
-void
-harbor_conn_set_data(struct harbor_conn *c, void *data)
+static void
+conn_timers_stop_all(struct harbor_conn *c)
 {
-	c->data = data;
+	struct harbor_timer	*t;
+
+	for (t = atomic_load(&c->timers); t != NULL; t = t->next)
+		(void)evtimer_del(t->ev);
 }
 
-void *
-harbor_conn_service_state(struct harbor_conn *c)
+static void
+conn_timers_free(struct harbor_conn *c)
 {
-	return c->svc->state;
-}
+	struct harbor_timer	*t, *next;
 
-struct harbor_service *
-harbor_conn_service(struct harbor_conn *c)
-{
-	return c->svc;
-}
-
-const char *
-harbor_conn_peer(struct harbor_conn *c)
-{
-	return c->peer;
-}
-
-/* Asked for rarely, so found out on the first call rather than costing
- * every accept a system call.  Handler calls of a connection never run at
- * once, so the first call needs no lock. */
-const char *
-harbor_conn_local(struct harbor_conn *c)
-{
-	struct sockaddr_storage	local;
-	ev_socklen_t		len = sizeof local;
-
-	if (c->local[0] == '\0') {
-		if (getsockname(bufferevent_getfd(c->bev),
-		    (struct sockaddr *)&local, &len) == 0)
-			addr_format((struct sockaddr *)&local, c->local,
-			    sizeof c->local);
-		else
-			strlcpy(c->local, "?", sizeof c->local);
+	for (t = atomic_load(&c->timers); t != NULL; t = next) {
+		next = t->next;
+		event_free(t->ev);
+		free(t);
 	}
-	return c->local;
 }
 
-uint64_t
-harbor_conn_id(struct harbor_conn *c)
+/* --- posted functions ---------------------------------------------------- */
+
+struct conn_post {
+	struct harbor_conn	*conn;
+	harbor_conn_fn		*fn;
+	void			*arg;
+	struct conn_post	*next;
+};
+
+/* On the loop: into the connection's list, and called in its order. */
+static void
+conn_post_arrived(void *arg)
 {
-	return c->id;
+	struct conn_post	*p = arg;
+	struct harbor_conn	*c = p->conn;
+
+	p->next = atomic_load(&c->posts);
+	while (!atomic_compare_exchange_weak(&c->posts, &p->next, p))
+		;
+	conn_dispatch(c, CONN_EV_POST);
+}
+
+int
+conn_post(struct harbor_conn *c, harbor_conn_fn *fn, void *arg)
+{
+	struct conn_post	*p;
+
+	if (fn == NULL || (p = malloc(sizeof *p)) == NULL)
+		return -1;
+	p->conn = c;
+	p->fn = fn;
+	p->arg = arg;
+	conn_hold(c);		/* the post's, until its call */
+	if (loop_post(c->loop, conn_post_arrived, p) == -1) {
+		free(p);
+		conn_release_remote(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* The handler's thread: the posted calls, oldest first; gone when the
+ * connection has ended meanwhile. */
+static void
+conn_run_posts(struct harbor_conn *c)
+{
+	struct conn_post	*p, *fifo = NULL, *next;
+
+	for (p = atomic_exchange(&c->posts, NULL); p != NULL; p = next) {
+		next = p->next;
+		p->next = fifo;
+		fifo = p;
+	}
+	for (p = fifo; p != NULL; p = next) {
+		next = p->next;
+		p->fn(c, p->arg, atomic_load(&c->finished) || c->closed_told);
+		free(p);
+		conn_release_remote(c);
+	}
 }

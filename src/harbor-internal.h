@@ -361,6 +361,7 @@ unsigned pool_queued(struct pool *pool);
 /* loop.c */
 struct loop_task;
 struct harbor_conn;
+struct conn_post;
 struct loop {
 	struct harbor_server	*server;
 	struct event_base	*base;
@@ -424,7 +425,7 @@ struct harbor_conn {
 	char			 local[HARBOR_ADDRSTRLEN];
 	struct timeval		 started;
 	int64_t			 last_active_ms; /* traffic either way */
-	struct event		*timer;		/* header deadline, idle */
+	struct event		*deadline;	/* the PROXY header's, idle */
 	struct event		*session_timer;	/* session-timeout */
 	uint64_t		 bytes_in;	/* loop thread */
 	uint64_t		 bytes_out;	/* loop thread */
@@ -435,7 +436,14 @@ struct harbor_conn {
 	atomic_int		 stop_input;	/* close requested: no more
 						   input to the handler */
 	atomic_int		 eof;		/* client sent FIN */
+	atomic_int		 finished;	/* I/O over: CONN_FINISHED */
+	atomic_int		 write_shut;	/* harbor_conn_shutdown_write */
+	int			 shut_pending;	/* loop: FIN once output is out */
+	int			 proxied;	/* addresses from a PROXY header */
+	_Atomic(struct harbor_timer *) timers;	/* harbor_timer_new's */
+	_Atomic(struct conn_post *) posts;	/* to call, newest first */
 	/* The handler's thread only: */
+	int			 closed_told;	/* its close callback ran */
 	int			 end_told;	/* its end callback ran */
 	int			 input_paused;	/* harbor_conn_pause_input */
 	size_t			 need;		/* harbor_conn_need_input */
@@ -453,7 +461,9 @@ struct harbor_conn {
 #define CONN_EV_OPEN		0x01
 #define CONN_EV_INPUT		0x02
 #define CONN_EV_WRITABLE	0x04
-#define CONN_EV_CLOSE		0x08
+#define CONN_EV_TIMER		0x08
+#define CONN_EV_POST		0x10
+#define CONN_EV_CLOSE		0x20
 /* Takes over fd and what ticket holds in the service's limits (given
  * back when the connection is freed); runs on the main thread, attaches
  * on the loop's. */
@@ -468,6 +478,22 @@ void	conn_end(struct harbor_conn *c, enum conn_reason reason,
 	    const char *detail);
 /* Traffic either way: the idle timeout starts again.  Loop thread. */
 void	conn_touch(struct harbor_conn *c);
+void	conn_hold(struct harbor_conn *c);
+/* Any thread; the free happens on the connection's loop. */
+void	conn_release_any(struct harbor_conn *c);
+/* From a handler call, on whichever thread runs it. */
+void	conn_request_close(struct harbor_conn *c, enum conn_reason reason);
+/* Runs fn(c) on the connection's loop, later.  0, or -1 (no memory). */
+int	conn_on_loop(struct harbor_conn *c, void (*fn)(struct harbor_conn *));
+/* For conn_on_loop: harbor_conn_shutdown_write's, resume_input's. */
+void	conn_shut_write(struct harbor_conn *c);
+void	conn_offer_input(struct harbor_conn *c);
+/* harbor_timer_* and harbor_conn_post (harbor.h). */
+struct harbor_timer *conn_timer_new(struct harbor_conn *c,
+	    harbor_timer_fn *fn, void *arg);
+int	conn_timer_start(struct harbor_timer *t, unsigned ms);
+void	conn_timer_stop(struct harbor_timer *t);
+int	conn_post(struct harbor_conn *c, harbor_conn_fn *fn, void *arg);
 /* The client's address and the one it connected to (both as the PROXY
  * header gave them, if there was one).  0, or -1 if local is unknown. */
 int	conn_addresses(struct harbor_conn *c, struct sockaddr_storage *peer,

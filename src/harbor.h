@@ -389,15 +389,47 @@ unsigned harbor_server_connection_count(struct harbor_server *srv);
 
 /* --- connections (from inside a handler callback) ----------------------- */
 
+/* Unless said otherwise, these are called from inside a callback of the
+ * connection (open, input, writable, end, a timer's, a posted function's),
+ * on whichever thread runs it. */
+
+/* Output.  Writing fails (-1) after harbor_conn_shutdown_write(). */
 int	harbor_conn_write(struct harbor_conn *conn, const void *data,
     size_t len);
 int	harbor_conn_printf(struct harbor_conn *conn, const char *fmt, ...)
 	HARBOR_PRINTFLIKE(2, 3);
+/* data is sent from where it is, not copied: it must stay as it is until
+ * done(data, len, arg) says it was sent (or dropped with the connection);
+ * done may be NULL, and runs on the connection's loop. */
+typedef void harbor_ref_done_fn(const void *data, size_t len, void *arg);
+int	harbor_conn_write_ref(struct harbor_conn *conn, const void *data,
+    size_t len, harbor_ref_done_fn *done, void *arg);
+/* length bytes of the open file fd from offset (sendfile(2) where the
+ * system has it); the library closes fd once they are sent. */
+int	harbor_conn_write_file(struct harbor_conn *conn, int fd,
+    int64_t offset, int64_t length);
+/* The output buffer itself, for evbuffer_add_*(3) and the like: in the
+ * callback only, never kept across callbacks. */
+struct evbuffer *harbor_conn_output(struct harbor_conn *conn);
 /* Bytes written but not yet sent. */
 size_t	harbor_conn_output_pending(struct harbor_conn *conn);
 /* True when output is above the high-water mark: a generating handler
  * stops here and waits for its writable callback. */
 int	harbor_conn_output_full(struct harbor_conn *conn);
+/* Ends the sending side once what was written is sent (the client reads
+ * end of file), and goes on reading: the handler closes when it is done. */
+int	harbor_conn_shutdown_write(struct harbor_conn *conn);
+
+/* Input.  Paused, nothing is offered to the handler, and reading from the
+ * client stops when max-input is buffered (TCP holds it back); resumed,
+ * what is buffered is offered again (after this callback returns). */
+void	harbor_conn_pause_input(struct harbor_conn *conn);
+void	harbor_conn_resume_input(struct harbor_conn *conn);
+/* Raw framing: input is not offered again until at least bytes are
+ * buffered (a whole frame), then all of it at once.  Once.  -1 for more
+ * than max-input, or line framing. */
+int	harbor_conn_need_input(struct harbor_conn *conn, size_t bytes);
+
 /* Closes once pending output is sent.  No more input is handed to the
  * handler; the data of the callback that closes stays valid until that
  * callback returns. */
@@ -411,7 +443,40 @@ struct harbor_service *harbor_conn_service(struct harbor_conn *conn);
 /* "address:port" / "[v6]:port" of the client and of the local end. */
 const char *harbor_conn_peer(struct harbor_conn *conn);
 const char *harbor_conn_local(struct harbor_conn *conn);
+/* The same as sockaddrs (IPv4 or IPv6), *len their size: the client's,
+ * and the address it connected to (NULL if that cannot be learned). */
+struct sockaddr;
+const struct sockaddr *harbor_conn_peer_addr(struct harbor_conn *conn,
+    size_t *len);
+const struct sockaddr *harbor_conn_local_addr(struct harbor_conn *conn,
+    size_t *len);
+/* True when both came from a PROXY header, not from the socket. */
+int	harbor_conn_proxied(struct harbor_conn *conn);
 uint64_t harbor_conn_id(struct harbor_conn *conn);
+
+/* Timers of a connection: their function runs on the connection's thread,
+ * in order with its other callbacks, never after its close callback.  A
+ * timer lives as long as its connection (there is no free); started again
+ * it is rearmed, stopped it does not run (even if it was due). */
+struct harbor_timer;
+typedef void harbor_timer_fn(struct harbor_conn *conn, void *arg);
+struct harbor_timer *harbor_timer_new(struct harbor_conn *conn,
+    harbor_timer_fn *fn, void *arg);
+int	harbor_timer_start(struct harbor_timer *timer, unsigned ms);
+void	harbor_timer_stop(struct harbor_timer *timer);
+
+/* Work done elsewhere, its answer in the connection's order.  Hold the
+ * connection (from one of its callbacks) before handing it to another
+ * thread; from there post a function, which runs like the connection's
+ * other callbacks, with gone set if the client has gone meanwhile (then it
+ * writes nothing, and frees what it must); then release it.  Posting and
+ * releasing are safe from any thread.  The server waits, at shutdown,
+ * until every hold is released. */
+typedef void harbor_conn_fn(struct harbor_conn *conn, void *arg, int gone);
+void	harbor_conn_hold(struct harbor_conn *conn);
+void	harbor_conn_release(struct harbor_conn *conn);
+int	harbor_conn_post(struct harbor_conn *conn, harbor_conn_fn *fn,
+    void *arg);
 
 #ifdef __cplusplus
 }

@@ -6,11 +6,22 @@
 #include "autoconfig.h"
 
 #include <check.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <io.h>
+#else
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <unistd.h>
+#endif
 
 #include "harbor.h"
 #include "check-run.h"
@@ -86,6 +97,8 @@ END_TEST
 
 /* A 4-byte big-endian length, then that many bytes; the reply is the
  * payload reversed.  Nothing is consumed until a whole frame is there. */
+static atomic_int frame_calls;
+
 static size_t
 frames_input(struct harbor_conn *c, const char *data, size_t len)
 {
@@ -93,6 +106,7 @@ frames_input(struct harbor_conn *c, const char *data, size_t len)
 	size_t			 used = 0, n, i;
 	char			 out[256];
 
+	atomic_fetch_add(&frame_calls, 1);
 	while (len - used >= 4) {
 		n = (size_t)p[used] << 24 | (size_t)p[used + 1] << 16 |
 		    (size_t)p[used + 2] << 8 | p[used + 3];
@@ -100,8 +114,13 @@ frames_input(struct harbor_conn *c, const char *data, size_t len)
 			harbor_conn_close(c);
 			return len;
 		}
-		if (len - used - 4 < n)
+		if (len - used - 4 < n) {
+			/* Not called again before the frame is whole. */
+			if (used == 0)
+				ck_assert_int_eq(harbor_conn_need_input(c,
+				    4 + n), 0);
 			break;
+		}
 		for (i = 0; i < n; i++)
 			out[i] = data[used + 4 + n - 1 - i];
 		(void)harbor_conn_write(c, out, n);
@@ -135,10 +154,12 @@ START_TEST(test_input_consumed)
 	size_t	alen, blen, i;
 	int	fd;
 
+	atomic_store(&frame_calls, 0);
 	embed_start1(embed_service("f", &frames, dispatch_of(_i),
 	    HARBOR_FRAMING_RAW), 2);
 	fd = embed_client(embed_port("f"));
-	/* A byte at a time: nothing comes back until the frame is whole. */
+	/* A byte at a time: nothing comes back until the frame is whole,
+	 * and once the length is known, input waits for it all. */
 	frame_of("hello", a, &alen);
 	for (i = 0; i + 1 < alen; i++) {
 		ck_assert_int_eq(embed_send(fd, a + i, 1), 0);
@@ -147,6 +168,7 @@ START_TEST(test_input_consumed)
 	ck_assert_int_eq(embed_send(fd, a + i, 1), 0);
 	ck_assert_uint_eq(embed_read_n(fd, got, 5, 5000), 5);
 	ck_assert(memcmp(got, "olleh", 5) == 0);
+	ck_assert_int_le(atomic_load(&frame_calls), 5);
 	/* Two frames and a half in one write, the rest later. */
 	frame_of("abc", a, &alen);
 	frame_of("0123456789", b, &blen);
@@ -258,6 +280,355 @@ START_TEST(test_end_of_input)
 }
 END_TEST
 
+/* --- output by reference and from a file; the end of sending ------------- */
+
+static const char	ref_text[] = "by reference\n";
+static atomic_int	ref_done;
+static int		file_fd = -1;
+#define FILE_BYTES	(1024 * 1024 + 17)
+
+static void
+ref_sent(const void *data, size_t len, void *arg)
+{
+	ck_assert_ptr_eq(data, ref_text);
+	ck_assert_uint_eq(len, sizeof ref_text - 1);
+	ck_assert_ptr_eq(arg, &ref_done);
+	atomic_fetch_add(&ref_done, 1);
+}
+
+static void
+serve_open(struct harbor_conn *c)
+{
+	ck_assert_int_eq(harbor_conn_printf(c, "%d bytes follow\n",
+	    (int)(sizeof ref_text - 1 + FILE_BYTES)), 0);
+	ck_assert_int_eq(harbor_conn_write_ref(c, ref_text,
+	    sizeof ref_text - 1, ref_sent, &ref_done), 0);
+	ck_assert_int_eq(harbor_conn_write_file(c, file_fd, 0, FILE_BYTES),
+	    0);
+	file_fd = -1;		/* the library's now */
+	/* The client reads to its end of file; we go on reading. */
+	ck_assert_int_eq(harbor_conn_shutdown_write(c), 0);
+	ck_assert_int_eq(harbor_conn_write(c, "late", 4), -1);
+}
+
+static size_t
+serve_input(struct harbor_conn *c, const char *data, size_t len)
+{
+	uintptr_t	n = (uintptr_t)harbor_conn_get_data(c);
+
+	(void)data;
+	harbor_conn_set_data(c, (void *)(n + len));
+	return len;
+}
+
+static atomic_int served_after_shutdown;
+
+static void
+serve_end(struct harbor_conn *c)
+{
+	atomic_store(&served_after_shutdown,
+	    (int)(uintptr_t)harbor_conn_get_data(c));
+	harbor_conn_close(c);
+}
+
+static const struct harbor_handler server_of_files = {
+	HARBOR_HANDLER_V1,
+	.name = "files",
+	.open = serve_open,
+	.input = serve_input,
+	.end = serve_end,
+};
+
+START_TEST(test_ref_file_and_shutdown_write)
+{
+	char		 path[] = "harbor-file-XXXXXX", line[64];
+	unsigned char	*want, *got;
+	size_t		 i;
+	int		 fd;
+
+	ck_assert_ptr_nonnull(want = malloc(FILE_BYTES));
+	ck_assert_ptr_nonnull(got = malloc(FILE_BYTES + 64));
+	for (i = 0; i < FILE_BYTES; i++)
+		want[i] = (unsigned char)(i * 31 + (i >> 9));
+	ck_assert_int_ge(file_fd = mkstemp(path), 0);
+	(void)unlink(path);
+	ck_assert_int_eq(write(file_fd, want, FILE_BYTES), FILE_BYTES);
+	atomic_store(&ref_done, 0);
+	atomic_store(&served_after_shutdown, 0);
+	embed_start1(embed_service("s", &server_of_files, dispatch_of(_i),
+	    HARBOR_FRAMING_RAW), 2);
+	fd = embed_client(embed_port("s"));
+	snprintf((char *)got, 64, "%d bytes follow\n",
+	    (int)(sizeof ref_text - 1 + FILE_BYTES));
+	ck_assert_str_eq(embed_read_line(fd, line, sizeof line),
+	    (char *)got);
+	ck_assert_uint_eq(embed_read_n(fd, got, sizeof ref_text - 1 +
+	    FILE_BYTES + 1, 10000), sizeof ref_text - 1 + FILE_BYTES);
+	ck_assert(memcmp(got, ref_text, sizeof ref_text - 1) == 0);
+	ck_assert(memcmp(got + sizeof ref_text - 1, want, FILE_BYTES) == 0);
+	/* Its sending is over; ours is not. */
+	ck_assert_int_eq(embed_send_str(fd, "after your end\n"), 0);
+	embed_shutdown_write(fd);
+	ck_assert(embed_wait_eof(fd, 5000));
+	embed_close(fd);
+	embed_stop();
+	ck_assert_int_eq(atomic_load(&ref_done), 1);
+	ck_assert_int_eq(atomic_load(&served_after_shutdown), 15);
+	free(want);
+	free(got);
+}
+END_TEST
+
+/* --- timers, pause and resume ----------------------------------------------- */
+
+/* Each line comes back 50 ms later; "hold" pauses input for 200 ms. */
+struct later {
+	struct harbor_timer	*echo, *unpause;
+	char			 line[64];
+	size_t			 len;
+};
+
+static atomic_int timer_calls_after_close, closes;
+
+static void
+later_echo(struct harbor_conn *c, void *arg)
+{
+	struct later	*l = arg;
+
+	if (atomic_load(&closes) > 0 && harbor_conn_get_data(c) == NULL)
+		atomic_fetch_add(&timer_calls_after_close, 1);
+	(void)harbor_conn_write(c, l->line, l->len);
+	l->len = 0;
+	harbor_conn_resume_input(c);
+}
+
+static void
+later_unpause(struct harbor_conn *c, void *arg)
+{
+	(void)arg;
+	(void)harbor_conn_write(c, "resumed\n", 8);
+	harbor_conn_resume_input(c);
+}
+
+static void
+later_open(struct harbor_conn *c)
+{
+	struct later	*l = calloc(1, sizeof *l);
+
+	ck_assert_ptr_nonnull(l);
+	ck_assert_ptr_nonnull(l->echo = harbor_timer_new(c, later_echo, l));
+	ck_assert_ptr_nonnull(l->unpause = harbor_timer_new(c, later_unpause,
+	    l));
+	harbor_conn_set_data(c, l);
+}
+
+static size_t
+later_input(struct harbor_conn *c, const char *data, size_t len)
+{
+	struct later	*l = harbor_conn_get_data(c);
+
+	if (len == 5 && memcmp(data, "hold\n", 5) == 0) {
+		harbor_conn_pause_input(c);
+		ck_assert_int_eq(harbor_timer_start(l->unpause, 200), 0);
+		return len;
+	}
+	if (l->len > 0 || len > sizeof l->line)
+		return 0;	/* one at a time: this one waits */
+	memcpy(l->line, data, len);
+	l->len = len;
+	harbor_conn_pause_input(c);
+	ck_assert_int_eq(harbor_timer_start(l->echo, 50), 0);
+	return len;
+}
+
+static void
+later_close(struct harbor_conn *c)
+{
+	free(harbor_conn_get_data(c));
+	harbor_conn_set_data(c, NULL);
+	atomic_fetch_add(&closes, 1);
+}
+
+static const struct harbor_handler later = {
+	HARBOR_HANDLER_V1,
+	.name = "later",
+	.open = later_open,
+	.input = later_input,
+	.close = later_close,
+};
+
+START_TEST(test_timers_pause_resume)
+{
+	char		line[64];
+	long long	t0;
+	int		fd;
+
+	atomic_store(&timer_calls_after_close, 0);
+	atomic_store(&closes, 0);
+	embed_start1(embed_service("l", &later, dispatch_of(_i),
+	    HARBOR_FRAMING_LINE), _i < 2 ? 2 : 0);
+	fd = embed_client(embed_port("l"));
+	t0 = embed_now_ms();
+	ck_assert_int_eq(embed_send_str(fd, "one\ntwo\n"), 0);
+	ck_assert_str_eq(embed_read_line(fd, line, sizeof line), "one\n");
+	ck_assert_str_eq(embed_read_line(fd, line, sizeof line), "two\n");
+	ck_assert_int_ge(embed_now_ms() - t0, 100);
+	/* Paused: a line sent meanwhile waits for the unpause. */
+	ck_assert_int_eq(embed_send_str(fd, "hold\nthree\n"), 0);
+	ck_assert_str_eq(embed_read_line(fd, line, sizeof line),
+	    "resumed\n");
+	ck_assert_str_eq(embed_read_line(fd, line, sizeof line), "three\n");
+	/* Closed with a timer running: it does not fire after close. */
+	ck_assert_int_eq(embed_send_str(fd, "four\n"), 0);
+	embed_close(fd);
+	fd = embed_client(embed_port("l"));
+	ck_assert_int_eq(embed_send_str(fd, "five\n"), 0);
+	ck_assert_str_eq(embed_read_line(fd, line, sizeof line), "five\n");
+	embed_close(fd);
+	embed_stop();
+	ck_assert_int_eq(atomic_load(&timer_calls_after_close), 0);
+	ck_assert_int_eq(atomic_load(&closes), 2);
+}
+END_TEST
+
+/* --- work on another thread, answered in the connection's order ------------- */
+
+struct lookup {
+	struct harbor_conn	*conn;
+	char			 word[32];
+	int			 delay_ms;
+};
+
+static atomic_int answered, gone_told;
+
+static void
+answer(struct harbor_conn *c, void *arg, int gone)
+{
+	struct lookup	*lk = arg;
+	size_t		 i, n = strlen(lk->word);
+
+	if (gone)
+		atomic_fetch_add(&gone_told, 1);
+	else {
+		for (i = 0; i < n / 2; i++) {
+			char t = lk->word[i];
+
+			lk->word[i] = lk->word[n - 1 - i];
+			lk->word[n - 1 - i] = t;
+		}
+		(void)harbor_conn_printf(c, "%s\n", lk->word);
+		atomic_fetch_add(&answered, 1);
+	}
+	free(lk);
+}
+
+static void *
+worker(void *arg)
+{
+	struct lookup		*lk = arg;
+	struct harbor_conn	*c = lk->conn;
+	struct timespec		 ts = { 0, lk->delay_ms * 1000000L };
+
+	(void)nanosleep(&ts, NULL);
+	ck_assert_int_eq(harbor_conn_post(c, answer, lk), 0);
+	harbor_conn_release(c);
+	return NULL;
+}
+
+static size_t
+async_input(struct harbor_conn *c, const char *data, size_t len)
+{
+	struct lookup	*lk = calloc(1, sizeof *lk);
+	pthread_t	 t;
+
+	ck_assert_ptr_nonnull(lk);
+	lk->conn = c;
+	lk->delay_ms = len > 0 && data[0] == 's' ? 300 : 20;
+	snprintf(lk->word, sizeof lk->word, "%.*s", (int)(len - 1), data);
+	harbor_conn_hold(c);
+	ck_assert_int_eq(pthread_create(&t, NULL, worker, lk), 0);
+	ck_assert_int_eq(pthread_detach(t), 0);
+	return len;
+}
+
+static const struct harbor_handler asyncer = {
+	HARBOR_HANDLER_V1,
+	.name = "async",
+	.input = async_input,
+};
+
+START_TEST(test_post_from_another_thread)
+{
+	char	line[64];
+	int	fd;
+
+	atomic_store(&answered, 0);
+	atomic_store(&gone_told, 0);
+	embed_start1(embed_service("a", &asyncer, dispatch_of(_i),
+	    HARBOR_FRAMING_LINE), 2);
+	fd = embed_client(embed_port("a"));
+	ck_assert_int_eq(embed_send_str(fd, "stressed\n"), 0);
+	ck_assert_str_eq(embed_read_line(fd, line, sizeof line),
+	    "desserts\n");
+	/* The client goes before its slow answer: told, not crashed. */
+	ck_assert_int_eq(embed_send_str(fd, "slow\n"), 0);
+	embed_close(fd);
+	/* The server waits for the hold at shutdown. */
+	embed_stop();
+	ck_assert_int_eq(atomic_load(&answered), 1);
+	ck_assert_int_eq(atomic_load(&gone_told), 1);
+}
+END_TEST
+
+/* --- addresses ---------------------------------------------------------------- */
+
+static atomic_int peer_port, local_port, proxied;
+
+static void
+where_open(struct harbor_conn *c)
+{
+	const struct sockaddr_in	*sin;
+	size_t				 len;
+
+	sin = (const struct sockaddr_in *)harbor_conn_peer_addr(c, &len);
+	ck_assert_uint_eq(len, sizeof *sin);
+	ck_assert_int_eq(sin->sin_family, AF_INET);
+	atomic_store(&peer_port, ntohs(sin->sin_port));
+	sin = (const struct sockaddr_in *)harbor_conn_local_addr(c, &len);
+	ck_assert_ptr_nonnull(sin);
+	ck_assert_uint_eq(len, sizeof *sin);
+	atomic_store(&local_port, ntohs(sin->sin_port));
+	atomic_store(&proxied, harbor_conn_proxied(c));
+	harbor_conn_close(c);
+}
+
+static const struct harbor_handler where = {
+	HARBOR_HANDLER_V1,
+	.name = "where",
+	.open = where_open,
+};
+
+START_TEST(test_addresses)
+{
+	char	peer[64], local[64];
+	int	fd;
+
+	atomic_store(&proxied, -1);
+	embed_start1(embed_service("w", &where, dispatch_of(_i),
+	    HARBOR_FRAMING_RAW), 2);
+	fd = embed_client(embed_port("w"));
+	ck_assert(embed_wait_eof(fd, 5000));
+	embed_addresses(fd, peer, local, sizeof peer);
+	ck_assert_int_eq(atomic_load(&peer_port),
+	    atoi(strrchr(peer, ':') + 1));
+	ck_assert_int_eq(atomic_load(&local_port),
+	    atoi(strrchr(local, ':') + 1));
+	ck_assert_int_eq(atomic_load(&proxied), 0);
+	embed_close(fd);
+	embed_stop();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -271,6 +642,11 @@ main(void)
 	tcase_add_loop_test(tc, test_input_consumed, 0, 2);
 	tcase_add_loop_test(tc, test_input_left_at_max_input_closes, 0, 2);
 	tcase_add_loop_test(tc, test_end_of_input, 0, 2);
+	tcase_add_loop_test(tc, test_ref_file_and_shutdown_write, 0, 2);
+	/* inline and pool with I/O threads, then on the main loop */
+	tcase_add_loop_test(tc, test_timers_pause_resume, 0, 4);
+	tcase_add_loop_test(tc, test_post_from_another_thread, 0, 2);
+	tcase_add_loop_test(tc, test_addresses, 0, 2);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

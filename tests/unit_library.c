@@ -251,6 +251,7 @@ START_TEST(test_close_then_read_input)
 }
 END_TEST
 
+#ifndef _WIN32
 /* --- SIGPIPE ------------------------------------------------------------- */
 
 /* A program that keeps SIGPIPE's default action survives clients that
@@ -290,6 +291,7 @@ START_TEST(test_no_sigpipe)
 	embed_stop();
 }
 END_TEST
+#endif
 
 START_TEST(test_service_init_failure_is_reported)
 {
