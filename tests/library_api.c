@@ -97,7 +97,8 @@ END_TEST
 
 /* A 4-byte big-endian length, then that many bytes; the reply is the
  * payload reversed.  Nothing is consumed until a whole frame is there. */
-static atomic_int frame_calls;
+/* Calls with less input than the handler said it needs. */
+static atomic_int short_calls;
 
 static size_t
 frames_input(struct harbor_conn *c, const char *data, size_t len)
@@ -106,7 +107,9 @@ frames_input(struct harbor_conn *c, const char *data, size_t len)
 	size_t			 used = 0, n, i;
 	char			 out[256];
 
-	atomic_fetch_add(&frame_calls, 1);
+	if (len < (uintptr_t)harbor_conn_get_data(c))
+		atomic_fetch_add(&short_calls, 1);
+	harbor_conn_set_data(c, NULL);
 	while (len - used >= 4) {
 		n = (size_t)p[used] << 24 | (size_t)p[used + 1] << 16 |
 		    (size_t)p[used + 2] << 8 | p[used + 3];
@@ -116,9 +119,11 @@ frames_input(struct harbor_conn *c, const char *data, size_t len)
 		}
 		if (len - used - 4 < n) {
 			/* Not called again before the frame is whole. */
-			if (used == 0)
+			if (used == 0) {
 				ck_assert_int_eq(harbor_conn_need_input(c,
 				    4 + n), 0);
+				harbor_conn_set_data(c, (void *)(4 + n));
+			}
 			break;
 		}
 		for (i = 0; i < n; i++)
@@ -154,7 +159,7 @@ START_TEST(test_input_consumed)
 	size_t	alen, blen, i;
 	int	fd;
 
-	atomic_store(&frame_calls, 0);
+	atomic_store(&short_calls, 0);
 	embed_start1(embed_service("f", &frames, dispatch_of(_i),
 	    HARBOR_FRAMING_RAW), 2);
 	fd = embed_client(embed_port("f"));
@@ -168,7 +173,7 @@ START_TEST(test_input_consumed)
 	ck_assert_int_eq(embed_send(fd, a + i, 1), 0);
 	ck_assert_uint_eq(embed_read_n(fd, got, 5, 5000), 5);
 	ck_assert(memcmp(got, "olleh", 5) == 0);
-	ck_assert_int_le(atomic_load(&frame_calls), 5);
+	ck_assert_int_eq(atomic_load(&short_calls), 0);
 	/* Two frames and a half in one write, the rest later. */
 	frame_of("abc", a, &alen);
 	frame_of("0123456789", b, &blen);
