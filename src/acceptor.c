@@ -156,7 +156,7 @@ acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
 	log_info("service %s: accepted %s (conn %llu)", svc->name, peerstr,
 	    (unsigned long long)id);
 	conn_accepted(svc, server_pick_loop(srv), fd, peer, peerlen, &ticket,
-	    hops, id, peerstr);
+	    hops, svc->proxy_versions != 0 ? &proxy_stage : NULL, id, peerstr);
 }
 
 static void

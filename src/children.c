@@ -56,7 +56,8 @@ struct child {
 	pid_t			 pid;
 	char			*service;
 	uint64_t		 conn_id;
-	struct limits		*limits;	/* its max-children place */
+	struct limits		*limits;	/* its service's */
+	int			 holds_place;	/* one of max-children */
 	int64_t			 started_ms;
 	int64_t			 reaped_ms;	/* 0: the leader runs */
 	evutil_socket_t		 errfd;		/* -1 once at its end */
@@ -66,7 +67,7 @@ struct child {
 	struct bucket		 budget;
 	unsigned		 rate_bytes;	/* as configured, for logs */
 	size_t			 line_max;
-	char			 line[EXEC_STDERR_LINE_MAX];
+	char			 line[STDERR_LINE_MAX];
 	size_t			 linelen;
 	int			 cutting;	/* dropping a long line's rest */
 	int			 over_said;
@@ -238,7 +239,8 @@ child_free(struct child *ch)
 	if (ch->errfd != -1)
 		(void)close(ch->errfd);
 	if (ch->limits != NULL) {
-		limits_child_give(ch->limits);
+		if (ch->holds_place)
+			limits_child_give(ch->limits);
 		limits_release(ch->limits);
 	}
 	free(ch->service);
@@ -404,7 +406,7 @@ children_unlock(struct harbor_server *srv)
 
 int
 children_add_locked(struct harbor_server *srv, pid_t pid,
-    struct harbor_service *svc, uint64_t conn_id, int errfd)
+    struct harbor_service *svc, uint64_t conn_id, int errfd, int place)
 {
 	struct children	*cs = srv->children;
 	struct child	*ch;
@@ -421,14 +423,15 @@ children_add_locked(struct harbor_server *srv, pid_t pid,
 	ch->errfd = errfd;
 	ch->cs = cs;
 	ch->limits = svc->limits;
+	ch->holds_place = place;
 	limits_hold(svc->limits);
-	ch->rate_bytes = svc->exec_stderr_rate;
-	ch->rate.milli_per_sec = svc->exec_stderr_rate * 1000;
+	ch->rate_bytes = svc->stderr_rate;
+	ch->rate.milli_per_sec = svc->stderr_rate * 1000;
 	/* A second's worth at once, and never less than a whole line. */
-	ch->rate.burst = svc->exec_stderr_rate == 0 ? 0 :
-	    svc->exec_stderr_rate > svc->exec_stderr_line_max + 1 ?
-	    svc->exec_stderr_rate : (unsigned)svc->exec_stderr_line_max + 1;
-	ch->line_max = svc->exec_stderr_line_max;
+	ch->rate.burst = svc->stderr_rate == 0 ? 0 :
+	    svc->stderr_rate > svc->stderr_line_max + 1 ?
+	    svc->stderr_rate : (unsigned)svc->stderr_line_max + 1;
+	ch->line_max = svc->stderr_line_max;
 	/* Threaded libevent: the main loop may be told of a new event from
 	 * this thread. */
 	ch->errev = event_new(srv->base, errfd, EV_READ | EV_PERSIST,
@@ -446,21 +449,23 @@ children_add_locked(struct harbor_server *srv, pid_t pid,
 	return 0;
 }
 
-void
+int
 children_signal(struct harbor_server *srv, pid_t pid, int sig)
 {
 	struct children	*cs = srv->children;
 	struct child	*ch;
+	int		 r = -1;
 
 	/* Under the lock the entry is there: the child has not been reaped,
 	 * or its group still has members, so the id is still the group's. */
 	mutex_lock(&cs->lock);
 	for (ch = cs->list; ch != NULL; ch = ch->next)
 		if (ch->pid == pid) {
-			(void)kill(-pid, sig);
+			r = kill(-pid, sig);
 			break;
 		}
 	mutex_unlock(&cs->lock);
+	return r;
 }
 
 void

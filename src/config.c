@@ -763,7 +763,7 @@ exec_option(struct parser *ps, struct conf_service *svc, const char *kw,
 		if (want_args(ps, st, 1, 1) == -1)
 			return;
 		if (parse_size(st->tok[1].text, rate ?
-		    HARBOR_EXEC_STDERR_RATE_MAX : 1024, &v, err,
+		    HARBOR_STDERR_RATE_MAX : 1024, &v, err,
 		    sizeof err) == -1)
 			conf_error(ps->errs, &st->tok[1].pos, "%s", err);
 		else if (!rate && v < 16)
@@ -1744,15 +1744,14 @@ exec_settings(const struct conf_service *s, const struct conf_service *d,
 	if (PICK(s, d, max_children, -1) != -1)
 		harbor_service_set_max_children(svc,
 		    (unsigned)PICK(s, d, max_children, 0));
-	if ((PICK(s, d, stderr_rate, -1) != -1 ||
-	    PICK(s, d, stderr_line_max, -1) != -1) &&
-	    harbor_service_exec_stderr_limits(svc,
-	    (unsigned)PICK(s, d, stderr_rate, HARBOR_EXEC_STDERR_RATE_DEFAULT),
-	    (size_t)PICK(s, d, stderr_line_max, HARBOR_EXEC_STDERR_LINE_DEFAULT),
-	    err, sizeof err) == -1) {
-		conf_error(errs, &s->pos, "%s", err);
-		return -1;
-	}
+	/* Both were checked against their bounds as they were read. */
+	if (PICK(s, d, stderr_rate, -1) != -1 ||
+	    PICK(s, d, stderr_line_max, -1) != -1)
+		(void)harbor_service_set_stderr_limits(svc,
+		    (unsigned)PICK(s, d, stderr_rate,
+		    HARBOR_STDERR_RATE_DEFAULT),
+		    (size_t)PICK(s, d, stderr_line_max,
+		    HARBOR_STDERR_LINE_DEFAULT));
 #ifndef _WIN32
 	if (exec_credentials(s, d, &uid, &gid, errs) == -1 ||
 	    harbor_service_exec_credentials(svc, uid, gid, err,

@@ -16,7 +16,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
-#include "harbor-internal.h"
+#include "conn.h"
 
 /* --- output ---------------------------------------------------------------- */
 
@@ -281,4 +281,18 @@ void
 harbor_timer_stop(struct harbor_timer *t)
 {
 	conn_timer_stop(t);
+}
+
+/* --- ending ---------------------------------------------------------------- */
+
+int
+harbor_conn_fail(struct harbor_conn *c, const char *why)
+{
+	return conn_fail(c, why);
+}
+
+enum harbor_close_reason
+harbor_conn_close_reason(struct harbor_conn *c)
+{
+	return conn_close_reason(c);
 }

@@ -35,9 +35,8 @@
 #define DEFAULT_PER_SOURCE_DIVISOR	8
 #define DEFAULT_IDLE_TIMEOUT_MS	(5 * 60 * 1000)
 #define DEFAULT_PROXY_TIMEOUT_MS	5000
-#define DEFAULT_CONNECT_TIMEOUT_MS	10000
 #define DEFAULT_BACKLOG		511
-#define EXEC_STDERR_LINE_MAX	1024
+#define STDERR_LINE_MAX		1024
 
 /* addr.c */
 struct harbor_addr {
@@ -318,20 +317,10 @@ struct harbor_service {
 	int				 proxy_versions; /* PROXY_V1|V2 */
 	struct acl			 trusted_proxies;
 	unsigned			 proxy_timeout_ms;
-	/* exec */
-	char				**exec_argv;	/* NULL-terminated */
-	char				**exec_env;	/* "NAME=VALUE", NULL-
-							   terminated */
-	size_t				 nexec_env;
-	long				 exec_uid;	/* -1: harbord's */
-	long				 exec_gid;
-	unsigned			 exec_stderr_rate; /* bytes/s, 0:
-							      no limit */
-	size_t				 exec_stderr_line_max;
-	/* forward */
-	char				*forward_to;	/* "host:port" */
-	unsigned			 connect_timeout_ms;
-	int				 send_proxy;	/* 0, PROXY_V1, V2 */
+	/* programs a HARBOR_HANDLER_CHILDREN handler starts */
+	unsigned			 stderr_rate;	/* bytes/s, 0: no
+							   limit */
+	size_t				 stderr_line_max;
 
 	void				*state;		/* handler's */
 	int				 started;
@@ -362,6 +351,7 @@ unsigned pool_queued(struct pool *pool);
 struct loop_task;
 struct harbor_conn;
 struct conn_post;
+struct conn_connect;
 struct loop {
 	struct harbor_server	*server;
 	struct event_base	*base;
@@ -385,7 +375,8 @@ void	loop_free(struct loop *loop);
 
 /* conn.c */
 enum conn_state {
-	CONN_HEADER,		/* reading the PROXY header */
+	CONN_STAGE,		/* before the handler: its stage's (the
+				   PROXY header's) */
 	CONN_OPEN,
 	CONN_CLOSING,		/* flushing output, then finished */
 	CONN_FINISHED		/* I/O over, waiting for the last reference */
@@ -414,12 +405,17 @@ struct harbor_conn {
 	evutil_socket_t		 fd;
 	uint64_t		 id;
 	struct limits_ticket	 ticket;	/* in its service's limits */
+	const struct conn_stage	*stage;		/* before the handler, or
+						   NULL */
 	struct forward_hops	*hops;		/* from this server's own
 						   forward, else NULL */
 	struct sockaddr_storage	 peer_addr;	/* the client (after PROXY) */
 	struct sockaddr_storage	 local_addr;	/* what it connected to */
 	int			 have_local;	/* local_addr is set */
-	struct relay		*relay;		/* exec, forward */
+	struct relay		*relay;		/* harbor_conn_relay's */
+	/* What took the connection over lets go of it (at its finish). */
+	void			(*detach)(struct harbor_conn *);
+	struct conn_connect	*connects;	/* harbor_conn_connect's */
 	char			 detail[160];	/* with CLOSE_DETAIL */
 	char			 peer[HARBOR_ADDRSTRLEN];
 	char			 local[HARBOR_ADDRSTRLEN];
@@ -438,6 +434,7 @@ struct harbor_conn {
 	atomic_int		 eof;		/* client sent FIN */
 	atomic_int		 finished;	/* I/O over: CONN_FINISHED */
 	atomic_int		 write_shut;	/* harbor_conn_shutdown_write */
+	atomic_int		 failing;	/* harbor_conn_fail */
 	int			 shut_pending;	/* loop: FIN once output is out */
 	int			 proxied;	/* addresses from a PROXY header */
 	_Atomic(struct harbor_timer *) timers;	/* harbor_timer_new's */
@@ -467,10 +464,22 @@ struct harbor_conn {
 /* Takes over fd and what ticket holds in the service's limits (given
  * back when the connection is freed); runs on the main thread, attaches
  * on the loop's. */
+/* A stage a connection goes through before its handler hears of it (the
+ * PROXY header): begin on the connection's loop, instead of the handler's
+ * open; expired when its deadline (conn_deadline_arm) passes.  Done, it
+ * sets the state to CONN_OPEN and calls conn_start. */
+struct conn_stage {
+	void	(*begin)(struct harbor_conn *c);
+	void	(*expired)(struct harbor_conn *c);
+};
 void	conn_accepted(struct harbor_service *svc, struct loop *loop,
 	    evutil_socket_t fd, const struct sockaddr *peer, int peerlen,
 	    struct limits_ticket *ticket, struct forward_hops *hops,
-	    uint64_t id, const char *peerstr);
+	    const struct conn_stage *stage, uint64_t id, const char *peerstr);
+/* The handler's open and what goes with it: after the stage.  Loop. */
+void	conn_start(struct harbor_conn *c);
+/* The connection's deadline (its stage's, then idle) in ms.  Loop. */
+void	conn_deadline_arm(struct harbor_conn *c, int64_t ms);
 void	conn_shutdown_all(void *loop);		/* loop_post()ed */
 /* Ends the connection now (on its loop), for reason (CLOSE_DETAIL: the
  * text in detail). */
@@ -494,26 +503,19 @@ struct harbor_timer *conn_timer_new(struct harbor_conn *c,
 int	conn_timer_start(struct harbor_timer *t, unsigned ms);
 void	conn_timer_stop(struct harbor_timer *t);
 int	conn_post(struct harbor_conn *c, harbor_conn_fn *fn, void *arg);
+int	conn_fail(struct harbor_conn *c, const char *why);
+enum harbor_close_reason conn_close_reason(const struct harbor_conn *c);
+/* connect.c: harbor_conn_connect's attempts, ended with the connection
+ * (on its loop) and freed with it. */
+void	conn_connects_end(struct harbor_conn *c);
+void	conn_connects_free(struct harbor_conn *c);
 /* The client's address and the one it connected to (both as the PROXY
  * header gave them, if there was one).  0, or -1 if local is unknown. */
 int	conn_addresses(struct harbor_conn *c, struct sockaddr_storage *peer,
 	    struct sockaddr_storage *local);
 
-/* relay.c */
+/* relay.c: harbor_conn_relay (harbor.h) */
 struct relay;
-/* From an inline handler's open: takes over the connection's socket (its
- * bufferevent is disabled; what it had read is passed on first).
- * eof_is_close: the second stream's EOF means it reads no more either. */
-struct relay *relay_new(struct harbor_conn *c, int eof_is_close);
-/* The second stream is connected (the relay takes fd): relaying starts,
- * with the firstlen bytes at first (a PROXY header) sent to it before
- * anything of the client's.  -1: the connection has ended (fd closed). */
-int	relay_backend_ready(struct relay *r, evutil_socket_t fd,
-	    const void *first, size_t firstlen);
-/* Ends the connection, why being the logged reason. */
-void	relay_fail(struct relay *r, const char *why);
-/* From the handler's close: frees the relay and the second stream. */
-void	relay_free(struct relay *r);
 
 /* admission.c */
 /* The client at peer: its allow/deny rules and its service's limits.
@@ -529,10 +531,9 @@ enum refusal admission_proxied(struct harbor_service *svc,
 	    const struct sockaddr *proxy, struct limits_ticket *t, char *why,
 	    size_t whylen);
 /* A client that is one of this server's own forwards, accepted as fd on
- * a listener bound to here:
- * refused if it has passed through svc already (a forwarding loop), else
- * *hops is the way it came (malloc'd; the connection keeps it).  Anyone
- * else: REFUSE_NONE and *hops NULL. */
+ * a listener bound to here: refused if it has passed through svc already
+ * (a forwarding loop), else *hops is the way it came (malloc'd; the
+ * connection keeps it).  Anyone else: REFUSE_NONE and *hops NULL. */
 enum refusal admission_loop(struct harbor_service *svc,
 	    const struct sockaddr *peer, const struct sockaddr *here,
 	    evutil_socket_t fd, struct forward_hops **hops, char *why,
@@ -541,6 +542,9 @@ enum refusal admission_loop(struct harbor_service *svc,
  * service's log limit holds it back for its kind.  Any thread. */
 void	admission_log(struct harbor_service *svc, enum refusal kind,
 	    const char *fmt, ...) HARBOR_PRINTFLIKE(3, 4);
+
+/* proxystage.c: the PROXY header, read before the handler */
+extern const struct conn_stage proxy_stage;
 
 /* acceptor.c */
 struct listener {
@@ -607,38 +611,15 @@ void	children_free(struct harbor_server *srv);
 /* Fork with the table locked, and enter the child before unlocking. */
 void	children_lock(struct harbor_server *srv);
 void	children_unlock(struct harbor_server *srv);
-/* errfd: the read end of the child's standard error, which it takes. */
+/* errfd: the read end of the child's standard error, which it takes;
+ * place: it holds a max-children place, given back when it has gone. */
 int	children_add_locked(struct harbor_server *srv, pid_t pid,
-	    struct harbor_service *svc, uint64_t conn_id, int errfd);
+	    struct harbor_service *svc, uint64_t conn_id, int errfd,
+	    int place);
 /* Signals the child's process group, while the child runs or what it
- * left in its group does. */
-void	children_signal(struct harbor_server *srv, pid_t pid, int sig);
+ * left in its group does: kill(2)'s result, -1 if it is not known. */
+int	children_signal(struct harbor_server *srv, pid_t pid, int sig);
 #endif
-
-/* services/\*.c */
-extern const struct harbor_handler handler_echo;
-extern const struct harbor_handler handler_discard;
-extern const struct harbor_handler handler_chargen;
-extern const struct harbor_handler handler_daytime;
-extern const struct harbor_handler handler_time;
-extern const struct harbor_handler handler_qotd;
-extern const struct harbor_handler handler_exec;
-extern const struct harbor_handler handler_forward;
-/* services/forward.c: "host:port" / "[v6]:port" into its parts. */
-int	forward_target_split(const char *target, char *host, size_t hostlen,
-	    char *port, size_t portlen, char *err, size_t errlen);
-/* services/chargen.c: the RFC 864 line that starts with character
- * 32 + (n mod 95), CRLF included; buf holds CHARGEN_LINE bytes. */
-#define CHARGEN_LINE	74
-void	chargen_line(unsigned n, char *buf);
-/* services/qotd.c: parses a quote file's text (path names it in errors)
- * into the state quotes_free() frees. */
-int	qotd_parse(const char *text, size_t size, const char *path,
-	    void **quotes, char *err, size_t errlen);
-void	quotes_free(void *quotes);
-size_t	quotes_count(const void *quotes);
-/* The i-th quote as sent: CRLF line endings, under 512 bytes. */
-const char *quotes_get(const void *quotes, size_t i, size_t *len);
 
 /* Milliseconds since the epoch: time arithmetic without the BSD timeval
  * macros, which strict POSIX does not have. */

@@ -19,6 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <sys/types.h>
+
+#include <event2/util.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -244,13 +247,22 @@ int	harbor_service_set_max_input(struct harbor_service *svc, size_t bytes);
  * is above high, or high is 0. */
 int	harbor_service_set_output_watermarks(struct harbor_service *svc,
     size_t low, size_t high);
-/* Handler options: free-form name/value pairs the handler reads in its
- * service_init (qotd: "quote-file").  The value is copied. */
+/* Handler options: name/value pairs the handler reads in its service_init
+ * (qotd: "quote-file"), copied, kept in the order given.  set replaces
+ * every value of the name; add appends one (an option given several
+ * times).  harbor_service_option() is the last value of the name, _at()
+ * the i-th; NULL when there is none.  -1: out of memory. */
 int	harbor_service_set_option(struct harbor_service *svc,
+    const char *name, const char *value);
+int	harbor_service_add_option(struct harbor_service *svc,
     const char *name, const char *value);
 const char *harbor_service_option(const struct harbor_service *svc,
     const char *name);
+const char *harbor_service_option_at(const struct harbor_service *svc,
+    const char *name, size_t i);
 const char *harbor_service_name(const struct harbor_service *svc);
+const struct harbor_handler *harbor_service_handler(
+    const struct harbor_service *svc);
 /* Prepares the service as a server would (the handler's service_init: a
  * qotd reads its quote file), so a program can report a bad service before
  * it binds anything.  Done at most once; adding the service to a server
@@ -281,23 +293,7 @@ int	harbor_service_exec_setenv(struct harbor_service *svc,
  * -1: as harbord runs. */
 int	harbor_service_exec_credentials(struct harbor_service *svc, long uid,
     long gid, char *err, size_t errlen);
-/* How much of a program's standard error reaches the log: lines are cut
- * at line_max bytes (16..1024; default 512), and beyond bytes_per_sec
- * (a second's worth at once; default 8192; 0: no limit) whole lines are
- * dropped.  What is dropped is counted and logged when the child goes.
- * While a program's lines are dropped its standard error is read only a
- * few times a second, so a program writing without end waits on its
- * writes.  -1 with err for values out of range. */
-#define HARBOR_EXEC_STDERR_RATE_DEFAULT	8192
-#define HARBOR_EXEC_STDERR_LINE_DEFAULT	512
-#define HARBOR_EXEC_STDERR_RATE_MAX	(1024 * 1024)
-int	harbor_service_exec_stderr_limits(struct harbor_service *svc,
-    unsigned bytes_per_sec, size_t line_max, char *err, size_t errlen);
-/* Children alive at once, those whose client has gone included, and
- * those that exited leaving processes in their group until these end; a
- * client beyond it is refused.  0: no limit, the default. */
-void	harbor_service_set_max_children(struct harbor_service *svc,
-    unsigned max);
+
 
 /* A service that relays each client to a backend, "host:port" or
  * "[v6]:port", resolved when the service is set up; its addresses are
@@ -316,6 +312,28 @@ int	harbor_service_set_connect_timeout(struct harbor_service *svc,
  * service that does not forward. */
 int	harbor_service_set_send_proxy(struct harbor_service *svc,
     int version);
+
+/* Connections open now to the service (TCPCONNNUM for exec). */
+unsigned harbor_service_connections(struct harbor_service *svc);
+
+/* For a handler that starts programs (HARBOR_HANDLER_CHILDREN):
+ * Programs alive at once, those whose client has gone included, and those
+ * that exited leaving processes in their group until these end; a client
+ * beyond it is refused.  0: no limit, the default. */
+void	harbor_service_set_max_children(struct harbor_service *svc,
+    unsigned max);
+/* How much of a program's standard error reaches the log: lines are cut
+ * at line_max bytes (16..1024; 512 unless set), and beyond bytes_per_sec
+ * (a second's worth at once; 8192 unless set; 0: no limit) whole lines
+ * are dropped.  What is dropped is counted and logged when the program
+ * goes.  While a program's lines are dropped its standard error is read
+ * only a few times a second, so a program writing without end waits on
+ * its writes.  -1 for values out of range. */
+#define HARBOR_STDERR_RATE_DEFAULT	8192
+#define HARBOR_STDERR_LINE_DEFAULT	512
+#define HARBOR_STDERR_RATE_MAX		(1024 * 1024)
+int	harbor_service_set_stderr_limits(struct harbor_service *svc,
+    unsigned bytes_per_sec, size_t line_max);
 
 /* --- the server ---------------------------------------------------------- */
 
@@ -477,6 +495,85 @@ void	harbor_conn_hold(struct harbor_conn *conn);
 void	harbor_conn_release(struct harbor_conn *conn);
 int	harbor_conn_post(struct harbor_conn *conn, harbor_conn_fn *fn,
     void *arg);
+
+/* Ends the connection at once, what is pending dropped; the log's close
+ * line gives why. */
+int	harbor_conn_fail(struct harbor_conn *conn, const char *why);
+/* Why the connection ended, in its close callback. */
+enum harbor_close_reason {
+	HARBOR_CLOSE_HANDLER = 0,	/* harbor_conn_close() */
+	HARBOR_CLOSE_CLIENT,		/* the client closed, or reset */
+	HARBOR_CLOSE_DONE,		/* a relay: both sides have ended */
+	HARBOR_CLOSE_TIMEOUT,		/* idle or session timeout */
+	HARBOR_CLOSE_LIMIT,		/* a line or input too long */
+	HARBOR_CLOSE_SHUTDOWN,		/* the server stopped */
+	HARBOR_CLOSE_ERROR		/* a socket error, harbor_conn_fail(),
+					   no memory */
+};
+enum harbor_close_reason harbor_conn_close_reason(struct harbor_conn *conn);
+
+/* --- extensions: what exec and forward are made of ----------------------- */
+
+/* These are for handlers whose flags have HARBOR_HANDLER_INLINE_ONLY: they
+ * are called from a callback of the connection, on its loop. */
+
+/* Joins the client to a second stream, fd (a connected, non-blocking
+ * socket, which the library takes in any case, and closes), both ways,
+ * byte for byte: at most 64 KiB held each way while a side does not read,
+ * half-closes passed on, the connection's idle timeout over both.  The
+ * first firstlen bytes of first (a PROXY header, say) go to fd before
+ * anything of the client's, then what the client sent before.  The
+ * handler gets no more input; the connection ends when both sides have
+ * ended (HARBOR_CLOSE_DONE) or one fails.  flags: HARBOR_RELAY_PEER_EOF_ENDS
+ * -- fd's end of file means it reads no more either (a program's
+ * socket).  -1 if the connection cannot relay (not inline, relaying
+ * already, ending). */
+#define HARBOR_RELAY_PEER_EOF_ENDS	0x01
+int	harbor_conn_relay(struct harbor_conn *conn, evutil_socket_t fd,
+    unsigned flags, const void *first, size_t firstlen);
+
+/* Connects to `to` from the connection's loop, within timeout_ms (0: the
+ * system's), and calls done -- always later, on the connection's loop --
+ * with the connected non-blocking socket (the handler's), or -1 and the
+ * error (a socket error number; ETIMEDOUT for the timeout).  If the
+ * connection ends first, done is not called.  A connection that comes
+ * back to a service of this server that the client came through is
+ * refused there as a forwarding loop. */
+typedef void harbor_connect_fn(struct harbor_conn *conn, evutil_socket_t fd,
+    int error, void *arg);
+int	harbor_conn_connect(struct harbor_conn *conn, const struct sockaddr *to,
+    size_t tolen, unsigned timeout_ms, harbor_connect_fn *done, void *arg);
+
+/* A program started for the connection (HARBOR_HANDLER_CHILDREN): its
+ * standard input and output are one end of a socket pair, *fd the other
+ * (non-blocking, the handler's: usually relayed); its standard error goes
+ * to the log, one line a message, within the service's stderr limits;
+ * nothing else is open in it; its signals are at their defaults; it leads
+ * a process group of its own.  It holds the connection's max-children
+ * place until it, and what it left in its group, have gone; it is reaped
+ * through SIGCHLD on the server's main loop, and its end is logged.
+ * Returns its pid, or -1 with why (the exec's own error included).  Not on
+ * Windows. */
+struct harbor_spawn {
+	size_t		 size;		/* sizeof(struct harbor_spawn) */
+	char *const	*argv;		/* argv[0]: its absolute path */
+	char *const	*envp;		/* its whole environment */
+	long		 uid, gid;	/* -1: as the server runs */
+};
+pid_t	harbor_conn_spawn(struct harbor_conn *conn,
+    const struct harbor_spawn *spawn, evutil_socket_t *fd, char *why,
+    size_t whylen);
+/* Signals a program harbor_conn_spawn started, and its process group,
+ * while the library knows of it.  kill(2)'s result, or -1. */
+int	harbor_conn_kill(struct harbor_conn *conn, pid_t pid, int sig);
+
+/* The PROXY protocol header (HARBOR_PROXY_V1 or HARBOR_PROXY_V2) a proxy
+ * sends for a client at src that connected to dst, into buf (at least
+ * HARBOR_PROXY_HEADER_MAX bytes).  Returns its length, 0 if buf is too
+ * small or the version unknown. */
+#define HARBOR_PROXY_HEADER_MAX	108
+size_t	harbor_proxy_header(int version, const struct sockaddr *src,
+    const struct sockaddr *dst, void *buf, size_t len);
 
 #ifdef __cplusplus
 }

@@ -389,3 +389,14 @@ proxy_header_build(int version, const struct sockaddr *src,
 	memcpy(buf + 18 + 2 * alen, dp, 2);
 	return V2_HEADER + 2 * alen + 4;
 }
+
+size_t
+harbor_proxy_header(int version, const struct sockaddr *src,
+    const struct sockaddr *dst, void *buf, size_t len)
+{
+	if ((version != HARBOR_PROXY_V1 && version != HARBOR_PROXY_V2) ||
+	    len < PROXY_SEND_MAX)
+		return 0;
+	return proxy_header_build(version == HARBOR_PROXY_V1 ? PROXY_V1 :
+	    PROXY_V2, src, dst, buf, len);
+}

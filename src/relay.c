@@ -22,8 +22,8 @@
  *
  * An exec'd child's end of input and output is one socket, as fds 0 and 1:
  * its EOF comes when the child and everything it started have closed the
- * socket, so nothing is left to read what the client sends (relay_new's
- * eof_is_close).  A backend's FIN may be a half-close, so the client's
+ * socket, so nothing is left to read what the client sends
+ * (HARBOR_RELAY_PEER_EOF_ENDS).  A backend's FIN may be a half-close, so the client's
  * data goes on to it until the client closes or the backend refuses it.
  *
  * Idle: traffic either way counts as the connection's (conn_touch), whose
@@ -92,7 +92,7 @@ relay_end(struct relay *r)
 		conn_end(r->conn, CLOSE_DONE, NULL);
 }
 
-/* The backend failed with err: it sends and takes nothing more. */
+/* The second stream failed with err: it sends and takes nothing more. */
 static void
 relay_backend_failed(struct relay *r, int err)
 {
@@ -308,35 +308,39 @@ relay_progress(struct relay *r)
 	}
 }
 
-struct relay *
-relay_new(struct harbor_conn *c, int eof_is_close)
-{
-	struct relay	*r;
+/* The connection is over: its relay goes (conn_finish calls this). */
+static void	relay_detach(struct harbor_conn *);
 
-	if ((r = calloc(1, sizeof *r)) == NULL)
-		return NULL;
+int
+harbor_conn_relay(struct harbor_conn *c, evutil_socket_t fd, unsigned flags,
+    const void *first, size_t firstlen)
+{
+	struct event_base	*base = c->loop->base;
+	struct evbuffer		*in;
+	struct relay		*r;
+	size_t			 have;
+
+	/* Its events live on the loop: from an inline handler's callback,
+	 * once. */
+	if (c->svc->dispatch != HARBOR_DISPATCH_INLINE ||
+	    c->state != CONN_OPEN || c->relay != NULL ||
+	    (r = calloc(1, sizeof *r)) == NULL) {
+		evutil_closesocket(fd);
+		return -1;
+	}
 	r->conn = c;
-	r->eof_is_close = eof_is_close;
+	r->eof_is_close = (flags & HARBOR_RELAY_PEER_EOF_ENDS) != 0;
 	r->up.relay = r->down.relay = r;
 	r->up.up = 1;
 	r->up.from = r->down.to = c->fd;
-	r->up.to = r->down.from = -1;
-	c->relay = r;
-	/* From here on the relay reads and writes the socket itself. */
-	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-	return r;
-}
-
-int
-relay_backend_ready(struct relay *r, evutil_socket_t fd, const void *first,
-    size_t firstlen)
-{
-	struct harbor_conn	*c = r->conn;
-	struct event_base	*base = c->loop->base;
-	struct evbuffer		*in = bufferevent_get_input(c->bev);
-	size_t			 have = evbuffer_get_length(in);
-
 	r->up.to = r->down.from = fd;
+	c->relay = r;
+	c->detach = relay_detach;
+	/* From here on the relay reads and writes the socket itself; the
+	 * connection's idle timeout goes on, touched by its traffic. */
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	in = bufferevent_get_input(c->bev);
+	have = evbuffer_get_length(in);
 	r->up.rd = event_new(base, c->fd, EV_READ | EV_PERSIST, flow_readable,
 	    &r->up);
 	r->up.wr = event_new(base, fd, EV_WRITE | EV_PERSIST, flow_writable,
@@ -348,11 +352,12 @@ relay_backend_ready(struct relay *r, evutil_socket_t fd, const void *first,
 	if (r->up.rd == NULL || r->up.wr == NULL || r->down.rd == NULL ||
 	    r->down.wr == NULL || (firstlen + have > 0 &&
 	    (r->up.held = malloc(firstlen + have)) == NULL)) {
-		relay_fail(r, "out of memory");
+		conn_end(c, CLOSE_NOMEM, NULL);
 		return -1;
 	}
-	/* A PROXY header for the backend, then what the client sent before
-	 * the relay started (after its own PROXY header, say). */
+	/* The first bytes for the second stream (a PROXY header), then what
+	 * the client sent before the relay started (after its own PROXY
+	 * header, say). */
 	if (firstlen > 0)
 		memcpy(r->up.held, first, firstlen);
 	/* (Counted in bytes_in when the bufferevent read it.) */
@@ -367,12 +372,6 @@ relay_backend_ready(struct relay *r, evutil_socket_t fd, const void *first,
 	return 0;
 }
 
-void
-relay_fail(struct relay *r, const char *why)
-{
-	conn_end(r->conn, CLOSE_DETAIL, why);
-}
-
 static void
 flow_free(struct flow *f)
 {
@@ -383,17 +382,20 @@ flow_free(struct flow *f)
 	free(f->held);
 }
 
-void
-relay_free(struct relay *r)
+static void
+relay_detach(struct harbor_conn *c)
 {
+	struct relay	*r = c->relay;
+
 	if (r == NULL)
 		return;
-	if (r->linger_timer != NULL)
-		event_free(r->linger_timer);
 	flow_free(&r->up);
 	flow_free(&r->down);
+	if (r->linger_timer != NULL)
+		event_free(r->linger_timer);
 	if (r->down.from != -1)
 		evutil_closesocket(r->down.from);
-	r->conn->relay = NULL;
+	c->relay = NULL;
+	c->detach = NULL;
 	free(r);
 }

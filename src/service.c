@@ -55,31 +55,35 @@ harbor_service_new(const char *name, const struct harbor_handler *handler)
 	svc->max_input = DEFAULT_MAX_INPUT;
 	svc->output_low = DEFAULT_OUTPUT_LOW;
 	svc->output_high = DEFAULT_OUTPUT_HIGH;
-	svc->exec_uid = svc->exec_gid = -1;
-	svc->exec_stderr_rate = HARBOR_EXEC_STDERR_RATE_DEFAULT;
-	svc->exec_stderr_line_max = HARBOR_EXEC_STDERR_LINE_DEFAULT;
-	svc->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
+	svc->stderr_rate = HARBOR_STDERR_RATE_DEFAULT;
+	svc->stderr_line_max = HARBOR_STDERR_LINE_DEFAULT;
 	svc->backlog = DEFAULT_BACKLOG;
 	atomic_init(&svc->refs, 1);
 	return svc;
-}
-
-static void
-strings_free(char **list)
-{
-	size_t	i;
-
-	if (list == NULL)
-		return;
-	for (i = 0; list[i] != NULL; i++)
-		free(list[i]);
-	free(list);
 }
 
 void
 harbor_service_set_max_children(struct harbor_service *svc, unsigned max)
 {
 	svc->limit.max_children = max;
+}
+
+int
+harbor_service_set_stderr_limits(struct harbor_service *svc,
+    unsigned bytes_per_sec, size_t line_max)
+{
+	if (line_max < 16 || line_max > STDERR_LINE_MAX ||
+	    bytes_per_sec > HARBOR_STDERR_RATE_MAX)
+		return -1;
+	svc->stderr_rate = bytes_per_sec;
+	svc->stderr_line_max = line_max;
+	return 0;
+}
+
+unsigned
+harbor_service_connections(struct harbor_service *svc)
+{
+	return limits_active(svc->limits);
 }
 
 static void
@@ -101,9 +105,6 @@ service_destroy(struct harbor_service *svc)
 	free(svc->listen);
 	acl_clear(&svc->acl);
 	acl_clear(&svc->trusted_proxies);
-	strings_free(svc->exec_argv);
-	strings_free(svc->exec_env);
-	free(svc->forward_to);
 	limits_release(svc->limits);
 	free(svc->name);
 	free(svc);
@@ -270,35 +271,56 @@ harbor_service_set_output_watermarks(struct harbor_service *svc, size_t low,
 	return 0;
 }
 
+/* Options keep the order they were given in: a handler may take one
+ * several times (exec's arguments, a module's repeated option). */
+static struct service_option *
+option_new(const char *name, const char *value)
+{
+	struct service_option	*o;
+
+	if ((o = calloc(1, sizeof *o)) == NULL)
+		return NULL;
+	if ((o->name = strdup(name)) == NULL ||
+	    (o->value = strdup(value)) == NULL) {
+		free(o->name);
+		free(o);
+		return NULL;
+	}
+	return o;
+}
+
+int
+harbor_service_add_option(struct harbor_service *svc, const char *name,
+    const char *value)
+{
+	struct service_option	*o, **tail;
+
+	if ((o = option_new(name, value)) == NULL)
+		return -1;
+	for (tail = &svc->options; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = o;
+	return 0;
+}
+
 int
 harbor_service_set_option(struct harbor_service *svc, const char *name,
     const char *value)
 {
-	struct service_option	*o;
+	struct service_option	*o, **prev, *made;
 
-	for (o = svc->options; o != NULL; o = o->next) {
+	if ((made = option_new(name, value)) == NULL)
+		return -1;
+	for (prev = &svc->options; (o = *prev) != NULL; ) {
 		if (strcmp(o->name, name) == 0) {
-			char *v = strdup(value);
-
-			if (v == NULL)
-				return -1;
+			*prev = o->next;
+			free(o->name);
 			free(o->value);
-			o->value = v;
-			return 0;
-		}
+			free(o);
+		} else
+			prev = &o->next;
 	}
-	if ((o = calloc(1, sizeof *o)) == NULL)
-		return -1;
-	o->name = strdup(name);
-	o->value = strdup(value);
-	if (o->name == NULL || o->value == NULL) {
-		free(o->name);
-		free(o->value);
-		free(o);
-		return -1;
-	}
-	o->next = svc->options;
-	svc->options = o;
+	*prev = made;
 	return 0;
 }
 
@@ -306,11 +328,30 @@ const char *
 harbor_service_option(const struct harbor_service *svc, const char *name)
 {
 	const struct service_option	*o;
+	const char			*last = NULL;
 
 	for (o = svc->options; o != NULL; o = o->next)
 		if (strcmp(o->name, name) == 0)
+			last = o->value;
+	return last;
+}
+
+const char *
+harbor_service_option_at(const struct harbor_service *svc, const char *name,
+    size_t i)
+{
+	const struct service_option	*o;
+
+	for (o = svc->options; o != NULL; o = o->next)
+		if (strcmp(o->name, name) == 0 && i-- == 0)
 			return o->value;
 	return NULL;
+}
+
+const struct harbor_handler *
+harbor_service_handler(const struct harbor_service *svc)
+{
+	return svc->handler;
 }
 
 const char *

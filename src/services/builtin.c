@@ -6,7 +6,8 @@
 
 #include <string.h>
 
-#include "harbor-internal.h"
+#include "harbor.h"
+#include "services.h"
 
 static const struct harbor_handler *const builtins[] = {
 	&handler_echo, &handler_discard, &handler_chargen, &handler_daytime,

@@ -9,7 +9,8 @@
 
 #include <stdint.h>
 
-#include "harbor-internal.h"
+#include "harbor.h"
+#include "services.h"
 
 #define PRINTABLE_FIRST	32
 #define PRINTABLE_COUNT	95

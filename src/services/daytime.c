@@ -7,7 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "harbor-internal.h"
+#include "harbor.h"
+#include "services.h"
 
 static void
 daytime_open(struct harbor_conn *conn)

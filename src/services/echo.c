@@ -1,7 +1,8 @@
 /* echo (RFC 862): sends back whatever it receives. */
 #include "autoconfig.h"
 
-#include "harbor-internal.h"
+#include "harbor.h"
+#include "services.h"
 
 static size_t
 echo_input(struct harbor_conn *conn, const char *data, size_t len)

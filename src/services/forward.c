@@ -1,12 +1,15 @@
 /*
  * forward HOST:PORT: each client is relayed to a backend (xinetd's
- * redirect, socat's TCP-LISTEN to TCP).
+ * redirect, socat's TCP-LISTEN to TCP).  Written against <harbor.h>
+ * alone: the library connects (harbor_conn_connect, which knows this
+ * server's forwarding loops) and relays (harbor_conn_relay).
  *
- * The backend's name is resolved when the service is set up (at start and
- * at each reload), never per connection, so a slow resolver cannot stall a
- * loop.  A connection tries the addresses in order, each within
- * connect-timeout, and may first send the backend a PROXY header naming
- * the real client (send-proxy).  The relaying itself is relay.c's.
+ * The service's options: "target" (HOST:PORT or [IPv6]:PORT), resolved
+ * when the service is set up (at start and at each reload), never per
+ * connection, so a slow resolver cannot stall a loop; "connect-timeout"
+ * (milliseconds for each of the backend's addresses, 10000 unless given);
+ * "send-proxy" ("v1" or "v2": a PROXY header naming the client goes to
+ * the backend first).
  */
 #include "autoconfig.h"
 
@@ -18,39 +21,45 @@
 #ifdef _WIN32
 #include <winsock2.h>
 #include <ws2tcpip.h>
+#define TIMED_OUT	WSAETIMEDOUT
 #else
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#define TIMED_OUT	ETIMEDOUT
 #endif
 
-#include "harbor-internal.h"
+#include "harbor.h"
+#include "services.h"
 
 #define FORWARD_MAX_ADDRS	8
+#define FORWARD_TIMEOUT_MS	10000
+
+struct forward_addr {
+	struct sockaddr_storage	ss;
+	size_t			len;
+};
 
 struct forward_state {
-	struct harbor_addr	 addrs[FORWARD_MAX_ADDRS];
+	char			 target[300];
+	struct forward_addr	 addrs[FORWARD_MAX_ADDRS];
 	size_t			 naddrs;
+	unsigned		 timeout_ms;
+	int			 send_proxy;	/* 0, HARBOR_PROXY_V1, V2 */
 };
 
 struct forward_conn {
-	struct harbor_conn	*conn;
-	struct relay		*relay;
-	evutil_socket_t		 fd;		/* while connecting, else -1 */
-	struct event		*connecting;	/* writable or timed out */
-	struct loopguard_entry	 guard;		/* its socket, registered */
-	size_t			 next;		/* address to try next */
-	char			 failed[96];	/* the last attempt's error */
-	char			 here[HARBOR_ADDRSTRLEN]; /* the client came
-							   to; "" unknown */
+	size_t	next;			/* address to try next */
+	char	failed[96];		/* the last attempt's error */
 };
 
 /* "host:port" or "[v6]:port" into its two parts.  0, or -1 with err. */
-int
-forward_target_split(const char *target, char *host, size_t hostlen,
-    char *port, size_t portlen, char *err, size_t errlen)
+static int
+target_split(const char *target, char *host, size_t hostlen, char *port,
+    size_t portlen, char *err, size_t errlen)
 {
-	const char	*colon, *h = target, *p;
+	const char	*colon, *h = target, *p, *d;
+	unsigned long	 v = 0;
 	size_t		 n;
 
 	if (target[0] == '[') {
@@ -81,20 +90,15 @@ forward_target_split(const char *target, char *host, size_t hostlen,
 	}
 	memcpy(host, h, n);
 	host[n] = '\0';
-	{
-		unsigned long	v = 0;
-		const char	*d;
-
-		for (d = p; *d >= '0' && *d <= '9' && v <= 65535; d++)
-			v = v * 10 + (unsigned long)(*d - '0');
-		if (*p == '\0' || *d != '\0' || v == 0 || v > 65535 ||
-		    strlen(p) >= portlen) {
-			snprintf(err, errlen, "bad backend port in '%s' "
-			    "(expected 1..65535)", target);
-			return -1;
-		}
+	for (d = p; *d >= '0' && *d <= '9' && v <= 65535; d++)
+		v = v * 10 + (unsigned long)(*d - '0');
+	if (*p == '\0' || *d != '\0' || v == 0 || v > 65535 ||
+	    strlen(p) >= portlen) {
+		snprintf(err, errlen, "bad backend port in '%s' (expected "
+		    "1..65535)", target);
+		return -1;
 	}
-	strlcpy(port, p, portlen);
+	snprintf(port, portlen, "%s", p);
 	return 0;
 }
 
@@ -102,21 +106,49 @@ static int
 forward_init(struct harbor_service *svc, void **state, char *err,
     size_t errlen)
 {
-	struct forward_state		*fs;
-	struct evutil_addrinfo		 hints, *res, *ai;
-	char				 host[256], port[8];
-	int				 r;
+	const char		*target = harbor_service_option(svc, "target");
+	const char		*timeout = harbor_service_option(svc,
+				    "connect-timeout");
+	const char		*proxy = harbor_service_option(svc,
+				    "send-proxy");
+	struct forward_state	*fs;
+	struct evutil_addrinfo	 hints, *res, *ai;
+	char			 host[256], port[8], *end;
+	unsigned long		 ms = FORWARD_TIMEOUT_MS;
+	int			 r, send_proxy = 0;
 
-	if (forward_target_split(svc->forward_to, host, sizeof host, port,
-	    sizeof port, err, errlen) == -1)
+	if (target == NULL) {
+		snprintf(err, errlen, "forward needs a backend (option "
+		    "'target')");
 		return -1;
+	}
+	if (target_split(target, host, sizeof host, port, sizeof port, err,
+	    errlen) == -1)
+		return -1;
+	if (timeout != NULL && ((ms = strtoul(timeout, &end, 10)) == 0 ||
+	    *end != '\0' || ms > 86400000UL)) {
+		snprintf(err, errlen, "bad connect-timeout '%s' (expected "
+		    "milliseconds, 1..86400000)", timeout);
+		return -1;
+	}
+	if (proxy != NULL && strcmp(proxy, "none") != 0) {
+		if (strcmp(proxy, "v1") == 0)
+			send_proxy = HARBOR_PROXY_V1;
+		else if (strcmp(proxy, "v2") == 0)
+			send_proxy = HARBOR_PROXY_V2;
+		else {
+			snprintf(err, errlen, "bad send-proxy '%s' (expected "
+			    "v1, v2 or none)", proxy);
+			return -1;
+		}
+	}
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
 	if ((r = evutil_getaddrinfo(host, port, &hints, &res)) != 0) {
 		snprintf(err, errlen, "cannot resolve backend '%s': %s",
-		    svc->forward_to, evutil_gai_strerror(r));
+		    target, evutil_gai_strerror(r));
 		return -1;
 	}
 	if ((fs = calloc(1, sizeof *fs)) == NULL) {
@@ -124,20 +156,24 @@ forward_init(struct harbor_service *svc, void **state, char *err,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	snprintf(fs->target, sizeof fs->target, "%s", target);
+	fs->timeout_ms = (unsigned)ms;
+	fs->send_proxy = send_proxy;
 	for (ai = res; ai != NULL && fs->naddrs < FORWARD_MAX_ADDRS;
 	    ai = ai->ai_next) {
 		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
-		    ai->ai_addrlen > sizeof fs->addrs[0].ss)
+		    (size_t)ai->ai_addrlen > sizeof fs->addrs[0].ss)
 			continue;
-		memcpy(&fs->addrs[fs->naddrs].ss, ai->ai_addr, ai->ai_addrlen);
-		fs->addrs[fs->naddrs].len = (ev_socklen_t)ai->ai_addrlen;
+		memcpy(&fs->addrs[fs->naddrs].ss, ai->ai_addr,
+		    (size_t)ai->ai_addrlen);
+		fs->addrs[fs->naddrs].len = (size_t)ai->ai_addrlen;
 		fs->naddrs++;
 	}
 	evutil_freeaddrinfo(res);
 	if (fs->naddrs == 0) {
 		free(fs);
 		snprintf(err, errlen, "backend '%s' has no IPv4 or IPv6 "
-		    "address", svc->forward_to);
+		    "address", target);
 		return -1;
 	}
 	*state = fs;
@@ -150,154 +186,113 @@ forward_free(void *state)
 	free(state);
 }
 
-static void	forward_try(struct forward_conn *);
-
-/* The attempt in progress is given up. */
+/* Address and port as one string, for comparing and logging. */
 static void
-forward_drop_attempt(struct forward_conn *fc)
+address_text(const struct sockaddr *sa, char *buf, size_t len)
 {
-	loopguard_forget(fc->conn->svc->server->loopguard, &fc->guard);
-	if (fc->connecting != NULL) {
-		event_free(fc->connecting);
-		fc->connecting = NULL;
-	}
-	if (fc->fd != -1) {
-		evutil_closesocket(fc->fd);
-		fc->fd = -1;
-	}
+	char		ip[46] = "?";
+	unsigned	port = 0;
+
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)sa;
+
+		(void)evutil_inet_ntop(AF_INET, &s->sin_addr, ip, sizeof ip);
+		port = ntohs(s->sin_port);
+		snprintf(buf, len, "%s:%u", ip, port);
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const void *)sa;
+
+		(void)evutil_inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof ip);
+		port = ntohs(s->sin6_port);
+		snprintf(buf, len, "[%s]:%u", ip, port);
+	} else
+		snprintf(buf, len, "?");
 }
 
-/* The backend address is the very one the client connected to: each
- * connection would make another, without end. */
-static int
-forward_is_loop(struct forward_conn *fc, const struct harbor_addr *to)
-{
-	struct sockaddr_storage	here;
-	ev_socklen_t		len = sizeof here;
-	char			a[HARBOR_ADDRSTRLEN];
-
-	if (fc->here[0] == '\0') {
-		if (getsockname(fc->conn->fd, (struct sockaddr *)&here,
-		    &len) == -1)
-			return 0;
-		addr_format((struct sockaddr *)&here, fc->here,
-		    sizeof fc->here);
-	}
-	addr_format((const struct sockaddr *)&to->ss, a, sizeof a);
-	return strcmp(a, fc->here) == 0;
-}
+static void	forward_try(struct harbor_conn *);
 
 static void
-forward_connected(struct forward_conn *fc)
+forward_connected(struct harbor_conn *c, evutil_socket_t fd, int error,
+    void *arg)
 {
-	struct harbor_conn	*c = fc->conn;
-	struct sockaddr_storage	 peer, local;
-	uint8_t			 hdr[PROXY_SEND_MAX];
-	size_t			 n = 0;
-	evutil_socket_t		 fd = fc->fd;
+	const struct forward_state	*fs = harbor_conn_service_state(c);
+	struct forward_conn		*fc = arg;
+	unsigned char			 hdr[HARBOR_PROXY_HEADER_MAX];
+	const struct sockaddr		*peer, *local;
+	size_t				 n = 0;
 
-	event_free(fc->connecting);
-	fc->connecting = NULL;
-	fc->fd = -1;
-	if (c->svc->send_proxy != 0) {
-		if (conn_addresses(c, &peer, &local) == -1) {
+	if (error == TIMED_OUT) {
+		snprintf(fc->failed, sizeof fc->failed, "no answer in %u ms",
+		    fs->timeout_ms);
+		forward_try(c);
+		return;
+	}
+	if (error != 0) {
+		snprintf(fc->failed, sizeof fc->failed, "%s",
+		    evutil_socket_error_to_string(error));
+		forward_try(c);
+		return;
+	}
+	if (fs->send_proxy != 0) {
+		peer = harbor_conn_peer_addr(c, NULL);
+		if ((local = harbor_conn_local_addr(c, NULL)) == NULL) {
 			evutil_closesocket(fd);
-			relay_fail(fc->relay, "cannot learn the local address "
-			    "for the PROXY header");
+			(void)harbor_conn_fail(c, "cannot learn the local "
+			    "address for the PROXY header");
 			return;
 		}
-		n = proxy_header_build(c->svc->send_proxy,
-		    (struct sockaddr *)&peer, (struct sockaddr *)&local, hdr,
+		n = harbor_proxy_header(fs->send_proxy, peer, local, hdr,
 		    sizeof hdr);
 	}
-	if (log_enabled(HARBOR_LOG_DEBUG)) {
-		char	to[HARBOR_ADDRSTRLEN];
+	if (harbor_log_get_level() >= HARBOR_LOG_DEBUG) {
+		char	to[64];
 
-		addr_format((struct sockaddr *)&((struct forward_state *)
-		    c->svc->state)->addrs[fc->next - 1].ss, to, sizeof to);
-		log_debug("service %s: conn %llu forwarded to %s",
-		    c->svc->name, (unsigned long long)c->id, to);
+		address_text((const struct sockaddr *)&fs->addrs[fc->next -
+		    1].ss, to, sizeof to);
+		harbor_log(HARBOR_LOG_DEBUG, "service %s: conn %llu forwarded "
+		    "to %s", harbor_service_name(harbor_conn_service(c)),
+		    (unsigned long long)harbor_conn_id(c), to);
 	}
-	(void)relay_backend_ready(fc->relay, fd, hdr, n);
-}
-
-static void
-forward_connect_event(evutil_socket_t fd, short what, void *arg)
-{
-	struct forward_conn	*fc = arg;
-	int			 err = 0;
-	ev_socklen_t		 len = sizeof err;
-
-	if (what & EV_TIMEOUT)
-		snprintf(fc->failed, sizeof fc->failed, "no answer in %u ms",
-		    fc->conn->svc->connect_timeout_ms);
-	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, (void *)&err,
-	    &len) == 0 && err == 0) {
-		forward_connected(fc);
-		return;
-	} else
-		snprintf(fc->failed, sizeof fc->failed, "%s",
-		    evutil_socket_error_to_string(err != 0 ? err :
-		    EVUTIL_SOCKET_ERROR()));
-	forward_drop_attempt(fc);
-	forward_try(fc);
+	(void)harbor_conn_relay(c, fd, 0, hdr, n);
 }
 
 /* Connects to the next of the backend's addresses; after the last, the
  * client is let go. */
 static void
-forward_try(struct forward_conn *fc)
+forward_try(struct harbor_conn *c)
 {
-	struct harbor_conn	*c = fc->conn;
-	struct forward_state	*fs = c->svc->state;
-	const struct harbor_addr *a;
-	unsigned		 ms = c->svc->connect_timeout_ms;
-	struct timeval		 tv = { (long)(ms / 1000),
-				       (long)(ms % 1000) * 1000 };
-	char			 why[sizeof c->detail];
-	int			 err;
+	const struct forward_state	*fs = harbor_conn_service_state(c);
+	struct forward_conn		*fc = harbor_conn_get_data(c);
+	const struct forward_addr	*a;
+	char				 here[64], there[64], why[480];
 
+	/* Behind a PROXY header the local address is the proxy's word; the
+	 * library's loop guard catches a loop there all the same. */
+	address_text(harbor_conn_proxied(c) ? NULL :
+	    harbor_conn_local_addr(c, NULL), here, sizeof here);
 	while (fc->next < fs->naddrs) {
 		a = &fs->addrs[fc->next++];
-		if (forward_is_loop(fc, a)) {
+		/* The backend is the very address the client came to:
+		 * each connection would make another, without end. */
+		address_text((const struct sockaddr *)&a->ss, there,
+		    sizeof there);
+		if (strcmp(here, there) == 0) {
 			snprintf(fc->failed, sizeof fc->failed, "it is this "
 			    "service's own address (a forwarding loop)");
 			continue;
 		}
-		fc->fd = socket(a->ss.ss_family, SOCK_STREAM, 0);
-		if (fc->fd == -1) {
-			snprintf(fc->failed, sizeof fc->failed, "%s",
-			    evutil_socket_error_to_string(
-			    EVUTIL_SOCKET_ERROR()));
-			continue;
-		}
-		(void)evutil_make_socket_nonblocking(fc->fd);
-		(void)evutil_make_socket_closeonexec(fc->fd);
-		compat_socket_nosigpipe((int)fc->fd);
-		if ((err = loopguard_connect(c->svc->server->loopguard,
-		    &fc->guard, fc->fd, (const struct sockaddr *)&a->ss,
-		    a->len)) != 0 && !CONNECT_IN_PROGRESS(err)) {
-			snprintf(fc->failed, sizeof fc->failed, "%s",
-			    evutil_socket_error_to_string(err));
-			forward_drop_attempt(fc);
-			continue;
-		}
-		/* Connected, refused or timed out: the socket turns writable
-		 * or the timer fires. */
-		fc->connecting = event_new(c->loop->base, fc->fd, EV_WRITE,
-		    forward_connect_event, fc);
-		if (fc->connecting != NULL &&
-		    event_add(fc->connecting, &tv) == 0)
+		if (harbor_conn_connect(c, (const struct sockaddr *)&a->ss,
+		    a->len, fs->timeout_ms, forward_connected, fc) == 0)
 			return;
-		snprintf(fc->failed, sizeof fc->failed, "out of memory");
-		forward_drop_attempt(fc);
-		break;
+		snprintf(fc->failed, sizeof fc->failed, "%s",
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	}
 	snprintf(why, sizeof why, "cannot connect to backend %s: %s",
-	    c->svc->forward_to, fc->failed);
-	log_notice("service %s: conn %llu: %s", c->svc->name,
-	    (unsigned long long)c->id, why);
-	relay_fail(fc->relay, why);
+	    fs->target, fc->failed);
+	harbor_log(HARBOR_LOG_NOTICE, "service %s: conn %llu: %s",
+	    harbor_service_name(harbor_conn_service(c)),
+	    (unsigned long long)harbor_conn_id(c), why);
+	(void)harbor_conn_fail(c, why);
 }
 
 static void
@@ -305,35 +300,20 @@ forward_open(struct harbor_conn *c)
 {
 	struct forward_conn	*fc;
 
-	if ((fc = calloc(1, sizeof *fc)) == NULL ||
-	    (fc->relay = relay_new(c, 0)) == NULL) {
-		free(fc);
-		conn_end(c, CLOSE_DETAIL, "out of memory");
+	if ((fc = calloc(1, sizeof *fc)) == NULL) {
+		(void)harbor_conn_fail(c, "out of memory");
 		return;
 	}
-	fc->conn = c;
-	fc->fd = -1;
-	/* The way the client came, then this service: a connection that
-	 * comes back to any of them is a loop (admission_loop). */
-	if (c->hops != NULL)
-		fc->guard.hops = *c->hops;
-	if (fc->guard.hops.n < FORWARD_MAX_HOPS)
-		fc->guard.hops.id[fc->guard.hops.n++] = c->svc->loop_id;
-	strlcpy(fc->guard.service, c->svc->name, sizeof fc->guard.service);
 	harbor_conn_set_data(c, fc);
-	forward_try(fc);
+	/* What the client sends waits until the backend is there. */
+	harbor_conn_pause_input(c);
+	forward_try(c);
 }
 
 static void
 forward_close(struct harbor_conn *c)
 {
-	struct forward_conn	*fc = harbor_conn_get_data(c);
-
-	if (fc == NULL)
-		return;
-	forward_drop_attempt(fc);	/* and the guard's entry */
-	relay_free(fc->relay);
-	free(fc);
+	free(harbor_conn_get_data(c));
 }
 
 const struct harbor_handler handler_forward = {
@@ -349,18 +329,22 @@ const struct harbor_handler handler_forward = {
 
 /* --- the forward service's API (harbor.h) --------------------------------- */
 
+static int
+not_forward(struct harbor_service *svc)
+{
+	return harbor_service_handler(svc) != &handler_forward;
+}
+
 struct harbor_service *
 harbor_service_new_forward(const char *name, const char *target, char *err,
     size_t errlen)
 {
 	struct harbor_service	*svc;
-	char			 host[256], port[8];
 
-	if (forward_target_split(target, host, sizeof host, port, sizeof port,
-	    err, errlen) == -1)
+	if (harbor_forward_check(target, err, errlen) == -1)
 		return NULL;
 	if ((svc = harbor_service_new(name, &handler_forward)) == NULL ||
-	    (svc->forward_to = strdup(target)) == NULL) {
+	    harbor_service_set_option(svc, "target", target) == -1) {
 		harbor_service_free(svc);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -373,26 +357,28 @@ harbor_forward_check(const char *target, char *err, size_t errlen)
 {
 	char	host[256], port[8];
 
-	return forward_target_split(target, host, sizeof host, port,
-	    sizeof port, err, errlen);
+	return target_split(target, host, sizeof host, port, sizeof port,
+	    err, errlen);
 }
 
 int
 harbor_service_set_connect_timeout(struct harbor_service *svc, unsigned ms)
 {
-	if (svc->handler != &handler_forward || ms == 0)
+	char	v[16];
+
+	if (not_forward(svc) || ms == 0)
 		return -1;
-	svc->connect_timeout_ms = ms;
-	return 0;
+	snprintf(v, sizeof v, "%u", ms);
+	return harbor_service_set_option(svc, "connect-timeout", v);
 }
 
 int
 harbor_service_set_send_proxy(struct harbor_service *svc, int version)
 {
-	if (svc->handler != &handler_forward || (version != 0 &&
+	if (not_forward(svc) || (version != 0 &&
 	    version != HARBOR_PROXY_V1 && version != HARBOR_PROXY_V2))
 		return -1;
-	svc->send_proxy = version == HARBOR_PROXY_V1 ? PROXY_V1 :
-	    version == HARBOR_PROXY_V2 ? PROXY_V2 : 0;
-	return 0;
+	return harbor_service_set_option(svc, "send-proxy",
+	    version == HARBOR_PROXY_V1 ? "v1" : version == HARBOR_PROXY_V2 ?
+	    "v2" : "none");
 }

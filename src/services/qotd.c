@@ -15,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harbor-internal.h"
+#include "harbor.h"
+#include "services.h"
 
 #define QOTD_MAX		512		/* RFC 865: fewer than this */
 #define QOTD_FILE_MAX		(4 * 1024 * 1024)

@@ -7,7 +7,8 @@
 
 #include <time.h>
 
-#include "harbor-internal.h"
+#include "harbor.h"
+#include "services.h"
 
 /* Seconds from 1900-01-01 to 1970-01-01. */
 #define RFC868_EPOCH_OFFSET	2208988800UL
