@@ -19,6 +19,7 @@
 #include <glob.h>
 #endif
 #ifdef _WIN32
+#include <winsock2.h>
 #include <windows.h>
 #endif
 
