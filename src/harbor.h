@@ -21,8 +21,6 @@
 #include <stdarg.h>
 #include <sys/types.h>
 
-#include <event2/util.h>
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -38,6 +36,8 @@ extern "C" {
 #endif
 
 struct event_base;
+struct evbuffer;
+struct sockaddr;
 struct harbor_server;
 struct harbor_service;
 struct harbor_conn;
@@ -463,7 +463,6 @@ const char *harbor_conn_peer(struct harbor_conn *conn);
 const char *harbor_conn_local(struct harbor_conn *conn);
 /* The same as sockaddrs (IPv4 or IPv6), *len their size: the client's,
  * and the address it connected to (NULL if that cannot be learned). */
-struct sockaddr;
 const struct sockaddr *harbor_conn_peer_addr(struct harbor_conn *conn,
     size_t *len);
 const struct sockaddr *harbor_conn_local_addr(struct harbor_conn *conn,
@@ -514,6 +513,13 @@ enum harbor_close_reason harbor_conn_close_reason(struct harbor_conn *conn);
 
 /* --- extensions: what exec and forward are made of ----------------------- */
 
+/* A socket, as libevent's evutil_socket_t: an int, or a Winsock SOCKET. */
+#ifdef _WIN32
+typedef intptr_t harbor_socket_t;
+#else
+typedef int harbor_socket_t;
+#endif
+
 /* These are for handlers whose flags have HARBOR_HANDLER_INLINE_ONLY: they
  * are called from a callback of the connection, on its loop. */
 
@@ -529,7 +535,7 @@ enum harbor_close_reason harbor_conn_close_reason(struct harbor_conn *conn);
  * socket).  -1 if the connection cannot relay (not inline, relaying
  * already, ending). */
 #define HARBOR_RELAY_PEER_EOF_ENDS	0x01
-int	harbor_conn_relay(struct harbor_conn *conn, evutil_socket_t fd,
+int	harbor_conn_relay(struct harbor_conn *conn, harbor_socket_t fd,
     unsigned flags, const void *first, size_t firstlen);
 
 /* Connects to `to` from the connection's loop, within timeout_ms (0: the
@@ -539,7 +545,7 @@ int	harbor_conn_relay(struct harbor_conn *conn, evutil_socket_t fd,
  * connection ends first, done is not called.  A connection that comes
  * back to a service of this server that the client came through is
  * refused there as a forwarding loop. */
-typedef void harbor_connect_fn(struct harbor_conn *conn, evutil_socket_t fd,
+typedef void harbor_connect_fn(struct harbor_conn *conn, harbor_socket_t fd,
     int error, void *arg);
 int	harbor_conn_connect(struct harbor_conn *conn, const struct sockaddr *to,
     size_t tolen, unsigned timeout_ms, harbor_connect_fn *done, void *arg);
@@ -561,7 +567,7 @@ struct harbor_spawn {
 	long		 uid, gid;	/* -1: as the server runs */
 };
 pid_t	harbor_conn_spawn(struct harbor_conn *conn,
-    const struct harbor_spawn *spawn, evutil_socket_t *fd, char *why,
+    const struct harbor_spawn *spawn, harbor_socket_t *fd, char *why,
     size_t whylen);
 /* Signals a program harbor_conn_spawn started, and its process group,
  * while the library knows of it.  kill(2)'s result, or -1. */

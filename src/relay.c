@@ -312,7 +312,7 @@ relay_progress(struct relay *r)
 static void	relay_detach(struct harbor_conn *);
 
 int
-harbor_conn_relay(struct harbor_conn *c, evutil_socket_t fd, unsigned flags,
+harbor_conn_relay(struct harbor_conn *c, harbor_socket_t fd, unsigned flags,
     const void *first, size_t firstlen)
 {
 	struct event_base	*base = c->loop->base;

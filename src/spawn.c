@@ -193,7 +193,7 @@ spawn_posix(const struct harbor_spawn *sp, int sock, int errw, int *err)
 
 pid_t
 harbor_conn_spawn(struct harbor_conn *c, const struct harbor_spawn *sp,
-    evutil_socket_t *sock, char *why, size_t whylen)
+    harbor_socket_t *sock, char *why, size_t whylen)
 {
 	struct harbor_service	*svc = c->svc;
 	struct harbor_server	*srv = svc->server;
@@ -327,7 +327,7 @@ harbor_conn_kill(struct harbor_conn *c, pid_t pid, int sig)
 
 pid_t
 harbor_conn_spawn(struct harbor_conn *c, const struct harbor_spawn *sp,
-    evutil_socket_t *sock, char *why, size_t whylen)
+    harbor_socket_t *sock, char *why, size_t whylen)
 {
 	(void)c;
 	(void)sp;

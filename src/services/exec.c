@@ -31,6 +31,8 @@
 #include <unistd.h>
 #endif
 
+#include <event2/util.h>
+
 #include "harbor.h"
 #include "services.h"
 
@@ -88,6 +90,7 @@ exec_free(void *state)
 	free(st);
 }
 
+#ifndef _WIN32
 static int
 id_option(struct harbor_service *svc, const char *name, long *id, char *err,
     size_t errlen)
@@ -148,6 +151,7 @@ nomem:
 	snprintf(err, errlen, "out of memory");
 	return -1;
 }
+#endif
 
 static int
 exec_init(struct harbor_service *svc, void **state, char *err, size_t errlen)
@@ -270,7 +274,7 @@ exec_open(struct harbor_conn *c)
 				    harbor_conn_service(c));
 	struct harbor_spawn	 sp;
 	char			 ucspi[UCSPI_VARS][UCSPI_LEN], why[160];
-	evutil_socket_t		 fd;
+	harbor_socket_t		 fd;
 	pid_t			 pid;
 
 	memset(&sp, 0, sizeof sp);

@@ -29,6 +29,8 @@
 #define TIMED_OUT	ETIMEDOUT
 #endif
 
+#include <event2/util.h>
+
 #include "harbor.h"
 #include "services.h"
 
@@ -212,7 +214,7 @@ address_text(const struct sockaddr *sa, char *buf, size_t len)
 static void	forward_try(struct harbor_conn *);
 
 static void
-forward_connected(struct harbor_conn *c, evutil_socket_t fd, int error,
+forward_connected(struct harbor_conn *c, harbor_socket_t fd, int error,
     void *arg)
 {
 	const struct forward_state	*fs = harbor_conn_service_state(c);
