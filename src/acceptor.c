@@ -27,7 +27,7 @@
 
 #include <event2/listener.h>
 
-#include "harbor-internal.h"
+#include "server.h"
 
 #define ACCEPT_PAUSE_SECONDS	1
 
@@ -98,7 +98,7 @@ listener_bind(struct listener *l, char *err, size_t errlen)
 		}
 	} else
 		strlcpy(l->bound, l->key, sizeof l->bound);
-	loopguard_listening(l->server->loopguard,
+	loopguard_listening(l->server->host.loopguard,
 	    (const struct sockaddr *)&l->addr.ss);
 	return 0;
 
@@ -136,7 +136,7 @@ acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
 
 	addr_format(peer, peerstr, sizeof peerstr);
 	memset(&ticket, 0, sizeof ticket);
-	event_base_gettimeofday_cached(srv->base, &now);
+	event_base_gettimeofday_cached(srv->host.base, &now);
 	if ((r = admission_loop(svc, peer, (struct sockaddr *)&l->addr.ss, fd,
 	    &hops, why, sizeof why)) != REFUSE_NONE) {
 		acceptor_refuse(svc, fd, peerstr, r, why);
@@ -151,7 +151,7 @@ acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
 		acceptor_refuse(svc, fd, peerstr, r, why);
 		return;
 	}
-	atomic_fetch_add(&srv->nconns, 1);
+	atomic_fetch_add(&srv->host.nconns, 1);
 	id = ++srv->next_conn_id;
 	log_info("service %s: accepted %s (conn %llu)", svc->name, peerstr,
 	    (unsigned long long)id);
@@ -166,7 +166,7 @@ acceptor_resume(evutil_socket_t fd, short what, void *arg)
 	struct listener		*l;
 
 	srv->accept_paused = 0;
-	if (atomic_load(&srv->shutting_down))
+	if (atomic_load(&srv->host.shutting_down))
 		return;
 	for (l = srv->listeners; l != NULL; l = l->next)
 		if (l->evl != NULL)
@@ -221,7 +221,7 @@ listener_enable(struct listener *l, char *err, size_t errlen)
 {
 	/* Backlog 0: the socket listens already, with harbord's backlog
 	 * (libevent's -1 would listen again with 128). */
-	l->evl = evconnlistener_new(l->server->base, acceptor_admit, l,
+	l->evl = evconnlistener_new(l->server->host.base, acceptor_admit, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, l->fd);
 	if (l->evl == NULL) {
 		snprintf(err, errlen, "service '%s': cannot accept on %s",
@@ -276,7 +276,7 @@ listener_free(struct listener *l)
 int
 acceptor_init(struct harbor_server *srv)
 {
-	srv->resume_ev = evtimer_new(srv->base, acceptor_resume, srv);
+	srv->resume_ev = evtimer_new(srv->host.base, acceptor_resume, srv);
 	return srv->resume_ev != NULL ? 0 : -1;
 }
 

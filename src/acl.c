@@ -23,7 +23,7 @@
 #include <sys/socket.h>
 #endif
 
-#include "harbor-internal.h"
+#include "util.h"
 
 static const uint8_t v4_mapped_prefix[12] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff

@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 #endif
 
-#include "harbor-internal.h"
+#include "util.h"
 
 static int
 parse_port(const char *s, unsigned *port, char *err, size_t errlen)

@@ -19,16 +19,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harbor-internal.h"
+#include "admission.h"
 
 /* The server's max-connections, over all services: checked before
  * anything is counted, and only once for a client behind a proxy. */
 static enum refusal
 admission_global(struct harbor_service *svc, char *why, size_t whylen)
 {
-	unsigned	max = svc->server->settings.max_connections;
+	unsigned	max = svc->host->max_connections;
 
-	if (max == 0 || atomic_load(&svc->server->nconns) < max)
+	if (max == 0 || atomic_load(&svc->host->nconns) < max)
 		return REFUSE_NONE;
 	snprintf(why, whylen, "global max-connections %u reached", max);
 	return REFUSE_GLOBAL;
@@ -93,7 +93,7 @@ admission_loop(struct harbor_service *svc, const struct sockaddr *peer,
 	unsigned		i;
 
 	*hops = NULL;
-	if (!loopguard_find(svc->server->loopguard, peer, here, fd, &way,
+	if (!loopguard_find(svc->host->loopguard, peer, here, fd, &way,
 	    from, sizeof from))
 		return REFUSE_NONE;
 	for (i = 0; i < way.n; i++)
@@ -145,8 +145,8 @@ admission_log(struct harbor_service *svc, enum refusal kind,
 	(void)evutil_gettimeofday(&now, NULL);
 	r = loglimit_pass(&svc->limits->log, svc->name, (unsigned)kind,
 	    refusal_names[kind], tv_ms(&now));
-	if (r == -1 && svc->server != NULL)
-		server_log_flush_soon(svc->server);
+	if (r == -1 && svc->host != NULL)
+		svc->host->log_flush_soon(svc->host);
 	if (r != 1)
 		return;
 	va_start(ap, fmt);

@@ -6,7 +6,7 @@
  */
 #include "autoconfig.h"
 
-#include "harbor-internal.h"
+#include "util.h"
 
 /* Brings b up to now_ms, full at the first use. */
 static void

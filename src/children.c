@@ -43,7 +43,7 @@
 
 #include <event2/event.h>
 
-#include "harbor-internal.h"
+#include "core.h"
 
 #define CHILD_PAUSE_MS	250
 #define CHILD_LINGER_POLL_MS	250
@@ -76,7 +76,7 @@ struct child {
 };
 
 struct children {
-	struct harbor_server	*srv;
+	struct conn_host	*host;
 	mutex_t			 lock;
 	struct child		*list;
 	struct event		*sigchld;
@@ -111,7 +111,7 @@ child_line(struct child *ch, int cut)
 		    LOGLIMIT_STDERR, "standard error over stderr-rate",
 		    now_ms());
 		if (pass == -1)
-			server_log_flush_soon(ch->cs->srv);
+			ch->cs->host->log_flush_soon(ch->cs->host);
 		if (pass == 1)
 			log_notice("service %s: pid %ld: standard error over "
 			    "stderr-rate %u bytes/s; dropping what exceeds it",
@@ -366,18 +366,18 @@ children_linger(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-children_start(struct harbor_server *srv)
+children_start(struct conn_host *host)
 {
 	struct children	*cs;
 
-	if (srv->children != NULL)
+	if (host->children != NULL)
 		return 0;
 	if ((cs = calloc(1, sizeof *cs)) == NULL)
 		return -1;
 	mutex_init(&cs->lock);
-	cs->srv = srv;
-	cs->sigchld = evsignal_new(srv->base, SIGCHLD, children_reap, cs);
-	cs->linger = evtimer_new(srv->base, children_linger, cs);
+	cs->host = host;
+	cs->sigchld = evsignal_new(host->base, SIGCHLD, children_reap, cs);
+	cs->linger = evtimer_new(host->base, children_linger, cs);
 	if (cs->sigchld == NULL || cs->linger == NULL ||
 	    evsignal_add(cs->sigchld, NULL) == -1) {
 		if (cs->sigchld != NULL)
@@ -388,27 +388,27 @@ children_start(struct harbor_server *srv)
 		free(cs);
 		return -1;
 	}
-	srv->children = cs;
+	host->children = cs;
 	return 0;
 }
 
 void
-children_lock(struct harbor_server *srv)
+children_lock(struct conn_host *host)
 {
-	mutex_lock(&srv->children->lock);
+	mutex_lock(&host->children->lock);
 }
 
 void
-children_unlock(struct harbor_server *srv)
+children_unlock(struct conn_host *host)
 {
-	mutex_unlock(&srv->children->lock);
+	mutex_unlock(&host->children->lock);
 }
 
 int
-children_add_locked(struct harbor_server *srv, pid_t pid,
+children_add_locked(struct conn_host *host, pid_t pid,
     struct harbor_service *svc, uint64_t conn_id, int errfd, int place)
 {
-	struct children	*cs = srv->children;
+	struct children	*cs = host->children;
 	struct child	*ch;
 
 	if ((ch = calloc(1, sizeof *ch)) == NULL ||
@@ -434,9 +434,9 @@ children_add_locked(struct harbor_server *srv, pid_t pid,
 	ch->line_max = svc->stderr_line_max;
 	/* Threaded libevent: the main loop may be told of a new event from
 	 * this thread. */
-	ch->errev = event_new(srv->base, errfd, EV_READ | EV_PERSIST,
+	ch->errev = event_new(host->base, errfd, EV_READ | EV_PERSIST,
 	    child_stderr_cb, ch);
-	ch->resume = evtimer_new(srv->base, child_resume, ch);
+	ch->resume = evtimer_new(host->base, child_resume, ch);
 	if (ch->errev == NULL || ch->resume == NULL ||
 	    event_add(ch->errev, NULL) == -1) {
 		log_warn("service %s: pid %ld: its standard error cannot be "
@@ -450,9 +450,9 @@ children_add_locked(struct harbor_server *srv, pid_t pid,
 }
 
 int
-children_signal(struct harbor_server *srv, pid_t pid, int sig)
+children_signal(struct conn_host *host, pid_t pid, int sig)
 {
-	struct children	*cs = srv->children;
+	struct children	*cs = host->children;
 	struct child	*ch;
 	int		 r = -1;
 
@@ -469,9 +469,9 @@ children_signal(struct harbor_server *srv, pid_t pid, int sig)
 }
 
 void
-children_free(struct harbor_server *srv)
+children_free(struct conn_host *host)
 {
-	struct children	*cs = srv->children;
+	struct children	*cs = host->children;
 	struct child	*ch, *next;
 
 	if (cs == NULL)
@@ -485,24 +485,24 @@ children_free(struct harbor_server *srv)
 	event_free(cs->linger);
 	mutex_destroy(&cs->lock);
 	free(cs);
-	srv->children = NULL;
+	host->children = NULL;
 }
 
 #else /* _WIN32: there is no exec */
 
-#include "harbor-internal.h"
+#include "core.h"
 
 int
-children_start(struct harbor_server *srv)
+children_start(struct conn_host *host)
 {
-	(void)srv;
+	(void)host;
 	return 0;
 }
 
 void
-children_free(struct harbor_server *srv)
+children_free(struct conn_host *host)
 {
-	(void)srv;
+	(void)host;
 }
 
 #endif

@@ -32,7 +32,7 @@ conn_dispatch(struct harbor_conn *c, unsigned bits)
 	/* Held before submitting: once submitted, the job may run and
 	 * drop its reference before we get to look at the result. */
 	conn_hold(c);
-	if (pool_submit(c->svc->server->pool, &c->job) == 0) {
+	if (pool_submit(c->svc->host->pool, &c->job) == 0) {
 		conn_release(c);
 		return;
 	}

@@ -100,7 +100,7 @@ conn_reason_text(const struct harbor_conn *c, char *buf, size_t len)
 static void
 conn_free(struct harbor_conn *c)
 {
-	struct harbor_server	*srv = c->svc->server;
+	struct conn_host	*host = c->svc->host;
 	struct timeval		 now;
 	int64_t			 took;
 	char			 why[96];
@@ -111,7 +111,7 @@ conn_free(struct harbor_conn *c)
 	limits_ticket_return(c->svc->limits, &c->ticket);
 	/* A shutdown waiting for the count to reach 0 joins this loop's
 	 * thread, which finishes this function first. */
-	server_conn_gone(srv);
+	atomic_fetch_sub(&host->nconns, 1);
 	if (c->bev != NULL) {
 		event_base_gettimeofday_cached(c->loop->base, &now);
 		took = tv_ms(&now) - tv_ms(&c->started);
@@ -277,7 +277,7 @@ static void
 conn_attach(void *arg)
 {
 	struct harbor_conn	*c = arg;
-	struct harbor_server	*srv = c->svc->server;
+	struct conn_host	*host = c->svc->host;
 	int			 opts = BEV_OPT_CLOSE_ON_FREE;
 
 	if (c->svc->dispatch == HARBOR_DISPATCH_POOL)
@@ -321,7 +321,7 @@ conn_attach(void *arg)
 		if (c->session_timer != NULL)
 			(void)evtimer_add(c->session_timer, &tv);
 	}
-	if (atomic_load(&srv->shutting_down)) {
+	if (atomic_load(&host->shutting_down)) {
 		/* Accepted just before the listeners closed: the handler
 		 * never saw it, so it is not told of its end either. */
 		c->reason = CLOSE_SHUTDOWN;
@@ -351,7 +351,7 @@ conn_accepted(struct harbor_service *svc, struct loop *loop,
 		evutil_closesocket(fd);
 		limits_ticket_return(svc->limits, ticket);
 		free(hops);
-		server_conn_gone(svc->server);
+		atomic_fetch_sub(&svc->host->nconns, 1);
 		return;
 	}
 	c->svc = svc;

@@ -3,12 +3,12 @@
  * its loop), conn-run.c (the handler's calls), conn-work.c (timers, posted
  * work, asks of the loop) and conn-api.c (the harbor_conn_* calls) share.
  * What other parts of the library use of a connection is in
- * harbor-internal.h.
+ * core.h.
  */
 #ifndef HARBOR_CONN_H
 #define HARBOR_CONN_H
 
-#include "harbor-internal.h"
+#include "core.h"
 
 /* conn.c */
 /* Runs its handler calls on its own thread, not the pool's. */

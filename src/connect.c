@@ -27,7 +27,7 @@
 
 #include <event2/event.h>
 
-#include "harbor-internal.h"
+#include "core.h"
 
 struct conn_connect {
 	struct harbor_conn	*conn;
@@ -43,7 +43,7 @@ struct conn_connect {
 static struct loopguard *
 guard_of(const struct harbor_conn *c)
 {
-	return c->svc->server->loopguard;
+	return c->svc->host->loopguard;
 }
 
 /* Out of the connection's list and gone. */

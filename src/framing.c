@@ -8,7 +8,7 @@
 
 #include <event2/buffer.h>
 
-#include "harbor-internal.h"
+#include "util.h"
 
 /* Raw input is handed on in chunks no larger than this. */
 #define RAW_CHUNK	(16 * 1024)

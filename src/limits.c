@@ -32,7 +32,7 @@
 #include <sys/socket.h>
 #endif
 
-#include "harbor-internal.h"
+#include "util.h"
 
 #define SOURCES_SLOTS	1024
 #define SOURCES_MAX	65536

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "harbor-internal.h"
+#include "util.h"
 
 static harbor_log_fn	*log_sink;
 static void		*log_sink_arg;

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harbor-internal.h"
+#include "util.h"
 
 void
 loglimit_init(struct loglimit *ll)

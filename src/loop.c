@@ -8,7 +8,7 @@
 
 #include <stdlib.h>
 
-#include "harbor-internal.h"
+#include "runtime.h"
 
 struct loop_task {
 	void			(*fn)(void *);
@@ -35,10 +35,8 @@ loop_drain_inbox(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-loop_init(struct loop *loop, struct harbor_server *srv,
-    struct event_base *shared_base)
+loop_init(struct loop *loop, struct event_base *shared_base)
 {
-	loop->server = srv;
 	loop->threaded = shared_base == NULL;
 	loop->base = shared_base != NULL ? shared_base : event_base_new();
 	if (loop->base == NULL)

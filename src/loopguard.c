@@ -34,7 +34,7 @@
 #include <sys/socket.h>
 #endif
 
-#include "harbor-internal.h"
+#include "util.h"
 
 #define LOOPGUARD_SLOTS	1024
 #define LOOPGUARD_AIMS	256		/* counters of destination ports */

@@ -12,7 +12,7 @@
 
 #include <stdlib.h>
 
-#include "harbor-internal.h"
+#include "runtime.h"
 
 struct pool {
 	mutex_t		 lock;

@@ -26,7 +26,7 @@
 #include <sys/socket.h>
 #endif
 
-#include "harbor-internal.h"
+#include "util.h"
 
 #define V1_MAX		107		/* the longest valid v1 line */
 #define V2_HEADER	16

@@ -13,7 +13,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
-#include "harbor-internal.h"
+#include "admission.h"
 
 static void
 proxy_stage_read(struct bufferevent *bev, void *arg)

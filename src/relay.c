@@ -54,7 +54,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
-#include "harbor-internal.h"
+#include "core.h"
 
 #define RELAY_BUF	(64 * 1024)
 #define RELAY_LINGER_MS	5000

@@ -18,9 +18,11 @@
 
 #include <event2/thread.h>
 
-#include "harbor-internal.h"
+#include "server.h"
 
 #define SHUTDOWN_TICK_MS	20
+
+static void	server_log_flush_soon(struct conn_host *);
 
 void
 harbor_server_settings_default(struct harbor_server_settings *s)
@@ -73,9 +75,12 @@ harbor_server_new(const struct harbor_server_settings *settings)
 		srv->settings.io_threads = harbor_cpu_count();
 	if (srv->settings.workers < 1)
 		srv->settings.workers = harbor_cpu_count();
-	atomic_init(&srv->nconns, 0);
+	atomic_init(&srv->host.nconns, 0);
+	atomic_init(&srv->host.shutting_down, 0);
+	srv->host.max_connections = srv->settings.max_connections;
+	srv->host.log_flush_soon = server_log_flush_soon;
 	atomic_init(&srv->log_flush_due, 0);
-	if ((srv->loopguard = loopguard_new()) == NULL) {
+	if ((srv->host.loopguard = loopguard_new()) == NULL) {
 		free(srv);
 #ifdef _WIN32
 		(void)WSACleanup();
@@ -139,6 +144,7 @@ harbor_server_add_service(struct harbor_server *srv,
 	srv->svcs = grown;
 	srv->svcs[srv->nsvcs++] = svc;
 	svc->server = srv;
+	svc->host = &srv->host;
 	return 0;
 fail:
 	service_release(svc);
@@ -258,10 +264,11 @@ server_log_flush(evutil_socket_t fd, short what, void *arg)
 		loglimit_flush(&srv->svcs[i]->limits->log, srv->svcs[i]->name);
 }
 
-void
-server_log_flush_soon(struct harbor_server *srv)
+static void
+server_log_flush_soon(struct conn_host *host)
 {
-	struct timeval	tv = { 1, 0 };
+	struct harbor_server	*srv = (struct harbor_server *)host;
+	struct timeval		 tv = { 1, 0 };
 
 	if (srv->log_flush_ev != NULL &&
 	    !atomic_exchange(&srv->log_flush_due, 1))
@@ -286,9 +293,9 @@ harbor_server_start(struct harbor_server *srv, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot enable libevent threading");
 		return -1;
 	}
-	if ((srv->base = event_base_new()) == NULL ||
+	if ((srv->host.base = event_base_new()) == NULL ||
 	    acceptor_init(srv) == -1 || (srv->log_flush_ev =
-	    evtimer_new(srv->base, server_log_flush, srv)) == NULL) {
+	    evtimer_new(srv->host.base, server_log_flush, srv)) == NULL) {
 		snprintf(err, errlen, "cannot create the main event loop");
 		return -1;
 	}
@@ -300,14 +307,14 @@ harbor_server_start(struct harbor_server *srv, char *err, size_t errlen)
 		return -1;
 	}
 	for (i = 0; i < srv->nloops; i++) {
-		if (loop_init(&srv->loops[i], srv,
-		    srv->settings.io_threads > 0 ? NULL : srv->base) == -1) {
+		if (loop_init(&srv->loops[i],
+		    srv->settings.io_threads > 0 ? NULL : srv->host.base) == -1) {
 			snprintf(err, errlen, "cannot create I/O loop %d", i);
 			return -1;
 		}
 	}
-	srv->pool = pool_new(srv->settings.workers, srv->settings.queue_size);
-	if (srv->pool == NULL) {
+	srv->host.pool = pool_new(srv->settings.workers, srv->settings.queue_size);
+	if (srv->host.pool == NULL) {
 		snprintf(err, errlen, "cannot start %d worker threads",
 		    srv->settings.workers);
 		return -1;
@@ -319,7 +326,7 @@ harbor_server_start(struct harbor_server *srv, char *err, size_t errlen)
 		}
 	}
 	if (server_starts_children(srv->svcs, srv->nsvcs) &&
-	    children_start(srv) == -1) {
+	    children_start(&srv->host) == -1) {
 		snprintf(err, errlen, "cannot watch for exited children "
 		    "(SIGCHLD)");
 		return -1;
@@ -331,7 +338,7 @@ harbor_server_start(struct harbor_server *srv, char *err, size_t errlen)
 struct event_base *
 harbor_server_base(struct harbor_server *srv)
 {
-	return srv->base;
+	return srv->host.base;
 }
 
 int
@@ -351,7 +358,7 @@ harbor_server_run(struct harbor_server *srv)
 	/* Accepting starts here, not in harbor_server_start(): by now the
 	 * program has its signal events on the main loop, so a client or a
 	 * SIGTERM that follows the "listening" line is always handled. */
-	if (!atomic_load(&srv->shutting_down))
+	if (!atomic_load(&srv->host.shutting_down))
 		for (l = srv->listeners; l != NULL; l = l->next)
 			if (l->evl == NULL &&
 			    listener_enable(l, err, sizeof err) == -1) {
@@ -361,7 +368,7 @@ harbor_server_run(struct harbor_server *srv)
 	/* This thread writes to clients too (io-threads 0, the relays): a
 	 * client gone raises no SIGPIPE in the program. */
 	sigpipe_hold(&pipe);
-	r = event_base_loop(srv->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	r = event_base_loop(srv->host.base, EVLOOP_NO_EXIT_ON_EMPTY);
 	sigpipe_release(&pipe);
 	return r;
 }
@@ -387,10 +394,12 @@ harbor_server_replace_services(struct harbor_server *srv,
 			goto fail;
 		}
 		svcs[i]->server = srv;
+		svcs[i]->host = &srv->host;
 		if (service_start(svcs[i], err, errlen) == -1)
 			goto fail;
 	}
-	if (server_starts_children(svcs, nsvcs) && children_start(srv) == -1) {
+	if (server_starts_children(svcs, nsvcs) &&
+	    children_start(&srv->host) == -1) {
 		snprintf(err, errlen, "cannot watch for exited children "
 		    "(SIGCHLD)");
 		goto fail;
@@ -479,16 +488,10 @@ server_pick_loop(struct harbor_server *srv)
 	return best;
 }
 
-void
-server_conn_gone(struct harbor_server *srv)
-{
-	atomic_fetch_sub(&srv->nconns, 1);
-}
-
 unsigned
 harbor_server_connection_count(struct harbor_server *srv)
 {
-	return atomic_load(&srv->nconns);
+	return atomic_load(&srv->host.nconns);
 }
 
 static void
@@ -497,8 +500,8 @@ server_stop_threads(struct harbor_server *srv)
 	int	i;
 
 	/* Workers post releases to the loops, so the loops go last. */
-	pool_free(srv->pool);
-	srv->pool = NULL;
+	pool_free(srv->host.pool);
+	srv->host.pool = NULL;
 	for (i = 0; i < srv->nloops; i++)
 		loop_stop(&srv->loops[i]);
 }
@@ -510,7 +513,7 @@ server_finish(struct harbor_server *srv)
 	server_stop_threads(srv);
 	server_log_flush(-1, 0, srv);
 	srv->finished = 1;
-	(void)event_base_loopbreak(srv->base);
+	(void)event_base_loopbreak(srv->host.base);
 }
 
 static void
@@ -520,16 +523,16 @@ server_shutdown_tick(evutil_socket_t fd, short what, void *arg)
 	struct timeval		 now, tick = { 0, SHUTDOWN_TICK_MS * 1000 };
 	int			 i;
 
-	if (atomic_load(&srv->nconns) == 0) {
+	if (atomic_load(&srv->host.nconns) == 0) {
 		server_finish(srv);
 		return;
 	}
-	event_base_gettimeofday_cached(srv->base, &now);
-	if (atomic_load(&srv->shutting_down) == 1 &&
+	event_base_gettimeofday_cached(srv->host.base, &now);
+	if (atomic_load(&srv->host.shutting_down) == 1 &&
 	    tv_ms(&now) >= srv->shutdown_deadline) {
 		log_notice("grace period over: closing %u connections",
-		    atomic_load(&srv->nconns));
-		atomic_store(&srv->shutting_down, 2);
+		    atomic_load(&srv->host.nconns));
+		atomic_store(&srv->host.shutting_down, 2);
 		for (i = 0; i < srv->nloops; i++)
 			(void)loop_post(&srv->loops[i], conn_shutdown_all,
 			    &srv->loops[i]);
@@ -544,25 +547,25 @@ harbor_server_shutdown(struct harbor_server *srv, unsigned grace_ms)
 
 	if (!srv->started)
 		return;
-	event_base_gettimeofday_cached(srv->base, &now);
-	if (atomic_load(&srv->shutting_down)) {
+	event_base_gettimeofday_cached(srv->host.base, &now);
+	if (atomic_load(&srv->host.shutting_down)) {
 		/* Asked again: cut the grace period short. */
 		srv->shutdown_deadline = tv_ms(&now);
 		return;
 	}
-	atomic_store(&srv->shutting_down, 1);
+	atomic_store(&srv->host.shutting_down, 1);
 	srv->shutdown_deadline = tv_ms(&now) + grace_ms;
 	listeners_free(srv->listeners);
 	srv->listeners = NULL;
 	acceptor_stop(srv);
 	if (grace_ms % 1000 == 0)
 		log_notice("shutting down: %u connections open, waiting up to "
-		    "%u s", atomic_load(&srv->nconns), grace_ms / 1000);
+		    "%u s", atomic_load(&srv->host.nconns), grace_ms / 1000);
 	else
 		log_notice("shutting down: %u connections open, waiting up to "
-		    "%u.%03u s", atomic_load(&srv->nconns), grace_ms / 1000,
+		    "%u.%03u s", atomic_load(&srv->host.nconns), grace_ms / 1000,
 		    grace_ms % 1000);
-	srv->shutdown_ev = evtimer_new(srv->base, server_shutdown_tick, srv);
+	srv->shutdown_ev = evtimer_new(srv->host.base, server_shutdown_tick, srv);
 	if (srv->shutdown_ev != NULL)
 		server_shutdown_tick(-1, 0, srv);
 	else
@@ -583,8 +586,8 @@ harbor_server_free(struct harbor_server *srv)
 		loop_free(&srv->loops[j]);
 	free(srv->loops);
 	acceptor_stop(srv);
-	children_free(srv);
-	loopguard_free(srv->loopguard);
+	children_free(&srv->host);
+	loopguard_free(srv->host.loopguard);
 	if (srv->shutdown_ev != NULL)
 		event_free(srv->shutdown_ev);
 	if (srv->log_flush_ev != NULL)
@@ -592,8 +595,8 @@ harbor_server_free(struct harbor_server *srv)
 	for (i = 0; i < srv->nsvcs; i++)
 		service_release(srv->svcs[i]);
 	free(srv->svcs);
-	if (srv->base != NULL)
-		event_base_free(srv->base);
+	if (srv->host.base != NULL)
+		event_base_free(srv->host.base);
 	free(srv);
 #ifdef _WIN32
 	(void)WSACleanup();

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harbor-internal.h"
+#include "core.h"
 
 /* The first version's handler ends with its close callback. */
 #define HANDLER_V1_SIZE	(offsetof(struct harbor_handler, close) + \

@@ -42,7 +42,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harbor-internal.h"
+#include "core.h"
 
 #ifndef NSIG
 #define NSIG	65
@@ -196,7 +196,7 @@ harbor_conn_spawn(struct harbor_conn *c, const struct harbor_spawn *sp,
     harbor_socket_t *sock, char *why, size_t whylen)
 {
 	struct harbor_service	*svc = c->svc;
-	struct harbor_server	*srv = svc->server;
+	struct conn_host	*host = svc->host;
 	int			 sv[2] = { -1, -1 }, ep[2] = { -1, -1 };
 	int			 st[2] = { -1, -1 }, report[2], i, err = 0;
 	int			 by_fork = 1;
@@ -212,7 +212,7 @@ harbor_conn_spawn(struct harbor_conn *c, const struct harbor_spawn *sp,
 		return -1;
 	}
 	if (!(svc->handler->flags & HARBOR_HANDLER_CHILDREN) ||
-	    srv->children == NULL) {
+	    host->children == NULL) {
 		snprintf(why, whylen, "handler %s does not start programs "
 		    "(HARBOR_HANDLER_CHILDREN)", svc->handler->name);
 		return -1;
@@ -241,7 +241,7 @@ harbor_conn_spawn(struct harbor_conn *c, const struct harbor_spawn *sp,
 		if (st[i] != -1)
 			(void)evutil_make_socket_closeonexec(st[i]);
 	}
-	children_lock(srv);
+	children_lock(host);
 #ifdef SPAWN_POSIX
 	if (!by_fork)
 		pid = spawn_posix(sp, sv[1], ep[1], &err);
@@ -256,7 +256,7 @@ harbor_conn_spawn(struct harbor_conn *c, const struct harbor_spawn *sp,
 		 * is there before anyone signals it. */
 		(void)setpgid(pid, pid);
 	if (pid == -1) {
-		children_unlock(srv);
+		children_unlock(host);
 		if (by_fork)
 			snprintf(why, whylen, "cannot fork: %s", strerror(err));
 		else
@@ -265,14 +265,14 @@ harbor_conn_spawn(struct harbor_conn *c, const struct harbor_spawn *sp,
 		goto out;
 	}
 	(void)evutil_make_socket_nonblocking(ep[0]);
-	if (children_add_locked(srv, pid, svc, c->id, ep[0],
+	if (children_add_locked(host, pid, svc, c->id, ep[0],
 	    c->ticket.child) == 0)
 		c->ticket.child = 0;	/* the child has the place now */
 	else
 		log_err("service %s: pid %ld: out of memory; it will not be "
 		    "reaped", svc->name, (long)pid);
 	ep[0] = -1;
-	children_unlock(srv);
+	children_unlock(host);
 	if (by_fork) {
 		(void)close(st[1]);
 		st[1] = -1;
@@ -314,16 +314,16 @@ out:
 int
 harbor_conn_kill(struct harbor_conn *c, pid_t pid, int sig)
 {
-	if (c->svc->server->children == NULL)
+	if (c->svc->host->children == NULL)
 		return -1;
-	return children_signal(c->svc->server, pid, sig);
+	return children_signal(c->svc->host, pid, sig);
 }
 
 #else /* _WIN32 */
 
 #include <stdio.h>
 
-#include "harbor-internal.h"
+#include "core.h"
 
 pid_t
 harbor_conn_spawn(struct harbor_conn *c, const struct harbor_spawn *sp,

@@ -11,7 +11,10 @@ check_PROGRAMS = tests/unit_config tests/unit_addr tests/unit_acl \
 	tests/integration_services \
 	tests/integration_access tests/integration_daemon \
 	tests/integration_badinput tests/integration_relay
-TESTS = $(check_PROGRAMS)
+TESTS = $(check_PROGRAMS) tests/layers.sh
+# Scripts run by the shell, on Windows cross builds too (not under wine).
+TEST_EXTENSIONS = .sh
+SH_LOG_COMPILER = $(SHELL)
 if HARBOR_WINE
 # A Windows build made on another system: each test runs under wine.
 LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/wine-run.sh
@@ -22,7 +25,8 @@ endif
 AM_TESTS_ENVIRONMENT = \
 	HARBORD=$(abs_top_builddir)/src/harbord$(EXEEXT); export HARBORD; \
 	ASAN_OPTIONS=$${ASAN_OPTIONS-quarantine_size_mb=4}; export ASAN_OPTIONS; \
-	HARBOR_TEST_SRCDIR=$(abs_top_srcdir)/tests; export HARBOR_TEST_SRCDIR;
+	HARBOR_TEST_SRCDIR=$(abs_top_srcdir)/tests; export HARBOR_TEST_SRCDIR; \
+	NM='$(NM)'; export NM;
 
 tests_unit_config_SOURCES = tests/unit_config.c
 tests_unit_config_CFLAGS = $(TEST_CFLAGS)
@@ -99,4 +103,4 @@ tests_integration_relay_LDADD = $(TEST_LIBS)
 endif
 
 # Runs a Windows test program under wine (a cross build's make check).
-EXTRA_DIST += tests/wine-run.sh
+EXTRA_DIST += tests/wine-run.sh tests/layers.sh

@@ -1,5 +1,5 @@
 /* What the unit suites of the library share: a client address to match
- * against.  Include after harbor-internal.h. */
+ * against.  Include after util.h. */
 #ifndef TEST_PEER_H
 #define TEST_PEER_H
 

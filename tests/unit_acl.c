@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harbor-internal.h"
+#include "util.h"
 #include "check-run.h"
 #include "test-peer.h"
 

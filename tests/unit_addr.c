@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harbor-internal.h"
+#include "util.h"
 #include "check-run.h"
 
 static void

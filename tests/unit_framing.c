@@ -7,7 +7,7 @@
 
 #include <event2/buffer.h>
 
-#include "harbor-internal.h"
+#include "util.h"
 #include "check-run.h"
 
 static struct evbuffer *

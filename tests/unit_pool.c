@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harbor-internal.h"
+#include "runtime.h"
 #include "check-run.h"
 
 struct test_job {

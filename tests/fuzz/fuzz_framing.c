@@ -12,7 +12,7 @@
 
 #include <event2/buffer.h>
 
-#include "harbor-internal.h"
+#include "util.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

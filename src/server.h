@@ -1,0 +1,54 @@
+/*
+ * The server and its acceptor: listeners, the main loop, the I/O loops and
+ * the pool, start, reload and shutdown.  The top of the library.
+ */
+#ifndef HARBOR_SERVER_H
+#define HARBOR_SERVER_H
+
+#include "admission.h"
+
+/* acceptor.c */
+struct listener {
+	char			*key;		/* configured address, canonical */
+	char			 bound[HARBOR_ADDRSTRLEN]; /* for logs */
+	struct harbor_addr	 addr;
+	evutil_socket_t		 fd;
+	struct evconnlistener	*evl;
+	struct harbor_service	*svc;
+	struct harbor_server	*server;
+	unsigned		 backlog;	/* listen(2)'s, as asked */
+	struct listener		*takes_over;	/* reload: its socket */
+	int			 claimed;	/* reload: taken over */
+	struct listener		*next;
+};
+int	listener_bind(struct listener *l, char *err, size_t errlen);
+int	listener_enable(struct listener *l, char *err, size_t errlen);
+void	listener_take_over(struct listener *l, struct listener *old);
+void	listener_free(struct listener *l);
+int	acceptor_init(struct harbor_server *srv);
+void	acceptor_pause(struct harbor_server *srv);
+void	acceptor_stop(struct harbor_server *srv);
+
+/* server.c */
+struct harbor_server {
+	struct conn_host		 host;		/* base, pool, counts */
+	struct harbor_server_settings	 settings;
+	struct harbor_service		**svcs;
+	size_t				 nsvcs;
+	struct listener			*listeners;
+	struct loop			*loops;
+	int				 nloops;
+	int				 started;
+	int				 finished;	/* shutdown done */
+	int64_t				 shutdown_deadline; /* ms */
+	struct event			*shutdown_ev;
+	struct event			*resume_ev;	/* EMFILE pause */
+	int				 accept_paused;
+	unsigned			 next_loop;
+	uint64_t			 next_conn_id;
+	struct event			*log_flush_ev;	/* loglimit counts */
+	atomic_int			 log_flush_due;
+};
+struct loop	*server_pick_loop(struct harbor_server *srv);
+
+#endif
