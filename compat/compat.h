@@ -34,6 +34,11 @@ int	compat_somaxconn(void);
 /* SO_NOSIGPIPE on the socket, where there is one. */
 void	compat_socket_nosigpipe(int fd);
 
+/* A shared object, and a symbol of it (module.c).  NULL on failure, with
+ * why in err for the open. */
+void	*compat_module_open(const char *path, char *err, size_t errlen);
+void	*compat_module_symbol(void *handle, const char *name);
+
 /* Detaches from the terminal: fork, setsid, chdir /, stdio to /dev/null.
  * daemon(3) is not POSIX, so harbord does it itself everywhere. */
 int	daemonize(void);

@@ -40,6 +40,11 @@
 #define CONF_MAX_CONNECTIONS	10000000
 #define CONF_MAX_LINE		(16 * 1024 * 1024)
 #define CONF_MAX_BACKLOG	1000000
+#ifdef _WIN32
+#define MODULE_SUFFIX		".dll"
+#else
+#define MODULE_SUFFIX		".so"
+#endif
 #define CONF_MAX_DURATION_MS	(30ULL * 86400 * 1000)
 
 enum tok_type {
@@ -493,7 +498,7 @@ replace_string(char **slot, char *value)
 static const char *const global_keywords[] = {
 	"io-threads", "workers", "queue-size", "max-connections", "log",
 	"pidfile", "user", "group", "chroot", "shutdown-timeout", "defaults",
-	"service", "include", NULL
+	"service", "include", "module", NULL
 };
 
 static const char *const service_keywords[] = {
@@ -503,7 +508,7 @@ static const char *const service_keywords[] = {
 	"session-timeout", "proxy-protocol", "trusted-proxies",
 	"proxy-header-timeout", "exec", "forward", "env", "passenv",
 	"max-children", "user", "group", "connect-timeout", "send-proxy",
-	"backlog", "log-rate", "stderr-rate", "stderr-line-max", NULL
+	"backlog", "log-rate", "stderr-rate", "stderr-line-max", "option", NULL
 };
 
 /* Edit distance, for "did you mean"; words are short. */
@@ -877,18 +882,10 @@ service_option(struct parser *ps, struct conf_service *svc, int is_defaults,
 
 		if (want_args(ps, st, 1, 1) == -1)
 			return;
-		if (harbor_builtin_handler(st->tok[1].text) == NULL) {
-			for (i = 0; names[i] != NULL; i++) {
-				if (i > 0)
-					strncat(expected, ", ", sizeof expected -
-					    strlen(expected) - 1);
-				strncat(expected, names[i], sizeof expected -
-				    strlen(expected) - 1);
-			}
-			conf_error(ps->errs, &st->tok[1].pos, "unknown handler "
-			    "'%s' (expected %s)", st->tok[1].text, expected);
-			return;
-		}
+		/* Not a built-in: a module's, once the modules are loaded
+		 * (check_config, config_make_services). */
+		(void)names;
+		(void)expected;
 		if (handler_conflict(ps, svc, st))
 			return;
 		(void)replace_string(&svc->handler, st->tok[1].text);
@@ -961,6 +958,28 @@ service_option(struct parser *ps, struct conf_service *svc, int is_defaults,
 		if (want_args(ps, st, 1, 1) == 0)
 			(void)duration_arg(ps, &st->tok[1],
 			    &svc->session_timeout_ms);
+	} else if (strcmp(kw, "option") == 0) {
+		struct conf_option	*grown;
+
+		if (is_defaults) {
+			conf_error(ps->errs, &st->tok[0].pos, "'option' is not "
+			    "allowed in defaults (it is for one service's "
+			    "handler)");
+			return;
+		}
+		if (want_args(ps, st, 2, 2) == -1)
+			return;
+		if ((grown = realloc(svc->opts, (svc->nopts + 1) *
+		    sizeof *grown)) == NULL) {
+			conf_error(ps->errs, &st->tok[0].pos, "out of memory");
+			return;
+		}
+		svc->opts = grown;
+		grown[svc->nopts].name = st->tok[1].text;
+		grown[svc->nopts].value = st->tok[2].text;
+		grown[svc->nopts].pos = st->tok[0].pos;
+		st->tok[1].text = st->tok[2].text = NULL;
+		svc->nopts++;
 	} else if (strcmp(kw, "quote-file") == 0) {
 		if (want_args(ps, st, 1, 1) == -1)
 			return;
@@ -1037,6 +1056,11 @@ conf_service_free_fields(struct conf_service *svc)
 	free(svc->passenv);
 	free(svc->user);
 	free(svc->group);
+	for (i = 0; i < svc->nopts; i++) {
+		free(svc->opts[i].name);
+		free(svc->opts[i].value);
+	}
+	free(svc->opts);
 }
 
 /* Reads a block's statements up to its "}". */
@@ -1304,6 +1328,42 @@ parse_include(struct parser *ps, struct statement *st)
 	free(path);
 }
 
+/* "module PATH": a name without a directory is in the module directory
+ * (with the system's suffix if it has none), a relative path is relative
+ * to the including file's directory.  Loaded with the services. */
+static void
+parse_module(struct parser *ps, struct statement *st)
+{
+	struct config		*conf = ps->conf;
+	struct conf_module	*grown;
+	const char		*name;
+	char			*path;
+	size_t			 len;
+
+	if (want_args(ps, st, 1, 1) == -1)
+		return;
+	name = st->tok[1].text;
+	if (path_last_separator(name) == NULL) {
+		len = strlen(HARBOR_MODULEDIR) + strlen(name) +
+		    sizeof MODULE_SUFFIX + 1;
+		if ((path = malloc(len)) != NULL)
+			snprintf(path, len, "%s/%s%s", HARBOR_MODULEDIR, name,
+			    strchr(name, '.') != NULL ? "" : MODULE_SUFFIX);
+	} else
+		path = resolve_path(st->tok[1].pos.file, name);
+	if (path == NULL ||
+	    (grown = realloc(conf->modules, (conf->nmodules + 1) *
+	    sizeof *grown)) == NULL) {
+		free(path);
+		conf_error(ps->errs, &st->tok[1].pos, "out of memory");
+		return;
+	}
+	conf->modules = grown;
+	grown[conf->nmodules].path = path;
+	grown[conf->nmodules].pos = st->tok[1].pos;
+	conf->nmodules++;
+}
+
 static void
 parse_global(struct parser *ps, struct lexer *lx, struct statement *st)
 {
@@ -1378,6 +1438,8 @@ parse_global(struct parser *ps, struct lexer *lx, struct statement *st)
 			conf->shutdown_ms = (unsigned)v;
 	} else if (strcmp(kw, "include") == 0)
 		parse_include(ps, st);
+	else if (strcmp(kw, "module") == 0)
+		parse_module(ps, st);
 	else
 		unknown_keyword(ps, &st->tok[0], global_keywords, "");
 }
@@ -1475,6 +1537,25 @@ parse_file(struct parser *ps, const char *path, const struct conf_pos *from)
 }
 
 /* --- checks over the whole file --------------------------------------- */
+
+static void
+unknown_handler(struct conf_errors *errs, const struct conf_pos *pos,
+    const char *name)
+{
+	const char *const	*names = harbor_builtin_handler_names();
+	char			 expected[256] = "";
+	size_t			 i;
+
+	for (i = 0; names[i] != NULL; i++) {
+		if (i > 0)
+			strncat(expected, ", ", sizeof expected -
+			    strlen(expected) - 1);
+		strncat(expected, names[i], sizeof expected -
+		    strlen(expected) - 1);
+	}
+	conf_error(errs, pos, "unknown handler '%s' (expected %s, or a "
+	    "handler of a module)", name, expected);
+}
 
 static void
 check_config(struct config *conf, struct conf_errors *errs)
@@ -1580,9 +1661,33 @@ config_new(void)
 	return conf;
 }
 
+/* A handler name no built-in has is a module's: with no module to load,
+ * it is a mistake now.  Known once the whole file is read, whatever else
+ * is wrong in it. */
+static void
+check_handlers(const struct config *conf, struct conf_errors *errs)
+{
+	const struct conf_service	*s, *d = &conf->defaults;
+	const char			*handler;
+
+	if (conf->nmodules > 0)
+		return;		/* config_make_services looks them up */
+	if (d->handler != NULL && harbor_builtin_handler(d->handler) == NULL &&
+	    strcmp(d->handler, "exec") != 0 &&
+	    strcmp(d->handler, "forward") != 0)
+		unknown_handler(errs, &d->handler_pos, d->handler);
+	for (s = conf->services; s != NULL; s = s->next)
+		if ((handler = s->handler) != NULL &&
+		    harbor_builtin_handler(handler) == NULL &&
+		    strcmp(handler, "exec") != 0 &&
+		    strcmp(handler, "forward") != 0)
+			unknown_handler(errs, &s->handler_pos, handler);
+}
+
 static struct config *
 config_finish(struct config *conf, struct conf_errors *errs)
 {
+	check_handlers(conf, errs);
 	if (errs->n == 0)
 		check_config(conf, errs);
 	if (errs->n > 0) {
@@ -1656,6 +1761,9 @@ config_free(struct config *conf)
 	for (i = 0; i < conf->nfiles; i++)
 		free(conf->files[i]);
 	free(conf->files);
+	for (i = 0; i < conf->nmodules; i++)
+		free(conf->modules[i].path);
+	free(conf->modules);
 	free(conf);
 }
 
@@ -1765,6 +1873,28 @@ exec_settings(const struct conf_service *s, const struct conf_service *d,
 	return 0;
 }
 
+/* Where a service that its handler refused is reported: at the option
+ * the message names ('NAME', as harbord.conf(5) asks modules to write),
+ * the quote file, or the handler. */
+static const struct conf_pos *
+check_error_pos(const struct conf_service *s, const struct conf_service *d,
+    const char *quotes, const char *err)
+{
+	char	quoted[128];
+	size_t	i;
+
+	for (i = 0; i < s->nopts; i++) {
+		snprintf(quoted, sizeof quoted, "'%s'", s->opts[i].name);
+		if (strstr(err, quoted) != NULL)
+			return &s->opts[i].pos;
+	}
+	if (s->quote_file != NULL)
+		return &s->quote_file_pos;
+	if (quotes != NULL)
+		return &d->quote_file_pos;
+	return s->handler != NULL ? &s->handler_pos : &s->pos;
+}
+
 struct harbor_service **
 config_make_services(const struct config *conf, size_t *nout,
     struct conf_errors *errs)
@@ -1777,6 +1907,12 @@ config_make_services(const struct config *conf, size_t *nout,
 	char			  err[512];
 	size_t			  n = 0, i;
 
+	for (i = 0; i < conf->nmodules; i++)
+		if (harbor_module_load(conf->modules[i].path, err,
+		    sizeof err) == NULL) {
+			conf_error(errs, &conf->modules[i].pos, "%s", err);
+			return NULL;
+		}
 	if ((svcs = calloc(conf->nservices + 1, sizeof *svcs)) == NULL) {
 		conf_error(errs, NULL, "out of memory");
 		return NULL;
@@ -1789,9 +1925,13 @@ config_make_services(const struct config *conf, size_t *nout,
 		else if (strcmp(handler, "forward") == 0)
 			svc = harbor_service_new_forward(s->name, s->forward_to,
 			    err, sizeof err);
-		else {
+		else if (harbor_handler_find(handler) == NULL) {
+			unknown_handler(errs, s->handler != NULL ?
+			    &s->handler_pos : &d->handler_pos, handler);
+			goto fail;
+		} else {
 			svc = harbor_service_new(s->name,
-			    harbor_builtin_handler(handler));
+			    harbor_handler_find(handler));
 			snprintf(err, sizeof err, "cannot set up service '%s'",
 			    s->name);
 		}
@@ -1800,6 +1940,13 @@ config_make_services(const struct config *conf, size_t *nout,
 			    &s->pos, "%s", err);
 			goto fail;
 		}
+		for (i = 0; i < s->nopts; i++)
+			if (harbor_service_add_option(svc, s->opts[i].name,
+			    s->opts[i].value) == -1) {
+				conf_error(errs, &s->opts[i].pos, "out of "
+				    "memory");
+				goto fail_svc;
+			}
 		svcs[n++] = svc;
 		if (strcmp(handler, "exec") == 0 &&
 		    exec_settings(s, d, svc, errs) == -1)
@@ -1908,15 +2055,15 @@ config_make_services(const struct config *conf, size_t *nout,
 			goto fail;
 		}
 		if (harbor_service_check(svc, err, sizeof err) == -1) {
-			conf_error(errs, s->quote_file != NULL ?
-			    &s->quote_file_pos : quotes != NULL ?
-			    &d->quote_file_pos : s->handler != NULL ?
-			    &s->handler_pos : &s->pos, "%s", err);
+			conf_error(errs, check_error_pos(s, d, quotes, err),
+			    "%s", err);
 			goto fail;
 		}
 	}
 	*nout = n;
 	return svcs;
+fail_svc:
+	harbor_service_free(svc);
 fail:
 	for (i = 0; i < n; i++)
 		harbor_service_free(svcs[i]);

@@ -31,6 +31,19 @@ struct conf_rule {
 	struct conf_pos	 pos;
 };
 
+/* "option NAME VALUE": for the handler, as it is. */
+struct conf_option {
+	char		*name;
+	char		*value;
+	struct conf_pos	 pos;		/* of the statement */
+};
+
+/* "module PATH", resolved. */
+struct conf_module {
+	char		*path;
+	struct conf_pos	 pos;		/* of the path */
+};
+
 /* A service as written; -1 (or NULL) marks what it does not set itself. */
 struct conf_service {
 	char			*name;
@@ -84,6 +97,8 @@ struct conf_service {
 	int			 send_proxy;	/* HARBOR_PROXY_V1/V2, -1 */
 	struct conf_pos		 forward_opt_pos; /* the first forward-only */
 	const char		*forward_opt;
+	struct conf_option	*opts;		/* option NAME VALUE */
+	size_t			 nopts;
 	struct conf_service	*next;
 };
 
@@ -111,6 +126,8 @@ struct config {
 	size_t			 nservices;
 	char			**files;	/* every file read */
 	size_t			 nfiles;
+	struct conf_module	*modules;	/* loaded by make_services */
+	size_t			 nmodules;
 };
 
 /* NULL when there were errors, which are in errs. */
@@ -121,8 +138,10 @@ struct config	*config_load_string(const char *name, const char *text,
 void		 config_free(struct config *conf);
 
 /* Services ready for harbor_server_add_service() or
- * harbor_server_replace_services(); NULL with errs filled on failure
- * (e.g. a quote-file that cannot be read). */
+ * harbor_server_replace_services(), the modules loaded first (a module
+ * loaded already, by an earlier reload, is not loaded again); NULL with
+ * errs filled on failure (e.g. a quote-file that cannot be read, a
+ * module that cannot be loaded). */
 struct harbor_service **config_make_services(const struct config *conf,
 		    size_t *n, struct conf_errors *errs);
 

@@ -141,6 +141,59 @@ struct harbor_handler {
 const struct harbor_handler *harbor_builtin_handler(const char *name);
 /* NULL-terminated list of the builtin handler names. */
 const char *const *harbor_builtin_handler_names(void);
+/* A handler by name: a built-in one, or one a loaded module registered. */
+const struct harbor_handler *harbor_handler_find(const char *name);
+
+/* --- modules ----------------------------------------------------------- */
+
+/* A module is a shared object (.so, .dll) of handlers.  It says which
+ * version of the handler interface it was built for, and registers its
+ * handlers from one entry point; HARBOR_MODULE(init) defines both:
+ *
+ *	static int
+ *	init(struct harbor_module *m, char *err, size_t errlen)
+ *	{
+ *		return harbor_module_add_handler(m, &my_handler);
+ *	}
+ *	HARBOR_MODULE(init)
+ *
+ * init returns 0, or -1 with a message in err.  A module is loaded once
+ * per path and never unloaded: a connection may still be running its
+ * code whatever the program's configuration says now. */
+struct harbor_module;
+typedef int harbor_module_init_fn(struct harbor_module *module, char *err,
+    size_t errlen);
+#if defined(_WIN32)
+#define HARBOR_MODULE_EXPORT	__declspec(dllexport)
+#elif defined(__GNUC__)
+#define HARBOR_MODULE_EXPORT	__attribute__((visibility("default")))
+#else
+#define HARBOR_MODULE_EXPORT
+#endif
+#define HARBOR_MODULE(init)						\
+	HARBOR_MODULE_EXPORT extern const unsigned			\
+	    harbor_module_abi_version;					\
+	HARBOR_MODULE_EXPORT const unsigned harbor_module_abi_version = \
+	    HARBOR_ABI_VERSION;						\
+	HARBOR_MODULE_EXPORT int harbor_module_init(struct harbor_module *, \
+	    char *, size_t);						\
+	HARBOR_MODULE_EXPORT int					\
+	harbor_module_init(struct harbor_module *m_, char *e_, size_t l_) \
+	{								\
+		return (init)(m_, e_, l_);				\
+	}
+/* Loads the module at path and runs its init (a path loaded already is
+ * not loaded again: its module is returned).  NULL, with why in err: it
+ * cannot be loaded, it is no module, it was built for another version of
+ * the interface, its init failed, or it registers no handler. */
+struct harbor_module *harbor_module_load(const char *path, char *err,
+    size_t errlen);
+/* From a module's init: its handler, found by name from then on (it must
+ * live as long as the process: a static).  -1: a handler of that name
+ * exists already, or it was built for another interface. */
+int	harbor_module_add_handler(struct harbor_module *module,
+    const struct harbor_handler *handler);
+const char *harbor_module_path(const struct harbor_module *module);
 
 /* --- services ----------------------------------------------------------- */
 

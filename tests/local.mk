@@ -10,7 +10,8 @@ check_PROGRAMS = tests/unit_config tests/unit_addr tests/unit_acl \
 	tests/unit_pool tests/unit_library tests/library_api \
 	tests/integration_services \
 	tests/integration_access tests/integration_daemon \
-	tests/integration_badinput tests/integration_relay
+	tests/integration_badinput tests/integration_relay \
+	tests/integration_modules
 TESTS = $(check_PROGRAMS) tests/layers.sh
 # Scripts run by the shell, on Windows cross builds too (not under wine).
 TEST_EXTENSIONS = .sh
@@ -26,7 +27,8 @@ AM_TESTS_ENVIRONMENT = \
 	HARBORD=$(abs_top_builddir)/src/harbord$(EXEEXT); export HARBORD; \
 	ASAN_OPTIONS=$${ASAN_OPTIONS-quarantine_size_mb=4}; export ASAN_OPTIONS; \
 	HARBOR_TEST_SRCDIR=$(abs_top_srcdir)/tests; export HARBOR_TEST_SRCDIR; \
-	NM='$(NM)'; export NM;
+	NM='$(NM)'; export NM; \
+	HARBOR_TEST_MODULES=$(TEST_MODULES); export HARBOR_TEST_MODULES;
 
 tests_unit_config_SOURCES = tests/unit_config.c
 tests_unit_config_CFLAGS = $(TEST_CFLAGS)
@@ -95,6 +97,32 @@ tests_integration_badinput_SOURCES = tests/integration_badinput.c $(HARNESS)
 tests_integration_badinput_CFLAGS = $(TEST_CFLAGS)
 tests_integration_badinput_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_integration_badinput_LDADD = $(TEST_LIBS)
+
+tests_integration_modules_SOURCES = tests/integration_modules.c $(HARNESS)
+tests_integration_modules_CFLAGS = $(TEST_CFLAGS)
+tests_integration_modules_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
+tests_integration_modules_LDADD = $(TEST_LIBS)
+
+# Test modules (shared objects, as harbord loads them), where shared
+# libraries are built; elsewhere the module tests say SKIP.
+if HARBOR_MODULES
+TEST_MODULES = $(abs_top_builddir)/tests/modules/.libs
+TEST_MODULE_FLAGS = -module -avoid-version -shared -rpath $(abs_builddir)
+check_LTLIBRARIES = tests/modules/mod_upper.la tests/modules/mod_noentry.la \
+	tests/modules/mod_oldabi.la tests/modules/mod_clash.la
+tests_modules_mod_upper_la_SOURCES = tests/modules/mod_upper.c
+tests_modules_mod_upper_la_LDFLAGS = $(TEST_MODULE_FLAGS)
+tests_modules_mod_upper_la_LIBADD = src/libharbor.la
+tests_modules_mod_noentry_la_SOURCES = tests/modules/mod_noentry.c
+tests_modules_mod_noentry_la_LDFLAGS = $(TEST_MODULE_FLAGS)
+tests_modules_mod_oldabi_la_SOURCES = tests/modules/mod_oldabi.c
+tests_modules_mod_oldabi_la_LDFLAGS = $(TEST_MODULE_FLAGS)
+tests_modules_mod_clash_la_SOURCES = tests/modules/mod_clash.c
+tests_modules_mod_clash_la_LDFLAGS = $(TEST_MODULE_FLAGS)
+tests_modules_mod_clash_la_LIBADD = src/libharbor.la
+else
+TEST_MODULES =
+endif
 
 tests_integration_relay_SOURCES = tests/integration_relay.c $(HARNESS)
 tests_integration_relay_CFLAGS = $(TEST_CFLAGS)
