@@ -119,6 +119,7 @@ harbor_module_add_handler(struct harbor_module *m,
 	return r;
 }
 
+#ifdef HARBOR_MODULES
 /* The handlers a module registered before its init failed go again. */
 static void
 module_forget(struct harbor_module *m)
@@ -134,6 +135,7 @@ module_forget(struct harbor_module *m)
 	nmodule_handlers = j;
 	mutex_unlock(&registry_lock);
 }
+#endif
 
 struct harbor_module *
 harbor_module_load(const char *path, char *err, size_t errlen)
