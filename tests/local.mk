@@ -1,21 +1,24 @@
 # Test programs: Check unit suites and integration suites that run the real
 # daemon on loopback.  Included from the top Makefile.am.
+
+# Scripts run by the shell, on Windows cross builds too (not under wine).
+TEST_EXTENSIONS = .sh
+SH_LOG_COMPILER = $(SHELL)
+
 if HAVE_CHECK
 TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(HARBOR_TEST_CFLAGS)
 TEST_LIBS = $(CHECK_LIBS)
 CORE_LIBS = $(LIBEVENT_LIBS) $(LIBEVENT_PTHREADS_LIBS)
 
-check_PROGRAMS = tests/unit_config tests/unit_addr tests/unit_acl \
+harbor_tests = tests/unit_config tests/unit_addr tests/unit_acl \
 	tests/unit_limits tests/unit_proxy tests/unit_framing \
 	tests/unit_pool tests/unit_library tests/library_api \
 	tests/integration_services \
 	tests/integration_access tests/integration_daemon \
 	tests/integration_badinput tests/integration_relay \
-	tests/integration_modules
-TESTS = $(check_PROGRAMS) tests/layers.sh
-# Scripts run by the shell, on Windows cross builds too (not under wine).
-TEST_EXTENSIONS = .sh
-SH_LOG_COMPILER = $(SHELL)
+	tests/integration_modules tests/integration_examples
+check_PROGRAMS = $(harbor_tests)
+TESTS = $(harbor_tests) tests/layers.sh
 if HARBOR_WINE
 # A Windows build made on another system: each test runs under wine.
 LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/wine-run.sh
@@ -28,7 +31,8 @@ AM_TESTS_ENVIRONMENT = \
 	ASAN_OPTIONS=$${ASAN_OPTIONS-quarantine_size_mb=4}; export ASAN_OPTIONS; \
 	HARBOR_TEST_SRCDIR=$(abs_top_srcdir)/tests; export HARBOR_TEST_SRCDIR; \
 	NM='$(NM)'; export NM; \
-	HARBOR_TEST_MODULES=$(TEST_MODULES); export HARBOR_TEST_MODULES;
+	HARBOR_TEST_MODULES=$(TEST_MODULES); export HARBOR_TEST_MODULES; \
+	HARBOR_TEST_EXAMPLES=$(TEST_EXAMPLES); export HARBOR_TEST_EXAMPLES;
 
 tests_unit_config_SOURCES = tests/unit_config.c
 tests_unit_config_CFLAGS = $(TEST_CFLAGS)
@@ -120,9 +124,34 @@ tests_modules_mod_oldabi_la_LDFLAGS = $(TEST_MODULE_FLAGS)
 tests_modules_mod_clash_la_SOURCES = tests/modules/mod_clash.c
 tests_modules_mod_clash_la_LDFLAGS = $(TEST_MODULE_FLAGS)
 tests_modules_mod_clash_la_LIBADD = src/libharbor.la
+
+# The examples, built as a program and modules outside the tree would be,
+# against the library and its public header only.
+TEST_EXAMPLES = $(abs_top_builddir)/contrib/examples
+check_PROGRAMS += contrib/examples/kv
+contrib_examples_kv_SOURCES = contrib/examples/kv.c
+contrib_examples_kv_LDADD = src/libharbor.la $(LIBEVENT_LIBS) $(PTHREAD_LIBS)
+contrib_examples_kv_LDFLAGS = $(PTHREAD_CFLAGS)
+check_LTLIBRARIES += contrib/examples/delay.la contrib/examples/lookup.la \
+	contrib/examples/lenframe.la
+contrib_examples_delay_la_SOURCES = contrib/examples/delay.c
+contrib_examples_delay_la_LDFLAGS = $(TEST_MODULE_FLAGS)
+contrib_examples_delay_la_LIBADD = src/libharbor.la
+contrib_examples_lookup_la_SOURCES = contrib/examples/lookup.c
+contrib_examples_lookup_la_LDFLAGS = $(TEST_MODULE_FLAGS) $(PTHREAD_CFLAGS)
+contrib_examples_lookup_la_LIBADD = src/libharbor.la
+contrib_examples_lenframe_la_SOURCES = contrib/examples/lenframe.c
+contrib_examples_lenframe_la_LDFLAGS = $(TEST_MODULE_FLAGS)
+contrib_examples_lenframe_la_LIBADD = src/libharbor.la
 else
 TEST_MODULES =
+TEST_EXAMPLES =
 endif
+
+tests_integration_examples_SOURCES = tests/integration_examples.c $(HARNESS)
+tests_integration_examples_CFLAGS = $(TEST_CFLAGS)
+tests_integration_examples_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
+tests_integration_examples_LDADD = $(TEST_LIBS)
 
 tests_integration_relay_SOURCES = tests/integration_relay.c $(HARNESS)
 tests_integration_relay_CFLAGS = $(TEST_CFLAGS)
