@@ -170,7 +170,7 @@ harbor_module_load(const char *path, char *err, size_t errlen)
 	*(void **)&init = compat_module_symbol(handle, "harbor_module_init");
 	if (abi == NULL || init == NULL) {
 		snprintf(err, errlen, "%s is not a harbord module: it has no "
-		    "%s (see HARBOR_MODULE in libharbor(3))", path,
+		    "%s (see HARBOR_MODULE in harbor_module(3))", path,
 		    abi == NULL ? "harbor_module_abi_version" :
 		    "harbor_module_init");
 		return NULL;

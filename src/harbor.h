@@ -5,13 +5,16 @@
  * its limits), adds them to a server, binds, starts, and runs the server's
  * main loop.  The server accepts on its main loop, hands each connection to
  * one of its I/O loops, and runs each service's handler either on that loop
- * ("inline") or on the worker pool ("pool").  See libharbor(3).
+ * ("inline") or on the worker pool ("pool").
  *
  * Threading rules for handler authors:
  *  - every callback of one connection runs on one thread at a time, in order;
  *  - harbor_conn_* functions may be called from inside a callback of that
  *    connection, on whatever thread the callback runs;
- *  - nothing else about a connection may be touched from other threads.
+ *  - from other threads, only harbor_conn_post() and harbor_conn_release(),
+ *    for a connection held with harbor_conn_hold().
+ * The manual: libharbor(3), harbor_server(3), harbor_service(3),
+ * harbor_handler(3), harbor_conn(3), harbor_conn_relay(3), harbor_module(3).
  */
 #ifndef HARBOR_H
 #define HARBOR_H

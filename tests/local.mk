@@ -18,7 +18,7 @@ harbor_tests = tests/unit_config tests/unit_addr tests/unit_acl \
 	tests/integration_badinput tests/integration_relay \
 	tests/integration_modules tests/integration_examples
 check_PROGRAMS = $(harbor_tests)
-TESTS = $(harbor_tests) tests/layers.sh
+TESTS = $(harbor_tests) tests/layers.sh tests/docs.sh
 if HARBOR_WINE
 # A Windows build made on another system: each test runs under wine.
 LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/wine-run.sh
@@ -31,6 +31,8 @@ AM_TESTS_ENVIRONMENT = \
 	ASAN_OPTIONS=$${ASAN_OPTIONS-quarantine_size_mb=4}; export ASAN_OPTIONS; \
 	HARBOR_TEST_SRCDIR=$(abs_top_srcdir)/tests; export HARBOR_TEST_SRCDIR; \
 	NM='$(NM)'; export NM; \
+	CC='$(CC)'; EXEEXT='$(EXEEXT)'; LIBEVENT_CFLAGS='$(LIBEVENT_CFLAGS)'; \
+	export CC EXEEXT LIBEVENT_CFLAGS; \
 	HARBOR_TEST_MODULES=$(TEST_MODULES); export HARBOR_TEST_MODULES; \
 	HARBOR_TEST_EXAMPLES=$(TEST_EXAMPLES); export HARBOR_TEST_EXAMPLES;
 
@@ -160,4 +162,4 @@ tests_integration_relay_LDADD = $(TEST_LIBS)
 endif
 
 # Runs a Windows test program under wine (a cross build's make check).
-EXTRA_DIST += tests/wine-run.sh tests/layers.sh
+EXTRA_DIST += tests/wine-run.sh tests/layers.sh tests/docs.sh
