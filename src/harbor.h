@@ -393,7 +393,12 @@ int	harbor_service_set_stderr_limits(struct harbor_service *svc,
 
 /* --- the server ---------------------------------------------------------- */
 
+/* Settings grow at the end, and say their size: a program built against
+ * an older header passes a smaller struct, which the library completes
+ * with defaults.  harbor_server_settings_default() sets size; begin with
+ * it. */
 struct harbor_server_settings {
+	size_t		size;		/* sizeof(struct harbor_server_settings) */
 	int		io_threads;	/* I/O loops; 0: I/O on the main loop;
 					   -1: one per CPU */
 	int		workers;	/* pool threads; -1: one per CPU */
@@ -402,11 +407,16 @@ struct harbor_server_settings {
 };
 
 void	harbor_server_settings_default(struct harbor_server_settings *s);
-/* The settings a server runs with, defaults resolved (CPU counts). */
+/* The settings a server runs with, defaults resolved (CPU counts), as
+ * much of them as s->size covers: set it first (settings_default does). */
 void	harbor_server_get_settings(const struct harbor_server *srv,
     struct harbor_server_settings *s);
 int	harbor_cpu_count(void);
 
+/* NULL settings: the defaults.  NULL back: no memory, or settings whose
+ * size this library cannot take (logged): smaller than its first
+ * version's, or larger with something set where this library has no
+ * setting. */
 struct harbor_server *harbor_server_new(
     const struct harbor_server_settings *settings);
 void	harbor_server_free(struct harbor_server *srv);

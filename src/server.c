@@ -24,9 +24,14 @@
 
 static void	server_log_flush_soon(struct conn_host *);
 
+/* The settings of the first version of the interface end here. */
+#define SETTINGS_V1_SIZE	(offsetof(struct harbor_server_settings, \
+				    max_connections) + sizeof(unsigned))
+
 void
 harbor_server_settings_default(struct harbor_server_settings *s)
 {
+	s->size = sizeof *s;
 	s->io_threads = -1;
 	s->workers = -1;
 	s->queue_size = 0;
@@ -48,6 +53,36 @@ harbor_cpu_count(void)
 #endif
 }
 
+/* As much of the caller's settings as its size says it has; the rest stay
+ * defaults.  A newer caller's settings are taken if all it has beyond
+ * this library's are zero, which asks for nothing this library lacks. */
+static int
+settings_take(struct harbor_server_settings *to,
+    const struct harbor_server_settings *from)
+{
+	const unsigned char	*extra = (const unsigned char *)from;
+	size_t			 i, n = from->size;
+
+	if (n < SETTINGS_V1_SIZE) {
+		log_err("harbor_server_new: settings of %zu bytes, fewer than "
+		    "any version of them has (%zu): were they made by "
+		    "harbor_server_settings_default()?", n,
+		    (size_t)SETTINGS_V1_SIZE);
+		return -1;
+	}
+	for (i = sizeof *to; i < n; i++)
+		if (extra[i] != 0) {
+			log_err("harbor_server_new: settings of %zu bytes have "
+			    "something set beyond the %zu this libharbor "
+			    "knows: the program needs a newer libharbor", n,
+			    sizeof *to);
+			return -1;
+		}
+	memcpy(to, from, n < sizeof *to ? n : sizeof *to);
+	to->size = sizeof *to;
+	return 0;
+}
+
 struct harbor_server *
 harbor_server_new(const struct harbor_server_settings *settings)
 {
@@ -67,10 +102,14 @@ harbor_server_new(const struct harbor_server_settings *settings)
 #endif
 		return NULL;
 	}
-	if (settings != NULL)
-		srv->settings = *settings;
-	else
-		harbor_server_settings_default(&srv->settings);
+	harbor_server_settings_default(&srv->settings);
+	if (settings != NULL && settings_take(&srv->settings, settings) == -1) {
+		free(srv);
+#ifdef _WIN32
+		(void)WSACleanup();
+#endif
+		return NULL;
+	}
 	if (srv->settings.io_threads < 0)
 		srv->settings.io_threads = harbor_cpu_count();
 	if (srv->settings.workers < 1)
@@ -94,7 +133,10 @@ void
 harbor_server_get_settings(const struct harbor_server *srv,
     struct harbor_server_settings *s)
 {
-	*s = srv->settings;
+	size_t	n = s->size < sizeof *s ? s->size : sizeof *s;
+
+	memcpy(s, &srv->settings, n);
+	s->size = n;
 }
 
 static int

@@ -1,6 +1,6 @@
 /*
  * The handler interface, version 1, as a program uses it: the ABI check,
- * capabilities, input that says how much it consumed, the client's end.
+ * settings that say their size, capabilities, input that says how much it consumed, the client's end.
  * Each test runs its handler inline and on the pool.
  */
 #include "autoconfig.h"
@@ -72,6 +72,75 @@ START_TEST(test_abi_is_checked)
 	    -1);
 	ck_assert_msg(strstr(err, "(16 bytes)") != NULL, "%s", err);
 	harbor_server_free(s);
+}
+END_TEST
+
+/* --- settings, sized ------------------------------------------------------ */
+
+static char	settings_said[512];
+
+static void
+settings_sink(enum harbor_log_level level, const char *msg, void *arg)
+{
+	(void)level;
+	(void)arg;
+	snprintf(settings_said, sizeof settings_said, "%s", msg);
+}
+
+/* A program built against a later header: settings this library lacks,
+ * after those it has. */
+struct later_settings {
+	struct harbor_server_settings	now;
+	unsigned			later;
+};
+
+START_TEST(test_settings_say_their_size)
+{
+	struct harbor_server_settings	 set, got;
+	struct later_settings		 later;
+	struct harbor_server		*s;
+
+	harbor_log_set_sink(settings_sink, NULL);
+
+	/* Not made by settings_default: refused, and said so. */
+	memset(&set, 0, sizeof set);
+	set.io_threads = 1;
+	settings_said[0] = '\0';
+	ck_assert_ptr_null(harbor_server_new(&set));
+	ck_assert_msg(strstr(settings_said, "settings of 0 bytes") != NULL,
+	    "%s", settings_said);
+
+	/* A later program that sets nothing new is served... */
+	memset(&later, 0, sizeof later);
+	harbor_server_settings_default(&later.now);
+	later.now.size = sizeof later;
+	later.now.workers = 3;
+	s = harbor_server_new(&later.now);
+	ck_assert_ptr_nonnull(s);
+	harbor_server_settings_default(&got);
+	harbor_server_get_settings(s, &got);
+	ck_assert_int_eq(got.workers, 3);
+	ck_assert_uint_eq(got.size, sizeof got);
+	harbor_server_free(s);
+
+	/* ...one that asks for what this library lacks is not. */
+	later.later = 1;
+	settings_said[0] = '\0';
+	ck_assert_ptr_null(harbor_server_new(&later.now));
+	ck_assert_msg(strstr(settings_said, "needs a newer libharbor") !=
+	    NULL, "%s", settings_said);
+
+	/* A caller whose settings end before max_connections gets only
+	 * what it has room for. */
+	memset(&got, 0x55, sizeof got);
+	got.size = offsetof(struct harbor_server_settings, queue_size);
+	s = harbor_server_new(NULL);
+	harbor_server_get_settings(s, &got);
+	ck_assert_int_eq(got.workers, harbor_cpu_count());
+	ck_assert_uint_eq(got.queue_size, 0x55555555u);
+	harbor_server_free(s);
+
+	harbor_log_set_sink(NULL, NULL);
 }
 END_TEST
 
@@ -643,6 +712,7 @@ main(void)
 	harbor_log_set_level(HARBOR_LOG_WARNING);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_abi_is_checked);
+	tcase_add_test(tc, test_settings_say_their_size);
 	tcase_add_test(tc, test_inline_only_stays_inline);
 	tcase_add_loop_test(tc, test_input_consumed, 0, 2);
 	tcase_add_loop_test(tc, test_input_left_at_max_input_closes, 0, 2);

@@ -301,6 +301,7 @@ START_TEST(test_service_init_failure_is_reported)
 	char			 err[256] = "";
 
 	/* Defaults come back resolved: a thread per CPU. */
+	harbor_server_settings_default(&set);
 	harbor_server_get_settings(s, &set);
 	ck_assert_int_eq(set.io_threads, harbor_cpu_count());
 	ck_assert_int_eq(set.workers, harbor_cpu_count());
