@@ -12,6 +12,9 @@
 #if !HAVE_DECL_STRLCPY
 size_t	strlcpy(char *dst, const char *src, size_t size);
 #endif
+#if !HAVE_DECL_STRLCAT
+size_t	strlcat(char *dst, const char *src, size_t size);
+#endif
 
 #ifndef _WIN32
 #include <sys/types.h>

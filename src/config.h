@@ -2,6 +2,11 @@
  * harbord's configuration file: parsing it into a struct config, and
  * turning that into libharbor services.  Every error names
  * file:line:column.  See harbord.conf(5).
+ *
+ * What each keyword is -- where it may stand, what it takes, where its
+ * value lands, which handlers take it, how it reaches the library -- is
+ * one table, conf_keywords (conf-table.c); the parser, the checks, the
+ * suggestions and the services are made from it.
  */
 #ifndef HARBORD_CONFIG_H
 #define HARBORD_CONFIG_H
@@ -11,24 +16,44 @@
 #include "harbor.h"
 
 #define CONF_MAX_ERRORS		20
-#define CONF_DEFAULT_SHUTDOWN_MS	10000
+#define CONF_KEYWORDS_MAX	64	/* entries the table may have */
 
 struct conf_pos {
 	const char	*file;		/* owned by the config's file list */
-	unsigned	 line;
+	unsigned	 line;		/* 0: nowhere (a keyword not set) */
 	unsigned	 col;
 };
 
 struct conf_errors {
 	char	*msg[CONF_MAX_ERRORS];	/* "file:line:col: message" */
 	size_t	 n;
-	size_t	 dropped;		/* beyond CONF_MAX_ERRORS */
+	size_t	 dropped;		/* beyond CONF_MAX_ERRORS, or no
+					   memory to say them */
 };
 
 struct conf_rule {
 	char		*net;		/* "10.0.0.0/8", "::1", "all" */
 	int		 allow;
 	struct conf_pos	 pos;
+};
+
+struct conf_rules {
+	struct conf_rule	*v;	/* in file order */
+	size_t			 n;
+};
+
+/* Words, each where it stood; v is NULL-terminated. */
+struct conf_words {
+	char		**v;
+	struct conf_pos	 *pos;
+	size_t		  n;
+};
+
+/* A rate: thousandths of a thing a second, and a burst (0: the rate
+ * rounded up).  milli 0 is "off". */
+struct conf_rate {
+	long long	milli;
+	long long	burst;
 };
 
 /* "option NAME VALUE": for the handler, as it is. */
@@ -44,61 +69,57 @@ struct conf_module {
 	struct conf_pos	 pos;		/* of the path */
 };
 
-/* A service as written; -1 (or NULL) marks what it does not set itself. */
+/* Where a block set a keyword: the keyword and its (first) value; line 0:
+ * it did not. */
+struct conf_set_at {
+	struct conf_pos	kw;
+	struct conf_pos	value;
+};
+
+/* A service block, or the defaults block, as written.  set[i] is where
+ * the block set conf_keywords[i]; a value not set is the defaults
+ * block's, or the library's default. */
 struct conf_service {
 	char			*name;
 	struct conf_pos		 pos;		/* of the name */
 	struct conf_pos		 block_pos;	/* of "service" */
-	char			**listen;
-	struct conf_pos		*listen_pos;
-	size_t			 nlisten;
-	char			*handler;
+	struct conf_set_at	 set[CONF_KEYWORDS_MAX];
+
+	struct conf_words	 listen;
+	char			*handler;	/* "exec", "forward" too */
 	struct conf_pos		 handler_pos;
-	int			 dispatch;	/* enum harbor_dispatch */
-	int			 framing;	/* enum harbor_framing */
+	struct conf_words	 exec_argv;
+	char			*forward_to;
+	long long		 dispatch;	/* enum harbor_dispatch */
+	long long		 framing;	/* enum harbor_framing */
+	long long		 max_line;
+	long long		 max_input;
+	char			*quote_file;
+	struct conf_option	*opts;
+	size_t			 nopts;
+	struct conf_rules	 rules;		/* allow and deny */
+	long long		 proxy_versions; /* HARBOR_PROXY_* bits */
+	struct conf_rules	 trusted;
+	long long		 proxy_timeout_ms;
 	long long		 max_connections;
 	long long		 backlog;
 	long long		 max_per_source;
 	long long		 source_prefix6;
-	long long		 rate_milli;		/* per second */
-	long long		 rate_burst;
-	long long		 source_rate_milli;
-	long long		 source_rate_burst;
-	long long		 log_rate_milli;	/* 0: off */
-	long long		 log_rate_burst;
+	struct conf_rate	 rate;
+	struct conf_rate	 source_rate;
+	struct conf_rate	 log_rate;
 	long long		 idle_timeout_ms;
 	long long		 session_timeout_ms;
-	long long		 max_line;
-	char			*quote_file;
-	struct conf_pos		 quote_file_pos;
-	struct conf_rule	*rules;		/* allow/deny, in order */
-	size_t			 nrules;
-	int			 proxy_versions;
-	struct conf_pos		 proxy_pos;
-	struct conf_rule	*trusted;	/* trusted-proxies */
-	size_t			 ntrusted;
-	long long		 proxy_timeout_ms;
-	/* exec and forward (handler "exec" or "forward", at handler_pos) */
-	char			**exec_argv;	/* NULL-terminated */
-	char			*forward_to;
-	char			**env;		/* "NAME=VALUE" */
-	struct conf_pos		*env_pos;
-	size_t			 nenv;
-	char			**passenv;
-	size_t			 npassenv;
+	struct conf_words	 env;		/* "NAME=VALUE" */
+	struct conf_words	 passenv;
 	long long		 max_children;
-	long long		 stderr_rate;		/* bytes/s, 0: off */
+	long long		 stderr_rate;
 	long long		 stderr_line_max;
-	char			*user;		/* exec: run the child as */
+	char			*user;		/* exec: the program's */
 	char			*group;
-	struct conf_pos		 exec_opt_pos;	/* the first exec-only one */
-	const char		*exec_opt;	/* its keyword */
 	long long		 connect_timeout_ms;
-	int			 send_proxy;	/* HARBOR_PROXY_V1/V2, -1 */
-	struct conf_pos		 forward_opt_pos; /* the first forward-only */
-	const char		*forward_opt;
-	struct conf_option	*opts;		/* option NAME VALUE */
-	size_t			 nopts;
+	long long		 send_proxy;	/* HARBOR_PROXY_V1/V2, 0 */
+
 	struct conf_service	*next;
 };
 
@@ -108,19 +129,21 @@ enum conf_log {
 	CONF_LOG_FILE
 };
 
+/* The global settings: each has its value, its default unless set. */
 struct config {
-	int			 io_threads;	/* -1: one per CPU */
-	int			 workers;	/* -1: one per CPU */
-	unsigned		 queue_size;	/* 0: the library's default */
-	unsigned		 max_connections; /* all services; 0: none */
-	enum conf_log		 log;
+	long long		 io_threads;	/* -1: one per CPU */
+	long long		 workers;	/* -1: one per CPU */
+	long long		 queue_size;	/* 0: the library's default */
+	long long		 max_connections; /* all services; 0: none */
+	long long		 shutdown_ms;
+	long long		 log;		/* enum conf_log */
 	char			*log_facility;	/* syslog */
 	char			*log_file;	/* file */
 	char			*pidfile;
 	char			*user;		/* drop to it after binding */
 	char			*group;
 	char			*chroot_dir;
-	unsigned		 shutdown_ms;
+	struct conf_set_at	 set[CONF_KEYWORDS_MAX];
 	struct conf_service	 defaults;
 	struct conf_service	*services;	/* in file order */
 	size_t			 nservices;
@@ -148,6 +171,26 @@ struct harbor_service **config_make_services(const struct config *conf,
 void	conf_errors_clear(struct conf_errors *errs);
 void	conf_error(struct conf_errors *errs, const struct conf_pos *pos,
 	    const char *fmt, ...) HARBOR_PRINTFLIKE(3, 4);
+/* Whether anything went wrong, said or not. */
+int	conf_failed(const struct conf_errors *errs);
+
+/* The table, for the daemon's and the tests' questions about it. */
+#define CONF_GLOBAL		0x01	/* at the top level */
+#define CONF_SERVICE		0x02	/* in a service block */
+#define CONF_NOT_DEFAULTS	0x04	/* a service's own: not in defaults */
+struct conf_keyword;
+size_t		 conf_keyword_count(void);
+const char	*conf_keyword_name(size_t i);
+unsigned	 conf_keyword_scope(size_t i);
+/* The table index of a keyword of that scope, or -1. */
+int		 conf_keyword_find(const char *name, unsigned scope);
+/* Whether a service (or the defaults) sets the keyword itself. */
+int		 conf_service_sets(const struct conf_service *svc,
+		    const char *name);
+
+/* Tests only: the parser's allocations fail from the n-th on (counting
+ * from 1); 0, as it starts: never. */
+extern unsigned long	conf_alloc_fail_at;
 
 /* duration.c: "250ms" "30s" "5m" "1h" "2d", a bare number meaning seconds,
  * into milliseconds; "8192" "64k" "1m" into bytes.  0 or -1 with a

@@ -103,8 +103,12 @@ load_config(struct harbord *hd, struct conf_errors *errs, int *missing)
 		    config_default_text, errs);
 #ifndef _WIN32
 		/* Started as root, the built-in default serves as nobody. */
-		if (conf != NULL && geteuid() == 0)
-			conf->user = strdup("nobody");
+		if (conf != NULL && geteuid() == 0 &&
+		    (conf->user = strdup("nobody")) == NULL) {
+			conf_error(errs, NULL, "out of memory");
+			config_free(conf);
+			return NULL;
+		}
 #endif
 		harbor_log(HARBOR_LOG_NOTICE, "no configuration file at %s; "
 		    "serving the built-in default configuration%s",

@@ -99,19 +99,19 @@ START_TEST(test_full_file)
 	ck_assert_int_eq(conf->defaults.idle_timeout_ms, 300000);
 	ck_assert_int_eq(conf->defaults.max_connections, 100);
 	e = service(conf, "echo");
-	ck_assert_uint_eq(e->nlisten, 2);
-	ck_assert_str_eq(e->listen[0], "127.0.0.1:7");
-	ck_assert_str_eq(e->listen[1], "[::1]:7");
-	ck_assert_uint_eq(e->listen_pos[1].line, 13);
-	ck_assert_uint_eq(e->listen_pos[1].col, 24);
+	ck_assert_uint_eq(e->listen.n, 2);
+	ck_assert_str_eq(e->listen.v[0], "127.0.0.1:7");
+	ck_assert_str_eq(e->listen.v[1], "[::1]:7");
+	ck_assert_uint_eq(e->listen.pos[1].line, 13);
+	ck_assert_uint_eq(e->listen.pos[1].col, 24);
 	ck_assert_str_eq(e->handler, "echo");
 	ck_assert_int_eq(e->dispatch, HARBOR_DISPATCH_POOL);
 	ck_assert_int_eq(e->framing, HARBOR_FRAMING_LINE);
 	ck_assert_int_eq(e->max_line, 4096);
-	ck_assert_int_eq(e->idle_timeout_ms, -1);	/* from defaults */
+	ck_assert(!conf_service_sets(e, "idle-timeout")); /* defaults' */
 	q = service(conf, "q");
 	ck_assert_str_eq(q->quote_file, "/etc/q t");
-	ck_assert_int_eq(q->dispatch, -1);
+	ck_assert(!conf_service_sets(q, "dispatch"));
 	config_free(conf);
 }
 END_TEST
@@ -139,7 +139,7 @@ START_TEST(test_defaults_and_syslog)
 #endif
 	ck_assert_int_eq(conf->io_threads, -1);
 	ck_assert_int_eq(conf->workers, -1);
-	ck_assert_uint_eq(conf->shutdown_ms, CONF_DEFAULT_SHUTDOWN_MS);
+	ck_assert_uint_eq(conf->shutdown_ms, 10000);
 	config_free(conf);
 	conf = good("");
 	ck_assert_uint_eq(conf->nservices, 0);
@@ -154,9 +154,9 @@ START_TEST(test_builtin_default_parses)
 
 	ck_assert_ptr_nonnull(conf);
 	ck_assert_uint_eq(conf->nservices, 6);
-	ck_assert_str_eq(service(conf, "chargen")->listen[0],
+	ck_assert_str_eq(service(conf, "chargen")->listen.v[0],
 	    "127.0.0.1:7019");
-	ck_assert_str_eq(service(conf, "time")->listen[0], "127.0.0.1:7037");
+	ck_assert_str_eq(service(conf, "time")->listen.v[0], "127.0.0.1:7037");
 	config_free(conf);
 }
 END_TEST
@@ -233,7 +233,7 @@ START_TEST(test_structure_errors)
 	bad("service a/b { }\n", "t.conf:1:9: bad service name 'a/b' "
 	    "(letters, digits, '-', '_' and '.' only)");
 	bad("defaults { listen 127.0.0.1:7 }\n", "t.conf:1:12: 'listen' is "
-	    "not allowed in defaults (each service has its own addresses)");
+	    "not allowed in defaults (each service has its own)");
 	bad("service a { listen 127.0.0.1:7; handler echo; "
 	    "service b { } }\n",
 	    "t.conf:1:57: unexpected '{' (blocks do not nest)");
@@ -249,8 +249,8 @@ START_TEST(test_structure_errors)
 	    "t.conf:2:20: address [::]:7 is already used by service 'a' "
 	    "(at t.conf:1:20)");
 	bad("service a { listen 127.0.0.1:9; handler echo; quote-file q }\n",
-	    "t.conf:1:58: quote-file is only for handler qotd, and service "
-	    "'a' has handler echo");
+	    "t.conf:1:47: 'quote-file' is only for qotd services, and "
+	    "service 'a' has handler echo");
 }
 END_TEST
 
@@ -263,14 +263,14 @@ START_TEST(test_access_rules)
 	    "service b { listen 127.0.0.1:0; handler echo }\n");
 	const struct conf_service *a = service(conf, "a");
 
-	ck_assert_uint_eq(conf->defaults.nrules, 2);
-	ck_assert_uint_eq(a->nrules, 3);
-	ck_assert_str_eq(a->rules[1].net, "::1");
-	ck_assert_int_eq(a->rules[1].allow, 1);
-	ck_assert_int_eq(a->rules[2].allow, 0);
-	ck_assert_uint_eq(a->rules[2].pos.line, 4);
-	ck_assert_uint_eq(a->rules[2].pos.col, 10);
-	ck_assert_uint_eq(service(conf, "b")->nrules, 0);
+	ck_assert_uint_eq(conf->defaults.rules.n, 2);
+	ck_assert_uint_eq(a->rules.n, 3);
+	ck_assert_str_eq(a->rules.v[1].net, "::1");
+	ck_assert_int_eq(a->rules.v[1].allow, 1);
+	ck_assert_int_eq(a->rules.v[2].allow, 0);
+	ck_assert_uint_eq(a->rules.v[2].pos.line, 4);
+	ck_assert_uint_eq(a->rules.v[2].pos.col, 10);
+	ck_assert_uint_eq(service(conf, "b")->rules.n, 0);
 	config_free(conf);
 	bad("service a { listen 127.0.0.1:0; handler echo; allow 10.0.0.1/8 }"
 	    "\n", "t.conf:1:53: network '10.0.0.1/8' has host bits set beyond "
@@ -294,18 +294,18 @@ START_TEST(test_limit_keywords)
 
 	ck_assert_uint_eq(conf->max_connections, 5000);
 	ck_assert_int_eq(conf->defaults.max_per_source, 8);
-	ck_assert_int_eq(conf->defaults.source_rate_milli, 500);
-	ck_assert_int_eq(conf->defaults.source_rate_burst, 3);
-	ck_assert_int_eq(a->rate_milli, 100000);
-	ck_assert_int_eq(a->rate_burst, 0);
+	ck_assert_int_eq(conf->defaults.source_rate.milli, 500);
+	ck_assert_int_eq(conf->defaults.source_rate.burst, 3);
+	ck_assert_int_eq(a->rate.milli, 100000);
+	ck_assert_int_eq(a->rate.burst, 0);
 	ck_assert_int_eq(a->source_prefix6, 56);
 	ck_assert_int_eq(a->backlog, 4096);
 	config_free(conf);
 	conf = good("defaults { log-rate 5 10 }\n"
 	    "service a { listen 127.0.0.1:0; handler echo; log-rate off }\n");
-	ck_assert_int_eq(conf->defaults.log_rate_milli, 5000);
-	ck_assert_int_eq(conf->defaults.log_rate_burst, 10);
-	ck_assert_int_eq(service(conf, "a")->log_rate_milli, 0);
+	ck_assert_int_eq(conf->defaults.log_rate.milli, 5000);
+	ck_assert_int_eq(conf->defaults.log_rate.burst, 10);
+	ck_assert_int_eq(service(conf, "a")->log_rate.milli, 0);
 	config_free(conf);
 	bad("defaults { log-rate none }\n",
 	    "t.conf:1:21: bad rate 'none' (expected lines per second, such as "
@@ -605,13 +605,13 @@ START_TEST(test_exec_and_forward)
 	    "}\n");
 	x = service(conf, "x");
 	ck_assert_str_eq(x->handler, "exec");
-	ck_assert_str_eq(x->exec_argv[0], "/bin/sh");
-	ck_assert_str_eq(x->exec_argv[1], "-c");
-	ck_assert_str_eq(x->exec_argv[2], "echo $TCPREMOTEIP");
-	ck_assert_ptr_null(x->exec_argv[3]);
-	ck_assert_uint_eq(x->nenv, 2);
-	ck_assert_str_eq(x->env[1], "B=two=2");
-	ck_assert_uint_eq(x->npassenv, 2);
+	ck_assert_str_eq(x->exec_argv.v[0], "/bin/sh");
+	ck_assert_str_eq(x->exec_argv.v[1], "-c");
+	ck_assert_str_eq(x->exec_argv.v[2], "echo $TCPREMOTEIP");
+	ck_assert_ptr_null(x->exec_argv.v[3]);
+	ck_assert_uint_eq(x->env.n, 2);
+	ck_assert_str_eq(x->env.v[1], "B=two=2");
+	ck_assert_uint_eq(x->passenv.n, 2);
 	ck_assert_int_eq(x->max_children, 3);
 	ck_assert_int_eq(conf->defaults.max_children, 5);
 	ck_assert_int_eq(x->stderr_rate, 16384);
@@ -628,7 +628,7 @@ START_TEST(test_exec_and_forward)
 	    "(there is no PATH search)");
 	bad("defaults { exec /bin/cat }\n",
 	    "t.conf:1:12: 'exec' is not allowed in defaults (each service "
-	    "names its own program)");
+	    "has its own)");
 	bad("service x { listen 127.0.0.1:0; handler echo; exec /bin/cat }\n",
 	    "t.conf:1:47: 'exec' conflicts with 'echo' at t.conf:1:41 (a "
 	    "service has one handler)");
@@ -731,7 +731,7 @@ START_TEST(test_make_exec_and_forward)
 	    "  env TCPREMOTEIP=forged }\n", "t.conf:2:7: TCPREMOTEIP is set "
 	    "for each connection and cannot be given");
 	make_fails("service x { listen 127.0.0.1:0; exec /bin/cat;\n"
-	    "  user no-such-user-here }\n", "t.conf:2:3: service 'x': no user "
+	    "  user no-such-user-here }\n", "t.conf:2:8: service 'x': no user "
 	    "'no-such-user-here'");
 #endif
 }

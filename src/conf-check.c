@@ -1,0 +1,179 @@
+/*
+ * The configuration's checks that need the whole file: handlers that
+ * exist, keywords given to a service whose handler does not take them,
+ * services without a handler or an address, addresses used twice, and
+ * programs run as another user by a harbord that will not keep root.
+ */
+#include "autoconfig.h"
+
+#include <string.h>
+
+#include "compat.h"
+#include "conf-table.h"
+
+static const char *
+handler_of(const struct conf_service *s, const struct conf_service *d)
+{
+	return s->handler != NULL ? s->handler : d->handler;
+}
+
+static int
+handler_is_builtin(const char *name)
+{
+	return harbor_builtin_handler(name) != NULL ||
+	    strcmp(name, "exec") == 0 || strcmp(name, "forward") == 0;
+}
+
+void
+conf_unknown_handler(struct conf_errors *errs, const struct conf_pos *pos,
+    const char *name)
+{
+	const char *const	*names = harbor_builtin_handler_names();
+	char			 expected[256] = "";
+	size_t			 i;
+
+	for (i = 0; names[i] != NULL; i++) {
+		if (i > 0)
+			strlcat(expected, ", ", sizeof expected);
+		strlcat(expected, names[i], sizeof expected);
+	}
+	conf_error(errs, pos, "unknown handler '%s' (expected %s, or a "
+	    "handler of a module)", name, expected);
+}
+
+/* A handler name no built-in has is a module's: with no module to load,
+ * it is a mistake now.  Known once the whole file is read, whatever else
+ * is wrong in it. */
+void
+conf_check_handlers(const struct config *conf, struct conf_errors *errs)
+{
+	const struct conf_service	*s, *d = &conf->defaults;
+
+	if (conf->nmodules > 0)
+		return;		/* config_make_services looks them up */
+	if (d->handler != NULL && !handler_is_builtin(d->handler))
+		conf_unknown_handler(errs, &d->handler_pos, d->handler);
+	for (s = conf->services; s != NULL; s = s->next)
+		if (s->handler != NULL && !handler_is_builtin(s->handler))
+			conf_unknown_handler(errs, &s->handler_pos,
+			    s->handler);
+}
+
+/* Keywords of one handler (the table's), given to a service of another.
+ * In defaults they are for the services of their handler only. */
+static void
+check_handler_keywords(const struct conf_service *s, const char *handler,
+    struct conf_errors *errs)
+{
+	const struct conf_keyword	*kw;
+	size_t				 i, n = conf_keyword_count();
+
+	for (i = 0; i < n; i++) {
+		kw = &conf_keywords[i];
+		if (kw->handler == NULL || s->set[i].kw.line == 0 ||
+		    strcmp(kw->handler, handler) == 0)
+			continue;
+		conf_error(errs, &s->set[i].kw, "'%s' is only for %s services, "
+		    "and service '%s' has handler %s", kw->name, kw->handler,
+		    s->name, handler);
+	}
+}
+
+/* Switching to another user takes root; the user may come from
+ * defaults. */
+static void
+check_program_user(const struct config *conf, const struct conf_service *s,
+    struct conf_errors *errs)
+{
+	const struct conf_service	*d = &conf->defaults;
+	const struct conf_keyword	*user, *group;
+	const struct conf_service	*from;
+	const struct conf_pos		*at;
+
+	if (conf->user == NULL || strcmp(conf->user, "root") == 0)
+		return;
+	user = conf_keyword_named("user", CONF_SERVICE);
+	group = conf_keyword_named("group", CONF_SERVICE);
+	if ((from = conf_source(user, s, d, "exec")) == NULL &&
+	    (from = conf_source(group, s, d, "exec")) == NULL)
+		return;
+	at = from->set[user - conf_keywords].kw.line > 0 ?
+	    &from->set[user - conf_keywords].kw :
+	    &from->set[group - conf_keywords].kw;
+	conf_error(errs, at, "service '%s' runs its program as another user "
+	    "or group, which harbord can do only if it keeps root ('user "
+	    "root'), not as '%s'", s->name, conf->user);
+}
+
+/* Ports 0 pick a new port each time, so they may repeat. */
+static int
+same_address(const char *a, const char *b)
+{
+	char	ca[2][HARBOR_ADDRSTRLEN], cb[2][HARBOR_ADDRSTRLEN];
+	char	err[256];
+	size_t	na, nb, x, y;
+
+	if (harbor_listen_address_check(a, ca, &na, err, sizeof err) == -1 ||
+	    harbor_listen_address_check(b, cb, &nb, err, sizeof err) == -1)
+		return 0;
+	for (x = 0; x < na; x++)
+		for (y = 0; y < nb; y++)
+			if (strcmp(ca[x], cb[y]) == 0 &&
+			    strcmp(ca[x] + strlen(ca[x]) - 2, ":0") != 0)
+				return 1;
+	return 0;
+}
+
+/* The same address twice could never bind: each address against those
+ * before it, in this service and those before. */
+static void
+check_addresses(const struct config *conf, const struct conf_service *s,
+    struct conf_errors *errs)
+{
+	const struct conf_service	*t;
+	size_t				 i, j;
+
+	for (i = 0; i < s->listen.n; i++) {
+		for (t = conf->services; t != NULL; t = t->next) {
+			for (j = 0; j < t->listen.n; j++) {
+				if (t == s && j >= i)
+					break;
+				if (!same_address(s->listen.v[i],
+				    t->listen.v[j]))
+					continue;
+				conf_error(errs, &s->listen.pos[i], "address %s "
+				    "is already used by service '%s' (at "
+				    "%s:%u:%u)", s->listen.v[i], t->name,
+				    t->listen.pos[j].file,
+				    t->listen.pos[j].line,
+				    t->listen.pos[j].col);
+				goto next;
+			}
+			if (t == s)
+				break;
+		}
+next:		;
+	}
+}
+
+void
+conf_check(struct config *conf, struct conf_errors *errs)
+{
+	const struct conf_service	*s, *d = &conf->defaults;
+	const char			*handler;
+
+	for (s = conf->services; s != NULL; s = s->next) {
+		handler = handler_of(s, d);
+		if (handler == NULL)
+			conf_error(errs, &s->block_pos, "service '%s' has no "
+			    "handler", s->name);
+		if (s->listen.n == 0)
+			conf_error(errs, &s->block_pos, "service '%s' has no "
+			    "listen address", s->name);
+		if (handler != NULL)
+			check_handler_keywords(s, handler, errs);
+		if (handler != NULL && strcmp(handler, "exec") == 0)
+			check_program_user(conf, s, errs);
+		check_addresses(conf, s, errs);
+	}
+}

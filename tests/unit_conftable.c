@@ -1,0 +1,262 @@
+/* The configuration's keyword table: it and harbord.conf(5) describe the
+ * same keywords, each where it may stand; a keyword the table takes
+ * reaches the library; and no allocation that fails while parsing loses a
+ * statement without an error. */
+#include "autoconfig.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "check-run.h"
+
+/* --- the table and the manual ----------------------------------------------- */
+
+/* The .It Ic keywords of a section of harbord.conf(5), and whether each
+ * entry says "Not in .Ic defaults". */
+struct doc_keyword {
+	char	name[64];
+	int	not_in_defaults;
+};
+
+static size_t
+doc_keywords(const char *section, struct doc_keyword *out, size_t max)
+{
+	char		 path[4096], line[1024], prev[1024] = "";
+	const char	*srcdir = getenv("HARBOR_TEST_SRCDIR");
+	FILE		*f;
+	size_t		 n = 0;
+	int		 in = 0;
+
+	ck_assert_msg(srcdir != NULL, "HARBOR_TEST_SRCDIR is not set");
+	snprintf(path, sizeof path, "%s/../man/harbord.conf.5", srcdir);
+	ck_assert_msg((f = fopen(path, "r")) != NULL, "cannot open %s", path);
+	while (fgets(line, sizeof line, f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, ".Sh ", 4) == 0)
+			in = strcmp(line + 4, section) == 0;
+		else if (in && strncmp(line, ".It Ic ", 7) == 0 && n < max) {
+			sscanf(line + 7, "%63s", out[n].name);
+			out[n].not_in_defaults = 0;
+			/* "log stderr", "log syslog", "log file": one keyword */
+			if (n == 0 || strcmp(out[n - 1].name, out[n].name) != 0)
+				n++;
+		} else if (in && n > 0 && strcmp(prev, "Not in") == 0 &&
+		    strncmp(line, ".Ic defaults", 12) == 0)
+			out[n - 1].not_in_defaults = 1;
+		strcpy(prev, line);
+	}
+	fclose(f);
+	return n;
+}
+
+static int
+documented(const struct doc_keyword *doc, size_t n, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(doc[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+START_TEST(test_table_and_manual_agree)
+{
+	struct doc_keyword	global[64], service[64];
+	size_t			ng, ns, i, k = conf_keyword_count();
+	int			d;
+
+	ng = doc_keywords("GLOBAL CONFIGURATION", global, 64);
+	ns = doc_keywords("SERVICES", service, 64);
+	ck_assert_uint_gt(ng, 5);
+	ck_assert_uint_gt(ns, 20);
+
+	for (i = 0; i < k; i++) {
+		const char	*name = conf_keyword_name(i);
+		unsigned	 scope = conf_keyword_scope(i);
+
+		if (scope & CONF_GLOBAL)
+			ck_assert_msg(documented(global, ng, name) != -1,
+			    "global keyword '%s' is not in harbord.conf(5)'s "
+			    "GLOBAL CONFIGURATION", name);
+		if (scope & CONF_SERVICE) {
+			d = documented(service, ns, name);
+			ck_assert_msg(d != -1, "service keyword '%s' is not in "
+			    "harbord.conf(5)'s SERVICES", name);
+			ck_assert_msg(service[d].not_in_defaults ==
+			    !!(scope & CONF_NOT_DEFAULTS), "harbord.conf(5) "
+			    "says '%s' is%s in defaults; the table, the "
+			    "opposite", name, service[d].not_in_defaults ?
+			    " not" : "");
+		}
+	}
+	for (i = 0; i < ng; i++)
+		ck_assert_msg(conf_keyword_find(global[i].name,
+		    CONF_GLOBAL) != -1, "harbord.conf(5) documents global "
+		    "keyword '%s', which the table lacks", global[i].name);
+	/* "service NAME {" heads the list of service keywords. */
+	for (i = 0; i < ns; i++)
+		ck_assert_msg(strcmp(service[i].name, "service") == 0 ||
+		    conf_keyword_find(service[i].name, CONF_SERVICE) != -1,
+		    "harbord.conf(5) documents service keyword '%s', which "
+		    "the table lacks", service[i].name);
+}
+END_TEST
+
+/* --- keywords reach the library ---------------------------------------------- */
+
+static void
+free_services(struct harbor_service **svcs, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		harbor_service_free(svcs[i]);
+	free(svcs);
+}
+
+START_TEST(test_max_input)
+{
+	struct conf_errors	 errs = { .n = 0 };
+	struct harbor_service	**svcs;
+	struct config		*conf;
+	size_t			 n;
+
+	conf = config_load_string("t.conf", "defaults { max-input 1m }\n"
+	    "service a { listen 127.0.0.1:0; handler echo }\n"
+	    "service b { listen 127.0.0.1:0; handler echo; max-input 100 }\n",
+	    &errs);
+	ck_assert_ptr_nonnull(conf);
+	ck_assert_int_eq(conf->defaults.max_input, 1024 * 1024);
+	ck_assert(!conf_service_sets(conf->services, "max-input"));
+	ck_assert_int_eq(conf->services->next->max_input, 100);
+	ck_assert_ptr_nonnull(svcs = config_make_services(conf, &n, &errs));
+	free_services(svcs, n);
+	config_free(conf);
+
+	ck_assert_ptr_null(config_load_string("t.conf", "service a { "
+	    "listen 127.0.0.1:0; handler echo; max-input 0 }\n", &errs));
+	ck_assert_str_eq(errs.msg[0], "t.conf:1:57: max-input must be at "
+	    "least 1");
+	conf_errors_clear(&errs);
+}
+END_TEST
+
+START_TEST(test_handler_keywords_are_checked)
+{
+	struct conf_errors	 errs = { .n = 0 };
+	struct config		*conf;
+
+	/* In defaults, they are for their handler's services only... */
+	conf = config_load_string("t.conf", "defaults { connect-timeout 2s; "
+	    "max-children 3 }\n"
+	    "service a { listen 127.0.0.1:0; handler echo }\n", &errs);
+	ck_assert_ptr_nonnull(conf);
+	config_free(conf);
+	/* ...in a service, each one is an error of its own. */
+	ck_assert_ptr_null(config_load_string("t.conf", "service a { "
+	    "listen 127.0.0.1:0\n handler echo; max-children 3\n"
+	    " send-proxy v2 }\n", &errs));
+	ck_assert_uint_eq(errs.n, 2);
+	ck_assert_str_eq(errs.msg[0], "t.conf:2:16: 'max-children' is only for "
+	    "exec services, and service 'a' has handler echo");
+	ck_assert_str_eq(errs.msg[1], "t.conf:3:2: 'send-proxy' is only for "
+	    "forward services, and service 'a' has handler echo");
+	conf_errors_clear(&errs);
+}
+END_TEST
+
+/* --- out of memory ------------------------------------------------------------ */
+
+/* Statements of every kind the parser stores: words, lists, paths,
+ * numbers, rules, options, blocks. */
+static const char oom_text[] =
+	"io-threads 2\n"
+	"log file /var/log/h.log\n"
+	"pidfile /run/h.pid\n"
+	"module /usr/lib/harbord/x.so\n"
+	"defaults { idle-timeout 1m; allow 10.0.0.0/8; rate 5 10 }\n"
+	"service a {\n"
+	"    listen 127.0.0.1:7 [::1]:7\n"
+	"    handler x\n"
+	"    allow 192.168.0.0/16 ::1\n"
+	"    deny 192.168.1.0/24\n"
+	"    trusted-proxies 127.0.0.1\n"
+	"    proxy-protocol v1\n"
+	"    option greeting \"hello there\"\n"
+	"    option delay-ms 5\n"
+	"}\n"
+	"service b { listen 127.0.0.1:8; exec /bin/cat -u; env A=1 B=2 }\n"
+	"service c { listen 127.0.0.1:9; forward 127.0.0.1:80 }\n";
+
+/* Whether conf holds everything oom_text says. */
+static int
+complete(const struct config *conf)
+{
+	const struct conf_service	*a = conf->services, *b, *c;
+
+	if (conf->nservices != 3 || conf->nmodules != 1 ||
+	    conf->io_threads != 2 || conf->log_file == NULL ||
+	    conf->pidfile == NULL || conf->defaults.rules.n != 1 ||
+	    conf->defaults.rate.milli != 5000)
+		return 0;
+	b = a->next;
+	c = b->next;
+	return a->listen.n == 2 && strcmp(a->handler, "x") == 0 &&
+	    a->rules.n == 3 && a->trusted.n == 1 && a->nopts == 2 &&
+	    strcmp(a->opts[0].value, "hello there") == 0 &&
+	    b->exec_argv.n == 2 && b->env.n == 2 &&
+	    strcmp(c->forward_to, "127.0.0.1:80") == 0;
+}
+
+START_TEST(test_out_of_memory_is_an_error)
+{
+	struct conf_errors	 errs = { .n = 0 };
+	struct config		*conf;
+	unsigned long		 at;
+	size_t			 i;
+	int			 said, failed = 0;
+
+	/* Each allocation in turn fails: the load either says "out of
+	 * memory" (or counts an error it had no memory to say) and gives
+	 * nothing, or it did not need that allocation and gives all. */
+	for (at = 1; at < 400; at++) {
+		conf_alloc_fail_at = at;
+		conf = config_load_string("t.conf", oom_text, &errs);
+		conf_alloc_fail_at = 0;
+		if (conf != NULL) {
+			ck_assert_msg(complete(conf), "allocation %lu failed "
+			    "and the configuration lost a statement", at);
+			ck_assert_uint_eq(errs.n, 0);
+			config_free(conf);
+			break;		/* past the last allocation */
+		}
+		for (said = 0, i = 0; i < errs.n; i++)
+			if (strstr(errs.msg[i], "out of memory") != NULL)
+				said = 1;
+		ck_assert_msg(said || errs.dropped > 0, "allocation %lu failed "
+		    "without a word: %s", at, errs.n > 0 ? errs.msg[0] : "");
+		failed++;
+		conf_errors_clear(&errs);
+	}
+	ck_assert_int_gt(failed, 20);
+	ck_assert_uint_lt(at, 400);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("conftable");
+	TCase	*tc = tcase_create("table");
+
+	tcase_add_test(tc, test_table_and_manual_agree);
+	tcase_add_test(tc, test_max_input);
+	tcase_add_test(tc, test_handler_keywords_are_checked);
+	tcase_add_test(tc, test_out_of_memory_is_an_error);
+	suite_add_tcase(s, tc);
+	return check_run(s);
+}
