@@ -59,23 +59,43 @@ conf_check_handlers(const struct config *conf, struct conf_errors *errs)
 			    s->handler);
 }
 
-/* Keywords of one handler (the table's), given to a service of another.
- * In defaults they are for the services of their handler only. */
+static int
+pos_before(const struct conf_pos *a, const struct conf_pos *b)
+{
+	return a->line < b->line || (a->line == b->line && a->col < b->col);
+}
+
+/* Keywords of one handler (the table's), given to a service of another,
+ * each said, in the order of the file.  In defaults they are for the
+ * services of their handler only. */
 static void
 check_handler_keywords(const struct conf_service *s, const char *handler,
     struct conf_errors *errs)
 {
 	const struct conf_keyword	*kw;
-	size_t				 i, n = conf_keyword_count();
+	const struct conf_pos		*after = NULL;
+	size_t				 i, next, n = conf_keyword_count();
 
-	for (i = 0; i < n; i++) {
-		kw = &conf_keywords[i];
-		if (kw->handler == NULL || s->set[i].kw.line == 0 ||
-		    strcmp(kw->handler, handler) == 0)
-			continue;
-		conf_error(errs, &s->set[i].kw, "'%s' is only for %s services, "
-		    "and service '%s' has handler %s", kw->name, kw->handler,
-		    s->name, handler);
+	for (;;) {
+		next = n;
+		for (i = 0; i < n; i++) {
+			kw = &conf_keywords[i];
+			if (kw->handler == NULL || s->set[i].kw.line == 0 ||
+			    strcmp(kw->handler, handler) == 0 ||
+			    (after != NULL &&
+			    !pos_before(after, &s->set[i].kw)) ||
+			    (next < n && !pos_before(&s->set[i].kw,
+			    &s->set[next].kw)))
+				continue;
+			next = i;
+		}
+		if (next == n)
+			return;
+		kw = &conf_keywords[next];
+		conf_error(errs, &s->set[next].kw, "'%s' is only for %s "
+		    "services, and service '%s' has handler %s", kw->name,
+		    kw->handler, s->name, handler);
+		after = &s->set[next].kw;
 	}
 }
 
