@@ -288,7 +288,9 @@ conf_want_args(struct parser *ps, const struct statement *st, size_t min,
 		    kw, min == 1 ? "a value" : "more values");
 		return -1;
 	}
-	if (st->n - 1 > max) {
+	/* A statement holds at most CONF_STATEMENT_MAX words: with max the
+	 * most it can have after its keyword, there is nothing beyond. */
+	if (st->n - 1 > max && max + 1 < CONF_STATEMENT_MAX) {
 		conf_error(ps->errs, &st->tok[max + 1].pos,
 		    "unexpected '%s' after '%s'", st->tok[max + 1].text, kw);
 		return -1;
