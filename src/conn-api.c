@@ -118,7 +118,10 @@ harbor_conn_shutdown_write(struct harbor_conn *c)
 void
 harbor_conn_pause_input(struct harbor_conn *c)
 {
+	if (c->input_paused)
+		return;
 	c->input_paused = 1;
+	c->paused_in_input = c->in_input;
 }
 
 void
@@ -127,6 +130,13 @@ harbor_conn_resume_input(struct harbor_conn *c)
 	if (!c->input_paused)
 		return;
 	c->input_paused = 0;
+	/* Paused and resumed within one input call: nothing was held back,
+	 * and offering it again at once would only ask the same question
+	 * without end.  What the call leaves waits for more input. */
+	if (c->in_input && c->paused_in_input) {
+		c->paused_in_input = 0;
+		return;
+	}
 	/* Offered again from the loop, not from inside this callback. */
 	if (conn_on_loop(c, conn_offer_input) == -1)
 		log_err("conn %llu: cannot resume its input: out of memory",

@@ -128,12 +128,36 @@ conn_may_feed(struct harbor_conn *c)
 	    !harbor_conn_output_full(c);
 }
 
-/* Raw framing: what is buffered, a contiguous piece at a time while the
- * handler takes each whole (no copy).  A piece it takes only part of is
- * offered again with everything buffered after it, made contiguous; if it
- * leaves part of that too, the rest waits for more input.  1: all there
- * is was offered; 0: feeding stopped before (closing, paused, output
- * full). */
+/* One call of the handler's input: what it consumed, at most len (more
+ * is a bug of the handler's, said once for its service).  A pause and a
+ * resume within the call cancel out (harbor_conn_resume_input). */
+static size_t
+conn_offer(struct harbor_conn *c, const struct harbor_handler *h,
+    const char *data, size_t len)
+{
+	size_t	used;
+
+	c->in_input = 1;
+	c->paused_in_input = 0;
+	used = h->input(c, data, len);
+	c->in_input = 0;
+	if (used > len) {
+		if (!atomic_exchange(&c->svc->said_overconsumed, 1))
+			log_warn("service %s: handler %s says it consumed "
+			    "%zu bytes of the %zu it was offered; taking it "
+			    "as all of them (said once)", c->svc->name,
+			    h->name, used, len);
+		used = len;
+	}
+	return used;
+}
+
+/* Raw framing: what is buffered, a contiguous piece at a time (no copy),
+ * while the handler consumes some of each; what it leaves is offered again
+ * with the rest.  A piece it consumes nothing of is offered again with
+ * everything buffered after it, made contiguous; if it consumes nothing of
+ * all there is either, input waits for more.  1: all there is was
+ * offered; 0: feeding stopped before (closing, paused, output full). */
 static int
 conn_feed_raw(struct harbor_conn *c, struct evbuffer *in,
     const struct harbor_handler *h)
@@ -155,10 +179,9 @@ conn_feed_raw(struct harbor_conn *c, struct evbuffer *in,
 			return 0;
 		}
 		c->need = 0;
-		if ((used = h->input(c, data, len)) > len)
-			used = len;
+		used = conn_offer(c, h, data, len);
 		(void)evbuffer_drain(in, used);
-		if (used == len) {
+		if (used > 0) {
 			whole = 0;
 			continue;
 		}
@@ -166,9 +189,9 @@ conn_feed_raw(struct harbor_conn *c, struct evbuffer *in,
 			whole = 1;
 			continue;
 		}
-		/* All of it offered, some left: more must come to make
-		 * sense of it, and cannot once max-input is buffered. */
-		if (total - used >= c->svc->max_input &&
+		/* Nothing of all there is: more must come to make sense of
+		 * it, and cannot once max-input is buffered. */
+		if (total >= c->svc->max_input &&
 		    !atomic_load(&c->stop_input)) {
 			conn_request_close(c, CLOSE_INPUT);
 			return 0;
@@ -202,8 +225,7 @@ conn_feed_lines(struct harbor_conn *c, struct evbuffer *in,
 			conn_request_close(c, CLOSE_NOMEM);
 			return 0;
 		}
-		if ((used = h->input(c, data, len)) > len)
-			used = len;
+		used = conn_offer(c, h, data, len);
 		(void)evbuffer_drain(in, used);
 		if (used < len)
 			return 1;	/* the handler leaves it for later */

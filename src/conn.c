@@ -28,6 +28,7 @@
 #ifdef _WIN32
 #include <winsock2.h>
 #define SHUT_WR	SD_SEND
+#define SHUT_RDWR	SD_BOTH
 #else
 #include <sys/socket.h>
 #endif
@@ -436,6 +437,10 @@ conn_finish(struct harbor_conn *c, enum conn_reason reason)
 		(void)evtimer_del(c->deadline);
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+	/* The client is let go now, whoever still holds the connection (a
+	 * handler's work elsewhere, a job on the pool): the socket itself is
+	 * closed when the last of them lets go. */
+	(void)shutdown(c->fd, SHUT_RDWR);
 	/* The handler hears of the end only if it heard of the start. */
 	if (was != CONN_STAGE)
 		conn_dispatch(c, CONN_EV_CLOSE);

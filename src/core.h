@@ -87,6 +87,8 @@ struct harbor_service {
 	struct conn_host		*host;		/* the core's view of
 							   it */
 	atomic_uint			 refs;		/* listeners + conns */
+	atomic_int			 said_overconsumed; /* its handler's
+							       bug, logged */
 };
 int	service_start(struct harbor_service *svc, char *err, size_t errlen);
 void	service_hold(struct harbor_service *svc);
@@ -162,6 +164,8 @@ struct harbor_conn {
 	int			 closed_told;	/* its close callback ran */
 	int			 end_told;	/* its end callback ran */
 	int			 input_paused;	/* harbor_conn_pause_input */
+	int			 in_input;	/* inside its input callback */
+	int			 paused_in_input; /* paused in that call */
 	size_t			 need;		/* harbor_conn_need_input */
 	atomic_uint		 refs;
 	void			*data;		/* handler's */

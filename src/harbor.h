@@ -116,11 +116,11 @@ struct harbor_handler {
 
 	/* A connection was accepted.  May write, may close. */
 	void	(*open)(struct harbor_conn *conn);
-	/* Input: with raw framing, what is buffered (at least one byte);
-	 * with line framing, one line with its line ending (at most
-	 * max-line bytes before it).  Returns how many bytes it consumed:
-	 * what it leaves stays buffered and is offered again, with what
-	 * comes after it, when more arrives (or when it resumes input).  A
+	/* Input: with raw framing, what is buffered, or its first piece
+	 * (at least one byte); with line framing, one line with its line
+	 * ending (at most max-line bytes before it).  Returns how many bytes
+	 * it consumed: if some, what is left is offered again at once; if
+	 * none, input waits for more (or for a resume after a pause).  A
 	 * connection whose buffered input reaches max-input with nothing
 	 * consumed is closed.  NULL: input is discarded. */
 	size_t	(*input)(struct harbor_conn *conn, const char *data,
@@ -506,7 +506,8 @@ int	harbor_conn_shutdown_write(struct harbor_conn *conn);
 
 /* Input.  Paused, nothing is offered to the handler, and reading from the
  * client stops when max-input is buffered (TCP holds it back); resumed,
- * what is buffered is offered again (after this callback returns). */
+ * what is buffered is offered again (after this callback returns).  A
+ * pause and a resume in one input call cancel out. */
 void	harbor_conn_pause_input(struct harbor_conn *conn);
 void	harbor_conn_resume_input(struct harbor_conn *conn);
 /* Raw framing: input is not offered again until at least bytes are
@@ -548,21 +549,24 @@ struct harbor_timer *harbor_timer_new(struct harbor_conn *conn,
 int	harbor_timer_start(struct harbor_timer *timer, unsigned ms);
 void	harbor_timer_stop(struct harbor_timer *timer);
 
-/* Work done elsewhere, its answer in the connection's order.  Hold the
- * connection (from one of its callbacks) before handing it to another
- * thread; from there post a function, which runs like the connection's
- * other callbacks, with gone set if the client has gone meanwhile (then it
- * writes nothing, and frees what it must); then release it.  Posting and
- * releasing are safe from any thread.  The server waits, at shutdown,
- * until every hold is released. */
+/* Work done elsewhere, its answer run among the connection's callbacks.
+ * Hold the connection (from one of its callbacks) before handing it to
+ * another thread; from there post a function, which runs like the
+ * connection's other callbacks -- one at a time, in the order posted --
+ * with gone set if the client has gone meanwhile (then it writes nothing,
+ * and frees what it must); then release it.  Holds are counted.  Posting
+ * and releasing are safe from any thread.  The client is let go when the
+ * connection ends, held or not; the server waits, at shutdown, until
+ * every hold is released. */
 typedef void harbor_conn_fn(struct harbor_conn *conn, void *arg, int gone);
 void	harbor_conn_hold(struct harbor_conn *conn);
 void	harbor_conn_release(struct harbor_conn *conn);
 int	harbor_conn_post(struct harbor_conn *conn, harbor_conn_fn *fn,
     void *arg);
 
-/* Ends the connection at once, what is pending dropped; the log's close
- * line gives why. */
+/* Ends the connection at once, what is pending dropped (the client sees
+ * the end even while the connection is held); the log's close line gives
+ * why. */
 int	harbor_conn_fail(struct harbor_conn *conn, const char *why);
 /* Why the connection ended, in its close callback. */
 enum harbor_close_reason {

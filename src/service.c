@@ -59,6 +59,7 @@ harbor_service_new(const char *name, const struct harbor_handler *handler)
 	svc->stderr_line_max = HARBOR_STDERR_LINE_DEFAULT;
 	svc->backlog = DEFAULT_BACKLOG;
 	atomic_init(&svc->refs, 1);
+	atomic_init(&svc->said_overconsumed, 0);
 	return svc;
 }
 

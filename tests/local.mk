@@ -14,6 +14,7 @@ harbor_tests = tests/unit_config tests/unit_conftable tests/unit_addr \
 	tests/unit_acl \
 	tests/unit_limits tests/unit_proxy tests/unit_framing \
 	tests/unit_pool tests/unit_library tests/library_api \
+	tests/library_input \
 	tests/integration_services \
 	tests/integration_access tests/integration_daemon \
 	tests/integration_badinput tests/integration_relay \
@@ -88,6 +89,11 @@ tests_library_api_SOURCES = tests/library_api.c $(EMBED)
 tests_library_api_CFLAGS = $(TEST_CFLAGS)
 tests_library_api_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_library_api_LDADD = src/libharbor.la $(CORE_LIBS) $(TEST_LIBS)
+
+tests_library_input_SOURCES = tests/library_input.c $(EMBED)
+tests_library_input_CFLAGS = $(TEST_CFLAGS)
+tests_library_input_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
+tests_library_input_LDADD = src/libharbor.la $(CORE_LIBS) $(TEST_LIBS)
 
 HARNESS = tests/harness.c tests/harness.h tests/check-run.h tests/test-peer.h
 tests_integration_services_SOURCES = tests/integration_services.c $(HARNESS)
