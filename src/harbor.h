@@ -185,8 +185,9 @@ typedef int harbor_module_init_fn(struct harbor_module *module, char *err,
 	{								\
 		return (init)(m_, e_, l_);				\
 	}
-/* Loads the module at path and runs its init (a path loaded already is
- * not loaded again: its module is returned).  NULL, with why in err: it
+/* Loads the module at path and runs its init (a module loaded already,
+ * by this path or another that names the same object, is not loaded
+ * again: it is returned).  NULL, with why in err: it
  * cannot be loaded, it is no module, it was built for another version of
  * the interface, its init failed, or it registers no handler. */
 struct harbor_module *harbor_module_load(const char *path, char *err,
@@ -316,6 +317,17 @@ const char *harbor_service_option(const struct harbor_service *svc,
     const char *name);
 const char *harbor_service_option_at(const struct harbor_service *svc,
     const char *name, size_t i);
+/* The name of the i-th option, in the order given (a name given several
+ * times comes as often); NULL past the last. */
+const char *harbor_service_option_name(const struct harbor_service *svc,
+    size_t i);
+/* For a handler's service_init: every option is one of known (a
+ * NULL-terminated list; NULL for none), or -1 with "unknown option
+ * 'NAME' ..." in err, so that a misspelt option is an error, not a
+ * setting that silently does nothing.  A handler without service_init
+ * takes no option: the library checks that itself. */
+int	harbor_service_check_options(const struct harbor_service *svc,
+    const char *const *known, char *err, size_t errlen);
 const char *harbor_service_name(const struct harbor_service *svc);
 const struct harbor_handler *harbor_service_handler(
     const struct harbor_service *svc);

@@ -349,6 +349,48 @@ harbor_service_option_at(const struct harbor_service *svc, const char *name,
 	return NULL;
 }
 
+const char *
+harbor_service_option_name(const struct harbor_service *svc, size_t i)
+{
+	const struct service_option	*o;
+
+	for (o = svc->options; o != NULL; o = o->next)
+		if (i-- == 0)
+			return o->name;
+	return NULL;
+}
+
+int
+harbor_service_check_options(const struct harbor_service *svc,
+    const char *const *known, char *err, size_t errlen)
+{
+	const struct service_option	*o;
+	char				 expected[256] = "";
+	size_t				 i;
+
+	for (i = 0; known != NULL && known[i] != NULL; i++) {
+		if (i > 0)
+			strlcat(expected, known[i + 1] == NULL ? " or " : ", ",
+			    sizeof expected);
+		strlcat(expected, known[i], sizeof expected);
+	}
+	for (o = svc->options; o != NULL; o = o->next) {
+		for (i = 0; known != NULL && known[i] != NULL; i++)
+			if (strcmp(o->name, known[i]) == 0)
+				break;
+		if (known != NULL && known[i] != NULL)
+			continue;
+		if (expected[0] == '\0')
+			snprintf(err, errlen, "option '%s': handler %s takes no "
+			    "options", o->name, svc->handler->name);
+		else
+			snprintf(err, errlen, "unknown option '%s' (handler %s "
+			    "takes %s)", o->name, svc->handler->name, expected);
+		return -1;
+	}
+	return 0;
+}
+
 const struct harbor_handler *
 harbor_service_handler(const struct harbor_service *svc)
 {
@@ -359,6 +401,23 @@ const char *
 harbor_service_name(const struct harbor_service *svc)
 {
 	return svc->name;
+}
+
+/* A handler's message as one line of the log: what it did not say is
+ * said for it, and line breaks and other controls become spaces. */
+static const char *
+one_line(char *msg, size_t size, const char *handler)
+{
+	char	*p;
+
+	msg[size - 1] = '\0';
+	for (p = msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	if (msg[0] == '\0')
+		snprintf(msg, size, "handler %s refused it without saying why",
+		    handler != NULL ? handler : "(unnamed)");
+	return msg;
 }
 
 int
@@ -393,10 +452,18 @@ service_start(struct harbor_service *svc, char *err, size_t errlen)
 		    svc->name);
 		return -1;
 	}
+	/* A handler that reads nothing at its start can take no option:
+	 * one given to it is a mistake to say, not to drop. */
+	if (svc->handler->service_init == NULL &&
+	    harbor_service_check_options(svc, NULL, herr, sizeof herr) == -1) {
+		snprintf(err, errlen, "service '%s': %s", svc->name, herr);
+		return -1;
+	}
 	if (svc->handler->service_init != NULL &&
 	    svc->handler->service_init(svc, &svc->state, herr,
 	    sizeof herr) == -1) {
-		snprintf(err, errlen, "service '%s': %s", svc->name, herr);
+		snprintf(err, errlen, "service '%s': %s", svc->name,
+		    one_line(herr, sizeof herr, svc->handler->name));
 		return -1;
 	}
 	if (!svc->per_source_set)

@@ -169,6 +169,40 @@ START_TEST(test_handler_keywords_are_checked)
 }
 END_TEST
 
+/* An option its handler does not take is an error at its line. */
+static void
+make_fails(const char *text, const char *want)
+{
+	struct conf_errors	 errs = { .n = 0 };
+	struct config		*conf = config_load_string("t.conf", text,
+				    &errs);
+	size_t			 n;
+
+	ck_assert_ptr_nonnull(conf);
+	ck_assert_ptr_null(config_make_services(conf, &n, &errs));
+	ck_assert_uint_ge(errs.n, 1);
+	ck_assert_str_eq(errs.msg[0], want);
+	conf_errors_clear(&errs);
+	config_free(conf);
+}
+
+START_TEST(test_unknown_options)
+{
+	make_fails("service e { listen 127.0.0.1:0; handler echo\n"
+	    "  option colour blue }\n",
+	    "t.conf:2:3: service 'e': option 'colour': handler echo takes no "
+	    "options");
+	make_fails("service q { listen 127.0.0.1:0; handler qotd\n"
+	    "  option quote-fil /etc/motd }\n",
+	    "t.conf:2:3: service 'q': unknown option 'quote-fil' (handler "
+	    "qotd takes quote-file)");
+	make_fails("service f { listen 127.0.0.1:0; forward 127.0.0.1:9\n"
+	    "  option timeout 5 }\n",
+	    "t.conf:2:3: service 'f': unknown option 'timeout' (handler "
+	    "forward takes target, connect-timeout or send-proxy)");
+}
+END_TEST
+
 /* --- out of memory ------------------------------------------------------------ */
 
 /* Statements of every kind the parser stores: words, lists, paths,
@@ -256,6 +290,7 @@ main(void)
 	tcase_add_test(tc, test_table_and_manual_agree);
 	tcase_add_test(tc, test_max_input);
 	tcase_add_test(tc, test_handler_keywords_are_checked);
+	tcase_add_test(tc, test_unknown_options);
 	tcase_add_test(tc, test_out_of_memory_is_an_error);
 	suite_add_tcase(s, tc);
 	return check_run(s);

@@ -316,6 +316,47 @@ START_TEST(test_service_init_failure_is_reported)
 }
 END_TEST
 
+/* A handler's refusal is one line of the log, said even when it says
+ * nothing. */
+static int
+mumbler_init(struct harbor_service *svc, void **state, char *err,
+    size_t errlen)
+{
+	const char	*say = harbor_service_option(svc, "say");
+
+	snprintf(err, errlen, "%s", say != NULL ? say : "");
+	return -1;
+}
+
+static const struct harbor_handler mumbler = {
+	HARBOR_HANDLER_V1,
+	.name = "mumbler",
+	.service_init = mumbler_init,
+};
+
+START_TEST(test_service_init_message_is_one_line)
+{
+	struct harbor_service	*svc = harbor_service_new("m", &mumbler);
+	char			 err[256];
+
+	ck_assert_int_eq(harbor_service_add_listen(svc, "127.0.0.1:0", err,
+	    sizeof err), 0);
+	ck_assert_int_eq(harbor_service_check(svc, err, sizeof err), -1);
+	ck_assert_str_eq(err, "service 'm': handler mumbler refused it "
+	    "without saying why");
+	harbor_service_free(svc);
+
+	svc = harbor_service_new("m", &mumbler);
+	ck_assert_int_eq(harbor_service_add_listen(svc, "127.0.0.1:0", err,
+	    sizeof err), 0);
+	ck_assert_int_eq(harbor_service_set_option(svc, "say",
+	    "two\nlines\r\tand a tab"), 0);
+	ck_assert_int_eq(harbor_service_check(svc, err, sizeof err), -1);
+	ck_assert_str_eq(err, "service 'm': two lines  and a tab");
+	harbor_service_free(svc);
+}
+END_TEST
+
 static struct harbor_service	*replacement[2];
 static int			 replace_result;
 static char			 replace_err[256];
@@ -400,6 +441,7 @@ main(void)
 	tcase_add_loop_test(tc, test_no_sigpipe, 0, 6);
 #endif
 	tcase_add_test(tc, test_service_init_failure_is_reported);
+	tcase_add_test(tc, test_service_init_message_is_one_line);
 	tcase_add_test(tc, test_replace_services);
 	suite_add_tcase(s, tc);
 	return check_run(s);

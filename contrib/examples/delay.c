@@ -53,6 +53,8 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static const char *const delay_options[] = { "delay-ms", NULL };
+
 static int
 delay_init(struct harbor_service *svc, void **state, char *err,
     size_t errlen)
@@ -61,6 +63,9 @@ delay_init(struct harbor_service *svc, void **state, char *err,
 	unsigned long	*ms, n = DELAY_DEFAULT_MS;
 	char		*end;
 
+	if (harbor_service_check_options(svc, delay_options, err,
+	    errlen) == -1)
+		return -1;
 	if (v != NULL && ((n = strtoul(v, &end, 10)) > 3600000UL ||
 	    *v == '\0' || *end != '\0')) {
 		snprintf(err, errlen, "option 'delay-ms' must be a number of "

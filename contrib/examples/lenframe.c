@@ -29,6 +29,8 @@ lenframe_init(struct harbor_service *svc, void **state, char *err,
     size_t errlen)
 {
 	(void)state;
+	if (harbor_service_check_options(svc, NULL, err, errlen) == -1)
+		return -1;
 	/* A whole frame and its length must fit in the input buffer. */
 	if (harbor_service_set_max_input(svc, LENFRAME_MAX + 4) == -1) {
 		snprintf(err, errlen, "cannot make room for a frame");

@@ -144,6 +144,8 @@ lookup_free(void *state)
 	free(rs);
 }
 
+static const char *const lookup_options[] = { "resolvers", NULL };
+
 static int
 lookup_init(struct harbor_service *svc, void **state, char *err,
     size_t errlen)
@@ -153,6 +155,9 @@ lookup_init(struct harbor_service *svc, void **state, char *err,
 	long			 n = RESOLVERS_DEFAULT;
 	char			*end;
 
+	if (harbor_service_check_options(svc, lookup_options, err,
+	    errlen) == -1)
+		return -1;
 	if (v != NULL && ((n = strtol(v, &end, 10)) < 1 ||
 	    n > RESOLVERS_MAX || *end != '\0')) {
 		snprintf(err, errlen, "option 'resolvers' must be 1 to %d, "

@@ -153,6 +153,12 @@ nomem:
 }
 #endif
 
+#ifndef _WIN32
+static const char *const exec_options[] = {
+	"program", "argument", "env", "uid", "gid", NULL
+};
+#endif
+
 static int
 exec_init(struct harbor_service *svc, void **state, char *err, size_t errlen)
 {
@@ -170,6 +176,9 @@ exec_init(struct harbor_service *svc, void **state, char *err, size_t errlen)
 	    "and output, which Windows programs cannot use");
 	return -1;
 #else
+	if (harbor_service_check_options(svc, exec_options, err,
+	    errlen) == -1)
+		return -1;
 	if (program == NULL || program[0] != '/') {
 		snprintf(err, errlen, "exec needs the program's absolute path "
 		    "(there is no PATH search)");

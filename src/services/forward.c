@@ -104,6 +104,10 @@ target_split(const char *target, char *host, size_t hostlen, char *port,
 	return 0;
 }
 
+static const char *const forward_options[] = {
+	"target", "connect-timeout", "send-proxy", NULL
+};
+
 static int
 forward_init(struct harbor_service *svc, void **state, char *err,
     size_t errlen)
@@ -119,6 +123,9 @@ forward_init(struct harbor_service *svc, void **state, char *err,
 	unsigned long		 ms = FORWARD_TIMEOUT_MS;
 	int			 r, send_proxy = 0;
 
+	if (harbor_service_check_options(svc, forward_options, err,
+	    errlen) == -1)
+		return -1;
 	if (target == NULL) {
 		snprintf(err, errlen, "forward needs a backend (option "
 		    "'target')");

@@ -239,6 +239,8 @@ qotd_load(const char *path, void **out, char *err, size_t errlen)
 	return r;
 }
 
+static const char *const qotd_options[] = { "quote-file", NULL };
+
 static int
 qotd_service_init(struct harbor_service *svc, void **state, char *err,
     size_t errlen)
@@ -247,6 +249,9 @@ qotd_service_init(struct harbor_service *svc, void **state, char *err,
 	struct quotes	*qs;
 	size_t		 i;
 
+	if (harbor_service_check_options(svc, qotd_options, err,
+	    errlen) == -1)
+		return -1;
 	if (path != NULL)
 		return qotd_load(path, state, err, errlen);
 	if ((qs = calloc(1, sizeof *qs)) == NULL) {

@@ -13,9 +13,12 @@ static int
 upper_init(struct harbor_service *svc, void **state, char *err,
     size_t errlen)
 {
+	static const char *const known[] = { "shout", NULL };
 	const char	*shout = harbor_service_option(svc, "shout");
 	static int	 yes = 1, no = 0;
 
+	if (harbor_service_check_options(svc, known, err, errlen) == -1)
+		return -1;
 	if (shout != NULL && strcmp(shout, "yes") != 0 &&
 	    strcmp(shout, "no") != 0) {
 		snprintf(err, errlen, "option 'shout' must be yes or no, not "
