@@ -288,8 +288,8 @@ conf_apply_credentials(struct conf_apply *a, const struct conf_keyword *kw,
 /* --- the services ----------------------------------------------------------- */
 
 /* Where a service that its handler refused is reported: at the option
- * the message names ('NAME', as harbord.conf(5) asks modules to write),
- * the quote file, or the handler. */
+ * the message names ('NAME', as harbord.conf(5) asks modules to write;
+ * the last of them), the quote file, or the handler. */
 static const struct conf_pos *
 check_error_pos(const struct conf_service *s, const struct conf_service *d,
     const char *handler, const char *err)
@@ -299,7 +299,9 @@ check_error_pos(const struct conf_service *s, const struct conf_service *d,
 	char				 quoted[128];
 	size_t				 i;
 
-	for (i = 0; i < s->nopts; i++) {
+	/* The last of the options it names: the value a handler reads with
+	 * harbor_service_option(). */
+	for (i = s->nopts; i-- > 0;) {
 		snprintf(quoted, sizeof quoted, "'%s'", s->opts[i].name);
 		if (strstr(err, quoted) != NULL)
 			return &s->opts[i].pos;

@@ -5,7 +5,7 @@
  * A module is a shared object that says which version of the handler
  * interface it was built for (harbor_module_abi_version) and registers
  * its handlers from one entry point (harbor_module_init); HARBOR_MODULE()
- * defines both.  Modules are loaded once per path, on the caller's thread
+ * defines both.  Modules are loaded once per object, on the caller's thread
  * (harbord: while it reads its configuration, on its main thread), and
  * never unloaded: a connection may be running a module's code whatever
  * the configuration says now.  The table of their handlers only grows, so
@@ -164,6 +164,11 @@ harbor_module_load(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot load module %s: %s", path, why);
 		return NULL;
 	}
+	/* The same object by another path (a symbolic link, "dir/../"): the
+	 * system gives its handle again, and it is loaded already. */
+	for (m = modules; m != NULL; m = m->next)
+		if (m->handle == handle)
+			return m;
 	/* A data symbol and a function: the object's void * stands for
 	 * both, as dlsym's does. */
 	abi = compat_module_symbol(handle, "harbor_module_abi_version");

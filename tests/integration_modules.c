@@ -106,6 +106,14 @@ START_TEST(test_module_checked_by_n)
 	ck_assert_msg(r.code == 0, "exit %d: %s", r.code, r.err);
 	free(path);
 	harness_run_free(&r);
+
+	/* The same object by another path is the module loaded already. */
+	check("module %1$s/mod_upper.so\n"
+	    "module %1$s/../.libs/mod_upper.so\n"
+	    "service u { listen 127.0.0.1:0; handler upper }\n", &r, &path);
+	ck_assert_msg(r.code == 0, "exit %d: %s", r.code, r.err);
+	free(path);
+	harness_run_free(&r);
 }
 END_TEST
 
@@ -137,6 +145,15 @@ START_TEST(test_module_errors)
 	    "service u {\n"
 	    "    listen 127.0.0.1:0\n"
 	    "    handler upper\n"
+	    "    option shout maybe\n"
+	    "}\n",
+	    "5:5: service 'u': option 'shout' must be yes or no, not "
+	    "'maybe'");
+	/* Given twice, the value the handler takes is the last. */
+	expect_error("module %1$s/mod_upper.so\n"
+	    "service u {\n"
+	    "    listen 127.0.0.1:0; handler upper\n"
+	    "    option shout yes\n"
 	    "    option shout maybe\n"
 	    "}\n",
 	    "5:5: service 'u': option 'shout' must be yes or no, not "
