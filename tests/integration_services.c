@@ -299,17 +299,27 @@ START_TEST(test_daytime)
 	ck_assert_msg(n == 26, "daytime sent %zu bytes: \"%s\"", n, buf);
 	ck_assert_msg(buf[24] == '\r' && buf[25] == '\n',
 	    "daytime line does not end in CRLF");
-	/* Same as ctime() here (the daemon inherits our TZ), give or take
-	 * ten seconds. */
+	/* ctime() of now in local time (the daemon inherits our TZ), give
+	 * or take ten seconds: asctime's format as the C standard gives it
+	 * ("Tue Dec  1 00:29:09 2026"), which msvcrt's ctime does not keep
+	 * (it pads the day with a zero). */
+	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+	    "Fri", "Sat" };
+	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May",
+	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	char want[64] = "";
+
 	for (int k = -10; k <= 10 && !match; k++) {
 		time_t t = now + k;
-		char want[64];
+		struct tm *tm = localtime(&t);
 
-		ctime_r(&t, want);	/* "Wed Nov 25 17:29:09 2026\n" */
+		snprintf(want, sizeof want, "%.3s %.3s%3d %.2d:%.2d:%.2d %d",
+		    days[tm->tm_wday], months[tm->tm_mon], tm->tm_mday,
+		    tm->tm_hour, tm->tm_min, tm->tm_sec, 1900 + tm->tm_year);
 		match = strncmp(buf, want, 24) == 0;
 	}
 	ck_assert_msg(match, "daytime \"%.24s\" is not ctime() of now (%s)",
-	    buf, ctime(&now));
+	    buf, want);
 
 	hc_close(fd);
 	hd_finish(d);
