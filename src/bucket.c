@@ -54,13 +54,3 @@ bucket_full(const struct bucket *b, const struct rate *r, int64_t now_ms)
 	return b->last_ms == 0 || b->tokens + (now_ms - b->last_ms) *
 	    r->milli_per_sec / 1000 >= (int64_t)r->burst * 1000;
 }
-
-int64_t
-bucket_wait_ms(const struct bucket *b, const struct rate *r, unsigned units)
-{
-	int64_t	missing = (int64_t)units * 1000 - b->tokens;
-
-	if (missing <= 0 || r->milli_per_sec == 0)
-		return 0;
-	return (missing * 1000 + r->milli_per_sec - 1) / r->milli_per_sec;
-}

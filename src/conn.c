@@ -38,6 +38,7 @@
 
 #include "conn.h"
 
+static void	conn_finish(struct harbor_conn *, enum conn_reason);
 static void	conn_readcb(struct bufferevent *, void *);
 static void	conn_writecb(struct bufferevent *, void *);
 static void	conn_eventcb(struct bufferevent *, short, void *);
@@ -414,7 +415,7 @@ conn_begin_close(struct harbor_conn *c, enum conn_reason reason)
 }
 
 /* Stops I/O and has the handler's close run; the loop's reference goes. */
-void
+static void
 conn_finish(struct harbor_conn *c, enum conn_reason reason)
 {
 	enum conn_state	was = c->state;
@@ -437,13 +438,15 @@ conn_finish(struct harbor_conn *c, enum conn_reason reason)
 		(void)evtimer_del(c->deadline);
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
-	/* The client is let go now, whoever still holds the connection (a
-	 * handler's work elsewhere, a job on the pool): the socket itself is
-	 * closed when the last of them lets go. */
-	(void)shutdown(c->fd, SHUT_RDWR);
 	/* The handler hears of the end only if it heard of the start. */
 	if (was != CONN_STAGE)
 		conn_dispatch(c, CONN_EV_CLOSE);
+	/* Someone still holds the connection (a handler's work elsewhere, a
+	 * job on the pool): the client is let go now, and the socket is
+	 * closed when the last of them lets go.  Otherwise the release just
+	 * below closes it. */
+	if (atomic_load(&c->refs) > 1)
+		(void)shutdown(c->fd, SHUT_RDWR);
 	conn_release(c);
 }
 

@@ -15,9 +15,6 @@
 int	conn_inline(const struct harbor_conn *c);
 /* On the connection's loop: the loop may free it here. */
 void	conn_release(struct harbor_conn *c);
-/* Stops I/O and has the handler's close run; the loop's reference goes.
- * Loop thread. */
-void	conn_finish(struct harbor_conn *c, enum conn_reason reason);
 /* Closing: stop reading, flush what was written, then finish.  Loop. */
 void	conn_begin_close(struct harbor_conn *c, enum conn_reason reason);
 

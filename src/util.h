@@ -112,9 +112,6 @@ void	bucket_spend(struct bucket *b, unsigned units);
 int	bucket_take(struct bucket *b, const struct rate *r, int64_t now_ms);
 int	bucket_full(const struct bucket *b, const struct rate *r,
 	    int64_t now_ms);
-/* Milliseconds until units tokens are there (0: now). */
-int64_t	bucket_wait_ms(const struct bucket *b, const struct rate *r,
-	    unsigned units);
 
 /* Why a client is turned away: the limits' reasons and admission's.  The
  * log limits messages per service and kind (loglimit.c). */

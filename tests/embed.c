@@ -290,3 +290,9 @@ embed_now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+enum harbor_dispatch
+embed_dispatch_of(int i)
+{
+	return i % 2 ? HARBOR_DISPATCH_POOL : HARBOR_DISPATCH_INLINE;
+}

@@ -24,6 +24,8 @@ void	embed_stop(void);
 void	embed_on_loop(void (*fn)(void *), void *arg);
 /* The port of a service's first listener. */
 int	embed_port(const char *service);
+/* Inline for even i, pool for odd: a loop test's two runs. */
+enum harbor_dispatch embed_dispatch_of(int i);
 /* A service of handler on 127.0.0.1:0. */
 struct harbor_service *embed_service(const char *name,
 	    const struct harbor_handler *handler, enum harbor_dispatch how,

@@ -27,12 +27,6 @@
 #include "check-run.h"
 #include "embed.h"
 
-static enum harbor_dispatch
-dispatch_of(int i)
-{
-	return i % 2 ? HARBOR_DISPATCH_POOL : HARBOR_DISPATCH_INLINE;
-}
-
 /* --- the ABI check --------------------------------------------------------- */
 
 static const struct harbor_handler from_the_future = {
@@ -229,7 +223,7 @@ START_TEST(test_input_consumed)
 	int	fd;
 
 	atomic_store(&short_calls, 0);
-	embed_start1(embed_service("f", &frames, dispatch_of(_i),
+	embed_start1(embed_service("f", &frames, embed_dispatch_of(_i),
 	    HARBOR_FRAMING_RAW), 2);
 	fd = embed_client(embed_port("f"));
 	/* A byte at a time: nothing comes back until the frame is whole,
@@ -281,7 +275,7 @@ static const struct harbor_handler hoarder = {
 START_TEST(test_input_left_at_max_input_closes)
 {
 	struct harbor_service	*svc = embed_service("h", &hoarder,
-				    dispatch_of(_i), HARBOR_FRAMING_RAW);
+				    embed_dispatch_of(_i), HARBOR_FRAMING_RAW);
 	char			 buf[3000];
 	int			 fd;
 
@@ -337,7 +331,7 @@ START_TEST(test_end_of_input)
 	int	fd;
 
 	atomic_store(&ends, 0);
-	embed_start1(embed_service("c", &counter, dispatch_of(_i),
+	embed_start1(embed_service("c", &counter, embed_dispatch_of(_i),
 	    HARBOR_FRAMING_RAW), 2);
 	fd = embed_client(embed_port("c"));
 	memset(buf, 'c', sizeof buf);
@@ -429,7 +423,7 @@ START_TEST(test_ref_file_and_shutdown_write)
 	ck_assert_int_eq(write(file_fd, want, FILE_BYTES), FILE_BYTES);
 	atomic_store(&ref_done, 0);
 	atomic_store(&served_after_shutdown, 0);
-	embed_start1(embed_service("s", &server_of_files, dispatch_of(_i),
+	embed_start1(embed_service("s", &server_of_files, embed_dispatch_of(_i),
 	    HARBOR_FRAMING_RAW), 2);
 	fd = embed_client(embed_port("s"));
 	snprintf((char *)got, 64, "%d bytes follow\n",
@@ -539,7 +533,7 @@ START_TEST(test_timers_pause_resume)
 
 	atomic_store(&timer_calls_after_close, 0);
 	atomic_store(&closes, 0);
-	embed_start1(embed_service("l", &later, dispatch_of(_i),
+	embed_start1(embed_service("l", &later, embed_dispatch_of(_i),
 	    HARBOR_FRAMING_LINE), _i < 2 ? 2 : 0);
 	fd = embed_client(embed_port("l"));
 	t0 = embed_now_ms();
@@ -638,7 +632,7 @@ START_TEST(test_post_from_another_thread)
 
 	atomic_store(&answered, 0);
 	atomic_store(&gone_told, 0);
-	embed_start1(embed_service("a", &asyncer, dispatch_of(_i),
+	embed_start1(embed_service("a", &asyncer, embed_dispatch_of(_i),
 	    HARBOR_FRAMING_LINE), 2);
 	fd = embed_client(embed_port("a"));
 	ck_assert_int_eq(embed_send_str(fd, "stressed\n"), 0);
@@ -688,7 +682,7 @@ START_TEST(test_addresses)
 	int	fd;
 
 	atomic_store(&proxied, -1);
-	embed_start1(embed_service("w", &where, dispatch_of(_i),
+	embed_start1(embed_service("w", &where, embed_dispatch_of(_i),
 	    HARBOR_FRAMING_RAW), 2);
 	fd = embed_client(embed_port("w"));
 	ck_assert(embed_wait_eof(fd, 5000));

@@ -18,12 +18,6 @@
 #include "check-run.h"
 #include "embed.h"
 
-static enum harbor_dispatch
-dispatch_of(int i)
-{
-	return i % 2 ? HARBOR_DISPATCH_POOL : HARBOR_DISPATCH_INLINE;
-}
-
 /* --- one frame a call -------------------------------------------------------- */
 
 /* Consumes one 4-byte frame a call and writes nothing until the third:
@@ -52,7 +46,7 @@ START_TEST(test_what_is_left_is_offered_again)
 	int	fd;
 
 	atomic_store(&frames_seen, 0);
-	embed_start1(embed_service("f", &one_frame, dispatch_of(_i),
+	embed_start1(embed_service("f", &one_frame, embed_dispatch_of(_i),
 	    HARBOR_FRAMING_RAW), 1);
 	fd = embed_client(embed_port("f"));
 	ck_assert_int_eq(embed_send_str(fd, "aaaabbbbcccc"), 0);
@@ -93,7 +87,7 @@ START_TEST(test_pause_resume_in_one_call_asks_nothing)
 	int	fd, other;
 
 	atomic_store(&offers, 0);
-	embed_start1(embed_service("p", &fidget, dispatch_of(_i),
+	embed_start1(embed_service("p", &fidget, embed_dispatch_of(_i),
 	    HARBOR_FRAMING_RAW), 1);
 	fd = embed_client(embed_port("p"));
 	ck_assert_int_eq(embed_send_str(fd, "P"), 0);
@@ -144,7 +138,7 @@ START_TEST(test_overconsuming_is_said_once)
 
 	atomic_store(&overconsumed_said, 0);
 	harbor_log_set_sink(count_sink, NULL);
-	embed_start1(embed_service("g", &greedy, dispatch_of(_i),
+	embed_start1(embed_service("g", &greedy, embed_dispatch_of(_i),
 	    HARBOR_FRAMING_LINE), 1);
 	fd = embed_client(embed_port("g"));
 	ck_assert_int_eq(embed_send_str(fd, "one\n"), 0);
@@ -188,7 +182,7 @@ START_TEST(test_failed_while_held_lets_the_client_go)
 	int			 fd, eof;
 
 	held = NULL;
-	embed_start1(embed_service("h", &hold_fail, dispatch_of(_i),
+	embed_start1(embed_service("h", &hold_fail, embed_dispatch_of(_i),
 	    HARBOR_FRAMING_RAW), 1);
 	fd = embed_client(embed_port("h"));
 	ck_assert_int_eq(embed_send_str(fd, "x"), 0);
