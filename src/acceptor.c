@@ -51,38 +51,123 @@ listener_listen(struct listener *l)
 	return 0;
 }
 
+/* A socket bound to sa, close-on-exec and non-blocking (libevent leaves a
+ * socket it is given as it is, and a blocking accept would stall the main
+ * loop whenever a client is gone before we get to it), or -1 with the
+ * socket error in *e. */
+static evutil_socket_t
+socket_bound(const struct sockaddr *sa, ev_socklen_t salen, int *e)
+{
+	evutil_socket_t	fd;
+	int		on = 1;
+
+	fd = socket(sa->sa_family, SOCK_STREAM, 0);
+	if (fd == (evutil_socket_t)EVUTIL_INVALID_SOCKET) {
+		*e = EVUTIL_SOCKET_ERROR();
+		return EVUTIL_INVALID_SOCKET;
+	}
+	/* "*:7" binds IPv4 and IPv6 separately; each socket sticks to its
+	 * own family everywhere, whatever the system default. */
+	if (evutil_make_socket_closeonexec(fd) == -1 ||
+	    evutil_make_socket_nonblocking(fd) == -1 ||
+	    evutil_make_listen_socket_reuseable(fd) == -1 ||
+	    (sa->sa_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, (const void *)&on, sizeof on) == -1) ||
+	    bind(fd, sa, salen) == -1) {
+		*e = EVUTIL_SOCKET_ERROR();
+		evutil_closesocket(fd);
+		return EVUTIL_INVALID_SOCKET;
+	}
+	return fd;
+}
+
+harbor_socket_t
+harbor_listen_open(const char *address, unsigned backlog, char *err,
+    size_t errlen)
+{
+	struct harbor_addr	a[ADDR_PARSE_MAX];
+	evutil_socket_t		fd;
+	size_t			n;
+	int			e, max = compat_somaxconn();
+	int			b = backlog > INT_MAX ? INT_MAX : (int)backlog;
+
+	if (addr_parse(address, a, &n, err, errlen) == -1)
+		return -1;
+	if (n != 1) {
+		snprintf(err, errlen, "'%s' stands for %zu addresses; give "
+		    "one", address, n);
+		return -1;
+	}
+	if ((fd = socket_bound((struct sockaddr *)&a[0].ss, a[0].len,
+	    &e)) == (evutil_socket_t)EVUTIL_INVALID_SOCKET)
+		goto fail;
+	if (listen(fd, max > 0 && b > max ? max : b) == -1) {
+		e = EVUTIL_SOCKET_ERROR();
+		evutil_closesocket(fd);
+		goto fail;
+	}
+	return (harbor_socket_t)fd;
+fail:
+	snprintf(err, errlen, "cannot listen on %s: %s", address,
+	    evutil_socket_error_to_string(e));
+	return -1;
+}
+
+/* A socket the program's listen function gave: it must be one, of the
+ * address's family, not a descriptor of something else. */
+static int
+socket_given_check(evutil_socket_t fd, const struct sockaddr *want, int *e)
+{
+	struct sockaddr_storage	ss;
+	ev_socklen_t		len = sizeof ss;
+	int			type = 0;
+	ev_socklen_t		tlen = sizeof type;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, (void *)&type, &tlen) == -1) {
+		*e = EVUTIL_SOCKET_ERROR();
+		return -1;
+	}
+	if (type != SOCK_STREAM || ss.ss_family != want->sa_family) {
+		*e = EINVAL;
+		return -1;
+	}
+	if (evutil_make_socket_closeonexec(fd) == -1 ||
+	    evutil_make_socket_nonblocking(fd) == -1) {
+		*e = EVUTIL_SOCKET_ERROR();
+		return -1;
+	}
+	return 0;
+}
+
 int
 listener_bind(struct listener *l, char *err, size_t errlen)
 {
 	const struct sockaddr	*sa = (const struct sockaddr *)&l->addr.ss;
+	struct harbor_server	*srv = l->server;
 	struct sockaddr_storage	 bound;
 	ev_socklen_t		 boundlen = sizeof bound;
 	evutil_socket_t		 fd;
-	int			 on = 1, e;
+	char			 why[256];
+	int			 e = 0;
 
-	fd = socket(sa->sa_family, SOCK_STREAM, 0);
-	if (fd == (evutil_socket_t)EVUTIL_INVALID_SOCKET) {
-		e = EVUTIL_SOCKET_ERROR();
+	if (srv->listen_fn != NULL) {
+		why[0] = '\0';
+		fd = (evutil_socket_t)srv->listen_fn(l->key, sa, l->addr.len,
+		    srv->listen_arg, why, sizeof why);
+		if (fd == (evutil_socket_t)EVUTIL_INVALID_SOCKET) {
+			snprintf(err, errlen, "service '%s': cannot listen on "
+			    "%s: %s", l->svc->name, l->key, why[0] != '\0' ?
+			    why : "no socket for it");
+			return -1;
+		}
+		if (socket_given_check(fd, sa, &e) == -1)
+			goto fail_close;
+	} else if ((fd = socket_bound(sa, l->addr.len, &e)) ==
+	    (evutil_socket_t)EVUTIL_INVALID_SOCKET)
 		goto fail;
-	}
-	/* libevent leaves a socket it is given as it is, and a blocking
-	 * accept would stall the main loop whenever a client is gone before
-	 * we get to it. */
-	if (evutil_make_socket_closeonexec(fd) == -1 ||
-	    evutil_make_socket_nonblocking(fd) == -1 ||
-	    evutil_make_listen_socket_reuseable(fd) == -1) {
-		e = EVUTIL_SOCKET_ERROR();
-		goto fail_close;
-	}
-	/* "*:7" binds IPv4 and IPv6 separately; each socket sticks to its
-	 * own family everywhere, whatever the system default. */
-	if (sa->sa_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
-	    IPV6_V6ONLY, (const void *)&on, sizeof on) == -1) {
-		e = EVUTIL_SOCKET_ERROR();
-		goto fail_close;
-	}
 	l->fd = fd;
-	if (bind(fd, sa, l->addr.len) == -1 || listener_listen(l) == -1) {
+	if (listener_listen(l) == -1) {
 		e = EVUTIL_SOCKET_ERROR();
 		l->fd = EVUTIL_INVALID_SOCKET;
 		goto fail_close;

@@ -45,6 +45,13 @@ struct harbor_server;
 struct harbor_service;
 struct harbor_conn;
 
+/* A socket, as libevent's evutil_socket_t: an int, or a Winsock SOCKET. */
+#ifdef _WIN32
+typedef intptr_t harbor_socket_t;
+#else
+typedef int harbor_socket_t;
+#endif
+
 /* --- logging ------------------------------------------------------------ */
 
 enum harbor_log_level {
@@ -437,6 +444,28 @@ void	harbor_server_free(struct harbor_server *srv);
 int	harbor_server_add_service(struct harbor_server *srv,
     struct harbor_service *svc, char *err, size_t errlen);
 
+/* Where the server's listening sockets come from.  By default it opens
+ * them itself (in harbor_server_bind(), and in a reload for addresses it
+ * did not listen on).  A program whose sockets are opened elsewhere -- by
+ * a privileged process that passes them over a Unix socket -- gives a
+ * function that returns, for one address (canonical text such as
+ * "0.0.0.0:7" or "[::1]:7", and as a sockaddr), a stream socket bound to
+ * it, which the server then owns (it makes it non-blocking and
+ * close-on-exec, and listens with the service's backlog); or -1, with why
+ * in err.  NULL: open them here again.  Before harbor_server_bind(); main
+ * loop thread only. */
+typedef harbor_socket_t harbor_listen_fn(const char *address,
+    const struct sockaddr *sa, size_t salen, void *arg, char *err,
+    size_t errlen);
+void	harbor_server_set_listen_fn(struct harbor_server *srv,
+    harbor_listen_fn *fn, void *arg);
+/* Opens a socket listening on one address (canonical text, as above;
+ * "*:7", which is two, is refused) as the server would: address reuse,
+ * IPv6 sockets IPv6 only, non-blocking, close-on-exec, the backlog capped
+ * at the system's.  Returns it, or -1 with a message. */
+harbor_socket_t harbor_listen_open(const char *address, unsigned backlog,
+    char *err, size_t errlen);
+
 /* Opens every listening socket (socket, bind, listen): no threads and no
  * event base yet, so a program may bind, then fork or drop privileges. */
 int	harbor_server_bind(struct harbor_server *srv, char *err,
@@ -595,12 +624,6 @@ enum harbor_close_reason harbor_conn_close_reason(struct harbor_conn *conn);
 
 /* --- extensions: what exec and forward are made of ----------------------- */
 
-/* A socket, as libevent's evutil_socket_t: an int, or a Winsock SOCKET. */
-#ifdef _WIN32
-typedef intptr_t harbor_socket_t;
-#else
-typedef int harbor_socket_t;
-#endif
 
 /* These are for handlers whose flags have HARBOR_HANDLER_INLINE_ONLY: they
  * are called from a callback of the connection, on its loop. */

@@ -644,3 +644,11 @@ harbor_server_free(struct harbor_server *srv)
 	(void)WSACleanup();
 #endif
 }
+
+void
+harbor_server_set_listen_fn(struct harbor_server *srv, harbor_listen_fn *fn,
+    void *arg)
+{
+	srv->listen_fn = fn;
+	srv->listen_arg = arg;
+}

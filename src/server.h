@@ -48,6 +48,8 @@ struct harbor_server {
 	uint64_t			 next_conn_id;
 	struct event			*log_flush_ev;	/* loglimit counts */
 	atomic_int			 log_flush_due;
+	harbor_listen_fn		*listen_fn;	/* NULL: bind here */
+	void				*listen_arg;
 };
 struct loop	*server_pick_loop(struct harbor_server *srv);
 

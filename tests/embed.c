@@ -38,6 +38,8 @@
 #endif
 
 struct harbor_server	*embed_srv;
+harbor_listen_fn	*embed_listen_fn;
+void			*embed_listen_arg;
 static pthread_t	 runner;
 
 static void *
@@ -62,6 +64,8 @@ embed_start(struct harbor_service **svcs, size_t n, int io_threads)
 	for (i = 0; i < n; i++)
 		ck_assert_msg(harbor_server_add_service(embed_srv, svcs[i],
 		    err, sizeof err) == 0, "%s", err);
+	harbor_server_set_listen_fn(embed_srv, embed_listen_fn,
+	    embed_listen_arg);
 	ck_assert_msg(harbor_server_bind(embed_srv, err, sizeof err) == 0,
 	    "%s", err);
 	ck_assert_msg(harbor_server_start(embed_srv, err, sizeof err) == 0,

@@ -16,6 +16,9 @@ extern struct harbor_server *embed_srv;
 /* A server of the given services (taken), io_threads I/O threads and two
  * workers, bound, started and run on a thread. */
 void	embed_start(struct harbor_service **svcs, size_t n, int io_threads);
+/* If set, where embed_start()'s server gets its listening sockets. */
+extern harbor_listen_fn	*embed_listen_fn;
+extern void		*embed_listen_arg;
 /* The same for one service. */
 void	embed_start1(struct harbor_service *svc, int io_threads);
 /* Shuts it down (grace 2 s), waits for its thread, frees it. */

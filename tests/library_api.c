@@ -701,6 +701,99 @@ START_TEST(test_addresses)
 }
 END_TEST
 
+/* --- listening sockets from the program ------------------------------------ */
+
+static char	listen_asked[64];
+static int	listen_calls;
+
+static harbor_socket_t
+listen_opened_here(const char *address, const struct sockaddr *sa,
+    size_t salen, void *arg, char *err, size_t errlen)
+{
+	(void)sa; (void)salen; (void)arg;
+	listen_calls++;
+	snprintf(listen_asked, sizeof listen_asked, "%s", address);
+	return harbor_listen_open(address, 16, err, errlen);
+}
+
+static harbor_socket_t
+listen_refused(const char *address, const struct sockaddr *sa, size_t salen,
+    void *arg, char *err, size_t errlen)
+{
+	(void)address; (void)sa; (void)salen; (void)arg;
+	snprintf(err, errlen, "not this one");
+	return -1;
+}
+
+#ifndef _WIN32
+static harbor_socket_t
+listen_not_a_socket(const char *address, const struct sockaddr *sa,
+    size_t salen, void *arg, char *err, size_t errlen)
+{
+	int	*p = arg;
+
+	(void)address; (void)sa; (void)salen; (void)err; (void)errlen;
+	return p[0];
+}
+#endif
+
+/* The server binds nothing itself: what the function gives, it serves. */
+START_TEST(test_listen_fn_gives_the_sockets)
+{
+	char	 buf[8], err[256];
+	int	 fd;
+
+	listen_calls = 0;
+	embed_listen_fn = listen_opened_here;
+	embed_start1(embed_service("e", harbor_builtin_handler("echo"),
+	    HARBOR_DISPATCH_INLINE, HARBOR_FRAMING_RAW), 0);
+	embed_listen_fn = NULL;
+	ck_assert_int_eq(listen_calls, 1);
+	ck_assert_str_eq(listen_asked, "127.0.0.1:0");
+	fd = embed_client(embed_port("e"));
+	ck_assert_int_eq(embed_send_str(fd, "hi\n"), 0);
+	ck_assert_uint_eq(embed_read_n(fd, buf, 3, 5000), 3);
+	ck_assert(memcmp(buf, "hi\n", 3) == 0);
+	embed_close(fd);
+	embed_stop();
+
+	/* "*:7" is two sockets: harbor_listen_open wants one address. */
+	ck_assert_int_eq(harbor_listen_open("*:0", 5, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "give one"));
+	ck_assert_int_eq(harbor_listen_open("127.0.0.1:x", 5, err,
+	    sizeof err), -1);
+}
+END_TEST
+
+START_TEST(test_listen_fn_refusals)
+{
+	struct harbor_server	*srv;
+	char			 err[256];
+#ifndef _WIN32
+	int			 p[2];
+#endif
+
+	ck_assert_ptr_nonnull(srv = harbor_server_new(NULL));
+	ck_assert_int_eq(harbor_server_add_service(srv, embed_service("e",
+	    harbor_builtin_handler("echo"), HARBOR_DISPATCH_INLINE,
+	    HARBOR_FRAMING_RAW), err, sizeof err), 0);
+	harbor_server_set_listen_fn(srv, listen_refused, NULL);
+	ck_assert_int_eq(harbor_server_bind(srv, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "cannot listen on 127.0.0.1:0: not this "
+	    "one") != NULL, "%s", err);
+#ifndef _WIN32
+	/* A descriptor that is no socket is refused, and not served. */
+	ck_assert_int_eq(pipe(p), 0);
+	harbor_server_set_listen_fn(srv, listen_not_a_socket, p);
+	ck_assert_int_eq(harbor_server_bind(srv, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "cannot listen on 127.0.0.1:0") != NULL,
+	    "%s", err);
+	(void)close(p[1]);
+#endif
+	harbor_server_free(srv);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -720,6 +813,8 @@ main(void)
 	tcase_add_loop_test(tc, test_timers_pause_resume, 0, 4);
 	tcase_add_loop_test(tc, test_post_from_another_thread, 0, 2);
 	tcase_add_loop_test(tc, test_addresses, 0, 2);
+	tcase_add_test(tc, test_listen_fn_gives_the_sockets);
+	tcase_add_test(tc, test_listen_fn_refusals);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
