@@ -41,6 +41,51 @@ has_glob_chars(const char *s)
 	return strpbrk(s, "*?[") != NULL;
 }
 
+/* What a pattern matched, kept for the snapshot: the names, each ending
+ * with its NUL. */
+static void
+include_recorded(struct parser *ps, const char *pattern, char *const *names,
+    size_t n)
+{
+	char	*buf, *p;
+	size_t	 len = 0, i;
+
+	if (ps->record == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		len += strlen(names[i]) + 1;
+	if ((buf = malloc(len + 1)) == NULL) {
+		ps->record_failed = 1;
+		return;
+	}
+	for (p = buf, i = 0; i < n; i++) {
+		memcpy(p, names[i], strlen(names[i]) + 1);
+		p += strlen(names[i]) + 1;
+	}
+	if (conf_snapshot_add(ps->record, CONF_SNAP_PATTERN, pattern, buf,
+	    len) == -1)
+		ps->record_failed = 1;
+	free(buf);
+}
+
+/* A pattern, replayed: the files it matched when the snapshot was made. */
+static void
+include_replayed(struct parser *ps, const char *pattern,
+    const struct conf_pos *pos)
+{
+	const char	*names, *p;
+	size_t		 len;
+
+	if ((names = conf_snapshot_find(ps->replay, CONF_SNAP_PATTERN,
+	    pattern, &len)) == NULL) {
+		conf_error(ps->errs, pos, "cannot expand '%s': not among the "
+		    "patterns read", pattern);
+		return;
+	}
+	for (p = names; p < names + len; p += strlen(p) + 1)
+		(void)parse_file(ps, p, pos);
+}
+
 #if !defined(HAVE_GLOB) && defined(_WIN32)
 static int
 compare_names(const void *a, const void *b)
@@ -89,6 +134,7 @@ include_pattern(struct parser *ps, const char *pattern,
 	} while (FindNextFileA(h, &fd));
 	FindClose(h);
 	qsort(names, n, sizeof *names, compare_names);
+	include_recorded(ps, pattern, names, n);
 	for (i = 0; i < n; i++) {
 		(void)parse_file(ps, names[i], pos);
 		free(names[i]);
@@ -112,18 +158,23 @@ conf_parse_include(struct parser *ps, const struct conf_keyword *kw,
 	}
 	if ((path = conf_resolve_path(ps, &st->tok[1])) == NULL)
 		return -1;
-	if (has_glob_chars(path)) {
+	if (has_glob_chars(path) && ps->replay != NULL)
+		include_replayed(ps, path, &st->tok[1].pos);
+	else if (has_glob_chars(path)) {
 #ifdef HAVE_GLOB
 		glob_t	g;
 		size_t	i;
 		int	r = glob(path, 0, NULL, &g);
 
 		if (r == 0) {
+			include_recorded(ps, path, g.gl_pathv, g.gl_pathc);
 			for (i = 0; i < g.gl_pathc; i++)
 				(void)parse_file(ps, g.gl_pathv[i],
 				    &st->tok[1].pos);
 			globfree(&g);
-		} else if (r != GLOB_NOMATCH)
+		} else if (r == GLOB_NOMATCH)
+			include_recorded(ps, path, NULL, 0);
+		else
 			conf_error(ps->errs, &st->tok[1].pos, "cannot expand "
 			    "'%s'%s", path, r == GLOB_NOSPACE ?
 			    ": out of memory" : "");
@@ -387,37 +438,76 @@ remember_file(struct parser *ps, const char *path,
 	return copy;
 }
 
+/* The file's text: from the snapshot replayed, or read (and recorded).
+ * NULL after an error, said. */
+static char *
+file_text(struct parser *ps, const char *path, const struct conf_pos *from,
+    size_t *len)
+{
+	FILE		*f;
+	char		*buf;
+	const char	*kept;
+	size_t		 n;
+
+	if (ps->replay != NULL) {
+		if ((kept = conf_snapshot_find(ps->replay, CONF_SNAP_FILE, path,
+		    &n)) == NULL) {
+			conf_error(ps->errs, from, "cannot open %s: not among "
+			    "the files read", path);
+			return NULL;
+		}
+		if ((buf = conf_malloc(ps->errs, from, n + 1)) != NULL)
+			memcpy(buf, kept, n + 1);
+		*len = n;
+		return buf;
+	}
+	if ((f = fopen(path, "rb")) == NULL) {
+		conf_error(ps->errs, from, "cannot open %s: %s", path,
+		    strerror(errno));
+		return NULL;
+	}
+	if ((buf = conf_malloc(ps->errs, from, CONF_FILE_MAX + 1)) == NULL) {
+		fclose(f);
+		return NULL;
+	}
+	n = fread(buf, 1, CONF_FILE_MAX + 1, f);
+	if (ferror(f)) {
+		conf_error(ps->errs, from, "cannot read %s: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	if (n > CONF_FILE_MAX) {
+		conf_error(ps->errs, from, "%s is larger than %d bytes", path,
+		    CONF_FILE_MAX);
+		goto fail;
+	}
+	if (ps->record != NULL && conf_snapshot_add(ps->record, CONF_SNAP_FILE,
+	    path, buf, n) == -1)
+		ps->record_failed = 1;
+	fclose(f);
+	*len = n;
+	return buf;
+fail:
+	free(buf);
+	fclose(f);
+	return NULL;
+}
+
 static int
 parse_file(struct parser *ps, const char *path, const struct conf_pos *from)
 {
-	FILE		*f;
 	char		*buf;
 	size_t		 n;
 	const char	*name;
 
-	if ((f = fopen(path, "rb")) == NULL) {
-		conf_error(ps->errs, from, "cannot open %s: %s", path,
-		    strerror(errno));
+	if ((buf = file_text(ps, path, from, &n)) == NULL)
 		return -1;
-	}
-	if ((buf = conf_malloc(ps->errs, from, CONF_FILE_MAX + 1)) == NULL) {
-		fclose(f);
-		return -1;
-	}
-	n = fread(buf, 1, CONF_FILE_MAX + 1, f);
-	if (ferror(f))
-		conf_error(ps->errs, from, "cannot read %s: %s", path,
-		    strerror(errno));
-	else if (n > CONF_FILE_MAX)
-		conf_error(ps->errs, from, "%s is larger than %d bytes", path,
-		    CONF_FILE_MAX);
-	else if ((name = remember_file(ps, path, from)) != NULL) {
+	if ((name = remember_file(ps, path, from)) != NULL) {
 		ps->depth++;
 		parse_text(ps, name, buf, n);
 		ps->depth--;
 	}
 	free(buf);
-	fclose(f);
 	return 0;
 }
 
@@ -486,6 +576,7 @@ config_finish(struct config *conf, struct conf_errors *errs)
 static struct config *
 parser_start(struct parser *ps, struct conf_errors *errs, int depth)
 {
+	memset(ps, 0, sizeof *ps);
 	if ((ps->conf = config_new(errs)) == NULL)
 		return NULL;
 	ps->errs = errs;
@@ -501,6 +592,46 @@ config_load_file(const char *path, struct conf_errors *errs)
 	if (parser_start(&ps, errs, 0) == NULL)
 		return NULL;
 	(void)parse_file(&ps, path, NULL);
+	return config_finish(ps.conf, errs);
+}
+
+struct config *
+config_load_file_recorded(const char *path, struct conf_errors *errs,
+    struct conf_snapshot **snap)
+{
+	struct parser	ps;
+
+	*snap = NULL;
+	if (parser_start(&ps, errs, 0) == NULL)
+		return NULL;
+	if ((ps.record = conf_snapshot_new()) == NULL)
+		ps.record_failed = 1;
+	(void)parse_file(&ps, path, NULL);
+	if (ps.record_failed)
+		conf_error(errs, NULL, "out of memory keeping %s as read, or "
+		    "more than %d bytes or %d files", path, CONF_SNAP_BYTES_MAX,
+		    CONF_SNAP_ENTRIES_MAX);
+	if ((ps.conf = config_finish(ps.conf, errs)) == NULL)
+		conf_snapshot_free(ps.record);
+	else
+		*snap = ps.record;
+	return ps.conf;
+}
+
+struct config *
+config_load_snapshot(const struct conf_snapshot *snap,
+    struct conf_errors *errs)
+{
+	struct parser	 ps;
+	const char	*path = conf_snapshot_main(snap);
+
+	if (parser_start(&ps, errs, 0) == NULL)
+		return NULL;
+	ps.replay = snap;
+	if (path == NULL)
+		conf_error(errs, NULL, "an empty configuration snapshot");
+	else
+		(void)parse_file(&ps, path, NULL);
 	return config_finish(ps.conf, errs);
 }
 

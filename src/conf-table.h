@@ -68,6 +68,9 @@ struct parser {
 	struct config		*conf;
 	struct conf_errors	*errs;
 	int			 depth;		/* include nesting */
+	struct conf_snapshot	*record;	/* keeps what is read */
+	const struct conf_snapshot *replay;	/* reads from it instead */
+	int			 record_failed;
 };
 
 enum conf_type {

@@ -159,6 +159,40 @@ struct config	*config_load_file(const char *path, struct conf_errors *errs);
 struct config	*config_load_string(const char *name, const char *text,
 		    struct conf_errors *errs);
 void		 config_free(struct config *conf);
+/* The files a configuration was read from, as they were read: the main
+ * file, the included files, what include patterns matched (conf-snapshot.c).
+ * Bounded: at most CONF_SNAP_ENTRIES_MAX entries and CONF_SNAP_BYTES_MAX
+ * bytes of names and contents over all. */
+struct conf_snapshot;
+enum conf_snap_kind {
+	CONF_SNAP_FILE = 1,	/* a file's contents */
+	CONF_SNAP_PATTERN	/* the names an include pattern matched */
+};
+#define CONF_SNAP_ENTRIES_MAX	4096
+#define CONF_SNAP_BYTES_MAX	(16 * 1024 * 1024)
+#define CONF_SNAP_NAME_MAX	4096
+/* config_load_file(), keeping in *snap what was read (NULL if the
+ * configuration failed, or the snapshot could not be kept: said in errs). */
+struct config	*config_load_file_recorded(const char *path,
+		    struct conf_errors *errs, struct conf_snapshot **snap);
+/* The configuration again from a snapshot, opening no file. */
+struct config	*config_load_snapshot(const struct conf_snapshot *snap,
+		    struct conf_errors *errs);
+struct conf_snapshot *conf_snapshot_new(void);
+void		 conf_snapshot_free(struct conf_snapshot *snap);
+int		 conf_snapshot_add(struct conf_snapshot *snap,
+		    enum conf_snap_kind kind, const char *name, const void *data,
+		    size_t len);
+const char	*conf_snapshot_find(const struct conf_snapshot *snap,
+		    enum conf_snap_kind kind, const char *name, size_t *len);
+/* The main file's name. */
+const char	*conf_snapshot_main(const struct conf_snapshot *snap);
+/* As bytes to send, and back: decoding checks every length and bound;
+ * NULL for anything malformed. */
+int		 conf_snapshot_encode(const struct conf_snapshot *snap,
+		    unsigned char **buf, size_t *len);
+struct conf_snapshot *conf_snapshot_decode(const unsigned char *buf,
+		    size_t len);
 
 /* Services ready for harbor_server_add_service() or
  * harbor_server_replace_services(), the modules loaded first (a module

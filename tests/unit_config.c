@@ -777,6 +777,75 @@ START_TEST(test_durations_and_sizes)
 }
 END_TEST
 
+/* A configuration read once, then again from what was read, with the
+ * files gone: the same services, and the same positions in errors. */
+START_TEST(test_snapshot_replays_what_was_read)
+{
+	char			 path[512], sub[512], want[1400];
+	struct config		*conf;
+	struct conf_snapshot	*snap, *back;
+	unsigned char		*buf;
+	size_t			 len, cut;
+
+	write_file("main.conf", "include sub.conf\n"
+#if defined(HAVE_GLOB) || defined(_WIN32)
+	    "include conf.d/*.conf\n"
+#endif
+	    "service a { listen 127.0.0.1:0; handler echo }\n");
+	write_file("sub.conf", "workers 3\n");
+	write_file("conf.d/b.conf", "service b { listen 127.0.0.1:0; "
+	    "handler discard }\n");
+	snprintf(path, sizeof path, "%s/main.conf", tmpdir);
+	conf = config_load_file_recorded(path, &errs, &snap);
+	ck_assert_ptr_nonnull(conf);
+	ck_assert_ptr_nonnull(snap);
+	config_free(conf);
+	ck_assert_int_eq(conf_snapshot_encode(snap, &buf, &len), 0);
+	conf_snapshot_free(snap);
+	/* Every truncation is refused, not read past. */
+	for (cut = 0; cut < len; cut++)
+		ck_assert_ptr_null(conf_snapshot_decode(buf, cut));
+	ck_assert_ptr_nonnull(back = conf_snapshot_decode(buf, len));
+	free(buf);
+
+	ck_assert_int_eq(remove(path), 0);
+	snprintf(sub, sizeof sub, "%s/sub.conf", tmpdir);
+	ck_assert_int_eq(remove(sub), 0);
+	snprintf(sub, sizeof sub, "%s/conf.d/b.conf", tmpdir);
+	ck_assert_int_eq(remove(sub), 0);
+	ck_assert_ptr_nonnull(conf = config_load_snapshot(back, &errs));
+	ck_assert_int_eq(conf->workers, 3);
+#if defined(HAVE_GLOB) || defined(_WIN32)
+	ck_assert_uint_eq(conf->nservices, 2);
+	ck_assert_ptr_nonnull(service(conf, "b"));
+#else
+	ck_assert_uint_eq(conf->nservices, 1);
+#endif
+	config_free(conf);
+	conf_snapshot_free(back);
+
+	/* An error found in the replay names the file it was read from. */
+	write_file("main.conf", "include sub.conf\n");
+	write_file("sub.conf", "\nworkers 3\nservice x { handler echo }\n");
+	ck_assert_ptr_null(config_load_file_recorded(path, &errs, &snap));
+	ck_assert_ptr_null(snap);
+	ck_assert_uint_ge(errs.n, 1);
+	snprintf(want, sizeof want, "%s", errs.msg[0]);
+	conf_errors_clear(&errs);
+	ck_assert_ptr_nonnull(snap = conf_snapshot_new());
+	ck_assert_int_eq(conf_snapshot_add(snap, CONF_SNAP_FILE, path,
+	    "include sub.conf\n", 17), 0);
+	snprintf(sub, sizeof sub, "%s/sub.conf", tmpdir);
+	ck_assert_int_eq(conf_snapshot_add(snap, CONF_SNAP_FILE, sub,
+	    "\nworkers 3\nservice x { handler echo }\n", 37), 0);
+	ck_assert_ptr_null(config_load_snapshot(snap, &errs));
+	ck_assert_uint_ge(errs.n, 1);
+	ck_assert_str_eq(errs.msg[0], want);
+	ck_assert_ptr_nonnull(strstr(want, "sub.conf:3:"));
+	conf_snapshot_free(snap);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -808,6 +877,7 @@ main(void)
 #endif
 	tcase_add_test(tf, test_include_errors_name_the_included_file);
 	tcase_add_test(tf, test_include_loop_stops);
+	tcase_add_test(tf, test_snapshot_replays_what_was_read);
 	tcase_add_test(tf, test_make_services_reads_quote_files);
 	tcase_add_test(tf, test_make_exec_and_forward);
 	suite_add_tcase(s, tf);
