@@ -43,7 +43,15 @@ void	*compat_module_open(const char *path, char *err, size_t errlen);
 void	*compat_module_symbol(void *handle, const char *name);
 
 /* Detaches from the terminal: fork, setsid, chdir /, stdio to /dev/null.
- * daemon(3) is not POSIX, so harbord does it itself everywhere. */
-int	daemonize(void);
+ * daemon(3) is not POSIX, so harbord does it itself everywhere.  The
+ * process that started stays until the detached one reports with
+ * daemonize_report(), and exits with the status it reports (1 if it ends
+ * without reporting); what the detached one writes to *report before
+ * that is copied to the starter's standard error, so that a failure to
+ * start reaches the terminal and the exit status.  -1 with errno.  On
+ * Windows it does nothing and *report is -1. */
+int	daemonize(int *report);
+/* Ready (status 0) or not; closes report.  Nothing if report is -1. */
+void	daemonize_report(int report, int status);
 
 #endif

@@ -153,7 +153,8 @@ listener_bind(struct listener *l, char *err, size_t errlen)
 
 	if (srv->listen_fn != NULL) {
 		why[0] = '\0';
-		fd = (evutil_socket_t)srv->listen_fn(l->key, sa, l->addr.len,
+		fd = (evutil_socket_t)srv->listen_fn(l->svc->name, l->key, sa,
+		    l->addr.len,
 		    srv->listen_arg, why, sizeof why);
 		if (fd == (evutil_socket_t)EVUTIL_INVALID_SOCKET) {
 			snprintf(err, errlen, "service '%s': cannot listen on "

@@ -390,6 +390,21 @@ service_apply(struct conf_apply *a)
 	return 0;
 }
 
+int
+config_load_modules(const struct config *conf, struct conf_errors *errs)
+{
+	char	err[512];
+	size_t	i;
+
+	for (i = 0; i < conf->nmodules; i++)
+		if (harbor_module_load(conf->modules[i].path, err,
+		    sizeof err) == NULL) {
+			conf_error(errs, &conf->modules[i].pos, "%s", err);
+			return -1;
+		}
+	return 0;
+}
+
 struct harbor_service **
 config_make_services(const struct config *conf, size_t *nout,
     struct conf_errors *errs)
@@ -400,12 +415,8 @@ config_make_services(const struct config *conf, size_t *nout,
 	char				 err[512];
 	size_t				 n = 0, i;
 
-	for (i = 0; i < conf->nmodules; i++)
-		if (harbor_module_load(conf->modules[i].path, err,
-		    sizeof err) == NULL) {
-			conf_error(errs, &conf->modules[i].pos, "%s", err);
-			return NULL;
-		}
+	if (config_load_modules(conf, errs) == -1)
+		return NULL;
 	if ((svcs = calloc(conf->nservices + 1, sizeof *svcs)) == NULL) {
 		conf_error(errs, NULL, "out of memory");
 		return NULL;

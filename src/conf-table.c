@@ -578,6 +578,12 @@ conf_path_last_separator(const char *p)
 }
 #endif
 
+int
+conf_path_is_absolute(const char *path)
+{
+	return path_is_absolute(path);
+}
+
 /* Relative paths in a file are relative to that file's directory: the
  * daemon changes to / when it detaches. */
 char *

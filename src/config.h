@@ -199,6 +199,11 @@ struct conf_snapshot *conf_snapshot_decode(const unsigned char *buf,
  * loaded already, by an earlier reload, is not loaded again); NULL with
  * errs filled on failure (e.g. a quote-file that cannot be read, a
  * module that cannot be loaded). */
+/* Whether a path names its file from the root (or a drive, on Windows). */
+int		 conf_path_is_absolute(const char *path);
+/* The modules alone (make_services does this first): 0, or -1 with errs. */
+int		 config_load_modules(const struct config *conf,
+		    struct conf_errors *errs);
 struct harbor_service **config_make_services(const struct config *conf,
 		    size_t *n, struct conf_errors *errs);
 

@@ -448,15 +448,15 @@ int	harbor_server_add_service(struct harbor_server *srv,
  * them itself (in harbor_server_bind(), and in a reload for addresses it
  * did not listen on).  A program whose sockets are opened elsewhere -- by
  * a privileged process that passes them over a Unix socket -- gives a
- * function that returns, for one address (canonical text such as
- * "0.0.0.0:7" or "[::1]:7", and as a sockaddr), a stream socket bound to
- * it, which the server then owns (it makes it non-blocking and
+ * function that returns, for one address of a service (canonical text
+ * such as "0.0.0.0:7" or "[::1]:7", and as a sockaddr), a stream socket
+ * bound to it, which the server then owns (it makes it non-blocking and
  * close-on-exec, and listens with the service's backlog); or -1, with why
  * in err.  NULL: open them here again.  Before harbor_server_bind(); main
  * loop thread only. */
-typedef harbor_socket_t harbor_listen_fn(const char *address,
-    const struct sockaddr *sa, size_t salen, void *arg, char *err,
-    size_t errlen);
+typedef harbor_socket_t harbor_listen_fn(const char *service,
+    const char *address, const struct sockaddr *sa, size_t salen, void *arg,
+    char *err, size_t errlen);
 void	harbor_server_set_listen_fn(struct harbor_server *srv,
     harbor_listen_fn *fn, void *arg);
 /* Opens a socket listening on one address (canonical text, as above;

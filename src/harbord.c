@@ -16,37 +16,16 @@
 #include "compat.h"
 #include "config.h"
 #include "harbor.h"
+#include "harbord.h"
 #include "logsink.h"
 #include "pidfile.h"
 #include "privdrop.h"
-
-/* sysexits.h values, spelled out where the header is missing. */
-#define EXIT_USAGE	64
-#define EXIT_NOINPUT	66
-#define EXIT_OSERR	71
-#define EXIT_CANTCREAT	73
-#define EXIT_CONFIG	78
+#include "privsep.h"
 
 #ifndef HARBORD_CONF
 #define HARBORD_CONF	"/etc/harbord.conf"
 #endif
 
-/* Windows has no SIGHUP; Ctrl-Break (SIGBREAK), the one console signal
- * besides Ctrl-C, reloads there. */
-#ifdef _WIN32
-#define SIGRELOAD	SIGBREAK
-#else
-#define SIGRELOAD	SIGHUP
-#endif
-
-struct harbord {
-	const char		*conf_path;
-	int			 conf_given;	/* -f */
-	int			 foreground;	/* -d */
-	struct config		*conf;
-	struct harbor_server	*srv;
-	char			*pidfile;	/* as written at start */
-};
 
 static void
 usage(FILE *f)
@@ -63,33 +42,26 @@ usage(FILE *f)
 	    "See harbord(8) and harbord.conf(5).\n", HARBORD_CONF);
 }
 
-static void
-print_errors(const struct conf_errors *errs, int to_log)
+void
+harbord_log_errors(const struct conf_errors *errs)
 {
 	size_t	i;
 
-	for (i = 0; i < errs->n; i++) {
-		if (to_log)
-			harbor_log(HARBOR_LOG_ERR, "%s", errs->msg[i]);
-		else
-			fprintf(stderr, "%s\n", errs->msg[i]);
-	}
-	if (errs->dropped > 0) {
-		if (to_log)
-			harbor_log(HARBOR_LOG_ERR, "(%zu more errors)",
-			    errs->dropped);
-		else
-			fprintf(stderr, "(%zu more errors)\n", errs->dropped);
-	}
+	for (i = 0; i < errs->n; i++)
+		harbor_log(HARBOR_LOG_ERR, "%s", errs->msg[i]);
+	if (errs->dropped > 0)
+		harbor_log(HARBOR_LOG_ERR, "(%zu more %s)", errs->dropped,
+		    errs->dropped == 1 ? "error" : "errors");
 }
 
-/* Loads the config file, or the built-in default when no -f was given and
- * there is no file at the default path.  *missing is set when -f named a
- * file that does not exist. */
-static struct config *
-load_config(struct harbord *hd, struct conf_errors *errs, int *missing)
+struct config *
+harbord_load(struct harbord *hd, struct conf_errors *errs,
+    struct conf_snapshot **snap, int *missing)
 {
+	struct config	*conf;
+
 	*missing = 0;
+	*snap = NULL;
 	if (access(hd->conf_path, F_OK) == -1 && errno == ENOENT) {
 		if (hd->conf_given) {
 			*missing = 1;
@@ -97,30 +69,29 @@ load_config(struct harbord *hd, struct conf_errors *errs, int *missing)
 			    hd->conf_path, strerror(ENOENT));
 			return NULL;
 		}
-		struct config	*conf;
-
-		conf = config_load_string("<built-in default>",
-		    config_default_text, errs);
-#ifndef _WIN32
-		/* Started as root, the built-in default serves as nobody. */
-		if (conf != NULL && geteuid() == 0 &&
-		    (conf->user = strdup("nobody")) == NULL) {
+		if ((*snap = conf_snapshot_new()) == NULL ||
+		    conf_snapshot_add(*snap, CONF_SNAP_FILE,
+		    "<built-in default>", config_default_text,
+		    strlen(config_default_text)) == -1) {
+			conf_snapshot_free(*snap);
+			*snap = NULL;
 			conf_error(errs, NULL, "out of memory");
-			config_free(conf);
 			return NULL;
 		}
-#endif
+		if ((conf = config_load_snapshot(*snap, errs)) == NULL) {
+			conf_snapshot_free(*snap);
+			*snap = NULL;
+			return NULL;
+		}
 		harbor_log(HARBOR_LOG_NOTICE, "no configuration file at %s; "
-		    "serving the built-in default configuration%s",
-		    hd->conf_path, conf != NULL && conf->user != NULL ?
-		    " as user nobody" : "");
+		    "using the built-in default configuration", hd->conf_path);
 		return conf;
 	}
-	return config_load_file(hd->conf_path, errs);
+	return config_load_file_recorded(hd->conf_path, errs, snap);
 }
 
-static int
-apply_log(const struct config *conf, int foreground)
+int
+harbord_apply_log(const struct config *conf, int foreground)
 {
 	char	err[256];
 	int	r = 0;
@@ -154,8 +125,8 @@ same_string(const char *a, const char *b)
 	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
 }
 
-static void
-warn_restart_needed(const struct config *old, const struct config *new)
+void
+harbord_warn_restart_needed(const struct config *old, const struct config *new)
 {
 	if (old->io_threads != new->io_threads)
 		harbor_log(HARBOR_LOG_WARNING, "io-threads changed: takes "
@@ -179,108 +150,75 @@ warn_restart_needed(const struct config *old, const struct config *new)
 		    "takes effect when harbord restarts");
 }
 
-static void
-reload(struct harbord *hd)
+void
+harbord_ready(struct harbord *hd, int status)
+{
+	if (hd->report == -1)
+		return;
+	logsink_tee(-1);
+	daemonize_report(hd->report, status);
+	hd->report = -1;
+}
+
+/* The configuration file's path as given, made absolute: harbord works
+ * from / once detached, and reads the file again on every reload. */
+static char *
+absolute_path(const char *path)
+{
+	char	cwd[4096], *abs;
+	size_t	n;
+
+	if (conf_path_is_absolute(path) || getcwd(cwd, sizeof cwd) == NULL)
+		return strdup(path);
+	n = strlen(cwd) + 1 + strlen(path) + 1;
+	if ((abs = malloc(n)) != NULL)
+		snprintf(abs, n, "%s/%s", cwd, path);
+	return abs;
+}
+
+/* -n: everything start would check, short of binding and serving. */
+static int
+check_only(struct harbord *hd)
 {
 	struct conf_errors	  errs = { .n = 0 };
-	struct config		 *conf;
-	struct harbor_service	**svcs = NULL;
-	size_t			  n = 0;
-	char			  err[512];
-	int			  missing;
+	struct harbor_service	**svcs;
+	size_t			  n, i;
 
-	harbor_log(HARBOR_LOG_NOTICE, "reloading configuration from %s",
-	    hd->conf_path);
-	conf = load_config(hd, &errs, &missing);
-	if (conf != NULL)
-		svcs = config_make_services(conf, &n, &errs);
-	if (svcs == NULL) {
-		print_errors(&errs, 1);
+	if ((svcs = config_make_services(hd->conf, &n, &errs)) == NULL) {
+		harbord_log_errors(&errs);
 		conf_errors_clear(&errs);
-		config_free(conf);
-		harbor_log(HARBOR_LOG_ERR, "reload failed; keeping the running "
-		    "configuration");
-		return;
+		return EXIT_CONFIG;
 	}
-	if (harbor_server_replace_services(hd->srv, svcs, n, err,
-	    sizeof err) == -1) {
-		free(svcs);
-		config_free(conf);
-		harbor_log(HARBOR_LOG_ERR, "%s", err);
-		harbor_log(HARBOR_LOG_ERR, "reload failed; keeping the running "
-		    "configuration");
-		return;
-	}
+	for (i = 0; i < n; i++)
+		harbor_service_free(svcs[i]);
 	free(svcs);
-	warn_restart_needed(hd->conf, conf);
-	(void)apply_log(conf, hd->foreground);
-	config_free(hd->conf);
-	hd->conf = conf;
-	harbor_log(HARBOR_LOG_NOTICE, "configuration reloaded: %zu services",
-	    n);
+	printf("configuration OK\n");
+	return 0;
 }
-
-static void
-on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	struct harbord	*hd = arg;
-
-	switch (sig) {
-	case SIGRELOAD:
-		reload(hd);
-		break;
-#ifdef SIGUSR1
-	case SIGUSR1: {
-		char	err[256];
-
-		if (logsink_reopen(err, sizeof err) == -1)
-			harbor_log(HARBOR_LOG_ERR, "%s", err);
-		else
-			harbor_log(HARBOR_LOG_NOTICE, "log reopened");
-		break;
-	}
-#endif
-	case SIGTERM:
-	case SIGINT:
-		harbor_server_shutdown(hd->srv, hd->conf->shutdown_ms);
-		break;
-	}
-}
-
 
 int
 main(int argc, char **argv)
 {
-	struct harbord		  hd;
-	struct conf_errors	  errs = { .n = 0 };
-	struct harbor_server_settings settings;
-	struct harbor_service	**svcs;
-	/* SIGUSR1 reopens a log file, for logrotate (not on Windows). */
-	const int		  signals[] = { SIGTERM, SIGINT, SIGRELOAD,
-#ifdef SIGUSR1
-					    SIGUSR1
-#endif
-					  };
-#define NSIGNALS		  (sizeof signals / sizeof signals[0])
-	struct event		 *sigev[NSIGNALS] = { NULL };
-	size_t			  nsvcs, i;
-	char			  err[512];
-	int			  ch, check_only = 0, verbose = 0, missing;
-	int			  status = 0;
+	struct harbord		 hd;
+	struct conf_errors	 errs = { .n = 0 };
+	const char		*conf_path = HARBORD_CONF;
+	char			 err[512];
+	int			 ch, check = 0, verbose = 0, missing;
+	int			 status = 0;
 
 	memset(&hd, 0, sizeof hd);
-	hd.conf_path = HARBORD_CONF;
+	hd.report = -1;
 	while ((ch = getopt(argc, argv, "df:nvVh")) != -1) {
 		switch (ch) {
 		case 'd':
 			hd.foreground = 1;
 			break;
 		case 'f':
-			hd.conf_path = optarg;
+			conf_path = optarg;
 			hd.conf_given = 1;
 			break;
 		case 'n':
-			check_only = 1;
+			check = 1;
 			break;
 		case 'v':
 			verbose = 1;
@@ -304,135 +242,74 @@ main(int argc, char **argv)
 	}
 
 	(void)logsink_open(LOGSINK_STDERR, NULL, err, sizeof err);
+	logsink_plain(!hd.foreground);
 	harbor_log_set_level(verbose ? HARBOR_LOG_DEBUG : HARBOR_LOG_INFO);
-	if (check_only && !verbose)
+	if (check && !verbose)
 		harbor_log_set_level(HARBOR_LOG_NOTICE);
-
-	if ((hd.conf = load_config(&hd, &errs, &missing)) == NULL ||
-	    (svcs = config_make_services(hd.conf, &nsvcs, &errs)) == NULL) {
-		print_errors(&errs, 0);
-		conf_errors_clear(&errs);
-		config_free(hd.conf);
-		return missing ? EXIT_NOINPUT : EXIT_CONFIG;
-	}
-	if (check_only) {
-		for (i = 0; i < nsvcs; i++)
-			harbor_service_free(svcs[i]);
-		free(svcs);
-		config_free(hd.conf);
-		printf("configuration OK\n");
-		return 0;
-	}
-
-	harbor_server_settings_default(&settings);
-	settings.io_threads = hd.conf->io_threads;
-	settings.workers = hd.conf->workers;
-	settings.queue_size = hd.conf->queue_size;
-	settings.max_connections = hd.conf->max_connections;
-	if ((hd.srv = harbor_server_new(&settings)) == NULL) {
+	if ((hd.conf_path = absolute_path(conf_path)) == NULL) {
 		fprintf(stderr, "harbord: out of memory\n");
 		return EXIT_OSERR;
 	}
-	harbor_server_get_settings(hd.srv, &settings);	/* for the log */
-	for (i = 0; i < nsvcs; i++) {
-		if (harbor_server_add_service(hd.srv, svcs[i], err,
-		    sizeof err) == -1) {
-			harbor_log(HARBOR_LOG_ERR, "%s", err);
-			while (++i < nsvcs)
-				harbor_service_free(svcs[i]);
-			free(svcs);
-			status = EXIT_CONFIG;
-			goto out;
-		}
+
+	if ((hd.conf = harbord_load(&hd, &errs, &hd.snap, &missing)) == NULL) {
+		harbord_log_errors(&errs);
+		conf_errors_clear(&errs);
+		status = missing ? EXIT_NOINPUT : EXIT_CONFIG;
+		goto out;
 	}
-	free(svcs);
-	svcs = NULL;
+	if (check) {
+		status = check_only(&hd);
+		goto out;
+	}
 
 #ifdef SIGPIPE
 	/* A client gone mid-write is an error return, not a death. */
 	(void)signal(SIGPIPE, SIG_IGN);
 #endif
-	{
-		struct privdrop	pd = { hd.conf->user, hd.conf->group,
-				    hd.conf->chroot_dir };
-
-		if (privdrop_prepare(&pd, err, sizeof err) == -1) {
-			harbor_log(HARBOR_LOG_ERR, "%s", err);
-			status = EXIT_CONFIG;
-			goto out;
-		}
-	}
-	if (hd.conf->pidfile != NULL &&
-	    pidfile_check(hd.conf->pidfile, err, sizeof err) == -1) {
-		harbor_log(HARBOR_LOG_ERR, "%s", err);
-		status = EXIT_CANTCREAT;
-		goto out;
-	}
-	if (harbor_server_bind(hd.srv, err, sizeof err) == -1) {
-		harbor_log(HARBOR_LOG_ERR, "%s", err);
-		status = EXIT_OSERR;
-		goto out;
-	}
 	if (!hd.foreground) {
-		if (daemonize() == -1) {
+		if (daemonize(&hd.report) == -1) {
 			harbor_log(HARBOR_LOG_ERR, "cannot detach: %s",
 			    strerror(errno));
 			status = EXIT_OSERR;
 			goto out;
 		}
-		(void)apply_log(hd.conf, 0);
+		/* The starter waits for our word, and shows what goes wrong
+		 * until then. */
+		logsink_tee(hd.report);
 	}
-	if (hd.conf->pidfile != NULL) {
-		if (pidfile_write(hd.conf->pidfile, err, sizeof err) == -1) {
-			harbor_log(HARBOR_LOG_ERR, "%s", err);
-			status = EXIT_CANTCREAT;
-			goto out;
-		}
-		hd.pidfile = strdup(hd.conf->pidfile);
-	}
-
-	/* Bound, detached, pid file and log open: root is no longer needed,
-	 * and no thread exists yet to keep it.  The random generator (qotd)
-	 * is seeded first, while /dev/urandom is still in reach. */
-	(void)evutil_secure_rng_init();
-	if (privdrop_apply(err, sizeof err) == -1) {
+	if (hd.conf->pidfile != NULL &&
+	    ((hd.pidfile = pidfile_lock(hd.conf->pidfile, err,
+	    sizeof err)) == NULL ||
+	    pidfile_write(hd.pidfile, err, sizeof err) == -1)) {
 		harbor_log(HARBOR_LOG_ERR, "%s", err);
-		status = EXIT_OSERR;
+		pidfile_forget(hd.pidfile);
+		hd.pidfile = NULL;
+		status = EXIT_CANTCREAT;
 		goto out;
 	}
-	harbor_log(HARBOR_LOG_NOTICE, "harbord %s starting (%zu services, "
-	    "%d io-threads, %d workers)", harbor_version(), nsvcs,
-	    settings.io_threads, settings.workers);
-	if (harbor_server_start(hd.srv, err, sizeof err) == -1) {
-		harbor_log(HARBOR_LOG_ERR, "%s", err);
-		status = EXIT_OSERR;
-		goto out;
+#ifndef _WIN32
+	if (geteuid() == 0)
+		status = parent_run(&hd);
+	else
+#endif
+	{
+		harbor_log(HARBOR_LOG_INFO, "not started as root: serving in "
+		    "one process, as user %ld (no privilege separation)",
+#ifdef _WIN32
+		    -1L
+#else
+		    (long)geteuid()
+#endif
+		    );
+		status = serving_alone(&hd);
 	}
-	for (i = 0; i < NSIGNALS; i++) {
-		sigev[i] = evsignal_new(harbor_server_base(hd.srv), signals[i],
-		    on_signal, &hd);
-		if (sigev[i] == NULL || evsignal_add(sigev[i], NULL) == -1) {
-			harbor_log(HARBOR_LOG_ERR, "cannot handle signal %d",
-			    signals[i]);
-			status = EXIT_OSERR;
-			goto out;
-		}
-	}
-	/* Accepting starts only now, with the signals handled. */
-	if (harbor_server_run(hd.srv) == -1)
-		status = EXIT_OSERR;
-	harbor_log(HARBOR_LOG_NOTICE, "exiting");
 
 out:
-	for (i = 0; i < NSIGNALS; i++)
-		if (sigev[i] != NULL)
-			event_free(sigev[i]);
-	harbor_server_free(hd.srv);
-	if (hd.pidfile != NULL) {
-		pidfile_remove(hd.pidfile);
-		free(hd.pidfile);
-	}
+	harbord_ready(&hd, status);
+	pidfile_remove(hd.pidfile);
 	config_free(hd.conf);
+	conf_snapshot_free(hd.snap);
+	free(hd.conf_path);
 	logsink_close();
 	return status;
 }

@@ -28,6 +28,8 @@ static int		 sink_lock_ready;
 static enum logsink_kind sink_kind = LOGSINK_STDERR;
 static char		*sink_arg;
 static int		 sink_fd = 2;
+static int		 sink_plain;	/* stderr as messages, not a log */
+static int		 tee_fd = -1;	/* warnings and errors, copied */
 
 #ifdef HAVE_SYSLOG_H
 static const struct {
@@ -56,6 +58,39 @@ static const int syslog_priorities[] = {
 #endif
 
 static void
+write_all(int fd, const char *buf, size_t len)
+{
+	size_t	off;
+	ssize_t	w;
+
+	for (off = 0; off < len; off += (size_t)w) {
+		w = write(fd, buf + off, len - off);
+		if (w <= 0 && errno != EINTR)
+			return;
+		if (w < 0)
+			w = 0;
+	}
+}
+
+/* "harbord: level: message", as a program's messages on stderr go. */
+static void
+write_plain(int fd, enum harbor_log_level level, const char *msg)
+{
+	char	line[1200];
+	int	n;
+
+	n = snprintf(line, sizeof line, "harbord: %s: %s\n",
+	    harbor_log_level_name(level), msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof line) {
+		n = sizeof line - 1;
+		line[n - 1] = '\n';
+	}
+	write_all(fd, line, (size_t)n);
+}
+
+static void
 write_line(int fd, enum harbor_log_level level, const char *msg)
 {
 	char		line[1200];
@@ -63,8 +98,7 @@ write_line(int fd, enum harbor_log_level level, const char *msg)
 	struct tm	tm;
 	time_t		secs;
 	int		n;
-	size_t		len, off;
-	ssize_t		w;
+	size_t		len;
 
 	(void)gettimeofday(&tv, NULL);
 	secs = tv.tv_sec;
@@ -83,21 +117,23 @@ write_line(int fd, enum harbor_log_level level, const char *msg)
 	len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
 	if (len == sizeof line - 1)
 		line[len - 1] = '\n';
-	for (off = 0; off < len; off += (size_t)w) {
-		w = write(fd, line + off, len - off);
-		if (w <= 0 && errno != EINTR)
-			return;
-		if (w < 0)
-			w = 0;
-	}
+	write_all(fd, line, len);
 }
 
 static void
 logsink_write(enum harbor_log_level level, const char *msg, void *arg)
 {
 	mutex_lock(&sink_lock);
+	if (tee_fd != -1 && level <= HARBOR_LOG_WARNING &&
+	    !(sink_kind == LOGSINK_STDERR && sink_plain))
+		write_plain(tee_fd, level, msg);
 	switch (sink_kind) {
 	case LOGSINK_STDERR:
+		if (sink_plain)
+			write_plain(sink_fd, level, msg);
+		else
+			write_line(sink_fd, level, msg);
+		break;
 	case LOGSINK_FILE:
 		write_line(sink_fd, level, msg);
 		break;
@@ -120,17 +156,78 @@ logsink_is(enum logsink_kind kind, const char *arg)
 	return strcmp(arg, sink_arg) == 0;
 }
 
+static void
+sink_ready(void)
+{
+	if (!sink_lock_ready) {
+		mutex_init(&sink_lock);
+		sink_lock_ready = 1;
+		harbor_log_set_sink(logsink_write, NULL);
+	}
+}
+
+/* The sink from now on: kind, its fd and argument (taken). */
+static void
+sink_swap(enum logsink_kind kind, int fd, char *arg)
+{
+	mutex_lock(&sink_lock);
+	if (sink_kind == LOGSINK_FILE && sink_fd > 2 && sink_fd != fd)
+		(void)close(sink_fd);
+	sink_kind = kind;
+	sink_fd = fd;
+	free(sink_arg);
+	sink_arg = arg;
+	mutex_unlock(&sink_lock);
+}
+
+void
+logsink_plain(int on)
+{
+	sink_ready();
+	mutex_lock(&sink_lock);
+	sink_plain = on;
+	mutex_unlock(&sink_lock);
+}
+
+void
+logsink_tee(int fd)
+{
+	sink_ready();
+	mutex_lock(&sink_lock);
+	tee_fd = fd;
+	mutex_unlock(&sink_lock);
+}
+
+int
+logsink_adopt(const char *path, int fd, char *err, size_t errlen)
+{
+	char	*copy;
+
+	sink_ready();
+	if ((copy = strdup(path)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+#ifdef FD_CLOEXEC
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+#endif
+	sink_swap(LOGSINK_FILE, fd, copy);
+	return 0;
+}
+
+int
+logsink_file_fd(void)
+{
+	return sink_lock_ready && sink_kind == LOGSINK_FILE ? sink_fd : -1;
+}
+
 int
 logsink_open(enum logsink_kind kind, const char *arg, char *err, size_t errlen)
 {
 	int	 fd = 2;
 	char	*copy = NULL;
 
-	if (!sink_lock_ready) {
-		mutex_init(&sink_lock);
-		sink_lock_ready = 1;
-		harbor_log_set_sink(logsink_write, NULL);
-	}
+	sink_ready();
 	if (arg != NULL && (copy = strdup(arg)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -172,14 +269,7 @@ logsink_open(enum logsink_kind kind, const char *arg, char *err, size_t errlen)
 	}
 	}
 
-	mutex_lock(&sink_lock);
-	if (sink_kind == LOGSINK_FILE && sink_fd > 2)
-		(void)close(sink_fd);
-	sink_kind = kind;
-	sink_fd = fd;
-	free(sink_arg);
-	sink_arg = copy;
-	mutex_unlock(&sink_lock);
+	sink_swap(kind, fd, copy);
 	return 0;
 }
 

@@ -23,5 +23,15 @@ int	logsink_is(enum logsink_kind kind, const char *arg);
  * it); the other sinks stay as they are. */
 int	logsink_reopen(char *err, size_t errlen);
 void	logsink_close(void);
+/* Standard error as a program's messages ("harbord: error: ...") rather
+ * than a timestamped log: before harbord has a log, and for -n. */
+void	logsink_plain(int on);
+/* Warnings and errors copied to fd as messages too (-1: no more): the
+ * starter's terminal while harbord is detaching. */
+void	logsink_tee(int fd);
+/* A log file opened by another process: its descriptor (taken) and path. */
+int	logsink_adopt(const char *path, int fd, char *err, size_t errlen);
+/* The log file's descriptor, -1 if the log is no file. */
+int	logsink_file_fd(void);
 
 #endif

@@ -1,95 +1,153 @@
+/*
+ * harbord's pid file, locked for as long as harbord runs.  Whether harbord
+ * runs is the lock's answer, not the pid's: a file left by a harbord that
+ * died names a pid the system may have given to anything since, and
+ * nothing here (nor the contrib scripts, which test the lock with
+ * flock(1) first) ever signals it.  flock(2) where the system has it --
+ * the lock flock(1) sees -- and fcntl(2)'s otherwise; both are taken by
+ * the process that stays (after detaching), and released by the system
+ * whatever way it ends.
+ */
 #include "autoconfig.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
-#include <unistd.h>
-#ifdef _WIN32
-#include <windows.h>
+#ifdef HAVE_SYS_FILE_H
+#include <sys/file.h>
 #endif
+#include <unistd.h>
 
+#include "compat.h"
 #include "pidfile.h"
 
-/* The pid in an existing file, if that process is alive and not us. */
-static long
-pidfile_holder(const char *path)
+struct pidfile {
+	char	*path;
+	int	 fd;
+};
+
+#ifndef _WIN32
+/* 0: locked here; 1: another process holds it; -1: cannot lock. */
+static int
+lock_file(int fd)
 {
-	FILE	*f;
-	long	 pid = 0;
-
-	if ((f = fopen(path, "r")) == NULL)
+#if defined(HAVE_FLOCK) && defined(LOCK_NB)
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 		return 0;
-	if (fscanf(f, "%ld", &pid) != 1)
-		pid = 0;
-	fclose(f);
-	if (pid <= 0 || pid == (long)getpid())
-		return 0;
-#ifdef _WIN32
-	{
-		HANDLE	h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
-		int	gone;
-
-		/* Not there, or there and finished; a process we may not
-		 * open counts as running, as EPERM does below. */
-		if (h == NULL)
-			return GetLastError() == ERROR_ACCESS_DENIED ? pid : 0;
-		gone = WaitForSingleObject(h, 0) == WAIT_OBJECT_0;
-		CloseHandle(h);
-		if (gone)
-			return 0;
-	}
+	return errno == EWOULDBLOCK || errno == EAGAIN ? 1 : -1;
 #else
-	if (kill((pid_t)pid, 0) == -1 && errno == ESRCH)
+	struct flock	fl;
+
+	memset(&fl, 0, sizeof fl);
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_SETLK, &fl) == 0)
 		return 0;
+	return errno == EACCES || errno == EAGAIN ? 1 : -1;
 #endif
-	return pid;
 }
 
-int
-pidfile_check(const char *path, char *err, size_t errlen)
-{
-	long	holder;
-
-	if ((holder = pidfile_holder(path)) != 0) {
-		snprintf(err, errlen, "pid file %s names process %ld, which is "
-		    "running: is harbord already running?", path, holder);
-		return -1;
-	}
-	return 0;
-}
-
-int
-pidfile_write(const char *path, char *err, size_t errlen)
+/* The pid a file names, 0 if none. */
+static long
+pid_in(int fd)
 {
 	char	buf[32];
-	int	fd, n;
+	ssize_t	n;
 
-	if (pidfile_check(path, err, errlen) == -1)
-		return -1;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (lseek(fd, 0, SEEK_SET) == -1 ||
+	    (n = read(fd, buf, sizeof buf - 1)) <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10);
+}
+#endif
+
+struct pidfile *
+pidfile_lock(const char *path, char *err, size_t errlen)
+{
+	struct pidfile	*pf;
+	long		 holder;
+	int		 fd;
+
+	fd = open(path, O_RDWR | O_CREAT, 0644);
 	if (fd == -1) {
-		snprintf(err, errlen, "cannot write pid file %s: %s", path,
+		snprintf(err, errlen, "cannot open pid file %s: %s", path,
 		    strerror(errno));
-		return -1;
+		return NULL;
 	}
-	n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n) {
-		snprintf(err, errlen, "cannot write pid file %s: %s", path,
+#ifdef FD_CLOEXEC
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+#endif
+#ifndef _WIN32
+	switch (lock_file(fd)) {
+	case 0:
+		break;
+	case 1:
+		holder = pid_in(fd);
+		if (holder > 0)
+			snprintf(err, errlen, "harbord is already running: "
+			    "process %ld holds the lock on %s", holder, path);
+		else
+			snprintf(err, errlen, "harbord is already running: "
+			    "another process holds the lock on %s", path);
+		(void)close(fd);
+		return NULL;
+	default:
+		snprintf(err, errlen, "cannot lock pid file %s: %s", path,
 		    strerror(errno));
 		(void)close(fd);
-		(void)unlink(path);
+		return NULL;
+	}
+#else
+	(void)holder;
+#endif
+	if ((pf = malloc(sizeof *pf)) == NULL ||
+	    (pf->path = strdup(path)) == NULL) {
+		free(pf);
+		(void)close(fd);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pf->fd = fd;
+	return pf;
+}
+
+int
+pidfile_write(struct pidfile *pf, char *err, size_t errlen)
+{
+	char	buf[32];
+	int	n;
+
+	n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+	if (ftruncate(pf->fd, 0) == -1 || lseek(pf->fd, 0, SEEK_SET) == -1 ||
+	    write(pf->fd, buf, (size_t)n) != n) {
+		snprintf(err, errlen, "cannot write pid file %s: %s", pf->path,
+		    strerror(errno));
 		return -1;
 	}
-	(void)close(fd);
 	return 0;
 }
 
 void
-pidfile_remove(const char *path)
+pidfile_forget(struct pidfile *pf)
 {
-	(void)unlink(path);
+	if (pf == NULL)
+		return;
+	(void)close(pf->fd);
+	free(pf->path);
+	free(pf);
+}
+
+void
+pidfile_remove(struct pidfile *pf)
+{
+	if (pf == NULL)
+		return;
+	/* Unlinked while still locked, so no second harbord can take a
+	 * file that is about to go. */
+	(void)unlink(pf->path);
+	pidfile_forget(pf);
 }

@@ -2,13 +2,14 @@
  * harbord binds its listeners (ports below 1024 need root), then gives up
  * root for good before it serves: chroot (optional), supplementary groups,
  * then group and user, in that order, since each step needs the rights the
- * next one takes away.  Running as root is refused unless the
- * configuration says "user root".
+ * next one takes away.  Started as root, harbord serves as "nobody" unless
+ * the configuration names a user ("user root" keeps root).
  */
 #include "autoconfig.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #endif
 
 #include "compat.h"
+#include "harbor.h"
 #include "privdrop.h"
 
 #if defined(HAVE_PWD_H) && defined(HAVE_GRP_H) && !defined(_WIN32)
@@ -28,8 +30,41 @@ static struct {
 	uid_t		 uid;
 	gid_t		 gid;
 	const char	*user;
+	const char	*group;
 	const char	*chroot_dir;
 } plan;
+
+/* By name, or by number as tcpserver's -u and -g take them. */
+static int
+all_digits(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+struct passwd *
+privdrop_user(const char *name)
+{
+	struct passwd	*pw = getpwnam(name);
+
+	if (pw == NULL && all_digits(name))
+		pw = getpwuid((uid_t)strtoul(name, NULL, 10));
+	return pw;
+}
+
+struct group *
+privdrop_group(const char *name)
+{
+	struct group	*gr = getgrnam(name);
+
+	if (gr == NULL && all_digits(name))
+		gr = getgrgid((gid_t)strtoul(name, NULL, 10));
+	return gr;
+}
 #endif
 
 int
@@ -39,15 +74,12 @@ privdrop_prepare(const struct privdrop *pd, char *err, size_t errlen)
 	struct passwd	*pw;
 	struct group	*gr;
 	int		 root = geteuid() == 0;
+	const char	*user = pd->user;
 
 	memset(&plan, 0, sizeof plan);
-	if (pd->user == NULL) {
-		if (root) {
-			snprintf(err, errlen, "harbord is running as root and "
-			    "the configuration names no user to serve as: "
-			    "set 'user' (or 'user root' to stay root)");
-			return -1;
-		}
+	if (user == NULL && root)
+		user = HARBORD_DEFAULT_USER;	/* never root unless asked */
+	if (user == NULL) {
 		if (pd->group != NULL || pd->chroot_dir != NULL) {
 			snprintf(err, errlen, "'group' and 'chroot' need "
 			    "harbord to start as root");
@@ -55,14 +87,16 @@ privdrop_prepare(const struct privdrop *pd, char *err, size_t errlen)
 		}
 		return 0;
 	}
-	if ((pw = getpwnam(pd->user)) == NULL) {
-		snprintf(err, errlen, "user '%s': no such user", pd->user);
+	if ((pw = privdrop_user(user)) == NULL) {
+		snprintf(err, errlen, "user '%s': no such user%s", user,
+		    pd->user == NULL ? " (harbord serves as it when the "
+		    "configuration names no user)" : "");
 		return -1;
 	}
 	plan.uid = pw->pw_uid;
 	plan.gid = pw->pw_gid;
 	if (pd->group != NULL) {
-		if ((gr = getgrnam(pd->group)) == NULL) {
+		if ((gr = privdrop_group(pd->group)) == NULL) {
 			snprintf(err, errlen, "group '%s': no such group",
 			    pd->group);
 			return -1;
@@ -73,7 +107,7 @@ privdrop_prepare(const struct privdrop *pd, char *err, size_t errlen)
 		if (plan.uid != geteuid() || plan.gid != getegid() ||
 		    pd->chroot_dir != NULL) {
 			snprintf(err, errlen, "harbord is not running as root, "
-			    "so it cannot become user '%s'%s%s%s", pd->user,
+			    "so it cannot become user '%s'%s%s%s", user,
 			    pd->group != NULL ? " and group '" : "",
 			    pd->group != NULL ? pd->group : "",
 			    pd->group != NULL ? "'" : "");
@@ -85,7 +119,8 @@ privdrop_prepare(const struct privdrop *pd, char *err, size_t errlen)
 		return 0;	/* already that user */
 	}
 	plan.active = plan.uid != 0 || plan.gid != 0 || pd->chroot_dir != NULL;
-	plan.user = pd->user;
+	plan.user = user;
+	plan.group = pd->group;
 	plan.chroot_dir = pd->chroot_dir;
 	return 0;
 #else
@@ -122,6 +157,12 @@ privdrop_apply(char *err, size_t errlen)
 		    "to user '%s'", plan.user);
 		return -1;
 	}
+	harbor_log(HARBOR_LOG_NOTICE, "serving as user %s (uid %ld), group "
+	    "%s%s (gid %ld)%s%s", plan.user, (long)plan.uid,
+	    plan.group != NULL ? plan.group : "of user ",
+	    plan.group != NULL ? "" : plan.user, (long)plan.gid,
+	    plan.chroot_dir != NULL ? ", chrooted to " : "",
+	    plan.chroot_dir != NULL ? plan.chroot_dir : "");
 	return 0;
 #else
 	return 0;

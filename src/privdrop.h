@@ -10,9 +10,19 @@ struct privdrop {
 	const char	*chroot_dir;	/* NULL: none */
 };
 
+#ifndef HARBORD_DEFAULT_USER
+#define HARBORD_DEFAULT_USER	"nobody"
+#endif
+
+#if !defined(_WIN32)
+/* An account by name, or by number when no account has that name. */
+struct passwd	*privdrop_user(const char *name);
+struct group	*privdrop_group(const char *name);
+#endif
+
 /* Looks the accounts up (before any chroot, while /etc is there); fails
- * with a message when harbord runs as root and the config names no user,
- * or names one a non-root harbord cannot become. */
+ * with a message when an account does not exist, or is one a non-root
+ * harbord cannot become.  Run as root with no user named: nobody. */
 int	privdrop_prepare(const struct privdrop *pd, char *err, size_t errlen);
 /* chroot, then groups, gid and uid; checks root cannot be had back. */
 int	privdrop_apply(char *err, size_t errlen);

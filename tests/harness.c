@@ -1458,7 +1458,8 @@ hd_start(const char *config, const struct hd_opts *opts)
 	head[n++] = harbord_path;
 	head[n++] = "-d";
 	if (!opts->no_config) {
-		char *full = harness_daemon_config(config);
+		char *full = opts->as_written ? harness_fmt("%s", config) :
+		    harness_daemon_config(config);
 
 		d->conf_path = harness_write_temp("harbord.conf", full);
 		free(full);
@@ -1538,6 +1539,59 @@ pid_t
 hd_pid(struct hdaemon *d)
 {
 	return d->pid;
+}
+
+#ifndef _WIN32
+/* The pid of a harbord whose parent is ppid, 0 if none (/proc only). */
+static pid_t
+harbord_child_of(pid_t ppid)
+{
+	DIR		*dir;
+	struct dirent	*e;
+	char		*path, *text, *close_paren;
+	long		 parent;
+	pid_t		 found = 0;
+
+	if ((dir = opendir("/proc")) == NULL)
+		return 0;
+	while (found == 0 && (e = readdir(dir)) != NULL) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		path = harness_fmt("/proc/%s/stat", e->d_name);
+		text = harness_read_file(path);
+		free(path);
+		/* "pid (comm) state ppid ...": comm may hold anything. */
+		if (text != NULL && strncmp(strchr(text, '(') != NULL ?
+		    strchr(text, '(') : "", "(harbord)", 9) == 0 &&
+		    (close_paren = strrchr(text, ')')) != NULL &&
+		    sscanf(close_paren + 1, " %*c %ld", &parent) == 1 &&
+		    parent == (long)ppid)
+			found = (pid_t)atol(e->d_name);
+		free(text);
+	}
+	closedir(dir);
+	return found;
+}
+#endif
+
+pid_t
+hd_serving_pid(struct hdaemon *d)
+{
+#ifndef _WIN32
+	long long	deadline = harness_now_ms() + H_WAIT_MS;
+	pid_t		pid;
+
+	if (geteuid() != 0)
+		return d->pid;		/* one process */
+	while ((pid = harbord_child_of(d->pid)) == 0 &&
+	    harness_now_ms() < deadline)
+		harness_sleep_ms(20);
+	ck_assert_msg(pid != 0, "harbord %ld (as root) has no serving process",
+	    (long)d->pid);
+	return pid;
+#else
+	return d->pid;
+#endif
 }
 
 const char *
@@ -1741,6 +1795,10 @@ hd_signal(struct hdaemon *d, int sig)
 	errno = ENOSYS;
 	return -1;
 #else
+	/* Stopping harbord stops the serving: its serving process too. */
+	if ((sig == SIGSTOP || sig == SIGCONT) && geteuid() == 0 &&
+	    kill(hd_serving_pid(d), sig) == -1)
+		return -1;
 	return kill(d->pid, sig);
 #endif
 }

@@ -152,6 +152,7 @@ struct hd_opts {
 					 * count the listen addresses in the
 					 * config text */
 	bool		 no_config;	/* run without -f (built-in default) */
+	bool		 as_written;	/* no "user root" added as root */
 };
 
 struct hdaemon;
@@ -162,6 +163,9 @@ struct hdaemon;
  * opts may be NULL. */
 struct hdaemon	*hd_start(const char *config, const struct hd_opts *opts);
 pid_t		 hd_pid(struct hdaemon *d);
+/* The process that serves: started as root, harbord's serving process
+ * (waited for, bounded); otherwise harbord itself. */
+pid_t		 hd_serving_pid(struct hdaemon *d);
 const char	*hd_config_path(struct hdaemon *d);
 /* The config as a test means it: run as root (as CI does), harbord only
  * serves when the config says so, so "user root" is appended then.

@@ -287,24 +287,24 @@ START_TEST(test_chargen_nonreader_memory)
 	echo = hc_connect_ok(hd_port(d, "echo"));
 	ck_assert(hc_echo_ok(echo, "warm up\n"));
 	harness_sleep_ms(100);
-	rss0 = harness_proc_rss_kb(hd_pid(d));
+	rss0 = harness_proc_rss_kb(hd_serving_pid(d));
 	ck_assert_int_gt(rss0, 0);
 
 	for (int i = 0; i < NSTUCK; i++)
 		stuck[i] = hc_connect_ok(hd_port(d, i % 2 ? "chargen" :
 		    "chargen2"));
-	cpu0 = harness_proc_cpu_s(hd_pid(d));
+	cpu0 = harness_proc_cpu_s(hd_serving_pid(d));
 	rss_max = rss0;
 	/* ~2 s of the clients not reading, while echo keeps being served. */
 	for (t0 = harness_now_ms(); harness_now_ms() - t0 < 2000;) {
 		HD_ASSERT(d, hc_echo_ok(echo, "are you there?\n"), "echo not "
 		    "served while chargen clients are stuck");
-		rss = harness_proc_rss_kb(hd_pid(d));
+		rss = harness_proc_rss_kb(hd_serving_pid(d));
 		if (rss > rss_max)
 			rss_max = rss;
 		harness_sleep_ms(100);
 	}
-	cpu = harness_proc_cpu_s(hd_pid(d)) - cpu0;
+	cpu = harness_proc_cpu_s(hd_serving_pid(d)) - cpu0;
 	ck_assert_msg(rss_max - rss0 < 16 * 1024, "VmRSS grew from %ld kB to "
 	    "%ld kB with %d chargen clients not reading", rss0, rss_max,
 	    NSTUCK);
@@ -416,10 +416,10 @@ START_TEST(test_fd_exhaustion)
 		harness_skip_note(__func__, "no /proc: not measuring CPU time "
 		    "while accept is paused");
 	else {
-		double cpu0 = harness_proc_cpu_s(hd_pid(d)), cpu;
+		double cpu0 = harness_proc_cpu_s(hd_serving_pid(d)), cpu;
 
 		harness_sleep_ms(2000);
-		cpu = harness_proc_cpu_s(hd_pid(d)) - cpu0;
+		cpu = harness_proc_cpu_s(hd_serving_pid(d)) - cpu0;
 		ck_assert_msg(cpu < 0.5, "harbord used %.2f s of CPU in 2 s "
 		    "while out of fds", cpu);
 	}

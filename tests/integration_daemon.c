@@ -426,7 +426,7 @@ START_TEST(test_builtin_default)
 	}
 
 	d = hd_start(NULL, &opts);
-	want = harness_fmt("no configuration file at %s; serving the "
+	want = harness_fmt("no configuration file at %s; using the "
 	    "built-in default configuration", HARBORD_CONF);
 	HD_EXPECT_LOG(d, want, 1000);
 	free(want);
@@ -558,8 +558,15 @@ START_TEST(test_daemonize)
 	text = wait_file(logpath, "service echo listening on 127.0.0.1:", 5000);
 	ck_assert_msg(text != NULL, "log file %s lacks the listening line",
 	    logpath);
-	want = harness_fmt("harbord[%ld]: notice: harbord %s starting",
-	    (long)pid, HARBORD_VERSION);
+	/* As root the pid file's process is the privileged one, and it
+	 * says so; the serving process starts. */
+	want = harness_fmt("]: notice: harbord %s starting", HARBORD_VERSION);
+	ck_assert_msg(strstr(text, want) != NULL, "log file lacks \"%s\":\n%s",
+	    want, text);
+	free(want);
+	want = geteuid() == 0 ? harness_fmt("harbord[%ld]: info: privileged "
+	    "process %ld:", (long)pid, (long)pid) : harness_fmt("harbord[%ld]: "
+	    "notice: harbord %s starting", (long)pid, HARBORD_VERSION);
 	ck_assert_msg(strstr(text, want) != NULL, "log file lacks \"%s\":\n%s",
 	    want, text);
 	free(want);
@@ -661,27 +668,60 @@ END_TEST
 
 #endif
 
-START_TEST(test_pidfile_live_refuses)
+/* A pid file is trusted for its lock, not its pid: one naming a live
+ * process that holds no lock on it (this test) is stale, is taken over,
+ * and is removed at exit. */
+START_TEST(test_pidfile_stale_live_pid)
 {
 	char *pidpath = harness_fmt("%s/live.pid", harness_tmpdir());
 	char *cfg = harness_fmt("pidfile %s\n"
 	    "service echo { listen 127.0.0.1:0; handler echo }\n", pidpath);
 	char *mine = harness_fmt("%ld\n", (long)getpid());
-	char *full = harness_daemon_config(cfg);
-	char *path = harness_write_temp("live.conf", full);
-	struct hrun r;
+	struct hdaemon *d;
 
-	/* The pid file names a live process (this test): exit 73. */
 	harness_write_file(pidpath, mine);
+	d = hd_start(cfg, NULL);
+	ck_assert_int_eq(read_pidfile(pidpath), hd_pid(d));
+	hd_finish(d);
+	ck_assert_msg(access(pidpath, F_OK) == -1, "pid file %s was not "
+	    "removed on exit", pidpath);
+	free(mine);
+	free(cfg);
+	free(pidpath);
+}
+END_TEST
+
+/* A second harbord with the same pid file: exit 73, naming the first,
+ * which keeps running, its pid file intact. */
+START_TEST(test_pidfile_locked_refuses)
+{
+	char *pidpath = harness_fmt("%s/locked.pid", harness_tmpdir());
+	char *cfg = harness_fmt("pidfile %s\n"
+	    "service echo { listen 127.0.0.1:0; handler echo }\n", pidpath);
+	char *full = harness_daemon_config(cfg);
+	char *path = harness_write_temp("locked.conf", full);
+	char *want;
+	struct hdaemon *d;
+	struct hrun r;
+	int fd;
+
+	d = hd_start(cfg, NULL);
 	run(&r, "-d", "-f", path, NULL);
 	if (r.code != EXIT_CANTCREAT)
-		print_run("harbord with a live pid file", &r);
+		print_run("harbord with a locked pid file", &r);
 	ck_assert_int_eq(r.code, EXIT_CANTCREAT);
-	ck_assert_int_eq(read_pidfile(pidpath), getpid());
+	want = harness_fmt("harbord is already running: process %ld holds the "
+	    "lock on %s", (long)hd_pid(d), pidpath);
+	ck_assert_msg(strstr(r.err, want) != NULL, "no \"%s\" in:\n%s", want,
+	    r.err);
+	free(want);
+	ck_assert_int_eq(read_pidfile(pidpath), hd_pid(d));
+	fd = hc_connect_ok(hd_port(d, "echo"));
+	ck_assert(hc_echo_ok(fd, "still here\n"));
+	hc_close(fd);
 	harness_run_free(&r);
-	unlink(pidpath);
+	hd_finish(d);
 	free(path);
-	free(mine);
 	free(full);
 	free(cfg);
 	free(pidpath);
@@ -1080,7 +1120,7 @@ expect_closed(struct hdaemon *d, const char *service, int lport,
 	ck_assert_msg(acc != NULL, "no line \"%s\"", key);
 	ere = harness_fmt("^" TS " harbord\\[%ld\\]: info: service %s: "
 	    "accepted 127\\.0\\.0\\.1:%d \\(conn [0-9]+\\)$",
-	    (long)hd_pid(d), service, lport);
+	    (long)hd_serving_pid(d), service, lport);
 	ck_assert_msg(matches(acc, ere), "accepted line \"%s\" does not match "
 	    "%s", acc, ere);
 	free(ere);
@@ -1095,7 +1135,7 @@ expect_closed(struct hdaemon *d, const char *service, int lport,
 	ck_assert_msg(line != NULL, "no line \"%s\"", key);
 	ere = harness_fmt("^" TS " harbord\\[%ld\\]: info: service %s: "
 	    "closed 127\\.0\\.0\\.1:%d \\(conn %ld\\): %s; [0-9]+ ms, "
-	    "%u bytes in, %u bytes out$", (long)hd_pid(d), service, lport,
+	    "%u bytes in, %u bytes out$", (long)hd_serving_pid(d), service, lport,
 	    conn, reason, in, out);
 	ck_assert_msg(matches(line, ere), "closed line \"%s\" does not match "
 	    "%s", line, ere);
@@ -1120,7 +1160,7 @@ START_TEST(test_log_lines)
 	ck_assert(line != NULL);
 	ere = harness_fmt("^" TS " harbord\\[%ld\\]: notice: harbord "
 	    HARBORD_VERSION " starting \\(4 services, 2 io-threads, "
-	    "2 workers\\)$", (long)hd_pid(d));
+	    "2 workers\\)$", (long)hd_serving_pid(d));
 	ck_assert_msg(matches(line, ere), "\"%s\" does not match %s", line,
 	    ere);
 	free(ere);
@@ -1128,7 +1168,7 @@ START_TEST(test_log_lines)
 	line = hd_find_line(d, "service time listening on", 1000);
 	ck_assert(line != NULL);
 	ere = harness_fmt("^" TS " harbord\\[%ld\\]: notice: service time "
-	    "listening on 127\\.0\\.0\\.1:%d$", (long)hd_pid(d),
+	    "listening on 127\\.0\\.0\\.1:%d$", (long)hd_serving_pid(d),
 	    hd_port(d, "time"));
 	ck_assert_msg(matches(line, ere), "\"%s\" does not match %s", line,
 	    ere);
@@ -1220,10 +1260,16 @@ START_TEST(test_drops_to_user)
 	fd = hc_connect_ok(hd_port(d, "echo"));
 	ck_assert(hc_echo_ok(fd, "unprivileged\n"));
 	hc_close(fd);
-	uid = proc_status(hd_pid(d), "Uid");
-	gid = proc_status(hd_pid(d), "Gid");
-	groups = proc_status(hd_pid(d), "Groups");
+	/* The serving process is nobody; the parent, which binds and
+	 * reads the configuration, stays root. */
+	uid = proc_status(hd_serving_pid(d), "Uid");
+	gid = proc_status(hd_serving_pid(d), "Gid");
+	groups = proc_status(hd_serving_pid(d), "Groups");
 	ck_assert_ptr_nonnull(uid);
+	want = proc_status(hd_pid(d), "Uid");
+	ck_assert_str_eq(want, "0\t0\t0\t0");
+	free(want);
+	HD_EXPECT_LOG(d, "serving as user nobody", 1000);
 	want = harness_fmt("%ld\t%ld\t%ld\t%ld", (long)pw->pw_uid,
 	    (long)pw->pw_uid, (long)pw->pw_uid, (long)pw->pw_uid);
 	ck_assert_msg(strcmp(uid, want) == 0, "Uid: %s, expected %s", uid,
@@ -1246,24 +1292,29 @@ START_TEST(test_drops_to_user)
 }
 END_TEST
 
-START_TEST(test_root_needs_saying_so)
+/* As root, a configuration that names no user serves as nobody, never
+ * as root. */
+START_TEST(test_root_serves_as_nobody)
 {
-	char *path;
-	struct hrun r;
+	struct passwd *pw = getpwnam("nobody");
+	struct hdaemon *d;
+	struct hd_opts opts = { .as_written = true };
+	char *uid, *want;
 
-	if (!need_root("test_root_needs_saying_so"))
+	if (!need_root("test_root_serves_as_nobody"))
 		return;
-	/* As root, a config that names no user does not serve. */
-	path = harness_write_temp("root.conf",
-	    "service echo { listen 127.0.0.1:0; handler echo }\n");
-	run(&r, "-d", "-f", path, NULL);
-	if (r.code != EXIT_CONFIG)
-		print_run("harbord as root with no user", &r);
-	ck_assert_int_eq(r.code, EXIT_CONFIG);
-	ck_assert_ptr_nonnull(strstr(r.err, "running as root and the "
-	    "configuration names no user to serve as"));
-	harness_run_free(&r);
-	free(path);
+	ck_assert_msg(pw != NULL, "no user nobody here");
+	d = hd_start("service echo { listen 127.0.0.1:0; handler echo }\n",
+	    &opts);
+	HD_EXPECT_LOG(d, "serving as user nobody", 1000);
+	uid = proc_status(hd_serving_pid(d), "Uid");
+	want = harness_fmt("%ld\t%ld\t%ld\t%ld", (long)pw->pw_uid,
+	    (long)pw->pw_uid, (long)pw->pw_uid, (long)pw->pw_uid);
+	ck_assert_msg(uid != NULL && strcmp(uid, want) == 0, "Uid: %s, "
+	    "expected %s", uid, want);
+	free(want);
+	free(uid);
+	hd_finish(d);
 }
 END_TEST
 
@@ -1302,7 +1353,7 @@ START_TEST(test_chroot)
 		    0);
 	}
 	hc_close(fd);
-	link = harness_fmt("/proc/%ld/root", (long)hd_pid(d));
+	link = harness_fmt("/proc/%ld/root", (long)hd_serving_pid(d));
 	n = readlink(link, target, sizeof target - 1);
 	ck_assert_int_gt(n, 0);
 	target[n] = '\0';
@@ -1345,7 +1396,8 @@ daemon_suite(void)
 	    "Windows");
 	add_test_not_windows(tc, test_pidfile_foreground, "its pid file goes "
 	    "at a graceful stop: " NO_SIGNALS);
-	tcase_add_test(tc, test_pidfile_live_refuses);
+	tcase_add_test(tc, test_pidfile_stale_live_pid);
+	tcase_add_test(tc, test_pidfile_locked_refuses);
 	tcase_add_test(tc, test_bind_failure);
 	suite_add_tcase(s, tc);
 
@@ -1366,7 +1418,7 @@ daemon_suite(void)
 	tc = harness_tcase("privileges");
 	add_test_not_windows(tc, test_drops_to_user, "no users to drop to on "
 	    "Windows");
-	add_test_not_windows(tc, test_root_needs_saying_so, "no root on "
+	add_test_not_windows(tc, test_root_serves_as_nobody, "no root on "
 	    "Windows");
 	add_test_not_windows(tc, test_chroot, "no chroot on Windows");
 	suite_add_tcase(s, tc);

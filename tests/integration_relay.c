@@ -234,10 +234,10 @@ START_TEST(test_exec_stderr_flood)
 
 	ck_assert_uint_eq(hc_read_n(fd, buf, 6, 5000), 6);
 	if (harness_have_proc())
-		cpu0 = harness_proc_cpu_s(hd_pid(d));
+		cpu0 = harness_proc_cpu_s(hd_serving_pid(d));
 	harness_sleep_ms(2000);
 	if (cpu0 >= 0) {
-		cpu = harness_proc_cpu_s(hd_pid(d)) - cpu0;
+		cpu = harness_proc_cpu_s(hd_serving_pid(d)) - cpu0;
 		HD_ASSERT(d, cpu < 0.5, "harbord used %.2f s of CPU in 2 s on a "
 		    "program flooding its standard error", cpu);
 	}
@@ -518,9 +518,9 @@ START_TEST(test_exec_backpressure)
 	    "}\n", NULL);
 	fd = hc_connect_ok(hd_port(d, "zero"));
 	harness_sleep_ms(300);
-	before = harness_proc_rss_kb(hd_pid(d));
+	before = harness_proc_rss_kb(hd_serving_pid(d));
 	harness_sleep_ms(1500);
-	after = harness_proc_rss_kb(hd_pid(d));
+	after = harness_proc_rss_kb(hd_serving_pid(d));
 	/* Loose enough for a sanitizer build's allocator; a relay without
 	 * backpressure would grow by what cat writes, a GiB a second. */
 	HD_ASSERT(d, after - before < 16 * 1024, "harbord grew from %ld to "
@@ -921,7 +921,7 @@ START_TEST(test_forward_reload)
 	free(cfg);
 	hd_mark(d);
 	ck_assert_int_eq(hd_signal(d, SIGHUP), 0);
-	HD_EXPECT_LOG(d, "configuration reloaded: 1 services", 5000);
+	HD_EXPECT_LOG(d, "configuration reloaded: 1 service", 5000);
 	c2 = hc_connect_ok(hd_port(d, "fwd"));
 	ck_assert_int_ge(s2 = harness_accept(b, 5000), 0);
 	ck_assert(hc_send_str(c2, "to the new backend\n"));
@@ -989,7 +989,7 @@ START_TEST(test_forward_backpressure)
 		c = hc_connect_ok(hd_port(d, "fwd"));
 		ck_assert_int_ge(b = harness_accept(lfd, 5000), 0);
 		if (harness_have_proc())
-			rss0 = harness_proc_rss_kb(hd_pid(d));
+			rss0 = harness_proc_rss_kb(hd_serving_pid(d));
 		/* dir 0: the client floods a backend that does not read;
 		 * dir 1: the backend floods a client that does not read. */
 		sent = flood(dir == 0 ? c : b);
@@ -997,7 +997,7 @@ START_TEST(test_forward_backpressure)
 		 * (512 MiB); with it, the sender stops at socket buffers. */
 		ck_assert_uint_lt(sent, 64 * 1024 * 1024);
 		if (rss0 != -1) {
-			rss1 = harness_proc_rss_kb(hd_pid(d));
+			rss1 = harness_proc_rss_kb(hd_serving_pid(d));
 			HD_ASSERT(d, rss1 - rss0 < 16 * 1024, "harbord grew from %ld "
 			    "to %ld KiB relaying %zu bytes nobody read", rss0,
 			    rss1, sent);

@@ -707,32 +707,35 @@ static char	listen_asked[64];
 static int	listen_calls;
 
 static harbor_socket_t
-listen_opened_here(const char *address, const struct sockaddr *sa,
-    size_t salen, void *arg, char *err, size_t errlen)
+listen_opened_here(const char *service, const char *address,
+    const struct sockaddr *sa, size_t salen, void *arg, char *err,
+    size_t errlen)
 {
 	(void)sa; (void)salen; (void)arg;
 	listen_calls++;
-	snprintf(listen_asked, sizeof listen_asked, "%s", address);
+	snprintf(listen_asked, sizeof listen_asked, "%s %s", service, address);
 	return harbor_listen_open(address, 16, err, errlen);
 }
 
 static harbor_socket_t
-listen_refused(const char *address, const struct sockaddr *sa, size_t salen,
-    void *arg, char *err, size_t errlen)
+listen_refused(const char *service, const char *address,
+    const struct sockaddr *sa, size_t salen, void *arg, char *err,
+    size_t errlen)
 {
-	(void)address; (void)sa; (void)salen; (void)arg;
+	(void)service; (void)address; (void)sa; (void)salen; (void)arg;
 	snprintf(err, errlen, "not this one");
 	return -1;
 }
 
 #ifndef _WIN32
 static harbor_socket_t
-listen_not_a_socket(const char *address, const struct sockaddr *sa,
-    size_t salen, void *arg, char *err, size_t errlen)
+listen_not_a_socket(const char *service, const char *address,
+    const struct sockaddr *sa, size_t salen, void *arg, char *err,
+    size_t errlen)
 {
 	int	*p = arg;
 
-	(void)address; (void)sa; (void)salen; (void)err; (void)errlen;
+	(void)service; (void)address; (void)sa; (void)salen; (void)err; (void)errlen;
 	return p[0];
 }
 #endif
@@ -749,7 +752,7 @@ START_TEST(test_listen_fn_gives_the_sockets)
 	    HARBOR_DISPATCH_INLINE, HARBOR_FRAMING_RAW), 0);
 	embed_listen_fn = NULL;
 	ck_assert_int_eq(listen_calls, 1);
-	ck_assert_str_eq(listen_asked, "127.0.0.1:0");
+	ck_assert_str_eq(listen_asked, "e 127.0.0.1:0");
 	fd = embed_client(embed_port("e"));
 	ck_assert_int_eq(embed_send_str(fd, "hi\n"), 0);
 	ck_assert_uint_eq(embed_read_n(fd, buf, 3, 5000), 3);

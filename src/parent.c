@@ -1,0 +1,716 @@
+/*
+ * harbord's privileged parent.  Started as root, harbord keeps this small
+ * process as root and serves from another: the parent reads the
+ * configuration (from its real path, outside any chroot), binds every
+ * listening socket, opens the log file and holds the pid file; the
+ * serving process (serving.c), started with the sockets, the log and the
+ * configuration sent over a socket pair, drops to the configured user
+ * and never needs root again.  SIGHUP: read and check the file again,
+ * bind what is new, send it all; the serving process applies it or keeps
+ * what it has.  SIGUSR1: open the log file again and send it.  If the
+ * serving process dies, another is started, with a delay that doubles
+ * up to a minute while it keeps dying.
+ *
+ * The parent runs no event library: a poll loop over the socket pair and
+ * a pipe its signal handlers write to, so that what runs as root is all
+ * in this file and privsep-msg.c.  Its sockets are never read from or
+ * accepted on here.  See doc/privsep.txt.
+ */
+#include "autoconfig.h"
+
+#ifndef _WIN32
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "harbor.h"
+#include "harbord.h"
+#include "logsink.h"
+#include "pidfile.h"
+#include "privsep.h"
+
+#define RESTART_FIRST_MS	1000
+#define RESTART_MAX_MS		60000
+/* A serving process that ran this long had no trouble starting: the
+ * next restart is quick again. */
+#define RESTART_RESET_MS	60000
+/* After the grace period, how long the serving process has to finish. */
+#define STOP_MARGIN_MS		5000
+#define SEND_TIMEOUT_S		5
+/* The serving process listens again with each service's own. */
+#define PARENT_BACKLOG		511
+
+/* A listening socket the parent holds. */
+struct bound {
+	char	*service;
+	char	*address;	/* canonical */
+	int	 fd;
+	int	 wanted;	/* by the configuration being sent */
+	int	 fresh;		/* bound for it */
+};
+
+struct parent {
+	struct harbord		*hd;
+	struct bound		*bound;
+	size_t			 nbound;
+	pid_t			 child;		/* 0: none */
+	int			 sock;		/* to it; -1 */
+	long long		 child_started;
+	long long		 restart_at;	/* 0: none due */
+	unsigned		 backoff_ms;
+	int			 stopping;
+	long long		 kill_at;	/* stopping: then SIGKILL */
+	int			 ready;		/* the first child served */
+	int			 status;	/* the exit status, when done */
+	struct config		*pending;	/* sent, not yet answered */
+	struct conf_snapshot	*pending_snap;
+};
+
+static int	signal_pipe[2] = { -1, -1 };
+static const int parent_signals[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1,
+				      SIGCHLD };
+#define NSIGNALS	(sizeof parent_signals / sizeof parent_signals[0])
+
+static long long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+on_signal(int sig)
+{
+	unsigned char	b = (unsigned char)sig;
+	int		saved = errno;
+
+	(void)!write(signal_pipe[1], &b, 1);
+	errno = saved;
+}
+
+static int
+signals_catch(void)
+{
+	struct sigaction	sa;
+	size_t			i;
+
+	if (pipe(signal_pipe) == -1)
+		return -1;
+	for (i = 0; i < 2; i++) {
+		(void)fcntl(signal_pipe[i], F_SETFD, FD_CLOEXEC);
+		(void)fcntl(signal_pipe[i], F_SETFL, O_NONBLOCK);
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	for (i = 0; i < NSIGNALS; i++)
+		if (sigaction(parent_signals[i], &sa, NULL) == -1)
+			return -1;
+	return 0;
+}
+
+/* In the serving process: the signals as a new process has them. */
+static void
+signals_forget(void)
+{
+	struct sigaction	sa;
+	sigset_t		none;
+	size_t			i;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < NSIGNALS; i++)
+		(void)sigaction(parent_signals[i], &sa, NULL);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	(void)close(signal_pipe[0]);
+	(void)close(signal_pipe[1]);
+}
+
+/* --- the listening sockets ------------------------------------------------- */
+
+static void
+bound_close(struct parent *p, size_t i)
+{
+	(void)close(p->bound[i].fd);
+	free(p->bound[i].service);
+	free(p->bound[i].address);
+	p->bound[i] = p->bound[--p->nbound];
+}
+
+static struct bound *
+bound_find(struct parent *p, const char *service, const char *address)
+{
+	size_t	i, n = strlen(address);
+	/* Port 0 is a new port each time it is written: only the same
+	 * service's keeps its socket. */
+	int	any = n < 2 || strcmp(address + n - 2, ":0") != 0;
+
+	for (i = 0; i < p->nbound; i++)
+		if (!p->bound[i].wanted &&
+		    strcmp(p->bound[i].address, address) == 0 &&
+		    strcmp(p->bound[i].service, service) == 0)
+			return &p->bound[i];
+	for (i = 0; any && i < p->nbound; i++)
+		if (!p->bound[i].wanted &&
+		    strcmp(p->bound[i].address, address) == 0)
+			return &p->bound[i];
+	return NULL;
+}
+
+static int
+bound_open(struct parent *p, const char *service, const char *address,
+    char *err, size_t errlen)
+{
+	struct bound	*grown, *b;
+	char		 why[256];
+	int		 fd;
+
+	if ((fd = harbor_listen_open(address, PARENT_BACKLOG, why,
+	    sizeof why)) == -1) {
+		snprintf(err, errlen, "service '%s': %s", service, why);
+		return -1;
+	}
+	if ((grown = realloc(p->bound, (p->nbound + 1) *
+	    sizeof *grown)) == NULL) {
+		(void)close(fd);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	p->bound = grown;
+	b = &p->bound[p->nbound];
+	b->service = strdup(service);
+	b->address = strdup(address);
+	if (b->service == NULL || b->address == NULL) {
+		free(b->service);
+		free(b->address);
+		(void)close(fd);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	b->fd = fd;
+	b->wanted = b->fresh = 1;
+	p->nbound++;
+	return 0;
+}
+
+/* The sockets conf listens on: those held already kept, the rest bound.
+ * On failure the new ones are closed and nothing changes. */
+static int
+bound_for(struct parent *p, const struct config *conf, char *err,
+    size_t errlen)
+{
+	const struct conf_service	*s;
+	char				 canon[2][HARBOR_ADDRSTRLEN];
+	struct bound			*b;
+	size_t				 i, j, k, nc;
+
+	for (i = 0; i < p->nbound; i++)
+		p->bound[i].wanted = p->bound[i].fresh = 0;
+	for (s = conf->services; s != NULL; s = s->next)
+		for (j = 0; j < s->listen.n; j++) {
+			if (harbor_listen_address_check(s->listen.v[j], canon,
+			    &nc, err, errlen) == -1)
+				goto fail;
+			for (k = 0; k < nc; k++) {
+				if ((b = bound_find(p, s->name,
+				    canon[k])) != NULL)
+					b->wanted = 1;
+				else if (bound_open(p, s->name, canon[k], err,
+				    errlen) == -1)
+					goto fail;
+			}
+		}
+	return 0;
+fail:
+	for (i = p->nbound; i-- > 0; )
+		if (p->bound[i].fresh)
+			bound_close(p, i);
+	return -1;
+}
+
+/* After the serving process answered: what it runs now is all we hold. */
+static void
+bound_settle(struct parent *p, int applied)
+{
+	size_t	i;
+
+	for (i = p->nbound; i-- > 0; )
+		if (applied ? !p->bound[i].wanted : p->bound[i].fresh)
+			bound_close(p, i);
+	for (i = 0; i < p->nbound; i++) {
+		p->bound[i].wanted = 1;
+		p->bound[i].fresh = 0;
+	}
+}
+
+/* --- talking to the serving process ---------------------------------------- */
+
+static int
+send_log(struct parent *p)
+{
+	const struct config	*conf = p->pending != NULL ? p->pending :
+				    p->hd->conf;
+	unsigned char		 buf[1 + 4096];
+	const char		*arg = NULL;
+	size_t			 n = 0;
+	int			 fd = -1;
+
+	if (p->hd->foreground)
+		buf[0] = LOGSINK_STDERR;
+	else if (conf->log == CONF_LOG_FILE && (fd = logsink_file_fd()) != -1) {
+		buf[0] = LOGSINK_FILE;
+		arg = conf->log_file;
+	} else if (conf->log == CONF_LOG_SYSLOG) {
+		buf[0] = LOGSINK_SYSLOG;
+		arg = conf->log_facility;
+	} else
+		buf[0] = LOGSINK_STDERR;
+	if (arg != NULL && (n = strlen(arg)) > sizeof buf - 1)
+		n = sizeof buf - 1;
+	if (n > 0)
+		memcpy(buf + 1, arg, n);
+	return privsep_send(p->sock, PS_LOG, buf, n + 1, fd);
+}
+
+/* "service" NUL "address": whose socket it is. */
+static int
+send_listen(struct parent *p, const struct bound *b)
+{
+	char	buf[CONF_SNAP_NAME_MAX];
+	size_t	ns = strlen(b->service), na = strlen(b->address);
+
+	if (ns + 1 + na > sizeof buf) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, b->service, ns + 1);
+	memcpy(buf + ns + 1, b->address, na);
+	return privsep_send(p->sock, PS_LISTEN, buf, ns + 1 + na, b->fd);
+}
+
+/* The sockets, the log and the configuration: what a serving process
+ * needs, at its start and at each reload. */
+static int
+send_config(struct parent *p, const struct conf_snapshot *snap)
+{
+	unsigned char	*buf;
+	size_t		 len, i;
+	int		 r;
+
+	for (i = 0; i < p->nbound; i++)
+		if (p->bound[i].wanted && send_listen(p, &p->bound[i]) == -1)
+			return -1;
+	if (send_log(p) == -1)
+		return -1;
+	if (conf_snapshot_encode(snap, &buf, &len) == -1) {
+		errno = ENOMEM;
+		return -1;
+	}
+	r = privsep_send(p->sock, PS_CONFIG, buf, len, -1);
+	free(buf);
+	return r;
+}
+
+static void
+pending_drop(struct parent *p)
+{
+	config_free(p->pending);
+	conf_snapshot_free(p->pending_snap);
+	p->pending = NULL;
+	p->pending_snap = NULL;
+}
+
+static void
+child_start(struct parent *p)
+{
+	int	sv[2];
+	pid_t	pid;
+	size_t	i;
+	struct timeval tv = { SEND_TIMEOUT_S, 0 };
+
+	p->restart_at = 0;
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1) {
+		harbor_log(HARBOR_LOG_ERR, "cannot make the socket pair for "
+		    "the serving process: %s", strerror(errno));
+		goto retry;
+	}
+	switch (pid = fork()) {
+	case -1:
+		harbor_log(HARBOR_LOG_ERR, "cannot start the serving process: "
+		    "%s", strerror(errno));
+		(void)close(sv[0]);
+		(void)close(sv[1]);
+		goto retry;
+	case 0:
+		/* What is the parent's stays with it: the lock, the
+		 * sockets (sent again, one by one), the signals. */
+		(void)close(sv[0]);
+		signals_forget();
+		pidfile_forget(p->hd->pidfile);
+		p->hd->pidfile = NULL;
+		for (i = 0; i < p->nbound; i++)
+			(void)close(p->bound[i].fd);
+		if (p->sock != -1)
+			(void)close(p->sock);
+		pending_drop(p);
+		exit(serving_run(p->hd, sv[1]));
+	}
+	(void)close(sv[1]);
+	(void)fcntl(sv[0], F_SETFD, FD_CLOEXEC);
+	/* A serving process that stops reading must not hold us. */
+	(void)setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	p->child = pid;
+	p->sock = sv[0];
+	p->child_started = now_ms();
+	harbor_log(HARBOR_LOG_INFO, "serving process %ld started",
+	    (long)pid);
+	if (send_config(p, p->hd->snap) == -1) {
+		harbor_log(HARBOR_LOG_ERR, "cannot send the configuration to "
+		    "the serving process: %s", strerror(errno));
+		(void)kill(pid, SIGKILL);
+	}
+	return;
+retry:
+	p->restart_at = now_ms() + p->backoff_ms;
+}
+
+static void
+child_answered(struct parent *p, const struct privsep_msg *msg)
+{
+	int		 ok = msg->len >= 1 && msg->payload[0] == 0;
+	const char	*why = msg->len > 1 ? (const char *)msg->payload + 1 :
+			    "no reason given";
+
+	if (!p->ready) {
+		if (!ok)
+			return;		/* it says why, and exits */
+		p->ready = 1;
+		harbord_ready(p->hd, 0);
+		bound_settle(p, 1);
+		return;
+	}
+	if (p->pending == NULL)
+		return;
+	bound_settle(p, ok);
+	if (ok) {
+		config_free(p->hd->conf);
+		conf_snapshot_free(p->hd->snap);
+		p->hd->conf = p->pending;
+		p->hd->snap = p->pending_snap;
+		p->pending = NULL;
+		p->pending_snap = NULL;
+	} else {
+		harbor_log(HARBOR_LOG_WARNING, "the serving process kept its "
+		    "configuration: %s", why);
+		pending_drop(p);
+		/* The log the running configuration asked for. */
+		(void)harbord_apply_log(p->hd->conf, p->hd->foreground);
+	}
+}
+
+static void
+child_message(struct parent *p)
+{
+	struct privsep_msg	msg;
+	char			why[256];
+	int			r;
+
+	r = privsep_recv(p->sock, &msg, why, sizeof why);
+	if (r == 1 && msg.type == PS_APPLIED) {
+		child_answered(p, &msg);
+		privsep_msg_clear(&msg);
+		return;
+	}
+	if (r == 1) {
+		harbor_log(HARBOR_LOG_ERR, "the serving process sent message "
+		    "%d, which it may not: stopping it", (int)msg.type);
+		privsep_msg_clear(&msg);
+	} else if (r == -1)
+		harbor_log(HARBOR_LOG_ERR, "from the serving process: %s; "
+		    "stopping it", why);
+	/* Gone (r == 0) or broken: its end is seen by SIGCHLD. */
+	(void)close(p->sock);
+	p->sock = -1;
+	if (r != 0)
+		(void)kill(p->child, SIGKILL);
+}
+
+static void
+describe_status(int st, char *buf, size_t len)
+{
+	if (WIFEXITED(st))
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(buf, len, "was killed by signal %d", WTERMSIG(st));
+	else
+		snprintf(buf, len, "ended (status 0x%x)", (unsigned)st);
+}
+
+static void
+child_ended(struct parent *p, int st)
+{
+	char		how[64];
+	long long	ran = now_ms() - p->child_started;
+
+	describe_status(st, how, sizeof how);
+	if (p->sock != -1) {
+		(void)close(p->sock);
+		p->sock = -1;
+	}
+	p->child = 0;
+	if (p->pending != NULL) {
+		bound_settle(p, 0);
+		pending_drop(p);
+		harbor_log(HARBOR_LOG_WARNING, "reload abandoned: the serving "
+		    "process ended before it answered");
+	}
+	if (p->stopping) {
+		p->status = WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_OSERR;
+		return;
+	}
+	if (!p->ready) {
+		/* It never served: what went wrong is its to tell. */
+		harbor_log(HARBOR_LOG_ERR, "the serving process %s before it "
+		    "served", how);
+		p->status = WIFEXITED(st) && WEXITSTATUS(st) != 0 ?
+		    WEXITSTATUS(st) : EXIT_OSERR;
+		p->stopping = 1;
+		return;
+	}
+	if (ran >= RESTART_RESET_MS)
+		p->backoff_ms = RESTART_FIRST_MS;
+	harbor_log(HARBOR_LOG_ERR, "the serving process %s; starting another "
+	    "in %u ms", how, p->backoff_ms);
+	p->restart_at = now_ms() + p->backoff_ms;
+	p->backoff_ms = p->backoff_ms * 2 > RESTART_MAX_MS ? RESTART_MAX_MS :
+	    p->backoff_ms * 2;
+}
+
+/* --- signals ------------------------------------------------------------------ */
+
+static void
+parent_reload(struct parent *p)
+{
+	struct conf_errors	 errs = { .n = 0 };
+	struct conf_snapshot	*snap;
+	struct config		*conf;
+	char			 err[512];
+	int			 missing;
+
+	if (p->pending != NULL) {
+		harbor_log(HARBOR_LOG_WARNING, "a reload is in progress; "
+		    "this one is not done");
+		return;
+	}
+	harbor_log(HARBOR_LOG_NOTICE, "reading configuration from %s",
+	    p->hd->conf_path);
+	if ((conf = harbord_load(p->hd, &errs, &snap, &missing)) == NULL) {
+		harbord_log_errors(&errs);
+		conf_errors_clear(&errs);
+		harbor_log(HARBOR_LOG_ERR, "reload failed; keeping the running "
+		    "configuration");
+		return;
+	}
+	if (bound_for(p, conf, err, sizeof err) == -1) {
+		harbor_log(HARBOR_LOG_ERR, "%s", err);
+		harbor_log(HARBOR_LOG_ERR, "reload failed; keeping the running "
+		    "configuration");
+		config_free(conf);
+		conf_snapshot_free(snap);
+		bound_settle(p, 0);
+		return;
+	}
+	p->pending = conf;
+	p->pending_snap = snap;
+	(void)harbord_apply_log(conf, p->hd->foreground);
+	if (p->sock == -1) {
+		/* None runs now: the next one starts with it. */
+		bound_settle(p, 1);
+		config_free(p->hd->conf);
+		conf_snapshot_free(p->hd->snap);
+		p->hd->conf = conf;
+		p->hd->snap = snap;
+		p->pending = NULL;
+		p->pending_snap = NULL;
+		return;
+	}
+	if (send_config(p, snap) == -1) {
+		harbor_log(HARBOR_LOG_ERR, "cannot send the configuration to "
+		    "the serving process: %s; stopping it", strerror(errno));
+		(void)kill(p->child, SIGKILL);
+	}
+}
+
+static void
+parent_reopen_log(struct parent *p)
+{
+	char	err[256];
+
+	if (logsink_reopen(err, sizeof err) == -1) {
+		harbor_log(HARBOR_LOG_ERR, "%s", err);
+		return;
+	}
+	harbor_log(HARBOR_LOG_NOTICE, "log reopened");
+	if (p->sock != -1 && send_log(p) == -1)
+		harbor_log(HARBOR_LOG_ERR, "cannot send the log to the serving "
+		    "process: %s", strerror(errno));
+}
+
+static void
+parent_stop(struct parent *p, int sig)
+{
+	/* A second one: the serving process stops at once. */
+	if (p->stopping) {
+		if (p->child != 0)
+			(void)kill(p->child, sig);
+		return;
+	}
+	p->stopping = 1;
+	p->status = 0;
+	/* Nothing more is accepted: the serving process closes its copies
+	 * now, and the kernel must not queue clients on ours. */
+	while (p->nbound > 0)
+		bound_close(p, p->nbound - 1);
+	if (p->child == 0)
+		return;
+	harbor_log(HARBOR_LOG_NOTICE, "stopping (signal %d)", sig);
+	(void)kill(p->child, sig);
+	p->kill_at = now_ms() + p->hd->conf->shutdown_ms + STOP_MARGIN_MS;
+}
+
+static void
+parent_signal(struct parent *p, int sig)
+{
+	pid_t	pid;
+	int	st;
+
+	switch (sig) {
+	case SIGHUP:
+		parent_reload(p);
+		break;
+	case SIGUSR1:
+		parent_reopen_log(p);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		parent_stop(p, sig);
+		break;
+	case SIGCHLD:
+		while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+			if (pid == p->child)
+				child_ended(p, st);
+		break;
+	}
+}
+
+/* --- the loop ------------------------------------------------------------------- */
+
+static int
+parent_wait_ms(const struct parent *p)
+{
+	long long	due = 0, left;
+
+	if (p->restart_at != 0 && !p->stopping)
+		due = p->restart_at;
+	if (p->kill_at != 0 && p->child != 0 && (due == 0 || p->kill_at < due))
+		due = p->kill_at;
+	if (due == 0)
+		return -1;
+	left = due - now_ms();
+	return left < 0 ? 0 : left > 60000 ? 60000 : (int)left;
+}
+
+int
+parent_run(struct harbord *hd)
+{
+	struct parent	p;
+	struct pollfd	pfd[2];
+	unsigned char	sigs[32];
+	char		err[512];
+	ssize_t		n, i;
+	int		r;
+
+	memset(&p, 0, sizeof p);
+	p.hd = hd;
+	p.sock = -1;
+	p.backoff_ms = RESTART_FIRST_MS;
+	if (bound_for(&p, hd->conf, err, sizeof err) == -1) {
+		harbor_log(HARBOR_LOG_ERR, "%s", err);
+		return EXIT_OSERR;
+	}
+	if (!hd->foreground)
+		(void)harbord_apply_log(hd->conf, 0);
+	if (signals_catch() == -1) {
+		harbor_log(HARBOR_LOG_ERR, "cannot handle signals: %s",
+		    strerror(errno));
+		return EXIT_OSERR;
+	}
+	harbor_log(HARBOR_LOG_INFO, "privileged process %ld: %zu listening "
+	    "%s bound", (long)getpid(), p.nbound, p.nbound == 1 ? "socket" :
+	    "sockets");
+	child_start(&p);
+	while (!(p.stopping && p.child == 0)) {
+		pfd[0].fd = signal_pipe[0];
+		pfd[0].events = POLLIN;
+		pfd[1].fd = p.sock;
+		pfd[1].events = POLLIN;
+		r = poll(pfd, p.sock != -1 ? 2 : 1, parent_wait_ms(&p));
+		if (r == -1 && errno != EINTR) {
+			harbor_log(HARBOR_LOG_ERR, "poll: %s", strerror(errno));
+			p.status = EXIT_OSERR;
+			break;
+		}
+		if (r > 0 && (pfd[0].revents & POLLIN))
+			while ((n = read(signal_pipe[0], sigs,
+			    sizeof sigs)) > 0)
+				for (i = 0; i < n; i++)
+					parent_signal(&p, sigs[i]);
+		if (r > 0 && p.sock != -1 &&
+		    (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
+			child_message(&p);
+		if (p.restart_at != 0 && !p.stopping &&
+		    now_ms() >= p.restart_at)
+			child_start(&p);
+		if (p.kill_at != 0 && p.child != 0 && now_ms() >= p.kill_at) {
+			harbor_log(HARBOR_LOG_WARNING, "the serving process "
+			    "did not finish in time: killing it");
+			(void)kill(p.child, SIGKILL);
+			p.kill_at = 0;
+		}
+	}
+	harbor_log(HARBOR_LOG_NOTICE, "exiting");
+	pending_drop(&p);
+	while (p.nbound > 0)
+		bound_close(&p, p.nbound - 1);
+	free(p.bound);
+	return p.status;
+}
+
+#else /* _WIN32 */
+
+#include "harbord.h"
+#include "privsep.h"
+
+int
+parent_run(struct harbord *hd)
+{
+	return serving_alone(hd);
+}
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * Privilege separation: harbord started as root is two processes.  The
+ * parent (parent.c) keeps root and does only what needs it: it reads the
+ * configuration, binds the listening sockets, opens the log file, holds
+ * the pid file, and starts the serving process, which drops to the
+ * configured user (and chroot) and never needs root again (serving.c).
+ * They speak over a Unix socket pair with the messages below
+ * (privsep-msg.c).  See doc/privsep.txt.
+ */
+#ifndef HARBORD_PRIVSEP_H
+#define HARBORD_PRIVSEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PRIVSEP_VERSION		1
+/* A configuration snapshot and its framing fit; anything longer is an
+ * error, not an allocation. */
+#define PRIVSEP_PAYLOAD_MAX	(17 * 1024 * 1024)
+#define PRIVSEP_HEADER_LEN	8
+/* How long the rest of a message may take once its first byte came. */
+#define PRIVSEP_READ_MS		5000
+
+enum privsep_type {
+	/* parent to serving process */
+	PS_LISTEN = 1,		/* "address": a bound listening socket */
+	PS_CONFIG,		/* a configuration snapshot: apply it */
+	PS_LOG,			/* kind, argument (and a file's descriptor) */
+	/* serving process to parent */
+	PS_APPLIED,		/* status byte (0: applied), then why */
+	PS_TYPE_MAX
+};
+
+/* One message: its type, its payload (malloc'd, NUL-terminated past len,
+ * NULL when empty) and the descriptor that came with it, or -1. */
+struct privsep_msg {
+	enum privsep_type	 type;
+	unsigned char		*payload;
+	size_t			 len;
+	int			 fd;
+};
+
+/* Sends a whole message (blocking), with fd (-1: none).  0, or -1 with
+ * errno. */
+int	privsep_send(int sock, enum privsep_type type, const void *payload,
+	    size_t len, int fd);
+/* Receives one whole message, waiting at most PRIVSEP_READ_MS for its
+ * rest once it has begun.  1: a message; 0: the peer closed; -1: an
+ * error, or a message that breaks the protocol (a bad version or type, a
+ * payload over the bound, a descriptor where none belongs, more than
+ * one), with why.  Nothing is leaked either way. */
+int	privsep_recv(int sock, struct privsep_msg *msg, char *why,
+	    size_t whylen);
+void	privsep_msg_clear(struct privsep_msg *msg);
+/* Checks a received header and its descriptor count, for privsep_recv
+ * and the fuzzer.  0, or -1 with why. */
+int	privsep_header_check(const unsigned char *hdr, int nfds,
+	    enum privsep_type *type, size_t *len, char *why, size_t whylen);
+
+/* parent.c: runs the privileged parent until harbord stops; returns the
+ * exit status. */
+struct harbord;
+int	parent_run(struct harbord *hd);
+/* serving.c: the serving process; returns its exit status. */
+int	serving_run(struct harbord *hd, int sock);
+
+#endif
