@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -54,7 +56,9 @@
 /* A listening socket the parent holds. */
 struct bound {
 	char	*service;
-	char	*address;	/* canonical */
+	char	*address;	/* canonical, as configured */
+	char	 actual[HARBOR_ADDRSTRLEN];	/* as bound (port 0's port) */
+	char	*asked;		/* as the configuration being sent has it */
 	int	 fd;
 	int	 wanted;	/* by the configuration being sent */
 	int	 fresh;		/* bound for it */
@@ -150,7 +154,44 @@ bound_close(struct parent *p, size_t i)
 	(void)close(p->bound[i].fd);
 	free(p->bound[i].service);
 	free(p->bound[i].address);
+	free(p->bound[i].asked);
 	p->bound[i] = p->bound[--p->nbound];
+}
+
+/* Whether b serves address: as configured, or as bound (a reload may
+ * name the port the system chose for port 0). */
+static int
+bound_serves(const struct bound *b, const char *address)
+{
+	return strcmp(b->address, address) == 0 ||
+	    strcmp(b->actual, address) == 0;
+}
+
+/* The address a socket is bound to, spelled as the library spells it. */
+static void
+bound_actual(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl = sizeof ss;
+	char			 host[INET6_ADDRSTRLEN];
+	const void		*a;
+	unsigned		 port;
+
+	buf[0] = '\0';
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
+		return;
+	if (ss.ss_family == AF_INET) {
+		a = &((struct sockaddr_in *)&ss)->sin_addr;
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	} else
+		return;
+	if (inet_ntop(ss.ss_family, a, host, sizeof host) == NULL)
+		return;
+	snprintf(buf, len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+	    host, port);
 }
 
 static struct bound *
@@ -162,13 +203,11 @@ bound_find(struct parent *p, const char *service, const char *address)
 	int	any = n < 2 || strcmp(address + n - 2, ":0") != 0;
 
 	for (i = 0; i < p->nbound; i++)
-		if (!p->bound[i].wanted &&
-		    strcmp(p->bound[i].address, address) == 0 &&
+		if (!p->bound[i].wanted && bound_serves(&p->bound[i], address) &&
 		    strcmp(p->bound[i].service, service) == 0)
 			return &p->bound[i];
 	for (i = 0; any && i < p->nbound; i++)
-		if (!p->bound[i].wanted &&
-		    strcmp(p->bound[i].address, address) == 0)
+		if (!p->bound[i].wanted && bound_serves(&p->bound[i], address))
 			return &p->bound[i];
 	return NULL;
 }
@@ -196,9 +235,12 @@ bound_open(struct parent *p, const char *service, const char *address,
 	b = &p->bound[p->nbound];
 	b->service = strdup(service);
 	b->address = strdup(address);
-	if (b->service == NULL || b->address == NULL) {
+	b->asked = strdup(address);
+	bound_actual(fd, b->actual, sizeof b->actual);
+	if (b->service == NULL || b->address == NULL || b->asked == NULL) {
 		free(b->service);
 		free(b->address);
+		free(b->asked);
 		(void)close(fd);
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -206,6 +248,22 @@ bound_open(struct parent *p, const char *service, const char *address,
 	b->fd = fd;
 	b->wanted = b->fresh = 1;
 	p->nbound++;
+	return 0;
+}
+
+/* b, for the configuration being sent, which calls it address. */
+static int
+bound_ask(struct bound *b, const char *address, char *err, size_t errlen)
+{
+	char	*copy;
+
+	if ((copy = strdup(address)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	free(b->asked);
+	b->asked = copy;
+	b->wanted = 1;
 	return 0;
 }
 
@@ -229,9 +287,11 @@ bound_for(struct parent *p, const struct config *conf, char *err,
 				goto fail;
 			for (k = 0; k < nc; k++) {
 				if ((b = bound_find(p, s->name,
-				    canon[k])) != NULL)
-					b->wanted = 1;
-				else if (bound_open(p, s->name, canon[k], err,
+				    canon[k])) != NULL) {
+					if (bound_ask(b, canon[k], err,
+					    errlen) == -1)
+						goto fail;
+				} else if (bound_open(p, s->name, canon[k], err,
 				    errlen) == -1)
 					goto fail;
 			}
@@ -293,14 +353,14 @@ static int
 send_listen(struct parent *p, const struct bound *b)
 {
 	char	buf[CONF_SNAP_NAME_MAX];
-	size_t	ns = strlen(b->service), na = strlen(b->address);
+	size_t	ns = strlen(b->service), na = strlen(b->asked);
 
 	if (ns + 1 + na > sizeof buf) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
 	memcpy(buf, b->service, ns + 1);
-	memcpy(buf + ns + 1, b->address, na);
+	memcpy(buf + ns + 1, b->asked, na);
 	return privsep_send(p->sock, PS_LISTEN, buf, ns + 1 + na, b->fd);
 }
 

@@ -204,6 +204,14 @@ listeners_free(struct listener *l)
 	}
 }
 
+/* Whether an old listener serves key: as configured, or -- port 0 having
+ * become a port of its own -- as bound. */
+static int
+listener_serves(const struct listener *o, const char *key)
+{
+	return strcmp(o->key, key) == 0 || strcmp(o->bound, key) == 0;
+}
+
 /* The old listener a new one for key and service takes the socket of:
  * the same service's first, else any service's on that address.  Port 0
  * means "a port of your own", so those go to the same service only. */
@@ -215,13 +223,13 @@ listener_to_take_over(struct listener *old, const char *key,
 	size_t		 len = strlen(key);
 
 	for (o = old; o != NULL; o = o->next)
-		if (!o->claimed && strcmp(o->key, key) == 0 &&
+		if (!o->claimed && listener_serves(o, key) &&
 		    strcmp(o->svc->name, service) == 0)
 			return o;
 	if (len >= 2 && strcmp(key + len - 2, ":0") == 0)
 		return NULL;
 	for (o = old; o != NULL; o = o->next)
-		if (!o->claimed && strcmp(o->key, key) == 0)
+		if (!o->claimed && listener_serves(o, key))
 			return o;
 	return NULL;
 }

@@ -17,7 +17,7 @@ harbor_tests = tests/unit_config tests/unit_conftable tests/unit_addr \
 	tests/library_input \
 	tests/integration_services \
 	tests/integration_access tests/integration_daemon \
-	tests/integration_badinput tests/integration_relay \
+	tests/integration_privsep tests/integration_badinput tests/integration_relay \
 	tests/integration_modules tests/integration_examples
 check_PROGRAMS = $(harbor_tests)
 TESTS = $(harbor_tests) tests/layers.sh tests/docs.sh
@@ -105,6 +105,11 @@ tests_integration_daemon_SOURCES = tests/integration_daemon.c $(HARNESS)
 tests_integration_daemon_CFLAGS = $(TEST_CFLAGS)
 tests_integration_daemon_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_integration_daemon_LDADD = $(TEST_LIBS)
+
+tests_integration_privsep_SOURCES = tests/integration_privsep.c $(HARNESS)
+tests_integration_privsep_CFLAGS = $(TEST_CFLAGS)
+tests_integration_privsep_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
+tests_integration_privsep_LDADD = $(TEST_LIBS)
 
 tests_integration_access_SOURCES = tests/integration_access.c $(HARNESS)
 tests_integration_access_CFLAGS = $(TEST_CFLAGS)
