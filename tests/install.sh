@@ -131,6 +131,33 @@ if [ -z "${EXEEXT:-}" ] && [ -n "${HARBORD:-}" ]; then
 	fi
 fi
 
+# The init files pass their linters, where this system has them: the unit
+# as systemd loads it (its commands pointed at the harbord installed here,
+# its manual pages looked up here), the init script as a POSIX sh script.
+if [ -z "${EXEEXT:-}" ] && command -v systemd-analyze >/dev/null 2>&1; then
+	checks=$((checks + 1))
+	nodoc='/^Documentation=/d'
+	command -v man >/dev/null 2>&1 && nodoc=''
+	sed -e "s|=$sbindir/harbord |=$daemon |" -e "$nodoc" "$unit" \
+	    >"$tmp/harbord.service"
+	# A line it cannot parse is only a warning to systemd, and to verify.
+	if ! MANPATH=$dest$mandir systemd-analyze verify \
+	    "$tmp/harbord.service" >"$tmp/verify.out" 2>&1 ||
+	    grep -q 'harbord\.service' "$tmp/verify.out"; then
+		cat "$tmp/verify.out"
+		bad "systemd-analyze verify: ${unit#"$dest"} has the errors above"
+	fi
+elif [ -z "${EXEEXT:-}" ]; then
+	echo "systemd-analyze not found: the unit is not verified"
+fi
+if [ -z "${EXEEXT:-}" ] && command -v shellcheck >/dev/null 2>&1; then
+	checks=$((checks + 1))
+	shellcheck -s sh "$init" ||
+		bad "shellcheck: ${init#"$dest"} has the warnings above"
+elif [ -z "${EXEEXT:-}" ]; then
+	echo "shellcheck not found: the init script is not checked"
+fi
+
 # make uninstall takes back the sample, not the administrator's file.
 checks=$((checks + 1))
 run_make uninstall
