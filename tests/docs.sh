@@ -7,6 +7,7 @@
 set -u
 
 srcdir=${HARBOR_TEST_SRCDIR:?}/..
+builddir=${HARBOR_TEST_BUILDDIR:?}
 header=$srcdir/src/harbor.h
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/docs.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT
@@ -53,27 +54,40 @@ while read -r name page kind; do
 	fi
 done <"$tmp/named"
 
-# Every page is installed, and every page installed is there.
+# Every page is installed, and every page installed is there: as it is
+# (dist_man_MANS), or made from man/PAGE.in with the configured paths in it
+# (nodist_man_MANS), in the build tree.
 checks=$((checks + 1))
 # One line, the names separated by single spaces.
 mans=$(awk '
-	/^dist_man_MANS/ { on = 1; sub(/^dist_man_MANS *=/, "") }
-	on { more = sub(/\\$/, ""); printf "%s ", $0; if (!more) exit }
+	/^(dist|nodist)_man_MANS/ { on = 1; sub(/^[a-z]*_man_MANS *=/, "") }
+	on { more = sub(/\\$/, ""); printf "%s ", $0; if (!more) on = 0 }
 ' "$srcdir/Makefile.am" | tr -s ' \t' '  ')
-for page in "$srcdir"/man/*.[0-9]; do
-	rel=man/$(basename "$page")
+for page in "$srcdir"/man/*.[0-9] "$srcdir"/man/*.[0-9].in; do
+	[ -f "$page" ] || continue
+	rel=man/$(basename "$page" .in)
 	case " $mans " in
 	*" $rel "*) ;;
-	*) echo "$rel is not in Makefile.am's dist_man_MANS"; fail=1 ;;
+	*) echo "$rel is not in Makefile.am's dist_man_MANS or nodist_man_MANS"
+	   fail=1 ;;
 	esac
 done
+made=""
 for rel in $mans; do
-	[ -f "$srcdir/$rel" ] || { echo "dist_man_MANS: no $rel"; fail=1; }
+	if [ -f "$srcdir/$rel.in" ]; then
+		made="$made $builddir/$rel"
+		[ -f "$builddir/$rel" ] ||
+		    { echo "$rel: not made from $rel.in"; fail=1; }
+	elif [ ! -f "$srcdir/$rel" ]; then
+		echo "Makefile.am's *_man_MANS: no $rel"
+		fail=1
+	fi
 done
 
 if command -v mandoc >/dev/null 2>&1; then
 	checks=$((checks + 1))
-	if ! mandoc -Tlint -W warning "$srcdir"/man/*.[0-9]; then
+	# shellcheck disable=SC2086 # the pages made, one word each
+	if ! mandoc -Tlint -W warning "$srcdir"/man/*.[0-9] $made; then
 		echo "mandoc -Tlint: the warnings above"
 		fail=1
 	fi

@@ -20,7 +20,7 @@ harbor_tests = tests/unit_config tests/unit_conftable tests/unit_addr \
 	tests/integration_privsep tests/integration_badinput tests/integration_relay \
 	tests/integration_modules tests/integration_examples
 check_PROGRAMS = $(harbor_tests)
-TESTS = $(harbor_tests) tests/layers.sh tests/docs.sh
+TESTS = $(harbor_tests) tests/layers.sh tests/docs.sh tests/install.sh
 if HARBOR_WINE
 # A Windows build made on another system: each test runs under wine.
 LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/wine-run.sh
@@ -36,7 +36,15 @@ AM_TESTS_ENVIRONMENT = \
 	CC='$(CC)'; EXEEXT='$(EXEEXT)'; LIBEVENT_CFLAGS='$(LIBEVENT_CFLAGS)'; \
 	export CC EXEEXT LIBEVENT_CFLAGS; \
 	HARBOR_TEST_MODULES=$(TEST_MODULES); export HARBOR_TEST_MODULES; \
-	HARBOR_TEST_EXAMPLES=$(TEST_EXAMPLES); export HARBOR_TEST_EXAMPLES;
+	HARBOR_TEST_EXAMPLES=$(TEST_EXAMPLES); export HARBOR_TEST_EXAMPLES; \
+	HARBOR_TEST_BUILDDIR=$(abs_top_builddir); export HARBOR_TEST_BUILDDIR; \
+	MAKE='$(MAKE)'; export MAKE; \
+	HARBOR_SBINDIR='$(sbindir)'; HARBOR_SYSCONFDIR='$(sysconfdir)'; \
+	HARBOR_LOCALSTATEDIR='$(localstatedir)'; \
+	HARBOR_RUNSTATEDIR='$(runstatedir)'; \
+	HARBOR_MANDIR='$(mandir)'; HARBOR_DOCDIR='$(docdir)'; \
+	export HARBOR_SBINDIR HARBOR_SYSCONFDIR HARBOR_LOCALSTATEDIR; \
+	export HARBOR_RUNSTATEDIR HARBOR_MANDIR HARBOR_DOCDIR;
 
 tests_unit_config_SOURCES = tests/unit_config.c
 tests_unit_config_CFLAGS = $(TEST_CFLAGS)
@@ -179,4 +187,4 @@ tests_integration_relay_LDADD = $(TEST_LIBS)
 endif
 
 # Runs a Windows test program under wine (a cross build's make check).
-EXTRA_DIST += tests/wine-run.sh tests/layers.sh tests/docs.sh
+EXTRA_DIST += tests/wine-run.sh tests/layers.sh tests/docs.sh tests/install.sh

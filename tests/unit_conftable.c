@@ -31,7 +31,8 @@ doc_keywords(const char *section, struct doc_keyword *out, size_t max)
 	int		 in = 0;
 
 	ck_assert_msg(srcdir != NULL, "HARBOR_TEST_SRCDIR is not set");
-	snprintf(path, sizeof path, "%s/../man/harbord.conf.5", srcdir);
+	/* The page's template: the keywords are the same in the page made. */
+	snprintf(path, sizeof path, "%s/../man/harbord.conf.5.in", srcdir);
 	ck_assert_msg((f = fopen(path, "r")) != NULL, "cannot open %s", path);
 	while (fgets(line, sizeof line, f) != NULL) {
 		line[strcspn(line, "\n")] = '\0';
