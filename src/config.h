@@ -188,6 +188,10 @@ int		 conf_keyword_find(const char *name, unsigned scope);
 int		 conf_service_sets(const struct conf_service *svc,
 		    const char *name);
 
+/* The characters a backslash may escape between double quotes, as a
+ * string ("\\\"tn"). */
+const char	*conf_string_escapes(void);
+
 /* Tests only: the parser's allocations fail from the n-th on (counting
  * from 1); 0, as it starts: never. */
 extern unsigned long	conf_alloc_fail_at;

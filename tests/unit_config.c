@@ -737,46 +737,6 @@ START_TEST(test_make_exec_and_forward)
 }
 END_TEST
 
-START_TEST(test_durations_and_sizes)
-{
-	unsigned long long	v;
-	char			err[256];
-
-	ck_assert_int_eq(parse_duration_ms("30", 1ULL << 40, &v, err,
-	    sizeof err), 0);
-	ck_assert_uint_eq(v, 30000);
-	ck_assert_int_eq(parse_duration_ms("250ms", 1ULL << 40, &v, err,
-	    sizeof err), 0);
-	ck_assert_uint_eq(v, 250);
-	ck_assert_int_eq(parse_duration_ms("5m", 1ULL << 40, &v, err,
-	    sizeof err), 0);
-	ck_assert_uint_eq(v, 300000);
-	ck_assert_int_eq(parse_duration_ms("2h", 1ULL << 40, &v, err,
-	    sizeof err), 0);
-	ck_assert_uint_eq(v, 7200000);
-	ck_assert_int_eq(parse_duration_ms("0", 1ULL << 40, &v, err,
-	    sizeof err), 0);
-	ck_assert_uint_eq(v, 0);
-	ck_assert_int_eq(parse_duration_ms("31d", 30ULL * 86400000, &v, err,
-	    sizeof err), -1);
-	ck_assert_str_eq(err, "duration '31d' is too large");
-	ck_assert_int_eq(parse_duration_ms("99999999999999999999999s",
-	    1ULL << 40, &v, err, sizeof err), -1);
-	ck_assert_int_eq(parse_duration_ms("s", 1ULL << 40, &v, err,
-	    sizeof err), -1);
-	ck_assert_int_eq(parse_duration_ms("1.5s", 1ULL << 40, &v, err,
-	    sizeof err), -1);
-	ck_assert_int_eq(parse_size("64k", 1ULL << 30, &v, err, sizeof err),
-	    0);
-	ck_assert_uint_eq(v, 65536);
-	ck_assert_int_eq(parse_size("2M", 1ULL << 30, &v, err, sizeof err),
-	    0);
-	ck_assert_uint_eq(v, 2097152);
-	ck_assert_int_eq(parse_size("17m", 16ULL << 20, &v, err, sizeof err),
-	    -1);
-}
-END_TEST
-
 int
 main(void)
 {
@@ -796,7 +756,6 @@ main(void)
 	tcase_add_test(tc, test_limit_keywords);
 	tcase_add_test(tc, test_every_error_is_reported);
 	tcase_add_test(tc, test_garbage_is_bounded);
-	tcase_add_test(tc, test_durations_and_sizes);
 	tcase_add_test(tc, test_exec_and_forward);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(tf, files_setup, files_teardown);

@@ -14,6 +14,28 @@
 
 /* --- the table and the manual ----------------------------------------------- */
 
+static FILE *
+open_page(const char *name)
+{
+	char		 path[4096];
+	const char	*srcdir = getenv("HARBOR_TEST_SRCDIR");
+	FILE		*f;
+
+	ck_assert_msg(srcdir != NULL, "HARBOR_TEST_SRCDIR is not set");
+	snprintf(path, sizeof path, "%s/../man/%s", srcdir, name);
+	ck_assert_msg((f = fopen(path, "r")) != NULL, "cannot open %s", path);
+	return f;
+}
+
+static int
+read_line(FILE *f, char *line, size_t size)
+{
+	if (fgets(line, (int)size, f) == NULL)
+		return 0;
+	line[strcspn(line, "\n")] = '\0';
+	return 1;
+}
+
 /* The .It Ic keywords of a section of harbord.conf(5), and whether each
  * entry says "Not in .Ic defaults". */
 struct doc_keyword {
@@ -24,17 +46,12 @@ struct doc_keyword {
 static size_t
 doc_keywords(const char *section, struct doc_keyword *out, size_t max)
 {
-	char		 path[4096], line[1024], prev[1024] = "";
-	const char	*srcdir = getenv("HARBOR_TEST_SRCDIR");
-	FILE		*f;
+	char		 line[1024], prev[1024] = "";
+	FILE		*f = open_page("harbord.conf.5");
 	size_t		 n = 0;
 	int		 in = 0;
 
-	ck_assert_msg(srcdir != NULL, "HARBOR_TEST_SRCDIR is not set");
-	snprintf(path, sizeof path, "%s/../man/harbord.conf.5", srcdir);
-	ck_assert_msg((f = fopen(path, "r")) != NULL, "cannot open %s", path);
-	while (fgets(line, sizeof line, f) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
+	while (read_line(f, line, sizeof line)) {
 		if (strncmp(line, ".Sh ", 4) == 0)
 			in = strcmp(line + 4, section) == 0;
 		else if (in && strncmp(line, ".It Ic ", 7) == 0 && n < max) {
@@ -103,6 +120,42 @@ START_TEST(test_table_and_manual_agree)
 		    conf_keyword_find(service[i].name, CONF_SERVICE) != -1,
 		    "harbord.conf(5) documents service keyword '%s', which "
 		    "the table lacks", service[i].name);
+}
+END_TEST
+
+/* The escapes of double-quoted strings in harbord.conf(5)'s Syntax
+ * (".It Ql \\e..." lines, in mdoc's spelling) are the lexer's. */
+START_TEST(test_escapes_documented)
+{
+	char		 line[1024], doc[16] = "", *p;
+	const char	*lexer = conf_string_escapes();
+	FILE		*f = open_page("harbord.conf.5");
+	size_t		 n = 0, i;
+	int		 in = 0;
+
+	while (read_line(f, line, sizeof line)) {
+		if (strncmp(line, ".Ss ", 4) == 0 || strncmp(line, ".Sh ", 4) == 0)
+			in = strcmp(line, ".Ss Syntax") == 0;
+		else if (in && strncmp(line, ".It Ql \\e", 9) == 0 &&
+		    n < sizeof doc - 1) {
+			p = line + 9;
+			if (strcmp(p, "\\e") == 0)
+				doc[n++] = '\\';
+			else if (strcmp(p, "\\(dq") == 0)
+				doc[n++] = '"';
+			else {
+				ck_assert_msg(strlen(p) == 1, "harbord.conf(5): "
+				    "cannot read the escape of '%s'", line);
+				doc[n++] = *p;
+			}
+		}
+	}
+	fclose(f);
+	ck_assert_msg(n == strlen(lexer), "harbord.conf(5) lists %zu escapes "
+	    "(%s), the lexer %zu (%s)", n, doc, strlen(lexer), lexer);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(strchr(lexer, doc[i]) != NULL, "harbord.conf(5) "
+		    "lists the escape \\%c, which the lexer lacks", doc[i]);
 }
 END_TEST
 
@@ -288,6 +341,7 @@ main(void)
 	TCase	*tc = tcase_create("table");
 
 	tcase_add_test(tc, test_table_and_manual_agree);
+	tcase_add_test(tc, test_escapes_documented);
 	tcase_add_test(tc, test_max_input);
 	tcase_add_test(tc, test_handler_keywords_are_checked);
 	tcase_add_test(tc, test_unknown_options);
