@@ -68,6 +68,8 @@ struct parser {
 	struct config		*conf;
 	struct conf_errors	*errs;
 	int			 depth;		/* include nesting */
+	/* Where each global keyword first stood, in any file. */
+	struct conf_pos		 global_first[CONF_KEYWORDS_MAX];
 };
 
 enum conf_type {
@@ -93,6 +95,8 @@ enum conf_type {
 					   service's both apply */
 #define CONF_DEFAULTED		0x400	/* a global: dflt is its value
 					   unless set */
+#define CONF_REPEATS		0x800	/* may stand more than once in its
+					   block; the others, once */
 
 struct conf_choice {
 	const char	*name;
@@ -160,6 +164,11 @@ const struct conf_keyword *conf_keyword_named(const char *name,
  * against the keyword's type, stores the value, and records where. */
 void	conf_keyword_read(struct parser *ps, const struct conf_keyword *kw,
 	    struct statement *st, void *block, struct conf_set_at *set);
+/* Whether statement st repeats its keyword kw in a block where it
+ * may stand once (said as an error, naming both places); first holds
+ * where each keyword of the table first stood in the block. */
+int	conf_keyword_again(struct parser *ps, const struct conf_keyword *kw,
+	    const struct statement *st, struct conf_pos *first);
 /* "unknown keyword", with the nearest known one of the scope. */
 void	conf_unknown_keyword(struct parser *ps, const struct token *t,
 	    unsigned scope, const char *where);

@@ -182,6 +182,8 @@ struct conf_keyword;
 size_t		 conf_keyword_count(void);
 const char	*conf_keyword_name(size_t i);
 unsigned	 conf_keyword_scope(size_t i);
+/* Whether the keyword may stand more than once in its block. */
+int		 conf_keyword_repeats(size_t i);
 /* The table index of a keyword of that scope, or -1. */
 int		 conf_keyword_find(const char *name, unsigned scope);
 /* Whether a service (or the defaults) sets the keyword itself. */

@@ -509,6 +509,22 @@ START_TEST(test_include_errors_name_the_included_file)
 }
 END_TEST
 
+/* The global part is one block, across the files it includes. */
+START_TEST(test_given_again_in_another_file)
+{
+	char	path[512], want[1400];
+
+	write_file("main.conf", "user nobody\ninclude sub.conf\n");
+	write_file("sub.conf", "# site settings\n  user root\n");
+	snprintf(path, sizeof path, "%s/main.conf", tmpdir);
+	ck_assert_ptr_null(config_load_file(path, &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	snprintf(want, sizeof want, "%s/sub.conf:2:3: 'user' given again "
+	    "(first at %s:1:1)", tmpdir, path);
+	ck_assert_str_eq(errs.msg[0], want);
+}
+END_TEST
+
 START_TEST(test_include_loop_stops)
 {
 	char		 path[512];
@@ -767,6 +783,7 @@ main(void)
 #endif
 	tcase_add_test(tf, test_include_errors_name_the_included_file);
 	tcase_add_test(tf, test_include_loop_stops);
+	tcase_add_test(tf, test_given_again_in_another_file);
 	tcase_add_test(tf, test_make_services_reads_quote_files);
 	tcase_add_test(tf, test_make_exec_and_forward);
 	suite_add_tcase(s, tf);

@@ -123,6 +123,78 @@ START_TEST(test_table_and_manual_agree)
 }
 END_TEST
 
+/* Whether name is in the list of n names. */
+static int
+listed(char (*names)[64], size_t n, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Each keyword the table lets repeat, and no other, is in the lists of
+ * harbord.conf(5)'s "Keywords given more than once": one for the global
+ * part, one for services and defaults. */
+START_TEST(test_repeats_documented)
+{
+	char	line[1024], global[64][64], service[64][64];
+	FILE	*f = open_page("harbord.conf.5");
+	size_t	ng = 0, ns = 0, i, k = conf_keyword_count();
+	int	in = 0, list = 0;
+
+	while (read_line(f, line, sizeof line)) {
+		if (strncmp(line, ".Ss ", 4) == 0 || strncmp(line, ".Sh ", 4) == 0)
+			in = strcmp(line, ".Ss Keywords given more than once") ==
+			    0;
+		else if (in && strncmp(line, ".It ", 4) == 0)
+			list = strncmp(line, ".It The global", 14) == 0 ?
+			    CONF_GLOBAL : strncmp(line, ".It A service", 13) ==
+			    0 ? CONF_SERVICE : 0;
+		else if (in && strcmp(line, ".El") == 0)
+			list = 0;
+		else if (in && list == CONF_GLOBAL && ng < 64 &&
+		    strncmp(line, ".Ic ", 4) == 0)
+			sscanf(line + 4, "%63s", global[ng++]);
+		else if (in && list == CONF_SERVICE && ns < 64 &&
+		    strncmp(line, ".Ic ", 4) == 0)
+			sscanf(line + 4, "%63s", service[ns++]);
+	}
+	fclose(f);
+	ck_assert_uint_gt(ng, 0);
+	ck_assert_uint_gt(ns, 0);
+	for (i = 0; i < k; i++) {
+		const char	*name = conf_keyword_name(i);
+		unsigned	 scope = conf_keyword_scope(i);
+
+		if (scope & CONF_GLOBAL)
+			ck_assert_msg(listed(global, ng, name) ==
+			    conf_keyword_repeats(i), "global keyword '%s' "
+			    "%s in harbord.conf(5)'s list of those that may "
+			    "repeat; the table says it may%s", name,
+			    listed(global, ng, name) ? "is" : "is not",
+			    conf_keyword_repeats(i) ? "" : " not");
+		if (scope & CONF_SERVICE)
+			ck_assert_msg(listed(service, ns, name) ==
+			    conf_keyword_repeats(i), "service keyword '%s' "
+			    "%s in harbord.conf(5)'s list of those that may "
+			    "repeat; the table says it may%s", name,
+			    listed(service, ns, name) ? "is" : "is not",
+			    conf_keyword_repeats(i) ? "" : " not");
+	}
+	for (i = 0; i < ng; i++)
+		ck_assert_msg(conf_keyword_find(global[i], CONF_GLOBAL) != -1,
+		    "harbord.conf(5) says '%s' may repeat in the global part, "
+		    "where the table has no such keyword", global[i]);
+	for (i = 0; i < ns; i++)
+		ck_assert_msg(conf_keyword_find(service[i], CONF_SERVICE) != -1,
+		    "harbord.conf(5) says '%s' may repeat in a service, where "
+		    "the table has no such keyword", service[i]);
+}
+END_TEST
+
 /* The escapes of double-quoted strings in harbord.conf(5)'s Syntax
  * (".It Ql \\e..." lines, in mdoc's spelling) are the lexer's. */
 START_TEST(test_escapes_documented)
@@ -256,6 +328,128 @@ START_TEST(test_unknown_options)
 }
 END_TEST
 
+/* --- keywords given twice ------------------------------------------------------ */
+
+/* A statement of each keyword, as it stands in its block. */
+static const struct {
+	unsigned	 scope;
+	const char	*statement;
+} samples[] = {
+	{ CONF_GLOBAL, "io-threads 1" }, { CONF_GLOBAL, "workers 1" },
+	{ CONF_GLOBAL, "queue-size 5" }, { CONF_GLOBAL, "max-connections 5" },
+	{ CONF_GLOBAL, "log stderr" }, { CONF_GLOBAL, "pidfile /run/h.pid" },
+	{ CONF_GLOBAL, "user root" }, { CONF_GLOBAL, "group wheel" },
+	{ CONF_GLOBAL, "chroot /var/empty" },
+	{ CONF_GLOBAL, "shutdown-timeout 1" },
+	{ CONF_GLOBAL, "include /nonexistent/h.conf" },
+	{ CONF_GLOBAL, "module /nonexistent/m.so" },
+	{ CONF_SERVICE, "listen 127.0.0.1:0" }, { CONF_SERVICE, "backlog 5" },
+	{ CONF_SERVICE, "handler echo" }, { CONF_SERVICE, "exec /bin/cat" },
+	{ CONF_SERVICE, "forward 127.0.0.1:9" }, { CONF_SERVICE, "env A=1" },
+	{ CONF_SERVICE, "passenv A" }, { CONF_SERVICE, "max-children 1" },
+	{ CONF_SERVICE, "stderr-rate 1k" },
+	{ CONF_SERVICE, "stderr-line-max 100" },
+	{ CONF_SERVICE, "user nobody" }, { CONF_SERVICE, "group nogroup" },
+	{ CONF_SERVICE, "connect-timeout 1s" },
+	{ CONF_SERVICE, "send-proxy v1" }, { CONF_SERVICE, "dispatch pool" },
+	{ CONF_SERVICE, "framing line" }, { CONF_SERVICE, "max-line 10" },
+	{ CONF_SERVICE, "max-input 10" }, { CONF_SERVICE, "option a b" },
+	{ CONF_SERVICE, "quote-file /q" }, { CONF_SERVICE, "allow all" },
+	{ CONF_SERVICE, "deny all" }, { CONF_SERVICE, "proxy-protocol v1" },
+	{ CONF_SERVICE, "trusted-proxies 127.0.0.1" },
+	{ CONF_SERVICE, "proxy-header-timeout 1s" },
+	{ CONF_SERVICE, "max-connections 1" },
+	{ CONF_SERVICE, "max-per-source 1" },
+	{ CONF_SERVICE, "ipv6-source-prefix 64" }, { CONF_SERVICE, "rate 1" },
+	{ CONF_SERVICE, "rate-per-source 1" }, { CONF_SERVICE, "log-rate 1" },
+	{ CONF_SERVICE, "idle-timeout 1s" },
+	{ CONF_SERVICE, "session-timeout 1s" },
+};
+
+static const char *
+sample(const char *name, unsigned scope)
+{
+	size_t	i, len = strlen(name);
+
+	for (i = 0; i < sizeof samples / sizeof samples[0]; i++)
+		if (samples[i].scope == scope &&
+		    strncmp(samples[i].statement, name, len) == 0 &&
+		    samples[i].statement[len] == ' ')
+			return samples[i].statement;
+	return NULL;
+}
+
+/* Whether loading text says exactly want among its errors. */
+static int
+says(const char *text, const char *want)
+{
+	struct conf_errors	 errs = { .n = 0 };
+	struct config		*conf = config_load_string("t.conf", text,
+				    &errs);
+	size_t			 i;
+	int			 found = 0;
+
+	for (i = 0; i < errs.n; i++)
+		if (strstr(errs.msg[i], want) != NULL)
+			found = 1;
+	conf_errors_clear(&errs);
+	config_free(conf);
+	return found;
+}
+
+/* Each keyword of the table, twice in its block: an error naming both
+ * places, unless the table lets it repeat.  Several defaults blocks are
+ * several blocks. */
+START_TEST(test_keywords_given_twice)
+{
+	char		 text[512], want[256];
+	const char	*st;
+	size_t		 i, k = conf_keyword_count();
+
+	for (i = 0; i < k; i++) {
+		const char	*name = conf_keyword_name(i);
+		unsigned	 scope = conf_keyword_scope(i);
+		int		 repeats = conf_keyword_repeats(i);
+
+		/* The blocks themselves: duplicate services have their own
+		 * error, defaults blocks merge. */
+		if (strcmp(name, "service") == 0 ||
+		    strcmp(name, "defaults") == 0) {
+			ck_assert(repeats);
+			continue;
+		}
+		st = sample(name, scope & (CONF_GLOBAL | CONF_SERVICE));
+		ck_assert_msg(st != NULL, "no sample statement of '%s' for "
+		    "this test", name);
+		if (scope & CONF_GLOBAL) {
+			snprintf(text, sizeof text, "%s\n%s\n", st, st);
+			snprintf(want, sizeof want, "t.conf:2:1: '%s' given "
+			    "again (first at t.conf:1:1)", name);
+			ck_assert_msg(says(text, want) == !repeats, "global "
+			    "'%s' twice: '%s' %s", name, want, repeats ?
+			    "said, yet it may repeat" : "not said");
+			continue;
+		}
+		snprintf(text, sizeof text, "service s {\n%s\n%s\n}\n", st, st);
+		snprintf(want, sizeof want, "t.conf:3:1: '%s' given again "
+		    "(first at t.conf:2:1)", name);
+		ck_assert_msg(says(text, want) == !repeats, "'%s' twice in a "
+		    "service: '%s' %s", name, want, repeats ?
+		    "said, yet it may repeat" : "not said");
+		if (scope & CONF_NOT_DEFAULTS)
+			continue;
+		snprintf(text, sizeof text, "defaults {\n%s\n%s\n}\n", st, st);
+		ck_assert_msg(says(text, want) == !repeats, "'%s' twice in "
+		    "defaults: '%s' %s", name, want, repeats ?
+		    "said, yet it may repeat" : "not said");
+		snprintf(text, sizeof text, "defaults {\n%s\n}\ndefaults {\n"
+		    "%s\n}\n", st, st);
+		ck_assert_msg(!says(text, "given again"), "'%s' in two "
+		    "defaults blocks is said to be given again", name);
+	}
+}
+END_TEST
+
 /* --- out of memory ------------------------------------------------------------ */
 
 /* Statements of every kind the parser stores: words, lists, paths,
@@ -341,10 +535,12 @@ main(void)
 	TCase	*tc = tcase_create("table");
 
 	tcase_add_test(tc, test_table_and_manual_agree);
+	tcase_add_test(tc, test_repeats_documented);
 	tcase_add_test(tc, test_escapes_documented);
 	tcase_add_test(tc, test_max_input);
 	tcase_add_test(tc, test_handler_keywords_are_checked);
 	tcase_add_test(tc, test_unknown_options);
+	tcase_add_test(tc, test_keywords_given_twice);
 	tcase_add_test(tc, test_out_of_memory_is_an_error);
 	suite_add_tcase(s, tc);
 	return check_run(s);
