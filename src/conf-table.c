@@ -40,6 +40,7 @@
 #define OWN		(CONF_SERVICE | CONF_NOT_DEFAULTS)
 #define DEFAULTED	(CONF_GLOBAL | CONF_DEFAULTED)
 #define REPEATS		CONF_REPEATS
+#define RESTART		CONF_RESTART
 
 static const struct conf_choice dispatch_choices[] = {
 	{ "inline", HARBOR_DISPATCH_INLINE }, { "pool", HARBOR_DISPATCH_POOL },
@@ -61,23 +62,24 @@ static const struct conf_choice send_proxy_choices[] = {
  * with allow, the PROXY settings with proxy-protocol, passenv with env,
  * group with user, stderr-line-max with stderr-rate) has no apply of its
  * own.  A keyword stands once in its block unless it REPEATS (its values
- * add up). */
+ * add up); a global the running server was made with, which a reload
+ * cannot change, needs a RESTART. */
 const struct conf_keyword conf_keywords[] = {
 	/* global */
-	{ "io-threads", DEFAULTED, CONF_NUMBER, 0, MAX_THREADS, .dflt = -1,
+	{ "io-threads", DEFAULTED | RESTART, CONF_NUMBER, 0, MAX_THREADS, .dflt = -1,
 	    .offset = G(io_threads) },
-	{ "workers", DEFAULTED, CONF_NUMBER, 1, MAX_THREADS, .dflt = -1,
+	{ "workers", DEFAULTED | RESTART, CONF_NUMBER, 1, MAX_THREADS, .dflt = -1,
 	    .offset = G(workers) },
-	{ "queue-size", DEFAULTED, CONF_NUMBER, 1, MAX_QUEUE, .dflt = 0,
+	{ "queue-size", DEFAULTED | RESTART, CONF_NUMBER, 1, MAX_QUEUE, .dflt = 0,
 	    .offset = G(queue_size) },
-	{ "max-connections", DEFAULTED, CONF_NUMBER, 0, MAX_CONNECTIONS,
-	    .dflt = 0, .offset = G(max_connections) },
+	{ "max-connections", DEFAULTED | RESTART, CONF_NUMBER, 0,
+	    MAX_CONNECTIONS, .dflt = 0, .offset = G(max_connections) },
 	{ "log", DEFAULTED, CONF_SPECIAL, .dflt = DEFAULT_LOG, .offset = G(log),
 	    .parse = conf_parse_log },
-	{ "pidfile", GLOBAL, CONF_PATH, .offset = G(pidfile) },
-	{ "user", GLOBAL, CONF_WORD, .offset = G(user) },
-	{ "group", GLOBAL, CONF_WORD, .offset = G(group) },
-	{ "chroot", GLOBAL | CONF_ABSOLUTE, CONF_PATH,
+	{ "pidfile", GLOBAL | RESTART, CONF_PATH, .offset = G(pidfile) },
+	{ "user", GLOBAL | RESTART, CONF_WORD, .offset = G(user) },
+	{ "group", GLOBAL | RESTART, CONF_WORD, .offset = G(group) },
+	{ "chroot", GLOBAL | RESTART | CONF_ABSOLUTE, CONF_PATH,
 	    .offset = G(chroot_dir) },
 	{ "shutdown-timeout", DEFAULTED, CONF_DURATION, 0, MAX_DURATION_MS,
 	    .dflt = DEFAULT_SHUTDOWN_MS, .offset = G(shutdown_ms) },
@@ -230,6 +232,12 @@ int
 conf_keyword_repeats(size_t i)
 {
 	return (conf_keywords[i].flags & CONF_REPEATS) != 0;
+}
+
+int
+conf_keyword_needs_restart(size_t i)
+{
+	return (conf_keywords[i].flags & CONF_RESTART) != 0;
 }
 
 int

@@ -97,6 +97,7 @@ enum conf_type {
 					   unless set */
 #define CONF_REPEATS		0x800	/* may stand more than once in its
 					   block; the others, once */
+#define CONF_RESTART		0x1000	/* a global a reload cannot apply */
 
 struct conf_choice {
 	const char	*name;

@@ -36,11 +36,14 @@ read_line(FILE *f, char *line, size_t size)
 	return 1;
 }
 
-/* The .It Ic keywords of a section of harbord.conf(5), and whether each
- * entry says "Not in .Ic defaults". */
+/* The .It Ic keywords of a section of harbord.conf(5), whether each
+ * entry says "Not in .Ic defaults", and whether it says that a change
+ * "needs a restart" (entries on .It lines one after the other share
+ * their text: user, group and chroot). */
 struct doc_keyword {
 	char	name[64];
 	int	not_in_defaults;
+	int	needs_restart;
 };
 
 static size_t
@@ -48,21 +51,27 @@ doc_keywords(const char *section, struct doc_keyword *out, size_t max)
 {
 	char		 line[1024], prev[1024] = "";
 	FILE		*f = open_page("harbord.conf.5");
-	size_t		 n = 0;
+	size_t		 n = 0, first = 0, i;
 	int		 in = 0;
 
 	while (read_line(f, line, sizeof line)) {
 		if (strncmp(line, ".Sh ", 4) == 0)
 			in = strcmp(line + 4, section) == 0;
 		else if (in && strncmp(line, ".It Ic ", 7) == 0 && n < max) {
+			if (strncmp(prev, ".It Ic ", 7) != 0)
+				first = n;
 			sscanf(line + 7, "%63s", out[n].name);
 			out[n].not_in_defaults = 0;
+			out[n].needs_restart = 0;
 			/* "log stderr", "log syslog", "log file": one keyword */
 			if (n == 0 || strcmp(out[n - 1].name, out[n].name) != 0)
 				n++;
 		} else if (in && n > 0 && strcmp(prev, "Not in") == 0 &&
 		    strncmp(line, ".Ic defaults", 12) == 0)
 			out[n - 1].not_in_defaults = 1;
+		else if (in && n > 0 && strstr(line, "needs a restart") != NULL)
+			for (i = first; i < n; i++)
+				out[i].needs_restart = 1;
 		strcpy(prev, line);
 	}
 	fclose(f);
@@ -95,10 +104,16 @@ START_TEST(test_table_and_manual_agree)
 		const char	*name = conf_keyword_name(i);
 		unsigned	 scope = conf_keyword_scope(i);
 
-		if (scope & CONF_GLOBAL)
-			ck_assert_msg(documented(global, ng, name) != -1,
-			    "global keyword '%s' is not in harbord.conf(5)'s "
-			    "GLOBAL CONFIGURATION", name);
+		if (scope & CONF_GLOBAL) {
+			d = documented(global, ng, name);
+			ck_assert_msg(d != -1, "global keyword '%s' is not in "
+			    "harbord.conf(5)'s GLOBAL CONFIGURATION", name);
+			ck_assert_msg(global[d].needs_restart ==
+			    conf_keyword_needs_restart(i), "harbord.conf(5) "
+			    "says a change of '%s' needs %s restart; the table, "
+			    "the opposite", name, global[d].needs_restart ?
+			    "a" : "no");
+		}
 		if (scope & CONF_SERVICE) {
 			d = documented(service, ns, name);
 			ck_assert_msg(d != -1, "service keyword '%s' is not in "
@@ -108,6 +123,11 @@ START_TEST(test_table_and_manual_agree)
 			    "says '%s' is%s in defaults; the table, the "
 			    "opposite", name, service[d].not_in_defaults ?
 			    " not" : "");
+			ck_assert_msg(service[d].needs_restart ==
+			    conf_keyword_needs_restart(i), "harbord.conf(5) "
+			    "says a change of service keyword '%s' needs %s "
+			    "restart; the table, the opposite", name,
+			    service[d].needs_restart ? "a" : "no");
 		}
 	}
 	for (i = 0; i < ng; i++)
@@ -192,6 +212,47 @@ START_TEST(test_repeats_documented)
 		ck_assert_msg(conf_keyword_find(service[i], CONF_SERVICE) != -1,
 		    "harbord.conf(5) says '%s' may repeat in a service, where "
 		    "the table has no such keyword", service[i]);
+}
+END_TEST
+
+/* harbord(8)'s SIGHUP names the settings that need a restart ("changes
+ * to .Ic ... need a restart"): those of the table. */
+START_TEST(test_restarts_documented)
+{
+	char	line[1024], names[64][64];
+	FILE	*f = open_page("harbord.8");
+	size_t	n = 0, i, k = conf_keyword_count(), want = 0;
+	int	section = 0, in = 0;
+
+	while (read_line(f, line, sizeof line)) {
+		if (strncmp(line, ".Sh ", 4) == 0)
+			section = strcmp(line, ".Sh SIGNALS") == 0;
+		else if (section && strcmp(line, "changes to") == 0)
+			in = 1;
+		else if (in && strncmp(line, "need a restart", 14) == 0)
+			in = 0;
+		else if (in && n < 64 && strncmp(line, ".Ic ", 4) == 0)
+			sscanf(line + 4, "%63s", names[n++]);
+	}
+	fclose(f);
+	ck_assert_msg(n > 0, "harbord(8)'s SIGNALS has no \"changes to ... "
+	    "need a restart\"");
+	for (i = 0; i < k; i++) {
+		if (!conf_keyword_needs_restart(i))
+			continue;
+		want++;
+		ck_assert_msg(listed(names, n, conf_keyword_name(i)),
+		    "harbord(8)'s SIGHUP does not say that '%s' needs a "
+		    "restart, which the table says", conf_keyword_name(i));
+	}
+	for (i = 0; i < n; i++) {
+		int	j = conf_keyword_find(names[i], CONF_GLOBAL);
+
+		ck_assert_msg(j != -1 && conf_keyword_needs_restart((size_t)j),
+		    "harbord(8)'s SIGHUP says '%s' needs a restart; the "
+		    "table does not", names[i]);
+	}
+	ck_assert_uint_eq(n, want);
 }
 END_TEST
 
@@ -450,6 +511,97 @@ START_TEST(test_keywords_given_twice)
 }
 END_TEST
 
+/* --- what a reload cannot apply ------------------------------------------------ */
+
+/* Two statements of a global keyword, each with a value of its own: the
+ * sample, and the sample with "2" after its value ("io-threads 12",
+ * "user root2", "chroot /var/empty2"). */
+static void
+two_values(const char *name, char *a, char *b, size_t size)
+{
+	const char	*st = sample(name, CONF_GLOBAL);
+
+	ck_assert_msg(st != NULL, "no sample statement of '%s'", name);
+	snprintf(a, size, "%s\n", st);
+	snprintf(b, size, "%s2\n", st);
+}
+
+static struct config *
+load(const char *text)
+{
+	struct conf_errors	 errs = { .n = 0 };
+	struct config		*conf = config_load_string("t.conf", text,
+				    &errs);
+
+	ck_assert_msg(conf != NULL, "%s: %s", text, errs.n > 0 ? errs.msg[0] :
+	    "(no message)");
+	return conf;
+}
+
+/* Each global keyword changed on its own: said by
+ * config_restart_changes() if the table says it needs a restart, and
+ * only then. */
+START_TEST(test_restart_changes)
+{
+	struct conf_restart	 out[CONF_KEYWORDS_MAX];
+	struct config		*before, *after;
+	char			 a[256], b[256], what[128];
+	size_t			 i, n, k = conf_keyword_count(), said = 0;
+
+	for (i = 0; i < k; i++) {
+		const char	*name = conf_keyword_name(i);
+
+		/* log has words of its own; it is below. */
+		if (!(conf_keyword_scope(i) & CONF_GLOBAL) ||
+		    conf_keyword_repeats(i) || strcmp(name, "log") == 0)
+			continue;
+		two_values(name, a, b, sizeof a);
+		before = load(a);
+		after = load(b);
+		ck_assert_uint_eq(config_restart_changes(before, before, out,
+		    CONF_KEYWORDS_MAX), 0);
+		n = config_restart_changes(before, after, out,
+		    CONF_KEYWORDS_MAX);
+		if (!conf_keyword_needs_restart(i))
+			ck_assert_msg(n == 0, "'%s' changed: a restart is "
+			    "said to be needed", name);
+		else {
+			snprintf(what, sizeof what, "%s%s",
+			    conf_keyword_find(name, CONF_SERVICE) != -1 ?
+			    "the global " : "", name);
+			ck_assert_msg(n == 1, "'%s' changed: %zu changes "
+			    "said", name, n);
+			ck_assert_str_eq(out[0].what, what);
+			said++;
+		}
+		/* From the default to a value is a change too. */
+		config_free(after);
+		after = load("");
+		n = config_restart_changes(after, before, out,
+		    CONF_KEYWORDS_MAX);
+		ck_assert_msg(n == (size_t)conf_keyword_needs_restart(i),
+		    "'%s' set: %zu changes said", name, n);
+		config_free(after);
+		config_free(before);
+	}
+	ck_assert_uint_gt(said, 0);
+
+	/* Several at once, in the table's order; no more than asked. */
+	before = load("workers 2\nuser a\nlog stderr\n");
+	after = load("workers 3\nuser b\ngroup c\nshutdown-timeout 2s\n"
+	    "log file /var/log/h.log\n");
+	ck_assert_uint_eq(config_restart_changes(before, after, out,
+	    CONF_KEYWORDS_MAX), 3);
+	ck_assert_str_eq(out[0].what, "workers");
+	/* Not a program's user and group, which a reload applies. */
+	ck_assert_str_eq(out[1].what, "the global user");
+	ck_assert_str_eq(out[2].what, "the global group");
+	ck_assert_uint_eq(config_restart_changes(before, after, out, 1), 1);
+	config_free(before);
+	config_free(after);
+}
+END_TEST
+
 /* --- out of memory ------------------------------------------------------------ */
 
 /* Statements of every kind the parser stores: words, lists, paths,
@@ -536,11 +688,13 @@ main(void)
 
 	tcase_add_test(tc, test_table_and_manual_agree);
 	tcase_add_test(tc, test_repeats_documented);
+	tcase_add_test(tc, test_restarts_documented);
 	tcase_add_test(tc, test_escapes_documented);
 	tcase_add_test(tc, test_max_input);
 	tcase_add_test(tc, test_handler_keywords_are_checked);
 	tcase_add_test(tc, test_unknown_options);
 	tcase_add_test(tc, test_keywords_given_twice);
+	tcase_add_test(tc, test_restart_changes);
 	tcase_add_test(tc, test_out_of_memory_is_an_error);
 	suite_add_tcase(s, tc);
 	return check_run(s);
