@@ -186,6 +186,27 @@ START_TEST(test_bad_values)
 	bad("service e { listen localhost:7; handler echo }\n",
 	    "t.conf:1:20: bad IPv4 address 'localhost' (expected a numeric "
 	    "address such as 127.0.0.1, or *)");
+	/* No other protocol, no scheme. */
+	bad("service e { listen 127.0.0.1:7 udp:127.0.0.1:53; handler echo }\n",
+	    "t.conf:1:32: bad listen address 'udp:127.0.0.1:53': harbord "
+	    "serves TCP only, on ADDRESS:PORT, [IPv6]:PORT or *:PORT, with no "
+	    "scheme such as 'udp:'");
+	bad("service e { listen tcp6:[::1]:7; handler echo }\n",
+	    "t.conf:1:20: bad listen address 'tcp6:[::1]:7': harbord serves "
+	    "TCP only, on ADDRESS:PORT, [IPv6]:PORT or *:PORT, with no scheme "
+	    "such as 'tcp6:'");
+	bad("service e { listen unix:/run/h.sock; handler echo }\n",
+	    "t.conf:1:20: bad listen address 'unix:/run/h.sock': harbord "
+	    "serves TCP only, on ADDRESS:PORT, [IPv6]:PORT or *:PORT, with no "
+	    "scheme such as 'unix:'");
+	bad("service e { listen TCP-LISTEN:0.0.0.0:7; handler echo }\n",
+	    "t.conf:1:20: bad listen address 'TCP-LISTEN:0.0.0.0:7': harbord "
+	    "serves TCP only, on ADDRESS:PORT, [IPv6]:PORT or *:PORT, with no "
+	    "scheme such as 'TCP-LISTEN:'");
+	/* An unbracketed IPv6 address is not taken for one. */
+	bad("service e { listen fe80::1:7; handler echo }\n",
+	    "t.conf:1:20: bad address 'fe80::1:7' (write IPv6 addresses in "
+	    "brackets: [::1]:7)");
 	bad("service e { listen 127.0.0.1:7; handler ehco }\n",
 	    "t.conf:1:41: unknown handler 'ehco' (expected echo, discard, "
 	    "chargen, daytime, time, qotd, or a handler of a module)");
