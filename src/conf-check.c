@@ -3,9 +3,11 @@
  * exist, keywords given to a service whose handler does not take them,
  * services without a handler or an address, addresses used twice, and
  * programs run as another user by a harbord that will not keep root.
+ * And for a reload, the settings that changed but take a restart.
  */
 #include "autoconfig.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "compat.h"
@@ -196,4 +198,54 @@ conf_check(struct config *conf, struct conf_errors *errs)
 			check_program_user(conf, s, errs);
 		check_addresses(conf, s, errs);
 	}
+}
+
+/* --- what a reload cannot apply ---------------------------------------------- */
+
+static int
+same_string(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+static int
+global_changed(const struct conf_keyword *kw, const struct config *old,
+    const struct config *new)
+{
+	switch (kw->type) {
+	case CONF_NUMBER:
+	case CONF_DURATION:
+	case CONF_SIZE:
+	case CONF_CHOICE:
+		return CONF_VALUE(old, kw, long long) !=
+		    CONF_VALUE(new, kw, long long);
+	case CONF_PATH:
+	case CONF_WORD:
+		return !same_string(CONF_VALUE(old, kw, char *),
+		    CONF_VALUE(new, kw, char *));
+	default:
+		/* A value of its own shape: never passed over in silence
+		 * (unit_conftable changes each one and wants it said). */
+		return 1;
+	}
+}
+
+size_t
+config_restart_changes(const struct config *old, const struct config *new,
+    struct conf_restart *out, size_t max)
+{
+	const struct conf_keyword	*kw;
+	size_t				 i, n = 0, k = conf_keyword_count();
+
+	for (i = 0; i < k && n < max; i++) {
+		kw = &conf_keywords[i];
+		if (!(kw->flags & CONF_RESTART) || !(kw->flags & CONF_GLOBAL) ||
+		    !global_changed(kw, old, new))
+			continue;
+		/* max-connections is a service's too: say which. */
+		snprintf(out[n++].what, sizeof out->what, "%s%s",
+		    conf_keyword_find(kw->name, CONF_SERVICE) != -1 ?
+		    "the global " : "", kw->name);
+	}
+	return n;
 }

@@ -3,9 +3,13 @@
  * allocations of the parser.
  *
  * A statement is a keyword and its arguments, ended by a newline, ";",
- * "{" or "}".  Words are runs of anything but blanks and those; a quoted
- * string may hold them, with "\" escaping the next character.  "#" starts
- * a comment to the end of the line.
+ * "{" or "}".  "#" starts a comment to the end of the line.  A word is
+ * made as sh(1) makes one, of pieces with no blank between them:
+ * unquoted runs of anything but blanks, those, "#" and quotes, taken as
+ * they are (a backslash too: C:\dir is a Windows path), and quoted
+ * strings that may hold them all, up to the end of their line: between
+ * single quotes as they are, between double quotes with the escapes of
+ * string_escapes[] and no other.
  */
 #include "autoconfig.h"
 
@@ -144,7 +148,8 @@ static int
 is_word_char(char c)
 {
 	return c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != '#' &&
-	    c != ';' && c != '{' && c != '}' && c != '"' && c != '\0';
+	    c != ';' && c != '{' && c != '}' && c != '"' && c != '\'' &&
+	    c != '\0';
 }
 
 static void
@@ -158,46 +163,146 @@ lex_advance(struct lexer *lx)
 	lx->p++;
 }
 
-/* A quoted string, the opening quote read: its text without the escapes. */
-static int
-lex_string(struct lexer *lx, struct token *t)
-{
-	const char	*start = lx->p;
-	char		*out;
-	size_t		 n = 0;
+/* What may follow a backslash between double quotes, and what the pair
+ * stands for; harbord.conf(5) lists the same (unit_conftable checks). */
+static const struct {
+	char	name;
+	char	value;
+} string_escapes[] = {
+	{ '\\', '\\' }, { '"', '"' }, { 't', '\t' }, { 'n', '\n' }
+};
+#define NESCAPES	(sizeof string_escapes / sizeof string_escapes[0])
 
-	t->type = TOK_STRING;
-	while (lx->p < lx->end && *lx->p != '"' && *lx->p != '\n') {
-		if (*lx->p == '\\' && lx->p + 1 < lx->end && lx->p[1] != '\n')
-			lex_advance(lx);
-		lex_advance(lx);
-		n++;
+const char *
+conf_string_escapes(void)
+{
+	static char	names[NESCAPES + 1];
+	size_t		i;
+
+	for (i = 0; i < NESCAPES; i++)
+		names[i] = string_escapes[i].name;
+	return names;
+}
+
+static void
+bad_escape(struct lexer *lx, char c)
+{
+	char	expected[4 * NESCAPES * 4], one[16];
+	size_t	i;
+
+	expected[0] = '\0';
+	for (i = 0; i < NESCAPES; i++) {
+		if (i > 0)
+			strlcat(expected, i == NESCAPES - 1 ? " or " : ", ",
+			    sizeof expected);
+		snprintf(one, sizeof one, "\\%c", string_escapes[i].name);
+		strlcat(expected, one, sizeof expected);
 	}
-	if (lx->p >= lx->end || *lx->p != '"') {
-		conf_error(lx->errs, &t->pos, "unterminated string");
-		return -1;
-	}
-	if ((out = t->text = conf_malloc(lx->errs, &t->pos, n + 1)) == NULL) {
-		lex_advance(lx);
-		return -1;
-	}
-	while (start < lx->p) {
-		if (*start == '\\')
-			start++;
-		*out++ = *start++;
-	}
-	*out = '\0';
+	if (c > ' ' && c < 0x7f)
+		conf_error(lx->errs, &lx->pos, "unknown escape '\\%c' in a "
+		    "double-quoted string (expected %s; single quotes take "
+		    "a backslash as it is)", c, expected);
+	else
+		conf_error(lx->errs, &lx->pos, "unknown escape: a backslash "
+		    "and byte 0x%02x in a double-quoted string (expected %s)",
+		    (unsigned)(unsigned char)c, expected);
+}
+
+/* A backslash between double quotes and what follows it: the character
+ * it stands for, or -1 after an error. */
+static int
+lex_escape(struct lexer *lx)
+{
+	char	c = lx->p[1];
+	size_t	i;
+
+	for (i = 0; i < NESCAPES; i++)
+		if (string_escapes[i].name == c)
+			break;
+	if (i == NESCAPES)
+		bad_escape(lx, c);
 	lex_advance(lx);
-	return 0;
+	lex_advance(lx);
+	return i == NESCAPES ? -1 : (unsigned char)string_escapes[i].value;
+}
+
+/* A quoted piece of a value, at its opening quote, to its closing quote
+ * on the same line, appended at *out (NULL: no memory, read all the
+ * same).  Each mistake in it is said; then -1. */
+static int
+lex_quoted(struct lexer *lx, char **out)
+{
+	struct conf_pos	 open = lx->pos;
+	char		 quote = *lx->p;
+	int		 c, r = 0;
+
+	lex_advance(lx);
+	while (lx->p < lx->end && *lx->p != quote && *lx->p != '\n') {
+		if (*lx->p == '\0') {
+			conf_error(lx->errs, &lx->pos, "NUL byte in the file");
+			lex_advance(lx);
+			r = -1;
+			continue;
+		}
+		/* A backslash at the end of the line is left to end the
+		 * string unterminated. */
+		if (quote == '"' && *lx->p == '\\' && lx->p + 1 < lx->end &&
+		    lx->p[1] != '\n') {
+			if ((c = lex_escape(lx)) == -1)
+				r = -1;
+		} else {
+			c = (unsigned char)*lx->p;
+			lex_advance(lx);
+		}
+		if (*out != NULL && c != -1)
+			*(*out)++ = (char)c;
+	}
+	if (lx->p >= lx->end || *lx->p != quote) {
+		conf_error(lx->errs, &open, "unterminated string");
+		return -1;
+	}
+	lex_advance(lx);
+	return r;
+}
+
+/* A value: unquoted and quoted pieces with nothing between them make
+ * one word, as in sh(1) (--name="a b" is "--name=a b").  A value with a
+ * quoted piece is a TOK_STRING, which no keyword is. */
+static int
+lex_value(struct lexer *lx, struct token *t)
+{
+	const char	*eol = memchr(lx->p, '\n', (size_t)(lx->end - lx->p));
+	size_t		 room = (size_t)((eol != NULL ? eol : lx->end) - lx->p);
+	char		*out;
+	int		 r = 0;
+
+	t->type = TOK_WORD;
+	/* A value ends on its line, and escapes only shorten it: what is
+	 * left of the line holds it.  Without memory it is still read to
+	 * its end, so that the next token starts where it should. */
+	if ((out = t->text = conf_malloc(lx->errs, &t->pos, room + 1)) == NULL)
+		r = -1;
+	while (lx->p < lx->end) {
+		if (*lx->p == '"' || *lx->p == '\'') {
+			t->type = TOK_STRING;
+			if (lex_quoted(lx, &out) == -1)
+				r = -1;
+		} else if (is_word_char(*lx->p)) {
+			if (out != NULL)
+				*out++ = *lx->p;
+			lex_advance(lx);
+		} else
+			break;
+	}
+	if (out != NULL)
+		*out = '\0';
+	return r;
 }
 
 /* Returns 0, or -1 after an error (the token is then skipped). */
 static int
 lex_next(struct lexer *lx, struct token *t)
 {
-	const char	*start;
-	size_t		 n;
-
 	t->text = NULL;
 	while (lx->p < lx->end && (*lx->p == ' ' || *lx->p == '\t' ||
 	    *lx->p == '\r'))
@@ -224,25 +329,13 @@ lex_next(struct lexer *lx, struct token *t)
 		t->type = TOK_CLOSE;
 		lex_advance(lx);
 		return 0;
-	case '"':
-		lex_advance(lx);
-		return lex_string(lx, t);
 	case '\0':
 		conf_error(lx->errs, &t->pos, "NUL byte in the file");
 		lex_advance(lx);
 		t->type = TOK_END;
 		return -1;
 	default:
-		start = lx->p;
-		while (lx->p < lx->end && is_word_char(*lx->p))
-			lex_advance(lx);
-		n = (size_t)(lx->p - start);
-		t->type = TOK_WORD;
-		if ((t->text = conf_malloc(lx->errs, &t->pos, n + 1)) == NULL)
-			return -1;
-		memcpy(t->text, start, n);
-		t->text[n] = '\0';
-		return 0;
+		return lex_value(lx, t);
 	}
 }
 

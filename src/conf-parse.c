@@ -220,10 +220,11 @@ conf_service_free_fields(struct conf_service *svc)
 	free(svc->opts);
 }
 
-/* One statement of a service block, or of the defaults block. */
+/* One statement of a service block, or of a defaults block; first is
+ * where each keyword first stood in the block. */
 static void
 service_statement(struct parser *ps, struct conf_service *svc,
-    int is_defaults, struct statement *st)
+    int is_defaults, struct statement *st, struct conf_pos *first)
 {
 	const struct conf_keyword	*kw;
 	char				 where[128];
@@ -242,21 +243,27 @@ service_statement(struct parser *ps, struct conf_service *svc,
 		    "defaults (each service has its own)", kw->name);
 		return;
 	}
+	if (conf_keyword_again(ps, kw, st, first))
+		return;
 	conf_keyword_read(ps, kw, st, svc, svc->set);
 }
 
-/* Reads a block's statements up to its "}". */
+/* Reads a block's statements up to its "}".  Several defaults blocks
+ * fill one struct, a later value replacing an earlier one: a keyword
+ * stands once in each block, not once in them all. */
 static void
 parse_block(struct parser *ps, struct lexer *lx, struct conf_service *svc,
     int is_defaults, const struct conf_pos *open)
 {
 	struct statement	*st;
+	struct conf_pos		 first[CONF_KEYWORDS_MAX];
 
 	if ((st = conf_malloc(ps->errs, open, sizeof *st)) == NULL) {
 		skip_block(lx);
 		return;
 	}
 	memset(st, 0, sizeof *st);
+	memset(first, 0, sizeof first);
 	for (;;) {
 		statement_read(lx, st);
 		if (st->end.type == TOK_OPEN) {
@@ -268,7 +275,8 @@ parse_block(struct parser *ps, struct lexer *lx, struct conf_service *svc,
 				conf_error(ps->errs, &st->tok[0].pos,
 				    "expected a keyword, not a quoted string");
 			else
-				service_statement(ps, svc, is_defaults, st);
+				service_statement(ps, svc, is_defaults, st,
+				    first);
 		}
 		if (st->end.type == TOK_EOF)
 			conf_error(ps->errs, open, "'{' is never closed");
@@ -377,8 +385,10 @@ parse_global(struct parser *ps, struct lexer *lx, struct statement *st)
 	if (strcmp(kw, "service") == 0 || strcmp(kw, "defaults") == 0)
 		conf_error(ps->errs, &st->end.pos, "expected '{' after '%s%s%s'",
 		    kw, st->n > 1 ? " " : "", st->n > 1 ? st->tok[1].text : "");
-	else if ((k = conf_keyword_named(kw, CONF_GLOBAL)) != NULL)
-		conf_keyword_read(ps, k, st, conf, conf->set);
+	else if ((k = conf_keyword_named(kw, CONF_GLOBAL)) != NULL) {
+		if (!conf_keyword_again(ps, k, st, ps->global_first))
+			conf_keyword_read(ps, k, st, conf, conf->set);
+	}
 	else
 		conf_unknown_keyword(ps, &st->tok[0], CONF_GLOBAL, "");
 }

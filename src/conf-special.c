@@ -147,11 +147,48 @@ read_words(struct parser *ps, struct statement *st, struct conf_words *w,
 	return r;
 }
 
+/* The length of the scheme an address starts with ("udp:", "tcp6:",
+ * "unix:", "tcp-listen:"), or 0.  A scheme is a letter and letters,
+ * digits, '+', '-' or '.', with a letter that is no hex digit (so that
+ * it is no piece of an unbracketed IPv6 address, "fe80::1"), and a ':'
+ * after it that is not followed by a port alone: "localhost:7" is a host
+ * name, which the library's message explains. */
+static size_t
+scheme_length(const char *a)
+{
+	const char	*p = a, *port;
+	int		 hex_only = 1;
+
+	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+		return 0;
+	for (; (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+	    (*p >= '0' && *p <= '9') || *p == '+' || *p == '-' || *p == '.';
+	    p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') ||
+		    (*p >= 'A' && *p <= 'F')))
+			hex_only = 0;
+	if (*p != ':' || hex_only)
+		return 0;
+	for (port = p + 1; *port >= '0' && *port <= '9'; port++)
+		;
+	if (port > p + 1 && *port == '\0')
+		return 0;
+	return (size_t)(p + 1 - a);
+}
+
 static int
 address_ok(struct parser *ps, const struct token *t)
 {
 	char	err[256];
+	size_t	scheme = scheme_length(t->text);
 
+	if (scheme > 0) {
+		conf_error(ps->errs, &t->pos, "bad listen address '%s': "
+		    "harbord serves TCP only, on ADDRESS:PORT, [IPv6]:PORT or "
+		    "*:PORT, with no scheme such as '%.*s'", t->text,
+		    (int)scheme, t->text);
+		return -1;
+	}
 	if (harbor_listen_address_check(t->text, NULL, NULL, err,
 	    sizeof err) == 0)
 		return 0;

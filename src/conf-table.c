@@ -39,6 +39,8 @@
 #define SERVICE		CONF_SERVICE
 #define OWN		(CONF_SERVICE | CONF_NOT_DEFAULTS)
 #define DEFAULTED	(CONF_GLOBAL | CONF_DEFAULTED)
+#define REPEATS		CONF_REPEATS
+#define RESTART		CONF_RESTART
 
 static const struct conf_choice dispatch_choices[] = {
 	{ "inline", HARBOR_DISPATCH_INLINE }, { "pool", HARBOR_DISPATCH_POOL },
@@ -59,34 +61,38 @@ static const struct conf_choice send_proxy_choices[] = {
 /* In the order of harbord.conf(5).  A keyword applied with another (deny
  * with allow, the PROXY settings with proxy-protocol, passenv with env,
  * group with user, stderr-line-max with stderr-rate) has no apply of its
- * own. */
+ * own.  A keyword stands once in its block unless it REPEATS (its values
+ * add up); a global the running server was made with, which a reload
+ * cannot change, needs a RESTART. */
 const struct conf_keyword conf_keywords[] = {
 	/* global */
-	{ "io-threads", DEFAULTED, CONF_NUMBER, 0, MAX_THREADS, .dflt = -1,
+	{ "io-threads", DEFAULTED | RESTART, CONF_NUMBER, 0, MAX_THREADS, .dflt = -1,
 	    .offset = G(io_threads) },
-	{ "workers", DEFAULTED, CONF_NUMBER, 1, MAX_THREADS, .dflt = -1,
+	{ "workers", DEFAULTED | RESTART, CONF_NUMBER, 1, MAX_THREADS, .dflt = -1,
 	    .offset = G(workers) },
-	{ "queue-size", DEFAULTED, CONF_NUMBER, 1, MAX_QUEUE, .dflt = 0,
+	{ "queue-size", DEFAULTED | RESTART, CONF_NUMBER, 1, MAX_QUEUE, .dflt = 0,
 	    .offset = G(queue_size) },
-	{ "max-connections", DEFAULTED, CONF_NUMBER, 0, MAX_CONNECTIONS,
-	    .dflt = 0, .offset = G(max_connections) },
+	{ "max-connections", DEFAULTED | RESTART, CONF_NUMBER, 0,
+	    MAX_CONNECTIONS, .dflt = 0, .offset = G(max_connections) },
 	{ "log", DEFAULTED, CONF_SPECIAL, .dflt = DEFAULT_LOG, .offset = G(log),
 	    .parse = conf_parse_log },
-	{ "pidfile", GLOBAL, CONF_PATH, .offset = G(pidfile) },
-	{ "user", GLOBAL, CONF_WORD, .offset = G(user) },
-	{ "group", GLOBAL, CONF_WORD, .offset = G(group) },
-	{ "chroot", GLOBAL | CONF_ABSOLUTE, CONF_PATH,
+	{ "pidfile", GLOBAL | RESTART, CONF_PATH, .offset = G(pidfile) },
+	{ "user", GLOBAL | RESTART, CONF_WORD, .offset = G(user) },
+	{ "group", GLOBAL | RESTART, CONF_WORD, .offset = G(group) },
+	{ "chroot", GLOBAL | RESTART | CONF_ABSOLUTE, CONF_PATH,
 	    .offset = G(chroot_dir) },
 	{ "shutdown-timeout", DEFAULTED, CONF_DURATION, 0, MAX_DURATION_MS,
 	    .dflt = DEFAULT_SHUTDOWN_MS, .offset = G(shutdown_ms) },
 	/* the blocks, read by conf-parse.c */
-	{ "defaults", GLOBAL, CONF_SPECIAL, .parse = NULL },
-	{ "service", GLOBAL, CONF_SPECIAL, .parse = NULL },
-	{ "include", GLOBAL, CONF_SPECIAL, .parse = conf_parse_include },
-	{ "module", GLOBAL, CONF_SPECIAL, .parse = conf_parse_module },
+	{ "defaults", GLOBAL | REPEATS, CONF_SPECIAL, .parse = NULL },
+	{ "service", GLOBAL | REPEATS, CONF_SPECIAL, .parse = NULL },
+	{ "include", GLOBAL | REPEATS, CONF_SPECIAL,
+	    .parse = conf_parse_include },
+	{ "module", GLOBAL | REPEATS, CONF_SPECIAL,
+	    .parse = conf_parse_module },
 
 	/* service: addresses and handler */
-	{ "listen", OWN, CONF_SPECIAL, .offset = S(listen),
+	{ "listen", OWN | REPEATS, CONF_SPECIAL, .offset = S(listen),
 	    .parse = conf_parse_listen },
 	{ "backlog", SERVICE, CONF_NUMBER, 1, MAX_BACKLOG, .offset = S(backlog),
 	    .apply = conf_apply_number, .setter = SET_UINT_CHECKED,
@@ -98,11 +104,12 @@ const struct conf_keyword conf_keywords[] = {
 	{ "forward", OWN, CONF_SPECIAL, .offset = S(forward_to),
 	    .parse = conf_parse_forward },
 	/* exec */
-	{ "env", SERVICE | CONF_MERGED | CONF_APPLY_ALWAYS, CONF_SPECIAL,
-	    .offset = S(env), .handler = "exec", .parse = conf_parse_env,
-	    .apply = conf_apply_exec_env },
-	{ "passenv", SERVICE | CONF_MERGED, CONF_SPECIAL, .offset = S(passenv),
-	    .handler = "exec", .parse = conf_parse_passenv },
+	{ "env", SERVICE | REPEATS | CONF_MERGED | CONF_APPLY_ALWAYS,
+	    CONF_SPECIAL, .offset = S(env), .handler = "exec",
+	    .parse = conf_parse_env, .apply = conf_apply_exec_env },
+	{ "passenv", SERVICE | REPEATS | CONF_MERGED, CONF_SPECIAL,
+	    .offset = S(passenv), .handler = "exec",
+	    .parse = conf_parse_passenv },
 	{ "max-children", SERVICE, CONF_NUMBER, 0, MAX_CONNECTIONS,
 	    .offset = S(max_children), .handler = "exec",
 	    .apply = conf_apply_number, .setter = SET_UINT,
@@ -136,18 +143,20 @@ const struct conf_keyword conf_keywords[] = {
 	{ "max-input", SERVICE, CONF_SIZE, 1, MAX_INPUT, .offset = S(max_input),
 	    .apply = conf_apply_number, .setter = SET_SIZE_CHECKED,
 	    .set.size_checked = harbor_service_set_max_input },
-	{ "option", OWN, CONF_SPECIAL, .offset = S(opts),
+	{ "option", OWN | REPEATS, CONF_SPECIAL, .offset = S(opts),
 	    .parse = conf_parse_option },
 	{ "quote-file", SERVICE, CONF_PATH, .offset = S(quote_file),
 	    .handler = "qotd", .apply = conf_apply_quote_file },
 	/* who may connect */
-	{ "allow", SERVICE, CONF_NETWORKS, .offset = S(rules),
+	{ "allow", SERVICE | REPEATS, CONF_NETWORKS, .offset = S(rules),
 	    .apply = conf_apply_rules },
-	{ "deny", SERVICE | CONF_DENY, CONF_NETWORKS, .offset = S(rules) },
+	{ "deny", SERVICE | REPEATS | CONF_DENY, CONF_NETWORKS,
+	    .offset = S(rules) },
 	{ "proxy-protocol", SERVICE | CONF_APPLY_ALWAYS, CONF_CHOICE,
 	    .choices = proxy_choices, .offset = S(proxy_versions),
 	    .apply = conf_apply_proxy },
-	{ "trusted-proxies", SERVICE, CONF_NETWORKS, .offset = S(trusted) },
+	{ "trusted-proxies", SERVICE | REPEATS, CONF_NETWORKS,
+	    .offset = S(trusted) },
 	{ "proxy-header-timeout", SERVICE, CONF_DURATION, 1, MAX_DURATION_MS,
 	    .offset = S(proxy_timeout_ms) },
 	/* limits */
@@ -220,6 +229,18 @@ conf_keyword_scope(size_t i)
 }
 
 int
+conf_keyword_repeats(size_t i)
+{
+	return (conf_keywords[i].flags & CONF_REPEATS) != 0;
+}
+
+int
+conf_keyword_needs_restart(size_t i)
+{
+	return (conf_keywords[i].flags & CONF_RESTART) != 0;
+}
+
+int
 conf_keyword_find(const char *name, unsigned scope)
 {
 	size_t	i, n = conf_keyword_count();
@@ -273,6 +294,23 @@ conf_source(const struct conf_keyword *kw, const struct conf_service *s,
 	    (handler != NULL && strcmp(kw->handler, handler) == 0)))
 		return d;
 	return NULL;
+}
+
+int
+conf_keyword_again(struct parser *ps, const struct conf_keyword *kw,
+    const struct statement *st, struct conf_pos *first)
+{
+	struct conf_pos	*at = &first[kw - conf_keywords];
+
+	if (at->line == 0) {
+		*at = st->tok[0].pos;
+		return 0;
+	}
+	if (kw->flags & CONF_REPEATS)
+		return 0;
+	conf_error(ps->errs, &st->tok[0].pos, "'%s' given again (first at "
+	    "%s:%u:%u)", kw->name, at->file, at->line, at->col);
+	return 1;
 }
 
 /* --- reading values --------------------------------------------------------- */

@@ -71,6 +71,8 @@ struct parser {
 	struct conf_snapshot	*record;	/* keeps what is read */
 	const struct conf_snapshot *replay;	/* reads from it instead */
 	int			 record_failed;
+	/* Where each global keyword first stood, in any file. */
+	struct conf_pos		 global_first[CONF_KEYWORDS_MAX];
 };
 
 enum conf_type {
@@ -96,6 +98,9 @@ enum conf_type {
 					   service's both apply */
 #define CONF_DEFAULTED		0x400	/* a global: dflt is its value
 					   unless set */
+#define CONF_REPEATS		0x800	/* may stand more than once in its
+					   block; the others, once */
+#define CONF_RESTART		0x1000	/* a global a reload cannot apply */
 
 struct conf_choice {
 	const char	*name;
@@ -163,6 +168,11 @@ const struct conf_keyword *conf_keyword_named(const char *name,
  * against the keyword's type, stores the value, and records where. */
 void	conf_keyword_read(struct parser *ps, const struct conf_keyword *kw,
 	    struct statement *st, void *block, struct conf_set_at *set);
+/* Whether statement st repeats its keyword kw in a block where it
+ * may stand once (said as an error, naming both places); first holds
+ * where each keyword of the table first stood in the block. */
+int	conf_keyword_again(struct parser *ps, const struct conf_keyword *kw,
+	    const struct statement *st, struct conf_pos *first);
 /* "unknown keyword", with the nearest known one of the scope. */
 void	conf_unknown_keyword(struct parser *ps, const struct token *t,
 	    unsigned scope, const char *where);

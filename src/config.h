@@ -221,11 +221,31 @@ struct conf_keyword;
 size_t		 conf_keyword_count(void);
 const char	*conf_keyword_name(size_t i);
 unsigned	 conf_keyword_scope(size_t i);
+/* Whether the keyword may stand more than once in its block. */
+int		 conf_keyword_repeats(size_t i);
+/* Whether a reload cannot apply it: it takes a restart. */
+int		 conf_keyword_needs_restart(size_t i);
 /* The table index of a keyword of that scope, or -1. */
 int		 conf_keyword_find(const char *name, unsigned scope);
 /* Whether a service (or the defaults) sets the keyword itself. */
 int		 conf_service_sets(const struct conf_service *svc,
 		    const char *name);
+
+/* A setting that a reload changed and only a restart applies, as the
+ * log says it: "workers", "the global max-connections". */
+struct conf_restart {
+	char	what[64];
+};
+/* The keywords that need a restart (the table's) whose values differ
+ * between the running configuration and the reloaded one, in the
+ * table's order: up to max of them into out; how many. */
+size_t		 config_restart_changes(const struct config *old,
+		    const struct config *new, struct conf_restart *out,
+		    size_t max);
+
+/* The characters a backslash may escape between double quotes, as a
+ * string ("\\\"tn"). */
+const char	*conf_string_escapes(void);
 
 /* Tests only: the parser's allocations fail from the n-th on (counting
  * from 1); 0, as it starts: never. */

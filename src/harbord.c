@@ -119,35 +119,18 @@ harbord_apply_log(const struct config *conf, int foreground)
 	return r;
 }
 
-static int
-same_string(const char *a, const char *b)
-{
-	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
-}
-
+/* The settings the server was made with (the table says which): a
+ * reload leaves them as they were. */
 void
 harbord_warn_restart_needed(const struct config *old, const struct config *new)
 {
-	if (old->io_threads != new->io_threads)
-		harbor_log(HARBOR_LOG_WARNING, "io-threads changed: takes "
-		    "effect when harbord restarts");
-	if (old->workers != new->workers)
-		harbor_log(HARBOR_LOG_WARNING, "workers changed: takes effect "
-		    "when harbord restarts");
-	if (old->max_connections != new->max_connections)
-		harbor_log(HARBOR_LOG_WARNING, "the global max-connections "
-		    "changed: takes effect when harbord restarts");
-	if (old->queue_size != new->queue_size)
-		harbor_log(HARBOR_LOG_WARNING, "queue-size changed: takes "
-		    "effect when harbord restarts");
-	if (!same_string(old->pidfile, new->pidfile))
-		harbor_log(HARBOR_LOG_WARNING, "pidfile changed: takes effect "
-		    "when harbord restarts");
-	if (!same_string(old->user, new->user) ||
-	    !same_string(old->group, new->group) ||
-	    !same_string(old->chroot_dir, new->chroot_dir))
-		harbor_log(HARBOR_LOG_WARNING, "user, group or chroot changed: "
-		    "takes effect when harbord restarts");
+	struct conf_restart	changed[CONF_KEYWORDS_MAX];
+	size_t			i, n;
+
+	n = config_restart_changes(old, new, changed, CONF_KEYWORDS_MAX);
+	for (i = 0; i < n; i++)
+		harbor_log(HARBOR_LOG_WARNING, "%s changed: takes effect when "
+		    "harbord restarts", changed[i].what);
 }
 
 void

@@ -928,6 +928,47 @@ START_TEST(test_reload_bind_failure)
 }
 END_TEST
 
+/* A reload that changes what only a restart applies says so, one line
+ * for each setting, and applies the rest. */
+START_TEST(test_reload_restart_settings)
+{
+	struct hdaemon *d = hd_start(reload_cfg1, NULL);
+	static const char *const said[] = {
+		"io-threads changed: takes effect when harbord restarts",
+		"the global max-connections changed: takes effect when "
+		"harbord restarts",
+		"chroot changed: takes effect when harbord restarts",
+		"the global group changed: takes effect when harbord restarts",
+	};
+	size_t i;
+	int fd;
+
+	hd_rewrite_config(d,
+	    "io-threads 3\n"
+	    "workers 2\n"
+	    "max-connections 100\n"
+	    "chroot /\n"
+	    "group daemon\n"
+	    "shutdown-timeout 2s\n"
+	    "service echo {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    handler echo\n"
+	    "}\n");
+	hd_mark(d);
+	ck_assert_int_eq(hd_signal(d, SIGHUP), 0);
+	HD_EXPECT_LOG(d, "configuration reloaded: 1 services", 5000);
+	for (i = 0; i < sizeof said / sizeof said[0]; i++)
+		HD_EXPECT_LOG(d, said[i], 1000);
+	/* workers kept its value, shutdown-timeout takes effect now. */
+	ck_assert_int_eq(hd_count_log(d, "workers changed"), 0);
+	ck_assert_int_eq(hd_count_log(d, "shutdown-timeout changed"), 0);
+	fd = hc_connect_ok(hd_port(d, "echo"));
+	ck_assert(hc_echo_ok(fd, "after the reload\n"));
+	hc_close(fd);
+	hd_finish(d);
+}
+END_TEST
+
 /* --- SIGTERM --------------------------------------------------------------- */
 
 /* Connecting fails with ECONNREFUSED within timeout_ms. */
@@ -1405,6 +1446,7 @@ daemon_suite(void)
 	add_test_not_windows(tc, test_reload, NO_SIGNALS);
 	add_test_not_windows(tc, test_reload_broken_config, NO_SIGNALS);
 	add_test_not_windows(tc, test_reload_bind_failure, NO_SIGNALS);
+	add_test_not_windows(tc, test_reload_restart_settings, NO_SIGNALS);
 	suite_add_tcase(s, tc);
 
 	tc = harness_tcase("shutdown");

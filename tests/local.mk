@@ -10,7 +10,8 @@ TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(HARBOR_TEST_CFLAGS)
 TEST_LIBS = $(CHECK_LIBS)
 CORE_LIBS = $(LIBEVENT_LIBS) $(LIBEVENT_PTHREADS_LIBS)
 
-harbor_tests = tests/unit_config tests/unit_conftable tests/unit_addr \
+harbor_tests = tests/unit_config tests/unit_conftable tests/unit_confwords \
+	tests/unit_addr \
 	tests/unit_acl \
 	tests/unit_limits tests/unit_proxy tests/unit_framing \
 	tests/unit_pool tests/unit_library tests/library_api \
@@ -55,6 +56,11 @@ tests_unit_conftable_SOURCES = tests/unit_conftable.c
 tests_unit_conftable_CFLAGS = $(TEST_CFLAGS)
 tests_unit_conftable_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_unit_conftable_LDADD = src/libharbordconf.la src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
+
+tests_unit_confwords_SOURCES = tests/unit_confwords.c
+tests_unit_confwords_CFLAGS = $(TEST_CFLAGS)
+tests_unit_confwords_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
+tests_unit_confwords_LDADD = src/libharbordconf.la src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
 
 tests_unit_addr_SOURCES = tests/unit_addr.c
 tests_unit_addr_CFLAGS = $(TEST_CFLAGS)

@@ -186,6 +186,27 @@ START_TEST(test_bad_values)
 	bad("service e { listen localhost:7; handler echo }\n",
 	    "t.conf:1:20: bad IPv4 address 'localhost' (expected a numeric "
 	    "address such as 127.0.0.1, or *)");
+	/* No other protocol, no scheme. */
+	bad("service e { listen 127.0.0.1:7 udp:127.0.0.1:53; handler echo }\n",
+	    "t.conf:1:32: bad listen address 'udp:127.0.0.1:53': harbord "
+	    "serves TCP only, on ADDRESS:PORT, [IPv6]:PORT or *:PORT, with no "
+	    "scheme such as 'udp:'");
+	bad("service e { listen tcp6:[::1]:7; handler echo }\n",
+	    "t.conf:1:20: bad listen address 'tcp6:[::1]:7': harbord serves "
+	    "TCP only, on ADDRESS:PORT, [IPv6]:PORT or *:PORT, with no scheme "
+	    "such as 'tcp6:'");
+	bad("service e { listen unix:/run/h.sock; handler echo }\n",
+	    "t.conf:1:20: bad listen address 'unix:/run/h.sock': harbord "
+	    "serves TCP only, on ADDRESS:PORT, [IPv6]:PORT or *:PORT, with no "
+	    "scheme such as 'unix:'");
+	bad("service e { listen TCP-LISTEN:0.0.0.0:7; handler echo }\n",
+	    "t.conf:1:20: bad listen address 'TCP-LISTEN:0.0.0.0:7': harbord "
+	    "serves TCP only, on ADDRESS:PORT, [IPv6]:PORT or *:PORT, with no "
+	    "scheme such as 'TCP-LISTEN:'");
+	/* An unbracketed IPv6 address is not taken for one. */
+	bad("service e { listen fe80::1:7; handler echo }\n",
+	    "t.conf:1:20: bad address 'fe80::1:7' (write IPv6 addresses in "
+	    "brackets: [::1]:7)");
 	bad("service e { listen 127.0.0.1:7; handler ehco }\n",
 	    "t.conf:1:41: unknown handler 'ehco' (expected echo, discard, "
 	    "chargen, daytime, time, qotd, or a handler of a module)");
@@ -509,6 +530,22 @@ START_TEST(test_include_errors_name_the_included_file)
 }
 END_TEST
 
+/* The global part is one block, across the files it includes. */
+START_TEST(test_given_again_in_another_file)
+{
+	char	path[512], want[1400];
+
+	write_file("main.conf", "user nobody\ninclude sub.conf\n");
+	write_file("sub.conf", "# site settings\n  user root\n");
+	snprintf(path, sizeof path, "%s/main.conf", tmpdir);
+	ck_assert_ptr_null(config_load_file(path, &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	snprintf(want, sizeof want, "%s/sub.conf:2:3: 'user' given again "
+	    "(first at %s:1:1)", tmpdir, path);
+	ck_assert_str_eq(errs.msg[0], want);
+}
+END_TEST
+
 START_TEST(test_include_loop_stops)
 {
 	char		 path[512];
@@ -737,46 +774,6 @@ START_TEST(test_make_exec_and_forward)
 }
 END_TEST
 
-START_TEST(test_durations_and_sizes)
-{
-	unsigned long long	v;
-	char			err[256];
-
-	ck_assert_int_eq(parse_duration_ms("30", 1ULL << 40, &v, err,
-	    sizeof err), 0);
-	ck_assert_uint_eq(v, 30000);
-	ck_assert_int_eq(parse_duration_ms("250ms", 1ULL << 40, &v, err,
-	    sizeof err), 0);
-	ck_assert_uint_eq(v, 250);
-	ck_assert_int_eq(parse_duration_ms("5m", 1ULL << 40, &v, err,
-	    sizeof err), 0);
-	ck_assert_uint_eq(v, 300000);
-	ck_assert_int_eq(parse_duration_ms("2h", 1ULL << 40, &v, err,
-	    sizeof err), 0);
-	ck_assert_uint_eq(v, 7200000);
-	ck_assert_int_eq(parse_duration_ms("0", 1ULL << 40, &v, err,
-	    sizeof err), 0);
-	ck_assert_uint_eq(v, 0);
-	ck_assert_int_eq(parse_duration_ms("31d", 30ULL * 86400000, &v, err,
-	    sizeof err), -1);
-	ck_assert_str_eq(err, "duration '31d' is too large");
-	ck_assert_int_eq(parse_duration_ms("99999999999999999999999s",
-	    1ULL << 40, &v, err, sizeof err), -1);
-	ck_assert_int_eq(parse_duration_ms("s", 1ULL << 40, &v, err,
-	    sizeof err), -1);
-	ck_assert_int_eq(parse_duration_ms("1.5s", 1ULL << 40, &v, err,
-	    sizeof err), -1);
-	ck_assert_int_eq(parse_size("64k", 1ULL << 30, &v, err, sizeof err),
-	    0);
-	ck_assert_uint_eq(v, 65536);
-	ck_assert_int_eq(parse_size("2M", 1ULL << 30, &v, err, sizeof err),
-	    0);
-	ck_assert_uint_eq(v, 2097152);
-	ck_assert_int_eq(parse_size("17m", 16ULL << 20, &v, err, sizeof err),
-	    -1);
-}
-END_TEST
-
 /* A configuration read once, then again from what was read, with the
  * files gone: the same services, and the same positions in errors. */
 START_TEST(test_snapshot_replays_what_was_read)
@@ -865,7 +862,6 @@ main(void)
 	tcase_add_test(tc, test_limit_keywords);
 	tcase_add_test(tc, test_every_error_is_reported);
 	tcase_add_test(tc, test_garbage_is_bounded);
-	tcase_add_test(tc, test_durations_and_sizes);
 	tcase_add_test(tc, test_exec_and_forward);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(tf, files_setup, files_teardown);
@@ -878,6 +874,7 @@ main(void)
 	tcase_add_test(tf, test_include_errors_name_the_included_file);
 	tcase_add_test(tf, test_include_loop_stops);
 	tcase_add_test(tf, test_snapshot_replays_what_was_read);
+	tcase_add_test(tf, test_given_again_in_another_file);
 	tcase_add_test(tf, test_make_services_reads_quote_files);
 	tcase_add_test(tf, test_make_exec_and_forward);
 	suite_add_tcase(s, tf);
