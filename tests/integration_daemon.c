@@ -956,7 +956,7 @@ START_TEST(test_reload_restart_settings)
 	    "}\n");
 	hd_mark(d);
 	ck_assert_int_eq(hd_signal(d, SIGHUP), 0);
-	HD_EXPECT_LOG(d, "configuration reloaded: 1 services", 5000);
+	HD_EXPECT_LOG(d, "configuration reloaded: 1 service", 5000);
 	for (i = 0; i < sizeof said / sizeof said[0]; i++)
 		HD_EXPECT_LOG(d, said[i], 1000);
 	/* workers kept its value, shutdown-timeout takes effect now. */
