@@ -296,6 +296,27 @@ conf_source(const struct conf_keyword *kw, const struct conf_service *s,
 	return NULL;
 }
 
+const struct conf_pos *
+config_value_pos(const struct config *conf, const struct conf_service *s,
+    const char *name)
+{
+	const struct conf_keyword	*kw;
+	const struct conf_service	*from;
+	const struct conf_pos		*at;
+
+	if (s == NULL) {
+		if ((kw = conf_keyword_named(name, CONF_GLOBAL)) == NULL)
+			return NULL;
+		at = &conf->set[kw - conf_keywords].value;
+		return at->line != 0 ? at : NULL;
+	}
+	if ((kw = conf_keyword_named(name, CONF_SERVICE)) == NULL ||
+	    (from = conf_source(kw, s, &conf->defaults, s->handler != NULL ?
+	    s->handler : conf->defaults.handler)) == NULL)
+		return NULL;
+	return &from->set[kw - conf_keywords].value;
+}
+
 int
 conf_keyword_again(struct parser *ps, const struct conf_keyword *kw,
     const struct statement *st, struct conf_pos *first)

@@ -199,6 +199,10 @@ struct conf_snapshot *conf_snapshot_decode(const unsigned char *buf,
  * loaded already, by an earlier reload, is not loaded again); NULL with
  * errs filled on failure (e.g. a quote-file that cannot be read, a
  * module that cannot be loaded). */
+/* Where a keyword's value was given: globally (s NULL), or for service s
+ * (in its block or the defaults); NULL when it was not. */
+const struct conf_pos *config_value_pos(const struct config *conf,
+		    const struct conf_service *s, const char *keyword);
 /* Whether a path names its file from the root (or a drive, on Windows). */
 int		 conf_path_is_absolute(const char *path);
 /* The modules alone (make_services does this first): 0, or -1 with errs. */

@@ -21,6 +21,7 @@
 #include "pidfile.h"
 #include "privdrop.h"
 #include "privsep.h"
+#include "startcheck.h"
 
 #ifndef HARBORD_CONF
 #define HARBORD_CONF	"/etc/harbord.conf"
@@ -166,8 +167,21 @@ check_only(struct harbord *hd)
 	struct conf_errors	  errs = { .n = 0 };
 	struct harbor_service	**svcs;
 	size_t			  n, i;
+	char			  err[512];
 
-	if ((svcs = config_make_services(hd->conf, &n, &errs)) == NULL) {
+	/* As the serving process would: the modules while root, then the
+	 * drop (this process goes no further), then the rest from where
+	 * it stands. */
+	if (startcheck_accounts(hd->conf, &errs) == -1 ||
+	    config_load_modules(hd->conf, &errs) == -1)
+		goto failed;
+	if (privdrop_apply(err, sizeof err) == -1) {
+		harbor_log(HARBOR_LOG_ERR, "%s", err);
+		return EXIT_CONFIG;
+	}
+	if (startcheck_files(hd->conf, &errs) == -1 ||
+	    (svcs = config_make_services(hd->conf, &n, &errs)) == NULL) {
+failed:
 		harbord_log_errors(&errs);
 		conf_errors_clear(&errs);
 		return EXIT_CONFIG;
@@ -242,6 +256,12 @@ main(int argc, char **argv)
 	}
 	if (check) {
 		status = check_only(&hd);
+		goto out;
+	}
+	if (startcheck_accounts(hd.conf, &errs) == -1) {
+		harbord_log_errors(&errs);
+		conf_errors_clear(&errs);
+		status = EXIT_CONFIG;
 		goto out;
 	}
 

@@ -21,7 +21,6 @@
 #endif
 
 #include "compat.h"
-#include "harbor.h"
 #include "privdrop.h"
 
 #if defined(HAVE_PWD_H) && defined(HAVE_GRP_H) && !defined(_WIN32)
@@ -133,6 +132,26 @@ privdrop_prepare(const struct privdrop *pd, char *err, size_t errlen)
 #endif
 }
 
+void
+privdrop_describe(char *buf, size_t len)
+{
+#if defined(HAVE_PWD_H) && defined(HAVE_GRP_H) && !defined(_WIN32)
+	if (plan.active) {
+		snprintf(buf, len, "user %s (uid %ld), group %s%s (gid %ld)%s%s",
+		    plan.user, (long)plan.uid, plan.group != NULL ? plan.group :
+		    "of user ", plan.group != NULL ? "" : plan.user,
+		    (long)plan.gid, plan.chroot_dir != NULL ?
+		    ", chrooted to " : "", plan.chroot_dir != NULL ?
+		    plan.chroot_dir : "");
+		return;
+	}
+	snprintf(buf, len, "uid %ld, gid %ld, as started", (long)geteuid(),
+	    (long)getegid());
+#else
+	snprintf(buf, len, "the user that started it");
+#endif
+}
+
 int
 privdrop_apply(char *err, size_t errlen)
 {
@@ -157,12 +176,6 @@ privdrop_apply(char *err, size_t errlen)
 		    "to user '%s'", plan.user);
 		return -1;
 	}
-	harbor_log(HARBOR_LOG_NOTICE, "serving as user %s (uid %ld), group "
-	    "%s%s (gid %ld)%s%s", plan.user, (long)plan.uid,
-	    plan.group != NULL ? plan.group : "of user ",
-	    plan.group != NULL ? "" : plan.user, (long)plan.gid,
-	    plan.chroot_dir != NULL ? ", chrooted to " : "",
-	    plan.chroot_dir != NULL ? plan.chroot_dir : "");
 	return 0;
 #else
 	return 0;

@@ -24,6 +24,9 @@ struct group	*privdrop_group(const char *name);
  * with a message when an account does not exist, or is one a non-root
  * harbord cannot become.  Run as root with no user named: nobody. */
 int	privdrop_prepare(const struct privdrop *pd, char *err, size_t errlen);
+/* Who harbord serves as, once the plan is applied: "user nobody (uid
+ * 65534), group of user nobody (gid 65534), chrooted to /var/empty". */
+void	privdrop_describe(char *buf, size_t len);
 /* chroot, then groups, gid and uid; checks root cannot be had back. */
 int	privdrop_apply(char *err, size_t errlen);
 

@@ -25,6 +25,7 @@
 #include "logsink.h"
 #include "privdrop.h"
 #include "privsep.h"
+#include "startcheck.h"
 
 /* A listening socket the parent sent, until the server takes it. */
 struct given_socket {
@@ -342,6 +343,16 @@ serving_alone(struct harbord *hd)
 	memset(&sv, 0, sizeof sv);
 	sv.hd = hd;
 	sv.sock = -1;
+	{
+		struct conf_errors	errs = { .n = 0 };
+
+		if (startcheck_files(hd->conf, &errs) == -1) {
+			harbord_log_errors(&errs);
+			conf_errors_clear(&errs);
+			status = EXIT_CONFIG;
+			goto out;
+		}
+	}
 	if ((status = serving_build(&sv, hd->conf)) != 0)
 		goto out;
 	{
@@ -586,6 +597,15 @@ serving_run(struct harbord *hd, int sock)
 		    privdrop_apply(err, sizeof err) == -1) {
 			harbor_log(HARBOR_LOG_ERR, "%s", err);
 			send_applied(&sv, 0, err);
+			status = EXIT_CONFIG;
+			goto out;
+		}
+		privdrop_describe(err, sizeof err);
+		harbor_log(HARBOR_LOG_NOTICE, "serving as %s", err);
+		if (startcheck_files(conf, &errs) == -1) {
+			harbord_log_errors(&errs);
+			send_applied(&sv, 0, errs.msg[0]);
+			conf_errors_clear(&errs);
 			status = EXIT_CONFIG;
 			goto out;
 		}

@@ -179,9 +179,13 @@ START_TEST(test_check_good_config)
 	    "    quote-file \"%s\"\n"
 	    "    max-connections 0\n"
 	    "}\n", qpath);
-	char *path = harness_write_temp("good.conf", cfg);
+	/* As root, -n reads the quote file as the serving user would: the
+	 * one the tests name. */
+	char *full = harness_daemon_config(cfg);
+	char *path = harness_write_temp("good.conf", full);
 	struct hrun r;
 
+	free(full);
 	run(&r, "-n", "-f", path, NULL);
 	if (r.code != 0)
 		print_run("harbord -n (good config)", &r);
@@ -378,7 +382,9 @@ START_TEST(test_check_long_quote)
 	qpath = harness_write_temp("quotes", qtext);
 	cfg = harness_fmt("service qotd {\n    listen 127.0.0.1:0\n"
 	    "    handler qotd\n    quote-file %s\n}\n", qpath);
-	path = harness_write_temp("longquote.conf", cfg);
+	free(qtext);
+	qtext = harness_daemon_config(cfg);
+	path = harness_write_temp("longquote.conf", qtext);
 	want = harness_fmt("%s:2:", qpath);
 
 	run(&r, "-n", "-f", path, NULL);

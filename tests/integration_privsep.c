@@ -409,6 +409,93 @@ START_TEST(test_serving_failure_reaches_starter)
 	free(dir);
 }
 END_TEST
+
+/* -n and a start agree, on each thing a start checks as root, and say
+ * where: each case's configuration, what -n prints (NULL: OK). */
+struct agree_case {
+	const char	*name;
+	const char	*conf;		/* %s: a directory of the test's */
+	const char	*error;		/* %s: the file's path */
+};
+
+static const struct agree_case agree_cases[] = {
+	{ "no such user", "user nosuchuser\n"
+	  "service e { listen 127.0.0.1:0; handler echo }\n",
+	  "%s:1:6: user 'nosuchuser': no such user" },
+	{ "no such group", "user nobody\ngroup nosuchgroup\n"
+	  "service e { listen 127.0.0.1:0; handler echo }\n",
+	  "%s:1:6: group 'nosuchgroup': no such group" },
+	{ "a user by number", "user 65534\n"
+	  "service e { listen 127.0.0.1:0; handler echo }\n", NULL },
+	{ "no user: nobody", "service e { listen 127.0.0.1:0; "
+	  "handler echo }\n", NULL },
+	{ "chroot missing", "user nobody\nchroot %s/none\n"
+	  "service e { listen 127.0.0.1:0; handler echo }\n",
+	  "%s:2:8: chroot " },
+	{ "exec outside the jail", "user nobody\nchroot %s\n"
+	  "service x {\n  listen 127.0.0.1:0\n  exec /bin/cat\n}\n",
+	  "%s:5:8: service 'x': cannot run /bin/cat: No such file or "
+	  "directory (inside the chroot " },
+	{ "quote file nobody cannot read", "user nobody\n"
+	  "service q { listen 127.0.0.1:0; handler qotd;\n"
+	  "  quote-file %s/secret }\n",
+	  "%s:3:14: service 'q': cannot open quote-file " },
+};
+
+START_TEST(test_check_agrees_with_start)
+{
+	const struct agree_case *c = &agree_cases[_i];
+	char *dir, *conf, *path, *want = NULL, *secret;
+	const char *args[5];
+	struct hrun r;
+
+	if (!need_root("test_check_agrees_with_start"))
+		return;
+	dir = harness_fmt("%s/agree%d", harness_tmpdir(), _i);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	secret = harness_fmt("%s/secret", dir);
+	harness_write_file(secret, "only root reads this\n");
+	ck_assert_int_eq(chmod(secret, 0600), 0);
+	conf = harness_fmt(c->conf, dir);
+	path = harness_write_temp("agree.conf", conf);
+	if (c->error != NULL)
+		want = harness_fmt(c->error, path);
+
+	args[0] = "-n";
+	args[1] = "-f";
+	args[2] = path;
+	args[3] = NULL;
+	harness_run(args, 10000, &r);
+	ck_assert_msg(c->error == NULL ? r.code == 0 : r.code == EXIT_CONFIG,
+	    "%s: -n exit %d\n%s", c->name, r.code, r.err);
+	if (want != NULL)
+		ck_assert_msg(strstr(r.err, want) != NULL, "%s: -n said\n%s"
+		    "without\n%s", c->name, r.err, want);
+	harness_run_free(&r);
+
+	/* A start: stays up if -n said OK (stopped by the timeout then),
+	 * or exits as -n did, saying the same. */
+	args[0] = "-d";
+	harness_run(args, c->error == NULL ? 1500 : 10000, &r);
+	if (c->error == NULL)
+		ck_assert_msg(r.code == -1, "%s: a start exited %d\n%s",
+		    c->name, r.code, r.err);
+	else {
+		ck_assert_msg(r.code == EXIT_CONFIG, "%s: a start exited %d\n%s",
+		    c->name, r.code, r.err);
+		ck_assert_msg(strstr(r.err, want + strlen(path) + 1) != NULL,
+		    "%s: a start said\n%s", c->name, r.err);
+	}
+	harness_run_free(&r);
+	unlink(secret);
+	rmdir(dir);
+	free(want);
+	free(path);
+	free(conf);
+	free(secret);
+	free(dir);
+}
+END_TEST
 #endif /* !_WIN32 */
 
 int
@@ -426,6 +513,8 @@ main(void)
 	tcase_add_test(tc, test_reload_under_chroot);
 	tcase_add_test(tc, test_serving_process_restarted);
 	tcase_add_test(tc, test_serving_failure_reaches_starter);
+	tcase_add_loop_test(tc, test_check_agrees_with_start, 0,
+	    (int)(sizeof agree_cases / sizeof agree_cases[0]));
 #else
 	check_skip("privsep", "no root, no fork, no privilege separation on "
 	    "Windows");
