@@ -42,6 +42,16 @@ void	compat_socket_nosigpipe(int fd);
 void	*compat_module_open(const char *path, char *err, size_t errlen);
 void	*compat_module_symbol(void *handle, const char *name);
 
+/* The addresses of host and port for TCP, from the system's resolver
+ * (getaddrinfo(3), any family): 0, or -1 with why in the system's words
+ * (gai_strerror(3); the error of EAI_SYSTEM).  It may block as long as the
+ * resolver does: never on an event loop.  Free with
+ * compat_resolve_free(). */
+struct addrinfo;
+int	compat_resolve_tcp(const char *host, const char *port,
+    struct addrinfo **res, char *why, size_t whylen);
+void	compat_resolve_free(struct addrinfo *res);
+
 /* Detaches from the terminal: fork, setsid, chdir /, stdio to /dev/null.
  * daemon(3) is not POSIX, so harbord does it itself everywhere.  The
  * process that started stays until the detached one reports with

@@ -42,6 +42,7 @@ thread_create(thread_t *t, void (*fn)(void *), void *arg)
 }
 
 void thread_join(thread_t t) { WaitForSingleObject(t, INFINITE); CloseHandle(t); }
+void thread_detach(thread_t t) { CloseHandle(t); }
 void mutex_init(mutex_t *m) { InitializeCriticalSection(m); }
 void mutex_destroy(mutex_t *m) { DeleteCriticalSection(m); }
 void mutex_lock(mutex_t *m) { EnterCriticalSection(m); }
@@ -93,6 +94,7 @@ thread_create(thread_t *t, void (*fn)(void *), void *arg)
 }
 
 void thread_join(thread_t t) { (void)pthread_join(t, NULL); }
+void thread_detach(thread_t t) { (void)pthread_detach(t); }
 void mutex_init(mutex_t *m) { (void)pthread_mutex_init(m, NULL); }
 void mutex_destroy(mutex_t *m) { (void)pthread_mutex_destroy(m); }
 void mutex_lock(mutex_t *m) { (void)pthread_mutex_lock(m); }

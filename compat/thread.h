@@ -24,6 +24,8 @@ typedef pthread_cond_t		cond_t;
 /* Threads the library starts block every signal. */
 int	thread_create(thread_t *t, void (*fn)(void *), void *arg);
 void	thread_join(thread_t t);
+/* The thread's resources go when it ends: nobody joins it. */
+void	thread_detach(thread_t t);
 void	mutex_init(mutex_t *m);
 void	mutex_destroy(mutex_t *m);
 void	mutex_lock(mutex_t *m);

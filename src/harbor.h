@@ -372,14 +372,18 @@ int	harbor_service_exec_credentials(struct harbor_service *svc, long uid,
 
 /* A service that relays each client to a backend, "host:port" or
  * "[v6]:port", resolved when the service is set up; its addresses are
- * tried in order. */
+ * tried in order.  A name that does not resolve then is logged as a
+ * warning, not refused: it is resolved again, on a thread of its own,
+ * when a client comes (the clients meanwhile wait for it, within the
+ * connect timeout), and at most once a second after a failure. */
 struct harbor_service *harbor_service_new_forward(const char *name,
     const char *target, char *err, size_t errlen);
 /* Checks a backend as harbor_service_new_forward() would, resolving
  * nothing. */
 int	harbor_forward_check(const char *target, char *err, size_t errlen);
-/* Milliseconds to wait for each backend address; default 10000.  -1 for
- * 0, or a service that does not forward. */
+/* Milliseconds to wait for each backend address, a wait for the name's
+ * resolution included in the first's; default 10000.  -1 for 0, or a
+ * service that does not forward. */
 int	harbor_service_set_connect_timeout(struct harbor_service *svc,
     unsigned ms);
 /* Send the backend a PROXY header naming the client: HARBOR_PROXY_V1 or

@@ -19,6 +19,7 @@ harbor_tests = tests/unit_config tests/unit_conftable tests/unit_confwords \
 	tests/integration_services \
 	tests/integration_access tests/integration_daemon \
 	tests/integration_privsep tests/integration_badinput tests/integration_relay \
+	tests/integration_resolve \
 	tests/integration_modules tests/integration_examples
 check_PROGRAMS = $(harbor_tests)
 TESTS = $(harbor_tests) tests/layers.sh tests/docs.sh tests/install.sh
@@ -190,7 +191,14 @@ tests_integration_relay_SOURCES = tests/integration_relay.c $(HARNESS)
 tests_integration_relay_CFLAGS = $(TEST_CFLAGS)
 tests_integration_relay_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_integration_relay_LDADD = $(TEST_LIBS)
+
+# The resolver shim is built by the test itself, with $(CC) alone: see it.
+tests_integration_resolve_SOURCES = tests/integration_resolve.c $(HARNESS)
+tests_integration_resolve_CFLAGS = $(TEST_CFLAGS)
+tests_integration_resolve_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
+tests_integration_resolve_LDADD = $(TEST_LIBS)
 endif
 
 # Runs a Windows test program under wine (a cross build's make check).
-EXTRA_DIST += tests/wine-run.sh tests/layers.sh tests/docs.sh tests/install.sh
+EXTRA_DIST += tests/wine-run.sh tests/layers.sh tests/docs.sh tests/install.sh \
+	tests/resolver-shim.c

@@ -1,6 +1,7 @@
 /*
  * The built-in handlers, and what of them the tests and fuzzers reach.
- * They are written against <harbor.h> alone, as a module would be.
+ * They are written against <harbor.h> alone, as a module would be, with
+ * compat's threads and resolver for the platform.
  */
 #ifndef HARBOR_SERVICES_H
 #define HARBOR_SERVICES_H
