@@ -136,7 +136,7 @@ void
 privdrop_describe(char *buf, size_t len)
 {
 #if defined(HAVE_PWD_H) && defined(HAVE_GRP_H) && !defined(_WIN32)
-	if (plan.active) {
+	if (plan.user != NULL) {
 		snprintf(buf, len, "user %s (uid %ld), group %s%s (gid %ld)%s%s",
 		    plan.user, (long)plan.uid, plan.group != NULL ? plan.group :
 		    "of user ", plan.group != NULL ? "" : plan.user,
