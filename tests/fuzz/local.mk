@@ -4,7 +4,8 @@
 #       $(srcdir)/tests/fuzz/corpus/config
 if FUZZING
 FUZZ_TARGETS = tests/fuzz/fuzz_config tests/fuzz/fuzz_framing \
-	tests/fuzz/fuzz_addr tests/fuzz/fuzz_quotes tests/fuzz/fuzz_proxy
+	tests/fuzz/fuzz_addr tests/fuzz/fuzz_quotes tests/fuzz/fuzz_proxy \
+	tests/fuzz/fuzz_privsep
 noinst_PROGRAMS = $(FUZZ_TARGETS)
 FUZZ_CORE = src/libharborcore.la $(LIBEVENT_LIBS) $(LIBEVENT_PTHREADS_LIBS)
 
@@ -27,4 +28,8 @@ tests_fuzz_fuzz_proxy_LDFLAGS = -fsanitize=fuzzer
 tests_fuzz_fuzz_quotes_SOURCES = tests/fuzz/fuzz_quotes.c
 tests_fuzz_fuzz_quotes_LDADD = $(FUZZ_CORE)
 tests_fuzz_fuzz_quotes_LDFLAGS = -fsanitize=fuzzer
+
+tests_fuzz_fuzz_privsep_SOURCES = tests/fuzz/fuzz_privsep.c src/privsep-msg.c
+tests_fuzz_fuzz_privsep_LDADD = src/libharbordconf.la $(FUZZ_CORE)
+tests_fuzz_fuzz_privsep_LDFLAGS = -fsanitize=fuzzer
 endif
