@@ -58,6 +58,8 @@ struct child {
 	uint64_t		 conn_id;
 	struct limits		*limits;	/* its service's */
 	int			 holds_place;	/* one of max-children */
+	int			 remote;	/* the spawner's: not ours to
+						   wait for or signal */
 	int64_t			 started_ms;
 	int64_t			 reaped_ms;	/* 0: the leader runs */
 	evutil_socket_t		 errfd;		/* -1 once at its end */
@@ -309,7 +311,7 @@ children_reap(evutil_socket_t sig, short what, void *arg)
 
 	mutex_lock(&cs->lock);
 	for (prev = &cs->list; (ch = *prev) != NULL; ) {
-		if (ch->reaped_ms != 0) {
+		if (ch->reaped_ms != 0 || ch->remote) {
 			prev = &ch->next;
 			continue;
 		}
@@ -331,6 +333,33 @@ children_reap(evutil_socket_t sig, short what, void *arg)
 			prev = &ch->next;
 			continue;
 		}
+		*prev = ch->next;
+		child_free(ch);
+	}
+	mutex_unlock(&cs->lock);
+}
+
+void
+children_ended(struct conn_host *host, pid_t pid, int status)
+{
+	struct children	*cs = host->children;
+	struct child	*ch, **prev;
+
+	if (cs == NULL)
+		return;
+	mutex_lock(&cs->lock);
+	for (prev = &cs->list; (ch = *prev) != NULL; prev = &ch->next)
+		if (ch->pid == pid && ch->remote && ch->reaped_ms == 0)
+			break;
+	if (ch == NULL) {
+		mutex_unlock(&cs->lock);
+		log_debug("pid %ld ended, which this server did not start",
+		    (long)pid);
+		return;
+	}
+	child_read_stderr(ch);
+	child_log_exit(ch, status);
+	if (child_reaped(cs, ch)) {
 		*prev = ch->next;
 		child_free(ch);
 	}
@@ -406,7 +435,8 @@ children_unlock(struct conn_host *host)
 
 int
 children_add_locked(struct conn_host *host, pid_t pid,
-    struct harbor_service *svc, uint64_t conn_id, int errfd, int place)
+    struct harbor_service *svc, uint64_t conn_id, int errfd, int place,
+    int remote)
 {
 	struct children	*cs = host->children;
 	struct child	*ch;
@@ -424,6 +454,7 @@ children_add_locked(struct conn_host *host, pid_t pid,
 	ch->cs = cs;
 	ch->limits = svc->limits;
 	ch->holds_place = place;
+	ch->remote = remote;
 	limits_hold(svc->limits);
 	ch->rate_bytes = svc->stderr_rate;
 	ch->rate.milli_per_sec = svc->stderr_rate * 1000;
@@ -461,7 +492,8 @@ children_signal(struct conn_host *host, pid_t pid, int sig)
 	mutex_lock(&cs->lock);
 	for (ch = cs->list; ch != NULL; ch = ch->next)
 		if (ch->pid == pid) {
-			r = kill(-pid, sig);
+			r = ch->remote ? host->spawner.kill(host->spawner.arg,
+			    pid, sig) : kill(-pid, sig);
 			break;
 		}
 	mutex_unlock(&cs->lock);
@@ -503,6 +535,14 @@ void
 children_free(struct conn_host *host)
 {
 	(void)host;
+}
+
+void
+children_ended(struct conn_host *host, pid_t pid, int status)
+{
+	(void)host;
+	(void)pid;
+	(void)status;
 }
 
 #endif

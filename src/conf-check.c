@@ -101,32 +101,6 @@ check_handler_keywords(const struct conf_service *s, const char *handler,
 	}
 }
 
-/* Switching to another user takes root; the user may come from
- * defaults. */
-static void
-check_program_user(const struct config *conf, const struct conf_service *s,
-    struct conf_errors *errs)
-{
-	const struct conf_service	*d = &conf->defaults;
-	const struct conf_keyword	*user, *group;
-	const struct conf_service	*from;
-	const struct conf_pos		*at;
-
-	if (conf->user == NULL || strcmp(conf->user, "root") == 0)
-		return;
-	user = conf_keyword_named("user", CONF_SERVICE);
-	group = conf_keyword_named("group", CONF_SERVICE);
-	if ((from = conf_source(user, s, d, "exec")) == NULL &&
-	    (from = conf_source(group, s, d, "exec")) == NULL)
-		return;
-	at = from->set[user - conf_keywords].kw.line > 0 ?
-	    &from->set[user - conf_keywords].kw :
-	    &from->set[group - conf_keywords].kw;
-	conf_error(errs, at, "service '%s' runs its program as another user "
-	    "or group, which harbord can do only if it keeps root ('user "
-	    "root'), not as '%s'", s->name, conf->user);
-}
-
 /* Ports 0 pick a new port each time, so they may repeat. */
 static int
 same_address(const char *a, const char *b)
@@ -194,8 +168,6 @@ conf_check(struct config *conf, struct conf_errors *errs)
 			    "listen address", s->name);
 		if (handler != NULL)
 			check_handler_keywords(s, handler, errs);
-		if (handler != NULL && strcmp(handler, "exec") == 0)
-			check_program_user(conf, s, errs);
 		check_addresses(conf, s, errs);
 	}
 }

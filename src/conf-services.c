@@ -285,6 +285,54 @@ conf_apply_credentials(struct conf_apply *a, const struct conf_keyword *kw,
 	return 0;
 }
 
+int
+config_exec_program(const struct config *conf, const char *service,
+    const struct conf_words **argv, long *uid, long *gid,
+    const struct conf_pos **at)
+{
+	const struct conf_service	*s, *d = &conf->defaults, *from;
+	const struct conf_keyword	*ukw, *gkw;
+	const char			*handler;
+
+	for (s = conf->services; s != NULL; s = s->next)
+		if (strcmp(s->name, service) == 0)
+			break;
+	if (s == NULL)
+		return -1;
+	handler = s->handler != NULL ? s->handler : d->handler;
+	if (handler == NULL || strcmp(handler, "exec") != 0)
+		return -1;
+	*argv = s->exec_argv.n > 0 ? &s->exec_argv : &d->exec_argv;
+	*uid = *gid = -1;
+	*at = NULL;
+	ukw = conf_keyword_named("user", CONF_SERVICE);
+	gkw = conf_keyword_named("group", CONF_SERVICE);
+#ifdef HAVE_PWD_H
+	if ((from = conf_source(ukw, s, d, handler)) != NULL) {
+		struct passwd	*pw = getpwnam(CONF_VALUE(from, ukw, char *));
+
+		*at = set_at(from, ukw);
+		if (pw == NULL)
+			return -1;
+		*uid = (long)pw->pw_uid;
+		*gid = (long)pw->pw_gid;
+	}
+#endif
+#ifdef HAVE_GRP_H
+	if ((from = conf_source(gkw, s, d, handler)) != NULL) {
+		struct group	*gr = getgrnam(CONF_VALUE(from, gkw, char *));
+
+		if (*at == NULL)
+			*at = set_at(from, gkw);
+		if (gr == NULL)
+			return -1;
+		*gid = (long)gr->gr_gid;
+	}
+#endif
+	(void)from;
+	return 0;
+}
+
 /* --- the services ----------------------------------------------------------- */
 
 /* Where a service that its handler refused is reported: at the option

@@ -205,6 +205,13 @@ const struct conf_pos *config_value_pos(const struct config *conf,
 		    const struct conf_service *s, const char *keyword);
 /* Whether a path names its file from the root (or a drive, on Windows). */
 int		 conf_path_is_absolute(const char *path);
+/* An exec service's program, as harbord runs it: its words, and the ids
+ * its user and group stand for (-1: none given), with where the first
+ * was given (NULL: neither); -1 if there is no such exec service, or an
+ * account does not exist. */
+int		 config_exec_program(const struct config *conf,
+		    const char *service, const struct conf_words **argv,
+		    long *uid, long *gid, const struct conf_pos **at);
 /* The modules alone (make_services does this first): 0, or -1 with errs. */
 int		 config_load_modules(const struct config *conf,
 		    struct conf_errors *errs);

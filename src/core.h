@@ -42,6 +42,7 @@ struct conn_host {
 	struct loopguard	*loopguard;	/* forwards' sockets */
 	struct children		*children;	/* programs; NULL until a
 						   service starts them */
+	struct harbor_spawner	 spawner;	/* spawn NULL: none */
 	/* Log limits held a line back: their counts are to be said a
 	 * second from now.  Any thread. */
 	void			(*log_flush_soon)(struct conn_host *);
@@ -251,13 +252,18 @@ void	children_free(struct conn_host *host);
 void	children_lock(struct conn_host *host);
 void	children_unlock(struct conn_host *host);
 /* errfd: the read end of the child's standard error, which it takes;
- * place: it holds a max-children place, given back when it has gone. */
+ * place: it holds a max-children place, given back when it has gone;
+ * remote: the spawner started it (children_ended says when it ends, and
+ * the spawner signals it). */
 int	children_add_locked(struct conn_host *host, pid_t pid,
 	    struct harbor_service *svc, uint64_t conn_id, int errfd,
-	    int place);
+	    int place, int remote);
 /* Signals the child's process group, while the child runs or what it
  * left in its group does: kill(2)'s result, -1 if it is not known. */
 int	children_signal(struct conn_host *host, pid_t pid, int sig);
 #endif
+/* A program the spawner started (children_add_locked with remote) ended:
+ * what waitpid would have said.  Main loop.  (Nothing on Windows.) */
+void	children_ended(struct conn_host *host, pid_t pid, int status);
 
 #endif

@@ -682,6 +682,36 @@ pid_t	harbor_conn_spawn(struct harbor_conn *conn,
  * while the library knows of it.  kill(2)'s result, or -1. */
 int	harbor_conn_kill(struct harbor_conn *conn, pid_t pid, int sig);
 
+/* Programs to run as another user (a harbor_spawn with a uid or gid), for
+ * a server that gave up root and cannot become that user itself: the
+ * program gives the server a spawner, which starts them in a process that
+ * kept root (harbord's privileged one does), and tells the server when
+ * each has ended with harbor_server_child_ended().  spawn starts sp's
+ * program for service with io as its standard input and output and err as
+ * its standard error (the spawner passes them on; the server closes its
+ * own copies), leading a process group of its own, and returns its pid,
+ * or -1 with why; kill signals the process group of a program spawn
+ * started, with kill(2)'s result.  Either may be called from any of the
+ * server's threads, and more than one at a time.  Programs with neither
+ * uid nor gid are still started by the server. */
+struct harbor_spawner {
+	size_t	  size;		/* sizeof(struct harbor_spawner) */
+	pid_t	(*spawn)(void *arg, const char *service,
+		    const struct harbor_spawn *sp, int io, int err, char *why,
+		    size_t whylen);
+	int	(*kill)(void *arg, pid_t pid, int sig);
+	void	 *arg;
+};
+/* Before harbor_server_start(); NULL: none.  -1 if the struct's size is
+ * not one this library knows.  Not on Windows. */
+int	harbor_server_set_spawner(struct harbor_server *srv,
+    const struct harbor_spawner *spawner);
+/* A program the spawner started has ended, with status as waitpid(2)
+ * gives it: logged, and its max-children place given back once its
+ * process group is empty.  Main loop thread only. */
+void	harbor_server_child_ended(struct harbor_server *srv, pid_t pid,
+    int status);
+
 /* The PROXY protocol header (HARBOR_PROXY_V1 or HARBOR_PROXY_V2) a proxy
  * sends for a client at src that connected to dst, into buf (at least
  * HARBOR_PROXY_HEADER_MAX bytes).  Returns its length, 0 if buf is too

@@ -40,7 +40,9 @@
 #include "harbord.h"
 #include "logsink.h"
 #include "pidfile.h"
+#include "parent-listen.h"
 #include "privsep.h"
+#include "privsep-spawn.h"
 
 #define RESTART_FIRST_MS	1000
 #define RESTART_MAX_MS		60000
@@ -50,24 +52,10 @@
 /* After the grace period, how long the serving process has to finish. */
 #define STOP_MARGIN_MS		5000
 #define SEND_TIMEOUT_S		5
-/* The serving process listens again with each service's own. */
-#define PARENT_BACKLOG		511
-
-/* A listening socket the parent holds. */
-struct bound {
-	char	*service;
-	char	*address;	/* canonical, as configured */
-	char	 actual[HARBOR_ADDRSTRLEN];	/* as bound (port 0's port) */
-	char	*asked;		/* as the configuration being sent has it */
-	int	 fd;
-	int	 wanted;	/* by the configuration being sent */
-	int	 fresh;		/* bound for it */
-};
 
 struct parent {
 	struct harbord		*hd;
-	struct bound		*bound;
-	size_t			 nbound;
+	struct listen_table	 lt;		/* the listening sockets */
 	pid_t			 child;		/* 0: none */
 	int			 sock;		/* to it; -1 */
 	long long		 child_started;
@@ -79,6 +67,10 @@ struct parent {
 	int			 status;	/* the exit status, when done */
 	struct config		*pending;	/* sent, not yet answered */
 	struct conf_snapshot	*pending_snap;
+	int			 spawn_sock;	/* its spawner's; -1 */
+	pid_t			*spawned;	/* programs started for it,
+						   while their group lives */
+	size_t			 nspawned;
 };
 
 static int	signal_pipe[2] = { -1, -1 };
@@ -146,179 +138,6 @@ signals_forget(void)
 	(void)close(signal_pipe[1]);
 }
 
-/* --- the listening sockets ------------------------------------------------- */
-
-static void
-bound_close(struct parent *p, size_t i)
-{
-	(void)close(p->bound[i].fd);
-	free(p->bound[i].service);
-	free(p->bound[i].address);
-	free(p->bound[i].asked);
-	p->bound[i] = p->bound[--p->nbound];
-}
-
-/* Whether b serves address: as configured, or as bound (a reload may
- * name the port the system chose for port 0). */
-static int
-bound_serves(const struct bound *b, const char *address)
-{
-	return strcmp(b->address, address) == 0 ||
-	    strcmp(b->actual, address) == 0;
-}
-
-/* The address a socket is bound to, spelled as the library spells it. */
-static void
-bound_actual(int fd, char *buf, size_t len)
-{
-	struct sockaddr_storage	 ss;
-	socklen_t		 sl = sizeof ss;
-	char			 host[INET6_ADDRSTRLEN];
-	const void		*a;
-	unsigned		 port;
-
-	buf[0] = '\0';
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
-		return;
-	if (ss.ss_family == AF_INET) {
-		a = &((struct sockaddr_in *)&ss)->sin_addr;
-		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	} else if (ss.ss_family == AF_INET6) {
-		a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	} else
-		return;
-	if (inet_ntop(ss.ss_family, a, host, sizeof host) == NULL)
-		return;
-	snprintf(buf, len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
-	    host, port);
-}
-
-static struct bound *
-bound_find(struct parent *p, const char *service, const char *address)
-{
-	size_t	i, n = strlen(address);
-	/* Port 0 is a new port each time it is written: only the same
-	 * service's keeps its socket. */
-	int	any = n < 2 || strcmp(address + n - 2, ":0") != 0;
-
-	for (i = 0; i < p->nbound; i++)
-		if (!p->bound[i].wanted && bound_serves(&p->bound[i], address) &&
-		    strcmp(p->bound[i].service, service) == 0)
-			return &p->bound[i];
-	for (i = 0; any && i < p->nbound; i++)
-		if (!p->bound[i].wanted && bound_serves(&p->bound[i], address))
-			return &p->bound[i];
-	return NULL;
-}
-
-static int
-bound_open(struct parent *p, const char *service, const char *address,
-    char *err, size_t errlen)
-{
-	struct bound	*grown, *b;
-	char		 why[256];
-	int		 fd;
-
-	if ((fd = harbor_listen_open(address, PARENT_BACKLOG, why,
-	    sizeof why)) == -1) {
-		snprintf(err, errlen, "service '%s': %s", service, why);
-		return -1;
-	}
-	if ((grown = realloc(p->bound, (p->nbound + 1) *
-	    sizeof *grown)) == NULL) {
-		(void)close(fd);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	p->bound = grown;
-	b = &p->bound[p->nbound];
-	b->service = strdup(service);
-	b->address = strdup(address);
-	b->asked = strdup(address);
-	bound_actual(fd, b->actual, sizeof b->actual);
-	if (b->service == NULL || b->address == NULL || b->asked == NULL) {
-		free(b->service);
-		free(b->address);
-		free(b->asked);
-		(void)close(fd);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	b->fd = fd;
-	b->wanted = b->fresh = 1;
-	p->nbound++;
-	return 0;
-}
-
-/* b, for the configuration being sent, which calls it address. */
-static int
-bound_ask(struct bound *b, const char *address, char *err, size_t errlen)
-{
-	char	*copy;
-
-	if ((copy = strdup(address)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	free(b->asked);
-	b->asked = copy;
-	b->wanted = 1;
-	return 0;
-}
-
-/* The sockets conf listens on: those held already kept, the rest bound.
- * On failure the new ones are closed and nothing changes. */
-static int
-bound_for(struct parent *p, const struct config *conf, char *err,
-    size_t errlen)
-{
-	const struct conf_service	*s;
-	char				 canon[2][HARBOR_ADDRSTRLEN];
-	struct bound			*b;
-	size_t				 i, j, k, nc;
-
-	for (i = 0; i < p->nbound; i++)
-		p->bound[i].wanted = p->bound[i].fresh = 0;
-	for (s = conf->services; s != NULL; s = s->next)
-		for (j = 0; j < s->listen.n; j++) {
-			if (harbor_listen_address_check(s->listen.v[j], canon,
-			    &nc, err, errlen) == -1)
-				goto fail;
-			for (k = 0; k < nc; k++) {
-				if ((b = bound_find(p, s->name,
-				    canon[k])) != NULL) {
-					if (bound_ask(b, canon[k], err,
-					    errlen) == -1)
-						goto fail;
-				} else if (bound_open(p, s->name, canon[k], err,
-				    errlen) == -1)
-					goto fail;
-			}
-		}
-	return 0;
-fail:
-	for (i = p->nbound; i-- > 0; )
-		if (p->bound[i].fresh)
-			bound_close(p, i);
-	return -1;
-}
-
-/* After the serving process answered: what it runs now is all we hold. */
-static void
-bound_settle(struct parent *p, int applied)
-{
-	size_t	i;
-
-	for (i = p->nbound; i-- > 0; )
-		if (applied ? !p->bound[i].wanted : p->bound[i].fresh)
-			bound_close(p, i);
-	for (i = 0; i < p->nbound; i++) {
-		p->bound[i].wanted = 1;
-		p->bound[i].fresh = 0;
-	}
-}
-
 /* --- talking to the serving process ---------------------------------------- */
 
 static int
@@ -373,8 +192,8 @@ send_config(struct parent *p, const struct conf_snapshot *snap)
 	size_t		 len, i;
 	int		 r;
 
-	for (i = 0; i < p->nbound; i++)
-		if (p->bound[i].wanted && send_listen(p, &p->bound[i]) == -1)
+	for (i = 0; i < p->lt.n; i++)
+		if (p->lt.b[i].wanted && send_listen(p, &p->lt.b[i]) == -1)
 			return -1;
 	if (send_log(p) == -1)
 		return -1;
@@ -399,7 +218,7 @@ pending_drop(struct parent *p)
 static void
 child_start(struct parent *p)
 {
-	int	sv[2];
+	int	sv[2], ss[2] = { -1, -1 };
 	pid_t	pid;
 	size_t	i;
 	struct timeval tv = { SEND_TIMEOUT_S, 0 };
@@ -410,31 +229,48 @@ child_start(struct parent *p)
 		    "the serving process: %s", strerror(errno));
 		goto retry;
 	}
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, ss) == -1) {
+		harbor_log(HARBOR_LOG_ERR, "cannot make the socket pair for "
+		    "the serving process: %s", strerror(errno));
+		(void)close(sv[0]);
+		(void)close(sv[1]);
+		goto retry;
+	}
 	switch (pid = fork()) {
 	case -1:
 		harbor_log(HARBOR_LOG_ERR, "cannot start the serving process: "
 		    "%s", strerror(errno));
 		(void)close(sv[0]);
 		(void)close(sv[1]);
+		(void)close(ss[0]);
+		(void)close(ss[1]);
 		goto retry;
 	case 0:
 		/* What is the parent's stays with it: the lock, the
 		 * sockets (sent again, one by one), the signals. */
 		(void)close(sv[0]);
+		(void)close(ss[0]);
 		signals_forget();
 		pidfile_forget(p->hd->pidfile);
 		p->hd->pidfile = NULL;
-		for (i = 0; i < p->nbound; i++)
-			(void)close(p->bound[i].fd);
+		for (i = 0; i < p->lt.n; i++)
+			(void)close(p->lt.b[i].fd);
 		if (p->sock != -1)
 			(void)close(p->sock);
+		if (p->spawn_sock != -1)
+			(void)close(p->spawn_sock);
 		pending_drop(p);
-		exit(serving_run(p->hd, sv[1]));
+		free(p->spawned);
+		exit(serving_run(p->hd, sv[1], ss[1]));
 	}
 	(void)close(sv[1]);
+	(void)close(ss[1]);
 	(void)fcntl(sv[0], F_SETFD, FD_CLOEXEC);
+	(void)fcntl(ss[0], F_SETFD, FD_CLOEXEC);
 	/* A serving process that stops reading must not hold us. */
 	(void)setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	(void)setsockopt(ss[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	p->spawn_sock = ss[0];
 	p->child = pid;
 	p->sock = sv[0];
 	p->child_started = now_ms();
@@ -462,12 +298,12 @@ child_answered(struct parent *p, const struct privsep_msg *msg)
 			return;		/* it says why, and exits */
 		p->ready = 1;
 		harbord_ready(p->hd, 0);
-		bound_settle(p, 1);
+		listen_table_settle(&p->lt, 1);
 		return;
 	}
 	if (p->pending == NULL)
 		return;
-	bound_settle(p, ok);
+	listen_table_settle(&p->lt, ok);
 	if (ok) {
 		config_free(p->hd->conf);
 		conf_snapshot_free(p->hd->snap);
@@ -533,9 +369,13 @@ child_ended(struct parent *p, int st)
 		(void)close(p->sock);
 		p->sock = -1;
 	}
+	if (p->spawn_sock != -1) {
+		(void)close(p->spawn_sock);
+		p->spawn_sock = -1;
+	}
 	p->child = 0;
 	if (p->pending != NULL) {
-		bound_settle(p, 0);
+		listen_table_settle(&p->lt, 0);
 		pending_drop(p);
 		harbor_log(HARBOR_LOG_WARNING, "reload abandoned: the serving "
 		    "process ended before it answered");
@@ -560,6 +400,140 @@ child_ended(struct parent *p, int st)
 	p->restart_at = now_ms() + p->backoff_ms;
 	p->backoff_ms = p->backoff_ms * 2 > RESTART_MAX_MS ? RESTART_MAX_MS :
 	    p->backoff_ms * 2;
+}
+
+/* --- programs started for the serving process --------------------------------- */
+
+/* Forgets the programs whose process group is empty: their ids may be
+ * another's from now on. */
+static void
+spawned_prune(struct parent *p)
+{
+	size_t	i;
+
+	for (i = p->nspawned; i-- > 0; )
+		if (kill(-p->spawned[i], 0) == -1 && errno == ESRCH)
+			p->spawned[i] = p->spawned[--p->nspawned];
+}
+
+static int
+spawned_known(struct parent *p, pid_t pid)
+{
+	size_t	i;
+
+	for (i = 0; i < p->nspawned; i++)
+		if (p->spawned[i] == pid)
+			return 1;
+	return 0;
+}
+
+static void
+spawned_ended(struct parent *p, pid_t pid, int st)
+{
+	unsigned char	buf[8];
+
+	if (!spawned_known(p, pid))
+		return;
+	privsep_put32(buf, (long)pid);
+	privsep_put32(buf + 4, st);
+	if (p->sock != -1 && privsep_send(p->sock, PS_CHILD_ENDED, buf,
+	    sizeof buf, -1) == -1)
+		harbor_log(HARBOR_LOG_WARNING, "cannot tell the serving process "
+		    "that pid %ld ended: %s", (long)pid, strerror(errno));
+	spawned_prune(p);
+}
+
+static void
+answer_spawn(struct parent *p, struct privsep_msg *msg)
+{
+	struct spawn_request	 rq;
+	unsigned char		 buf[4 + 300];
+	char			 why[300] = "";
+	pid_t			 pid = -1, *grown;
+	size_t			 n;
+
+	if (spawn_request_decode(msg->payload, msg->len, &rq) == -1)
+		snprintf(why, sizeof why, "a malformed request");
+	else if (spawn_request_allowed(p->hd->conf, &rq, why,
+	    sizeof why) == -1 && (p->pending == NULL ||
+	    spawn_request_allowed(p->pending, &rq, why, sizeof why) == -1))
+		harbor_log(HARBOR_LOG_WARNING, "refused to start a program for "
+		    "the serving process: %s", why);
+	else if ((grown = realloc(p->spawned, (p->nspawned + 1) *
+	    sizeof *grown)) == NULL)
+		snprintf(why, sizeof why, "out of memory");
+	else {
+		p->spawned = grown;
+		spawned_prune(p);
+		why[0] = '\0';
+		pid = spawn_start(&rq, msg->fd, msg->fd2,
+		    (p->pending != NULL ? p->pending : p->hd->conf)->chroot_dir,
+		    why, sizeof why);
+		if (pid > 0)
+			p->spawned[p->nspawned++] = pid;
+	}
+	spawn_request_free(&rq);
+	privsep_put32(buf, (long)pid);
+	n = strlen(why);
+	memcpy(buf + 4, why, n);
+	if (privsep_send(p->spawn_sock, PS_SPAWNED, buf, 4 + n, -1) == -1)
+		harbor_log(HARBOR_LOG_WARNING, "cannot answer the serving "
+		    "process: %s", strerror(errno));
+}
+
+static void
+answer_kill(struct parent *p, const struct privsep_msg *msg)
+{
+	unsigned char	buf[8];
+	long		pid, sig, r = -1, e = EPERM;
+
+	if (msg->len == 8) {
+		pid = privsep_get32(msg->payload);
+		sig = privsep_get32(msg->payload + 4);
+		spawned_prune(p);
+		if (pid > 1 && sig >= 0 && sig < NSIG &&
+		    spawned_known(p, (pid_t)pid)) {
+			r = kill(-(pid_t)pid, (int)sig);
+			e = r == -1 ? errno : 0;
+		} else
+			harbor_log(HARBOR_LOG_WARNING, "refused to signal pid "
+			    "%ld for the serving process, which did not have "
+			    "it started", pid);
+	}
+	privsep_put32(buf, r);
+	privsep_put32(buf + 4, e);
+	if (privsep_send(p->spawn_sock, PS_KILLED, buf, sizeof buf, -1) == -1)
+		harbor_log(HARBOR_LOG_WARNING, "cannot answer the serving "
+		    "process: %s", strerror(errno));
+}
+
+static void
+spawn_message(struct parent *p)
+{
+	struct privsep_msg	msg;
+	char			why[256];
+	int			r;
+
+	r = privsep_recv(p->spawn_sock, &msg, why, sizeof why);
+	if (r == 1 && msg.type == PS_SPAWN)
+		answer_spawn(p, &msg);
+	else if (r == 1 && msg.type == PS_KILL)
+		answer_kill(p, &msg);
+	if (r == 1 && (msg.type == PS_SPAWN || msg.type == PS_KILL)) {
+		privsep_msg_clear(&msg);
+		return;
+	}
+	if (r == 1) {
+		harbor_log(HARBOR_LOG_ERR, "the serving process asked with "
+		    "message %d, which it may not: stopping it", (int)msg.type);
+		privsep_msg_clear(&msg);
+	} else if (r == -1)
+		harbor_log(HARBOR_LOG_ERR, "from the serving process's spawner: "
+		    "%s; stopping it", why);
+	(void)close(p->spawn_sock);
+	p->spawn_sock = -1;
+	if (r != 0 && p->child != 0)
+		(void)kill(p->child, SIGKILL);
 }
 
 /* --- signals ------------------------------------------------------------------ */
@@ -587,13 +561,13 @@ parent_reload(struct parent *p)
 		    "configuration");
 		return;
 	}
-	if (bound_for(p, conf, err, sizeof err) == -1) {
+	if (listen_table_for(&p->lt, conf, err, sizeof err) == -1) {
 		harbor_log(HARBOR_LOG_ERR, "%s", err);
 		harbor_log(HARBOR_LOG_ERR, "reload failed; keeping the running "
 		    "configuration");
 		config_free(conf);
 		conf_snapshot_free(snap);
-		bound_settle(p, 0);
+		listen_table_settle(&p->lt, 0);
 		return;
 	}
 	p->pending = conf;
@@ -601,7 +575,7 @@ parent_reload(struct parent *p)
 	(void)harbord_apply_log(conf, p->hd->foreground);
 	if (p->sock == -1) {
 		/* None runs now: the next one starts with it. */
-		bound_settle(p, 1);
+		listen_table_settle(&p->lt, 1);
 		config_free(p->hd->conf);
 		conf_snapshot_free(p->hd->snap);
 		p->hd->conf = conf;
@@ -645,8 +619,8 @@ parent_stop(struct parent *p, int sig)
 	p->status = 0;
 	/* Nothing more is accepted: the serving process closes its copies
 	 * now, and the kernel must not queue clients on ours. */
-	while (p->nbound > 0)
-		bound_close(p, p->nbound - 1);
+	while (p->lt.n > 0)
+		listen_table_close(&p->lt, p->lt.n - 1);
 	if (p->child == 0)
 		return;
 	harbor_log(HARBOR_LOG_NOTICE, "stopping (signal %d)", sig);
@@ -672,9 +646,12 @@ parent_signal(struct parent *p, int sig)
 		parent_stop(p, sig);
 		break;
 	case SIGCHLD:
-		while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 			if (pid == p->child)
 				child_ended(p, st);
+			else
+				spawned_ended(p, pid, st);
+		}
 		break;
 	}
 }
@@ -700,7 +677,7 @@ int
 parent_run(struct harbord *hd)
 {
 	struct parent	p;
-	struct pollfd	pfd[2];
+	struct pollfd	pfd[3];
 	unsigned char	sigs[32];
 	char		err[512];
 	ssize_t		n, i;
@@ -709,8 +686,9 @@ parent_run(struct harbord *hd)
 	memset(&p, 0, sizeof p);
 	p.hd = hd;
 	p.sock = -1;
+	p.spawn_sock = -1;
 	p.backoff_ms = RESTART_FIRST_MS;
-	if (bound_for(&p, hd->conf, err, sizeof err) == -1) {
+	if (listen_table_for(&p.lt, hd->conf, err, sizeof err) == -1) {
 		harbor_log(HARBOR_LOG_ERR, "%s", err);
 		return EXIT_OSERR;
 	}
@@ -722,7 +700,7 @@ parent_run(struct harbord *hd)
 		return EXIT_OSERR;
 	}
 	harbor_log(HARBOR_LOG_INFO, "privileged process %ld: %zu listening "
-	    "%s bound", (long)getpid(), p.nbound, p.nbound == 1 ? "socket" :
+	    "%s bound", (long)getpid(), p.lt.n, p.lt.n == 1 ? "socket" :
 	    "sockets");
 	child_start(&p);
 	while (!(p.stopping && p.child == 0)) {
@@ -730,7 +708,10 @@ parent_run(struct harbord *hd)
 		pfd[0].events = POLLIN;
 		pfd[1].fd = p.sock;
 		pfd[1].events = POLLIN;
-		r = poll(pfd, p.sock != -1 ? 2 : 1, parent_wait_ms(&p));
+		pfd[2].fd = p.spawn_sock;
+		pfd[2].events = POLLIN;
+		pfd[1].revents = pfd[2].revents = 0;
+		r = poll(pfd, 3, parent_wait_ms(&p));
 		if (r == -1 && errno != EINTR) {
 			harbor_log(HARBOR_LOG_ERR, "poll: %s", strerror(errno));
 			p.status = EXIT_OSERR;
@@ -744,6 +725,9 @@ parent_run(struct harbord *hd)
 		if (r > 0 && p.sock != -1 &&
 		    (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
 			child_message(&p);
+		if (r > 0 && p.spawn_sock != -1 &&
+		    (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)))
+			spawn_message(&p);
 		if (p.restart_at != 0 && !p.stopping &&
 		    now_ms() >= p.restart_at)
 			child_start(&p);
@@ -756,9 +740,10 @@ parent_run(struct harbord *hd)
 	}
 	harbor_log(HARBOR_LOG_NOTICE, "exiting");
 	pending_drop(&p);
-	while (p.nbound > 0)
-		bound_close(&p, p.nbound - 1);
-	free(p.bound);
+	while (p.lt.n > 0)
+		listen_table_close(&p.lt, p.lt.n - 1);
+	free(p.lt.b);
+	free(p.spawned);
 	return p.status;
 }
 

@@ -26,13 +26,41 @@
 
 #include "privsep.h"
 
-/* Which types carry a descriptor: must (1), may (2), never (0). */
-static const int fd_rule[PS_TYPE_MAX] = {
-	[PS_LISTEN] = 1,
-	[PS_CONFIG] = 0,
-	[PS_LOG] = 2,
-	[PS_APPLIED] = 0,
+/* How many descriptors each type carries: at least, at most. */
+static const struct {
+	int	min, max;
+} fd_rule[PS_TYPE_MAX] = {
+	[PS_LISTEN] = { 1, 1 },
+	[PS_CONFIG] = { 0, 0 },
+	[PS_LOG] = { 0, 1 },
+	[PS_APPLIED] = { 0, 0 },
+	[PS_SPAWN] = { 2, 2 },
+	[PS_SPAWNED] = { 0, 0 },
+	[PS_KILL] = { 0, 0 },
+	[PS_KILLED] = { 0, 0 },
+	[PS_CHILD_ENDED] = { 0, 0 },
 };
+
+void
+privsep_put32(unsigned char *p, long v)
+{
+	unsigned long	u = (unsigned long)v;
+
+	p[0] = (unsigned char)(u >> 24);
+	p[1] = (unsigned char)(u >> 16);
+	p[2] = (unsigned char)(u >> 8);
+	p[3] = (unsigned char)u;
+}
+
+long
+privsep_get32(const unsigned char *p)
+{
+	unsigned long	u = (unsigned long)p[0] << 24 |
+			    (unsigned long)p[1] << 16 |
+			    (unsigned long)p[2] << 8 | p[3];
+
+	return u >= 0x80000000UL ? -(long)(0xffffffffUL - u) - 1 : (long)u;
+}
 
 int
 privsep_header_check(const unsigned char *hdr, int nfds,
@@ -57,8 +85,7 @@ privsep_header_check(const unsigned char *hdr, int nfds,
 		    PRIVSEP_PAYLOAD_MAX);
 		return -1;
 	}
-	if (nfds > 1 || (nfds == 1 && fd_rule[hdr[1]] == 0) ||
-	    (nfds == 0 && fd_rule[hdr[1]] == 1)) {
+	if (nfds < fd_rule[hdr[1]].min || nfds > fd_rule[hdr[1]].max) {
 		snprintf(why, whylen, "message of type %u with %d "
 		    "descriptors", hdr[1], nfds);
 		return -1;
@@ -77,8 +104,10 @@ privsep_msg_clear(struct privsep_msg *msg)
 #ifndef _WIN32
 	if (msg->fd != -1)
 		(void)close(msg->fd);
+	if (msg->fd2 != -1)
+		(void)close(msg->fd2);
 #endif
-	msg->fd = -1;
+	msg->fd = msg->fd2 = -1;
 }
 
 #ifndef _WIN32
@@ -86,15 +115,23 @@ int
 privsep_send(int sock, enum privsep_type type, const void *payload,
     size_t len, int fd)
 {
+	return privsep_send2(sock, type, payload, len, fd, -1);
+}
+
+int
+privsep_send2(int sock, enum privsep_type type, const void *payload,
+    size_t len, int fd, int fd2)
+{
 	unsigned char	 hdr[PRIVSEP_HEADER_LEN];
 	struct iovec	 iov[2];
 	struct msghdr	 mh;
 	union {
 		struct cmsghdr	hdr;
-		unsigned char	buf[CMSG_SPACE(sizeof(int))];
+		unsigned char	buf[CMSG_SPACE(2 * sizeof(int))];
 	}		 cm;
 	struct cmsghdr	*c;
 	const unsigned char *p = payload;
+	int		 fds[2] = { fd, fd2 }, nfds = fd2 != -1 ? 2 : 1;
 	ssize_t		 w;
 	size_t		 sent = 0, total = len + sizeof hdr;
 
@@ -119,12 +156,12 @@ privsep_send(int sock, enum privsep_type type, const void *payload,
 	if (fd != -1) {
 		memset(&cm, 0, sizeof cm);
 		mh.msg_control = cm.buf;
-		mh.msg_controllen = sizeof cm.buf;
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
 		c = CMSG_FIRSTHDR(&mh);
 		c->cmsg_level = SOL_SOCKET;
 		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
 	}
 	while (sent < total) {
 		w = sendmsg(sock, &mh, 0);
@@ -179,11 +216,11 @@ wait_readable(int sock, long long deadline)
 	}
 }
 
-/* Takes the descriptors a chunk carried: the first kept in *fd (if it
- * has none yet), any other closed.  Returns how many came; a control
- * buffer cut short counts as too many. */
+/* Takes the descriptors a chunk carried: the first two kept in msg, any
+ * other closed.  Returns how many came; a control buffer cut short
+ * counts as too many. */
 static int
-take_fds(struct msghdr *mh, int *fd)
+take_fds(struct msghdr *mh, struct privsep_msg *msg)
 {
 	struct cmsghdr	*c;
 	int		 n = 0, got;
@@ -196,14 +233,16 @@ take_fds(struct msghdr *mh, int *fd)
 		for (i = 0; i < k; i++, n++) {
 			memcpy(&got, CMSG_DATA(c) + i * sizeof(int),
 			    sizeof got);
-			if (*fd == -1) {
-				*fd = got;
-				(void)fcntl(got, F_SETFD, FD_CLOEXEC);
-			} else
+			(void)fcntl(got, F_SETFD, FD_CLOEXEC);
+			if (msg->fd == -1)
+				msg->fd = got;
+			else if (msg->fd2 == -1)
+				msg->fd2 = got;
+			else
 				(void)close(got);
 		}
 	}
-	return (mh->msg_flags & MSG_CTRUNC) ? n + 2 : n;
+	return (mh->msg_flags & MSG_CTRUNC) ? n + 3 : n;
 }
 
 int
@@ -214,7 +253,7 @@ privsep_recv(int sock, struct privsep_msg *msg, char *why, size_t whylen)
 	struct msghdr	 mh;
 	union {
 		struct cmsghdr	hdr;
-		unsigned char	buf[CMSG_SPACE(4 * sizeof(int))];
+		unsigned char	buf[CMSG_SPACE(4 * sizeof(int))];	/* too many: seen */
 	}		 cm;
 	size_t		 got = 0;
 	ssize_t		 r;
@@ -222,7 +261,7 @@ privsep_recv(int sock, struct privsep_msg *msg, char *why, size_t whylen)
 	int		 nfds = 0;
 
 	memset(msg, 0, sizeof *msg);
-	msg->fd = -1;
+	msg->fd = msg->fd2 = -1;
 	while (got < sizeof hdr) {
 		memset(&mh, 0, sizeof mh);
 		iov.iov_base = hdr + got;
@@ -235,7 +274,7 @@ privsep_recv(int sock, struct privsep_msg *msg, char *why, size_t whylen)
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r > 0 && mh.msg_controllen > 0)
-			nfds += take_fds(&mh, &msg->fd);
+			nfds += take_fds(&mh, msg);
 		if (r == 0 && got == 0)
 			return 0;
 		if (r == 0) {
@@ -306,11 +345,19 @@ privsep_send(int sock, enum privsep_type type, const void *payload,
 }
 
 int
+privsep_send2(int sock, enum privsep_type type, const void *payload,
+    size_t len, int fd, int fd2)
+{
+	(void)fd2;
+	return privsep_send(sock, type, payload, len, fd);
+}
+
+int
 privsep_recv(int sock, struct privsep_msg *msg, char *why, size_t whylen)
 {
 	(void)sock;
 	memset(msg, 0, sizeof *msg);
-	msg->fd = -1;
+	msg->fd = msg->fd2 = -1;
 	snprintf(why, whylen, "privilege separation is not available here");
 	return -1;
 }

@@ -28,6 +28,14 @@ enum privsep_type {
 	PS_LOG,			/* kind, argument (and a file's descriptor) */
 	/* serving process to parent */
 	PS_APPLIED,		/* status byte (0: applied), then why */
+	/* on the spawn channel: a program to run as its own user */
+	PS_SPAWN,		/* a spawn request (privsep-spawn.c); its
+				   standard input/output and error */
+	PS_SPAWNED,		/* pid (int32, -1: not), then why */
+	PS_KILL,		/* pid, signal (int32 each) */
+	PS_KILLED,		/* kill's result, errno (int32 each) */
+	/* parent to serving process, on the main channel */
+	PS_CHILD_ENDED,		/* pid, wait status (int32 each) */
 	PS_TYPE_MAX
 };
 
@@ -38,12 +46,19 @@ struct privsep_msg {
 	unsigned char		*payload;
 	size_t			 len;
 	int			 fd;
+	int			 fd2;		/* PS_SPAWN's second */
 };
 
 /* Sends a whole message (blocking), with fd (-1: none).  0, or -1 with
  * errno. */
 int	privsep_send(int sock, enum privsep_type type, const void *payload,
 	    size_t len, int fd);
+/* The same with two descriptors (PS_SPAWN). */
+int	privsep_send2(int sock, enum privsep_type type, const void *payload,
+	    size_t len, int fd, int fd2);
+/* 32-bit numbers in payloads, network order. */
+void	privsep_put32(unsigned char *p, long v);
+long	privsep_get32(const unsigned char *p);
 /* Receives one whole message, waiting at most PRIVSEP_READ_MS for its
  * rest once it has begun.  1: a message; 0: the peer closed; -1: an
  * error, or a message that breaks the protocol (a bad version or type, a
@@ -61,7 +76,8 @@ int	privsep_header_check(const unsigned char *hdr, int nfds,
  * exit status. */
 struct harbord;
 int	parent_run(struct harbord *hd);
-/* serving.c: the serving process; returns its exit status. */
-int	serving_run(struct harbord *hd, int sock);
+/* serving.c: the serving process; returns its exit status.  spawn_sock:
+ * the channel its spawner asks the parent on (-1: none). */
+int	serving_run(struct harbord *hd, int sock, int spawn_sock);
 
 #endif

@@ -660,3 +660,24 @@ harbor_server_set_listen_fn(struct harbor_server *srv, harbor_listen_fn *fn,
 	srv->listen_fn = fn;
 	srv->listen_arg = arg;
 }
+
+int
+harbor_server_set_spawner(struct harbor_server *srv,
+    const struct harbor_spawner *spawner)
+{
+	if (spawner == NULL) {
+		memset(&srv->host.spawner, 0, sizeof srv->host.spawner);
+		return 0;
+	}
+	if (spawner->size != sizeof(struct harbor_spawner) ||
+	    spawner->spawn == NULL || spawner->kill == NULL)
+		return -1;
+	srv->host.spawner = *spawner;
+	return 0;
+}
+
+void
+harbor_server_child_ended(struct harbor_server *srv, pid_t pid, int status)
+{
+	children_ended(&srv->host, pid, status);
+}

@@ -25,6 +25,7 @@
 #include "logsink.h"
 #include "privdrop.h"
 #include "privsep.h"
+#include "privsep-spawn.h"
 #include "startcheck.h"
 
 /* A listening socket the parent sent, until the server takes it. */
@@ -506,6 +507,12 @@ serving_message(struct serving *sv, struct config **config_out)
 	case PS_LOG:
 		take_log(&msg);
 		break;
+	case PS_CHILD_ENDED:
+		if (msg.len == 8 && sv->srv != NULL)
+			harbor_server_child_ended(sv->srv,
+			    (pid_t)privsep_get32(msg.payload),
+			    (int)privsep_get32(msg.payload + 4));
+		break;
 	case PS_CONFIG:
 		*config_out = take_config(&msg, why, sizeof why);
 		if (*config_out == NULL)
@@ -556,7 +563,7 @@ on_parent(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-serving_run(struct harbord *hd, int sock)
+serving_run(struct harbord *hd, int sock, int spawn_sock)
 {
 	struct serving	 sv;
 	struct config	*conf = NULL;
@@ -614,6 +621,20 @@ serving_run(struct harbord *hd, int sock)
 		send_applied(&sv, 0, "the services cannot start (see the log)");
 		goto out;
 	}
+#ifndef _WIN32
+	/* Not root now: programs that run as their own user are the
+	 * privileged process's to start. */
+	if (geteuid() != 0) {
+		static const struct harbor_spawner spawner = {
+			sizeof spawner, spawn_client_spawn, spawn_client_kill,
+			NULL
+		};
+
+		spawn_client_init(spawn_sock);
+		(void)harbor_server_set_spawner(sv.srv, &spawner);
+	} else
+#endif
+		(void)close(spawn_sock);
 	given_clear(&sv);
 	if ((status = serving_go(&sv, conf->nservices)) != 0) {
 		send_applied(&sv, 0, "the server cannot start (see the log)");

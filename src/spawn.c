@@ -191,6 +191,61 @@ spawn_posix(const struct harbor_spawn *sp, int sock, int errw, int *err)
 #define SPAWN_V1_SIZE	(offsetof(struct harbor_spawn, gid) + \
 			 sizeof(((struct harbor_spawn *)NULL)->gid))
 
+/* A program another process starts (harbor_spawner): the same pipes, the
+ * child's ends passed on; the table stays locked until it is entered, so
+ * that its end, told on the main loop, finds it. */
+static pid_t
+spawn_remote(struct harbor_conn *c, const struct harbor_spawn *sp,
+    harbor_socket_t *sock, char *why, size_t whylen)
+{
+	struct harbor_service	*svc = c->svc;
+	struct conn_host	*host = svc->host;
+	int			 sv[2] = { -1, -1 }, ep[2] = { -1, -1 }, i;
+	pid_t			 pid = -1;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1 || pipe(ep) == -1) {
+		snprintf(why, whylen, "cannot make its pipes: %s",
+		    strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < 2; i++) {
+		(void)evutil_make_socket_closeonexec(sv[i]);
+		(void)evutil_make_socket_closeonexec(ep[i]);
+	}
+	children_lock(host);
+	pid = host->spawner.spawn(host->spawner.arg, svc->name, sp, sv[1],
+	    ep[1], why, whylen);
+	(void)close(sv[1]);
+	(void)close(ep[1]);
+	sv[1] = ep[1] = -1;
+	if (pid <= 0) {
+		children_unlock(host);
+		pid = -1;
+		goto out;
+	}
+	(void)evutil_make_socket_nonblocking(ep[0]);
+	if (children_add_locked(host, pid, svc, c->id, ep[0],
+	    c->ticket.child, 1) == 0)
+		c->ticket.child = 0;
+	else
+		log_err("service %s: pid %ld: out of memory; its end will not "
+		    "be seen", svc->name, (long)pid);
+	ep[0] = -1;
+	children_unlock(host);
+	(void)evutil_make_socket_nonblocking(sv[0]);
+	compat_socket_nosigpipe(sv[0]);
+	*sock = sv[0];
+	sv[0] = -1;
+out:
+	for (i = 0; i < 2; i++) {
+		if (sv[i] != -1)
+			(void)close(sv[i]);
+		if (ep[i] != -1)
+			(void)close(ep[i]);
+	}
+	return pid;
+}
+
 pid_t
 harbor_conn_spawn(struct harbor_conn *c, const struct harbor_spawn *sp,
     harbor_socket_t *sock, char *why, size_t whylen)
@@ -217,6 +272,8 @@ harbor_conn_spawn(struct harbor_conn *c, const struct harbor_spawn *sp,
 		    "(HARBOR_HANDLER_CHILDREN)", svc->handler->name);
 		return -1;
 	}
+	if (host->spawner.spawn != NULL && (sp->uid != -1 || sp->gid != -1))
+		return spawn_remote(c, sp, sock, why, whylen);
 	max_fd = sysconf(_SC_OPEN_MAX);
 	if (max_fd < 0 || max_fd > 1024 * 1024)
 		max_fd = 1024 * 1024;
@@ -266,7 +323,7 @@ harbor_conn_spawn(struct harbor_conn *c, const struct harbor_spawn *sp,
 	}
 	(void)evutil_make_socket_nonblocking(ep[0]);
 	if (children_add_locked(host, pid, svc, c->id, ep[0],
-	    c->ticket.child) == 0)
+	    c->ticket.child, 0) == 0)
 		c->ticket.child = 0;	/* the child has the place now */
 	else
 		log_err("service %s: pid %ld: out of memory; it will not be "

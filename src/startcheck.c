@@ -75,6 +75,27 @@ startcheck_accounts(const struct config *conf, struct conf_errors *errs)
 		conf_error(errs, at, "%s", err);
 		return -1;
 	}
+#ifndef _WIN32
+	/* Not root, programs run as this user only: as root, the privileged
+	 * process starts them as their own. */
+	if (geteuid() != 0) {
+		const struct conf_service	*s;
+		const struct conf_words		*argv;
+		long				 uid, gid;
+
+		for (s = conf->services; s != NULL; s = s->next)
+			if (config_exec_program(conf, s->name, &argv, &uid,
+			    &gid, &at) == 0 && ((uid != -1 &&
+			    uid != (long)geteuid()) || (gid != -1 &&
+			    gid != (long)getegid()))) {
+				conf_error(errs, at, "service '%s' runs its "
+				    "program as another user or group, which "
+				    "harbord can do only when started as "
+				    "root", s->name);
+				return -1;
+			}
+	}
+#endif
 	if (conf->chroot_dir != NULL) {
 		at = config_value_pos(conf, NULL, "chroot");
 		if (stat(conf->chroot_dir, &st) == -1) {

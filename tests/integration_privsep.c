@@ -58,6 +58,21 @@ wait_file(const char *path, const char *s, int timeout_ms)
 	}
 }
 
+/* The real uid of a process, from /proc: malloc'd. */
+static char *
+proc_uid(pid_t pid)
+{
+	char *path = harness_fmt("/proc/%ld/status", (long)pid);
+	char *text = harness_read_file(path), *line;
+	long uid = -1;
+
+	free(path);
+	if (text != NULL && (line = strstr(text, "\nUid:")) != NULL)
+		uid = strtol(line + 5, NULL, 10);
+	free(text);
+	return harness_fmt("%ld", uid);
+}
+
 static int
 count(const char *text, const char *s)
 {
@@ -496,6 +511,59 @@ START_TEST(test_check_agrees_with_start)
 	free(dir);
 }
 END_TEST
+
+/* An exec service with a user of its own, the serving process nobody:
+ * the privileged process starts the program as that user, the serving
+ * process learns when it ends (its max-children place comes back), and a
+ * program cut off by a timeout is stopped through the privileged
+ * process. */
+START_TEST(test_exec_user_without_root)
+{
+	struct passwd *daemon_pw;
+	struct hdaemon *d;
+	char buf[64], *want;
+	bool eof;
+	size_t n;
+	int fd, i;
+
+	if (!need_root("test_exec_user_without_root"))
+		return;
+	/* After need_root's getpwnam, whose result this one replaces. */
+	daemon_pw = getpwnam("daemon");
+	ck_assert_msg(daemon_pw != NULL, "no user daemon here");
+	d = hd_start("user nobody\n"
+	    "service idu {\n  listen 127.0.0.1:0\n  exec /usr/bin/id -u\n"
+	    "  user daemon\n  max-children 1\n}\n"
+	    "service slow {\n  listen 127.0.0.1:0\n  exec /bin/sleep 30\n"
+	    "  user daemon\n  session-timeout 500ms\n}\n", NULL);
+	want = harness_fmt("%ld\n", (long)daemon_pw->pw_uid);
+	for (i = 0; i < 3; i++) {
+		fd = hc_connect_ok(hd_port(d, "idu"));
+		n = hc_read_eof(fd, buf, sizeof buf - 1, 5000, &eof);
+		buf[n] = '\0';
+		ck_assert_msg(eof && strcmp(buf, want) == 0, "client %d: the "
+		    "program said '%s', not '%s'", i, buf, want);
+		hc_close(fd);
+		/* Its end, told by the privileged process, gives the one
+		 * max-children place back for the next. */
+		ck_assert(hd_wait_count(d, "exited with status 0", i + 1,
+		    5000));
+	}
+	free(want);
+	want = proc_uid(hd_serving_pid(d));
+	ck_assert_msg(strcmp(want, "65534") == 0, "serving uid %s", want);
+	free(want);
+
+	hd_mark(d);
+	fd = hc_connect_ok(hd_port(d, "slow"));
+	HD_EXPECT_LOG(d, "killed by signal 15", 5000);
+	(void)hc_read_eof(fd, buf, sizeof buf, 5000, &eof);
+	ck_assert(eof);
+	hc_close(fd);
+	ck_assert_int_eq(hd_count_log(d, "refused to"), 0);
+	hd_finish(d);
+}
+END_TEST
 #endif /* !_WIN32 */
 
 int
@@ -513,6 +581,7 @@ main(void)
 	tcase_add_test(tc, test_reload_under_chroot);
 	tcase_add_test(tc, test_serving_process_restarted);
 	tcase_add_test(tc, test_serving_failure_reaches_starter);
+	tcase_add_test(tc, test_exec_user_without_root);
 	tcase_add_loop_test(tc, test_check_agrees_with_start, 0,
 	    (int)(sizeof agree_cases / sizeof agree_cases[0]));
 #else

@@ -13,7 +13,7 @@ CORE_LIBS = $(LIBEVENT_LIBS) $(LIBEVENT_PTHREADS_LIBS)
 harbor_tests = tests/unit_config tests/unit_conftable tests/unit_confwords \
 	tests/unit_addr \
 	tests/unit_acl \
-	tests/unit_limits tests/unit_proxy tests/unit_framing \
+	tests/unit_limits tests/unit_proxy tests/unit_framing tests/unit_privsep \
 	tests/unit_pool tests/unit_library tests/library_api \
 	tests/library_input \
 	tests/integration_services \
@@ -78,6 +78,13 @@ tests_unit_limits_SOURCES = tests/unit_limits.c
 tests_unit_limits_CFLAGS = $(TEST_CFLAGS)
 tests_unit_limits_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_unit_limits_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
+
+tests_unit_privsep_SOURCES = tests/unit_privsep.c src/privsep-msg.c \
+	src/privsep-spawn.c
+tests_unit_privsep_CFLAGS = $(TEST_CFLAGS)
+tests_unit_privsep_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
+tests_unit_privsep_LDADD = src/libharbordconf.la src/libharborcore.la \
+	$(CORE_LIBS) $(TEST_LIBS)
 
 tests_unit_proxy_SOURCES = tests/unit_proxy.c
 tests_unit_proxy_CFLAGS = $(TEST_CFLAGS)

@@ -29,7 +29,8 @@ tests_fuzz_fuzz_quotes_SOURCES = tests/fuzz/fuzz_quotes.c
 tests_fuzz_fuzz_quotes_LDADD = $(FUZZ_CORE)
 tests_fuzz_fuzz_quotes_LDFLAGS = -fsanitize=fuzzer
 
-tests_fuzz_fuzz_privsep_SOURCES = tests/fuzz/fuzz_privsep.c src/privsep-msg.c
+tests_fuzz_fuzz_privsep_SOURCES = tests/fuzz/fuzz_privsep.c src/privsep-msg.c \
+	src/privsep-spawn.c
 tests_fuzz_fuzz_privsep_LDADD = src/libharbordconf.la $(FUZZ_CORE)
 tests_fuzz_fuzz_privsep_LDFLAGS = -fsanitize=fuzzer
 endif
