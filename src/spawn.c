@@ -191,6 +191,26 @@ spawn_posix(const struct harbor_spawn *sp, int sock, int errw, int *err)
 #define SPAWN_V1_SIZE	(offsetof(struct harbor_spawn, gid) + \
 			 sizeof(((struct harbor_spawn *)NULL)->gid))
 
+/* The caller's end of the program's socket, ready to relay. */
+static void
+give_socket(int *end, harbor_socket_t *sock)
+{
+	(void)evutil_make_socket_nonblocking(*end);
+	compat_socket_nosigpipe(*end);
+	*sock = *end;
+	*end = -1;
+}
+
+static void
+close_all(int *fds, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (fds[i] != -1)
+			(void)close(fds[i]);
+}
+
 /* A program another process starts (harbor_spawner): the same pipes, the
  * child's ends passed on; the table stays locked until it is entered, so
  * that its end, told on the main loop, finds it. */
@@ -232,17 +252,10 @@ spawn_remote(struct harbor_conn *c, const struct harbor_spawn *sp,
 		    "be seen", svc->name, (long)pid);
 	ep[0] = -1;
 	children_unlock(host);
-	(void)evutil_make_socket_nonblocking(sv[0]);
-	compat_socket_nosigpipe(sv[0]);
-	*sock = sv[0];
-	sv[0] = -1;
+	give_socket(&sv[0], sock);
 out:
-	for (i = 0; i < 2; i++) {
-		if (sv[i] != -1)
-			(void)close(sv[i]);
-		if (ep[i] != -1)
-			(void)close(ep[i]);
-	}
+	close_all(sv, 2);
+	close_all(ep, 2);
 	return pid;
 }
 
@@ -352,19 +365,11 @@ harbor_conn_spawn(struct harbor_conn *c, const struct harbor_spawn *sp,
 			goto out;
 		}
 	}
-	(void)evutil_make_socket_nonblocking(sv[0]);
-	compat_socket_nosigpipe(sv[0]);
-	*sock = sv[0];
-	sv[0] = -1;
+	give_socket(&sv[0], sock);
 out:
-	for (i = 0; i < 2; i++) {
-		if (sv[i] != -1)
-			(void)close(sv[i]);
-		if (ep[i] != -1)
-			(void)close(ep[i]);
-		if (st[i] != -1)
-			(void)close(st[i]);
-	}
+	close_all(sv, 2);
+	close_all(ep, 2);
+	close_all(st, 2);
 	return pid;
 }
 

@@ -1365,53 +1365,6 @@ START_TEST(test_root_serves_as_nobody)
 }
 END_TEST
 
-START_TEST(test_chroot)
-{
-	char *dir, *cfg, *link, target[4096];
-	struct hdaemon *d;
-	ssize_t n;
-	int fd;
-
-	if (!need_root("test_chroot"))
-		return;
-	dir = harness_fmt("%s/jail", harness_tmpdir());
-	ck_assert_int_eq(mkdir(dir, 0755), 0);
-	/* In an AddressSanitizer build: LeakSanitizer needs /proc at exit,
-	 * which the empty jail lacks, so this one daemon goes unchecked for
-	 * leaks (every other test's daemon is).  Check forks each test, so
-	 * the change stays here. */
-	{
-		const char *asan = getenv("ASAN_OPTIONS");
-		char *opts = harness_fmt("%s%sdetect_leaks=0",
-		    asan != NULL ? asan : "", asan != NULL && *asan ? ":" : "");
-
-		setenv("ASAN_OPTIONS", opts, 1);
-		free(opts);
-	}
-	cfg = harness_fmt("user nobody\nchroot %s\n"
-	    "service q { listen 127.0.0.1:0; handler qotd }\n", dir);
-	d = hd_start(cfg, NULL);
-	fd = hc_connect_ok(hd_port(d, "q"));
-	{
-		char buf[600];
-		bool eof;
-
-		ck_assert_uint_gt(hc_read_eof(fd, buf, sizeof buf, 5000, &eof),
-		    0);
-	}
-	hc_close(fd);
-	link = harness_fmt("/proc/%ld/root", (long)hd_serving_pid(d));
-	n = readlink(link, target, sizeof target - 1);
-	ck_assert_int_gt(n, 0);
-	target[n] = '\0';
-	ck_assert_str_eq(target, dir);
-	free(link);
-	hd_finish(d);
-	rmdir(dir);
-	free(cfg);
-	free(dir);
-}
-END_TEST
 #endif /* !_WIN32: signals, log lines and privileges */
 
 static Suite *
@@ -1468,7 +1421,6 @@ daemon_suite(void)
 	    "Windows");
 	add_test_not_windows(tc, test_root_serves_as_nobody, "no root on "
 	    "Windows");
-	add_test_not_windows(tc, test_chroot, "no chroot on Windows");
 	suite_add_tcase(s, tc);
 
 	tc = harness_tcase("log_lines");
