@@ -49,7 +49,8 @@ AM_TESTS_ENVIRONMENT = \
 	export HARBOR_SBINDIR HARBOR_SYSCONFDIR HARBOR_LOCALSTATEDIR; \
 	export HARBOR_RUNSTATEDIR HARBOR_MANDIR HARBOR_DOCDIR;
 
-tests_unit_config_SOURCES = tests/unit_config.c
+tests_unit_config_SOURCES = tests/unit_config.c tests/conf-fixture.c \
+	tests/conf-fixture.h
 tests_unit_config_CFLAGS = $(TEST_CFLAGS)
 tests_unit_config_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_unit_config_LDADD = src/libharbordconf.la src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
@@ -59,7 +60,8 @@ tests_unit_conftable_CFLAGS = $(TEST_CFLAGS)
 tests_unit_conftable_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_unit_conftable_LDADD = src/libharbordconf.la src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
 
-tests_unit_confwords_SOURCES = tests/unit_confwords.c
+tests_unit_confwords_SOURCES = tests/unit_confwords.c tests/conf-fixture.c \
+	tests/conf-fixture.h
 tests_unit_confwords_CFLAGS = $(TEST_CFLAGS)
 tests_unit_confwords_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_unit_confwords_LDADD = src/libharbordconf.la src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)

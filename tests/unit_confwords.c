@@ -14,44 +14,7 @@
 
 #include "config.h"
 #include "check-run.h"
-
-static struct conf_errors errs;
-
-static void
-setup(void)
-{
-	memset(&errs, 0, sizeof errs);
-}
-
-static void
-teardown(void)
-{
-	conf_errors_clear(&errs);
-}
-
-static struct config *
-good(const char *text)
-{
-	struct config	*conf = config_load_string("t.conf", text, &errs);
-	size_t		 i;
-
-	for (i = 0; i < errs.n; i++)
-		fprintf(stderr, "unexpected: %s\n", errs.msg[i]);
-	ck_assert_ptr_nonnull(conf);
-	return conf;
-}
-
-/* The config fails, and its first error is exactly want. */
-static void
-bad(const char *text, const char *want)
-{
-	struct config	*conf = config_load_string("t.conf", text, &errs);
-
-	ck_assert_ptr_null(conf);
-	ck_assert_uint_ge(errs.n, 1);
-	ck_assert_str_eq(errs.msg[0], want);
-	conf_errors_clear(&errs);
-}
+#include "conf-fixture.h"
 
 /* A file of this process's in the temporary directory. */
 static void
