@@ -179,8 +179,15 @@ check_only(struct harbord *hd)
 		harbor_log(HARBOR_LOG_ERR, "%s", err);
 		return EXIT_CONFIG;
 	}
-	if (startcheck_files(hd->conf, &errs) == -1 ||
-	    (svcs = config_make_services(hd->conf, &n, &errs)) == NULL) {
+	/* Every kind of mistake at once: the programs, then the rest. */
+	(void)startcheck_files(hd->conf, &errs);
+	svcs = config_make_services(hd->conf, &n, &errs);
+	if (svcs == NULL || conf_failed(&errs)) {
+		if (svcs != NULL) {
+			for (i = 0; i < n; i++)
+				harbor_service_free(svcs[i]);
+			free(svcs);
+		}
 failed:
 		harbord_log_errors(&errs);
 		conf_errors_clear(&errs);

@@ -124,8 +124,8 @@ static void
 logsink_write(enum harbor_log_level level, const char *msg, void *arg)
 {
 	mutex_lock(&sink_lock);
-	if (tee_fd != -1 && level <= HARBOR_LOG_WARNING &&
-	    !(sink_kind == LOGSINK_STDERR && sink_plain))
+	/* Detached, standard error is /dev/null: the starter hears it. */
+	if (tee_fd != -1 && level <= HARBOR_LOG_WARNING)
 		write_plain(tee_fd, level, msg);
 	switch (sink_kind) {
 	case LOGSINK_STDERR:

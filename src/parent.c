@@ -46,9 +46,9 @@
 
 #define RESTART_FIRST_MS	1000
 #define RESTART_MAX_MS		60000
-/* A serving process that ran this long had no trouble starting: the
- * next restart is quick again. */
-#define RESTART_RESET_MS	60000
+/* A serving process that served this long was no crash loop: the next
+ * one starts after RESTART_FIRST_MS again. */
+#define RESTART_RESET_MS	10000
 /* After the grace period, how long the serving process has to finish. */
 #define STOP_MARGIN_MS		5000
 #define SEND_TIMEOUT_S		5
@@ -67,6 +67,7 @@ struct parent {
 	int			 status;	/* the exit status, when done */
 	struct config		*pending;	/* sent, not yet answered */
 	struct conf_snapshot	*pending_snap;
+	int			 reload_again;	/* a SIGHUP came meanwhile */
 	int			 spawn_sock;	/* its spawner's; -1 */
 	pid_t			*spawned;	/* programs started for it,
 						   while their group lives */
@@ -286,6 +287,19 @@ retry:
 	p->restart_at = now_ms() + p->backoff_ms;
 }
 
+static void	parent_reload(struct parent *);
+static void	spawned_stop(struct parent *);
+
+/* A SIGHUP that came while a reload was in flight. */
+static void
+reload_if_asked(struct parent *p)
+{
+	if (p->reload_again && p->pending == NULL) {
+		p->reload_again = 0;
+		parent_reload(p);
+	}
+}
+
 static void
 child_answered(struct parent *p, const struct privsep_msg *msg)
 {
@@ -318,6 +332,7 @@ child_answered(struct parent *p, const struct privsep_msg *msg)
 		/* The log the running configuration asked for. */
 		(void)harbord_apply_log(p->hd->conf, p->hd->foreground);
 	}
+	reload_if_asked(p);
 }
 
 static void
@@ -380,6 +395,8 @@ child_ended(struct parent *p, int st)
 		harbor_log(HARBOR_LOG_WARNING, "reload abandoned: the serving "
 		    "process ended before it answered");
 	}
+	reload_if_asked(p);
+	spawned_stop(p);
 	if (p->stopping) {
 		p->status = WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_OSERR;
 		return;
@@ -441,6 +458,21 @@ spawned_ended(struct parent *p, pid_t pid, int st)
 		harbor_log(HARBOR_LOG_WARNING, "cannot tell the serving process "
 		    "that pid %ld ended: %s", (long)pid, strerror(errno));
 	spawned_prune(p);
+}
+
+/* The serving process is gone, and with it the clients of the programs
+ * it had started here: they are stopped, as it would have stopped them. */
+static void
+spawned_stop(struct parent *p)
+{
+	size_t	i;
+
+	spawned_prune(p);
+	for (i = 0; i < p->nspawned; i++)
+		if (kill(-p->spawned[i], SIGTERM) == 0)
+			harbor_log(HARBOR_LOG_NOTICE, "stopped the programs of "
+			    "pid %ld, whose serving process is gone",
+			    (long)p->spawned[i]);
 }
 
 static void
@@ -548,8 +580,9 @@ parent_reload(struct parent *p)
 	int			 missing;
 
 	if (p->pending != NULL) {
-		harbor_log(HARBOR_LOG_WARNING, "a reload is in progress; "
-		    "this one is not done");
+		/* Once the one in flight is answered: the file may have
+		 * changed since it was read. */
+		p->reload_again = 1;
 		return;
 	}
 	harbor_log(HARBOR_LOG_NOTICE, "reading configuration from %s",

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "compat.h"
+#include "harbor.h"
 #include "pidfile.h"
 
 struct pidfile {
@@ -84,6 +85,10 @@ pidfile_lock(const char *path, char *err, size_t errlen)
 #ifndef _WIN32
 	switch (lock_file(fd)) {
 	case 0:
+		if ((holder = pid_in(fd)) > 0 && holder != (long)getpid())
+			harbor_log(HARBOR_LOG_NOTICE, "pid file %s named process "
+			    "%ld, which did not hold its lock: a stale file, "
+			    "taken over", path, holder);
 		break;
 	case 1:
 		holder = pid_in(fd);

@@ -137,12 +137,13 @@ privdrop_describe(char *buf, size_t len)
 {
 #if defined(HAVE_PWD_H) && defined(HAVE_GRP_H) && !defined(_WIN32)
 	if (plan.user != NULL) {
-		snprintf(buf, len, "user %s (uid %ld), group %s%s (gid %ld)%s%s",
+		struct group	*gr = getgrgid(plan.gid);
+
+		snprintf(buf, len, "user %s (uid %ld), group %s (gid %ld)%s%s",
 		    plan.user, (long)plan.uid, plan.group != NULL ? plan.group :
-		    "of user ", plan.group != NULL ? "" : plan.user,
-		    (long)plan.gid, plan.chroot_dir != NULL ?
-		    ", chrooted to " : "", plan.chroot_dir != NULL ?
-		    plan.chroot_dir : "");
+		    gr != NULL ? gr->gr_name : "?", (long)plan.gid,
+		    plan.chroot_dir != NULL ? ", chrooted to " : "",
+		    plan.chroot_dir != NULL ? plan.chroot_dir : "");
 		return;
 	}
 	snprintf(buf, len, "uid %ld, gid %ld, as started", (long)geteuid(),

@@ -608,13 +608,18 @@ harbor_server_shutdown(struct harbor_server *srv, unsigned grace_ms)
 	listeners_free(srv->listeners);
 	srv->listeners = NULL;
 	acceptor_stop(srv);
-	if (grace_ms % 1000 == 0)
-		log_notice("shutting down: %u connections open, waiting up to "
-		    "%u s", atomic_load(&srv->host.nconns), grace_ms / 1000);
-	else
-		log_notice("shutting down: %u connections open, waiting up to "
-		    "%u.%03u s", atomic_load(&srv->host.nconns), grace_ms / 1000,
-		    grace_ms % 1000);
+	{
+		unsigned	n = atomic_load(&srv->host.nconns);
+		const char	*what = n == 1 ? "connection" : "connections";
+
+		if (grace_ms % 1000 == 0)
+			log_notice("shutting down: %u %s open, waiting up to "
+			    "%u s", n, what, grace_ms / 1000);
+		else
+			log_notice("shutting down: %u %s open, waiting up to "
+			    "%u.%03u s", n, what, grace_ms / 1000,
+			    grace_ms % 1000);
+	}
 	srv->shutdown_ev = evtimer_new(srv->host.base, server_shutdown_tick, srv);
 	if (srv->shutdown_ev != NULL)
 		server_shutdown_tick(-1, 0, srv);

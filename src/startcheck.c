@@ -69,7 +69,12 @@ startcheck_accounts(const struct config *conf, struct conf_errors *errs)
 	struct stat		 st;
 
 	if (privdrop_prepare(&pd, err, sizeof err) == -1) {
-		if ((at = config_value_pos(conf, NULL, "user")) == NULL &&
+		/* At the keyword the message is about. */
+		if (strncmp(err, "group", 5) == 0)
+			at = config_value_pos(conf, NULL, "group");
+		else if (strstr(err, "'chroot'") != NULL)
+			at = config_value_pos(conf, NULL, "chroot");
+		else if ((at = config_value_pos(conf, NULL, "user")) == NULL &&
 		    (at = config_value_pos(conf, NULL, "group")) == NULL)
 			at = config_value_pos(conf, NULL, "chroot");
 		conf_error(errs, at, "%s", err);

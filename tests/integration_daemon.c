@@ -682,12 +682,16 @@ START_TEST(test_pidfile_stale_live_pid)
 	char *pidpath = harness_fmt("%s/live.pid", harness_tmpdir());
 	char *cfg = harness_fmt("pidfile %s\n"
 	    "service echo { listen 127.0.0.1:0; handler echo }\n", pidpath);
-	char *mine = harness_fmt("%ld\n", (long)getpid());
+	char *mine = harness_fmt("%ld\n", (long)getpid()), *want;
 	struct hdaemon *d;
 
 	harness_write_file(pidpath, mine);
 	d = hd_start(cfg, NULL);
 	ck_assert_int_eq(read_pidfile(pidpath), hd_pid(d));
+	want = harness_fmt("pid file %s named process %ld, which did not hold "
+	    "its lock: a stale file, taken over", pidpath, (long)getpid());
+	HD_EXPECT_LOG(d, want, 1000);
+	free(want);
 	hd_finish(d);
 	ck_assert_msg(access(pidpath, F_OK) == -1, "pid file %s was not "
 	    "removed on exit", pidpath);
@@ -722,6 +726,12 @@ START_TEST(test_pidfile_locked_refuses)
 	    r.err);
 	free(want);
 	ck_assert_int_eq(read_pidfile(pidpath), hd_pid(d));
+	harness_run_free(&r);
+	/* Detaching, the same: the starter prints why, and exits so. */
+	run(&r, "-f", path, NULL, NULL);
+	ck_assert_int_eq(r.code, EXIT_CANTCREAT);
+	ck_assert_msg(strstr(r.err, "harbord: err: harbord is already "
+	    "running") != NULL, "the starter said:\n%s", r.err);
 	fd = hc_connect_ok(hd_port(d, "echo"));
 	ck_assert(hc_echo_ok(fd, "still here\n"));
 	hc_close(fd);

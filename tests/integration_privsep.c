@@ -446,7 +446,7 @@ static const struct agree_case agree_cases[] = {
 	  "%s:1:6: user 'nosuchuser': no such user" },
 	{ "no such group", "user nobody\ngroup nosuchgroup\n"
 	  "service e { listen 127.0.0.1:0; handler echo }\n",
-	  "%s:1:6: group 'nosuchgroup': no such group" },
+	  "%s:2:7: group 'nosuchgroup': no such group" },
 	{ "a user by number", "user 65534\n"
 	  "service e { listen 127.0.0.1:0; handler echo }\n", NULL },
 	{ "no user: nobody", "service e { listen 127.0.0.1:0; "
@@ -572,6 +572,37 @@ START_TEST(test_exec_user_without_root)
 	hd_finish(d);
 }
 END_TEST
+
+/* SIGHUPs in a row: one that comes while another is being applied is
+ * done after it, from the file as it is then. */
+START_TEST(test_reloads_in_a_row)
+{
+	struct hdaemon *d;
+	char *cfg;
+	int echo, i;
+
+	if (!need_root("test_reloads_in_a_row"))
+		return;
+	d = hd_start("user nobody\n"
+	    "service echo { listen 127.0.0.1:0; handler echo }\n", NULL);
+	echo = hd_port(d, "echo");
+	hd_mark(d);
+	for (i = 0; i < 3; i++) {
+		cfg = harness_fmt("user nobody\n"
+		    "service echo { listen 127.0.0.1:%d; handler echo }\n"
+		    "service s%d { listen 127.0.0.1:0; handler discard }\n",
+		    echo, i);
+		hd_rewrite_config(d, cfg);
+		free(cfg);
+		ck_assert_int_eq(hd_signal(d, SIGHUP), 0);
+	}
+	HD_EXPECT_LOG(d, "service s2 listening on 127.0.0.1:", 5000);
+	ck_assert(hd_wait_log(d, "configuration reloaded: 2 services", 5000));
+	ck_assert_int_eq(hd_count_log(d, "reload failed"), 0);
+	echo_once(echo, "after three\n");
+	hd_finish(d);
+}
+END_TEST
 #endif /* !_WIN32 */
 
 int
@@ -590,6 +621,7 @@ main(void)
 	tcase_add_test(tc, test_serving_process_restarted);
 	tcase_add_test(tc, test_serving_failure_reaches_starter);
 	tcase_add_test(tc, test_exec_user_without_root);
+	tcase_add_test(tc, test_reloads_in_a_row);
 	tcase_add_loop_test(tc, test_check_agrees_with_start, 0,
 	    (int)(sizeof agree_cases / sizeof agree_cases[0]));
 #else
