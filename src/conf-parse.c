@@ -566,6 +566,9 @@ config_free(struct config *conf)
 	for (i = 0; i < conf->nmodules; i++)
 		free(conf->modules[i].path);
 	free(conf->modules);
+	for (i = 0; i < conf->naccounts; i++)
+		free(conf->accounts[i].name);
+	free(conf->accounts);
 	free(conf);
 }
 
@@ -642,6 +645,9 @@ config_load_snapshot(const struct conf_snapshot *snap,
 		conf_error(errs, NULL, "an empty configuration snapshot");
 	else
 		(void)parse_file(&ps, path, NULL);
+	if (conf_snapshot_take_accounts(snap, ps.conf) == -1)
+		conf_error(errs, NULL, "a malformed account in the "
+		    "configuration snapshot");
 	return config_finish(ps.conf, errs);
 }
 

@@ -249,33 +249,24 @@ conf_apply_credentials(struct conf_apply *a, const struct conf_keyword *kw,
 
 	if (from == NULL && gfrom == NULL)
 		return 0;
-#ifdef HAVE_PWD_H
 	if (from != NULL) {
 		const char	*user = CONF_VALUE(from, kw, char *);
-		struct passwd	*pw;
 
-		if ((pw = getpwnam(user)) == NULL) {
+		if (conf_account_user(a->conf, user, &uid, &gid) == -1) {
 			conf_error(a->errs, set_at(from, kw), "service '%s': no "
 			    "user '%s'", a->s->name, user);
 			return -1;
 		}
-		uid = (long)pw->pw_uid;
-		gid = (long)pw->pw_gid;
 	}
-#endif
-#ifdef HAVE_GRP_H
 	if (gfrom != NULL) {
 		const char	*group = CONF_VALUE(gfrom, gkw, char *);
-		struct group	*gr;
 
-		if ((gr = getgrnam(group)) == NULL) {
+		if (conf_account_group(a->conf, group, &gid) == -1) {
 			conf_error(a->errs, set_at(gfrom, gkw), "service '%s': "
 			    "no group '%s'", a->s->name, group);
 			return -1;
 		}
-		gid = (long)gr->gr_gid;
 	}
-#endif
 	if (harbor_service_exec_credentials(a->svc, uid, gid, err,
 	    sizeof err) == -1) {
 		conf_error(a->errs, set_at(from != NULL ? from : gfrom,
@@ -307,28 +298,19 @@ config_exec_program(const struct config *conf, const char *service,
 	*at = NULL;
 	ukw = conf_keyword_named("user", CONF_SERVICE);
 	gkw = conf_keyword_named("group", CONF_SERVICE);
-#ifdef HAVE_PWD_H
 	if ((from = conf_source(ukw, s, d, handler)) != NULL) {
-		struct passwd	*pw = getpwnam(CONF_VALUE(from, ukw, char *));
-
 		*at = set_at(from, ukw);
-		if (pw == NULL)
+		if (conf_account_user(conf, CONF_VALUE(from, ukw, char *), uid,
+		    gid) == -1)
 			return -1;
-		*uid = (long)pw->pw_uid;
-		*gid = (long)pw->pw_gid;
 	}
-#endif
-#ifdef HAVE_GRP_H
 	if ((from = conf_source(gkw, s, d, handler)) != NULL) {
-		struct group	*gr = getgrnam(CONF_VALUE(from, gkw, char *));
-
 		if (*at == NULL)
 			*at = set_at(from, gkw);
-		if (gr == NULL)
+		if (conf_account_group(conf, CONF_VALUE(from, gkw, char *),
+		    gid) == -1)
 			return -1;
-		*gid = (long)gr->gr_gid;
 	}
-#endif
 	(void)from;
 	return 0;
 }
@@ -469,6 +451,7 @@ config_make_services(const struct config *conf, size_t *nout,
 		conf_error(errs, NULL, "out of memory");
 		return NULL;
 	}
+	a.conf = conf;
 	for (s = conf->services; s != NULL; s = s->next) {
 		a.s = s;
 		a.d = d;

@@ -172,7 +172,8 @@ conf_snapshot_decode(const unsigned char *buf, size_t len)
 			goto bad;
 		kind = buf[0];
 		namelen = get32(buf + 1);
-		if ((kind != CONF_SNAP_FILE && kind != CONF_SNAP_PATTERN) ||
+		if ((kind != CONF_SNAP_FILE && kind != CONF_SNAP_PATTERN &&
+		    kind != CONF_SNAP_ACCOUNT) ||
 		    namelen == 0 || namelen > CONF_SNAP_NAME_MAX ||
 		    namelen > len - 5)
 			goto bad;
@@ -200,4 +201,23 @@ conf_snapshot_decode(const unsigned char *buf, size_t len)
 bad:
 	conf_snapshot_free(snap);
 	return NULL;
+}
+
+int
+conf_snapshot_take_accounts(const struct conf_snapshot *snap,
+    struct config *conf)
+{
+	size_t	i;
+	const struct conf_snap_entry *e;
+
+	for (i = 0; i < snap->n; i++) {
+		e = &snap->e[i];
+		if (e->kind != CONF_SNAP_ACCOUNT)
+			continue;
+		if (strlen(e->name) < 3 || e->name[1] != ':' ||
+		    conf_accounts_from_snapshot(conf, e->name[0], e->name + 2,
+		    e->data) == -1)
+			return -1;
+	}
+	return 0;
 }

@@ -153,6 +153,7 @@ struct conf_keyword {
 
 /* What a service keyword's apply works with. */
 struct conf_apply {
+	const struct config		*conf;
 	const struct conf_service	*s;	/* the service block */
 	const struct conf_service	*d;	/* the defaults block */
 	const char			*handler; /* the service's */
@@ -161,6 +162,14 @@ struct conf_apply {
 };
 
 extern const struct conf_keyword	conf_keywords[];
+
+/* conf-accounts.c: an account entry of a snapshot ("UID GID" or "GID"),
+ * into conf.  -1 if malformed or out of memory. */
+int	conf_accounts_from_snapshot(struct config *conf, char kind,
+	    const char *name, const char *data);
+/* conf-snapshot.c: every account entry of snap into conf. */
+int	conf_snapshot_take_accounts(const struct conf_snapshot *snap,
+	    struct config *conf);
 
 const struct conf_keyword *conf_keyword_named(const char *name,
 	    unsigned scope);

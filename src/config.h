@@ -129,6 +129,13 @@ enum conf_log {
 	CONF_LOG_FILE
 };
 
+/* A user ('u': uid and its gid) or a group ('g': gid), by name. */
+struct conf_account {
+	char		 kind;
+	char		*name;
+	long		 uid, gid;
+};
+
 /* The global settings: each has its value, its default unless set. */
 struct config {
 	long long		 io_threads;	/* -1: one per CPU */
@@ -151,6 +158,12 @@ struct config {
 	size_t			 nfiles;
 	struct conf_module	*modules;	/* loaded by make_services */
 	size_t			 nmodules;
+	/* The accounts exec services name, as the process that read the
+	 * files saw them (config_resolve_accounts); known: looked up only
+	 * here, even if a name is missing. */
+	struct conf_account	*accounts;
+	size_t			 naccounts;
+	int			 accounts_known;
 };
 
 /* NULL when there were errors, which are in errs. */
@@ -166,7 +179,8 @@ void		 config_free(struct config *conf);
 struct conf_snapshot;
 enum conf_snap_kind {
 	CONF_SNAP_FILE = 1,	/* a file's contents */
-	CONF_SNAP_PATTERN	/* the names an include pattern matched */
+	CONF_SNAP_PATTERN,	/* the names an include pattern matched */
+	CONF_SNAP_ACCOUNT	/* "u:NAME" ("UID GID") or "g:NAME" ("GID") */
 };
 #define CONF_SNAP_ENTRIES_MAX	4096
 #define CONF_SNAP_BYTES_MAX	(16 * 1024 * 1024)
@@ -203,6 +217,18 @@ struct conf_snapshot *conf_snapshot_decode(const unsigned char *buf,
  * (in its block or the defaults); NULL when it was not. */
 const struct conf_pos *config_value_pos(const struct config *conf,
 		    const struct conf_service *s, const char *keyword);
+/* Looks up the users and groups the exec services name, from where this
+ * process stands (outside any chroot), keeps them in conf, and in snap if
+ * not NULL, for a process that parses the snapshot inside a chroot, whose
+ * own /etc may say otherwise or nothing.  -1: out of memory. */
+int		 config_resolve_accounts(struct config *conf,
+		    struct conf_snapshot *snap);
+/* An account by name: from conf's table when it has one, else from the
+ * system.  0, or -1 if there is no such account. */
+int		 conf_account_user(const struct config *conf, const char *name,
+		    long *uid, long *gid);
+int		 conf_account_group(const struct config *conf, const char *name,
+		    long *gid);
 /* Whether a path names its file from the root (or a drive, on Windows). */
 int		 conf_path_is_absolute(const char *path);
 /* An exec service's program, as harbord runs it: its words, and the ids

@@ -86,9 +86,18 @@ harbord_load(struct harbord *hd, struct conf_errors *errs,
 		}
 		harbor_log(HARBOR_LOG_NOTICE, "no configuration file at %s; "
 		    "using the built-in default configuration", hd->conf_path);
-		return conf;
+	} else if ((conf = config_load_file_recorded(hd->conf_path, errs,
+	    snap)) == NULL)
+		return NULL;
+	/* The accounts as seen from here, not from inside a chroot. */
+	if (config_resolve_accounts(conf, *snap) == -1) {
+		conf_error(errs, NULL, "out of memory");
+		config_free(conf);
+		conf_snapshot_free(*snap);
+		*snap = NULL;
+		return NULL;
 	}
-	return config_load_file_recorded(hd->conf_path, errs, snap);
+	return conf;
 }
 
 int

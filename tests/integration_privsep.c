@@ -454,8 +454,10 @@ static const struct agree_case agree_cases[] = {
 	{ "chroot missing", "user nobody\nchroot %s/none\n"
 	  "service e { listen 127.0.0.1:0; handler echo }\n",
 	  "%s:2:8: chroot " },
+	/* Its own user is the host's, not looked up in the empty jail. */
 	{ "exec outside the jail", "user nobody\nchroot %s\n"
-	  "service x {\n  listen 127.0.0.1:0\n  exec /bin/cat\n}\n",
+	  "service x {\n  listen 127.0.0.1:0\n  exec /bin/cat\n"
+	  "  user daemon\n}\n",
 	  "%s:5:8: service 'x': cannot run /bin/cat: No such file or "
 	  "directory (inside the chroot " },
 	{ "quote file nobody cannot read", "user nobody\n"
@@ -494,6 +496,9 @@ START_TEST(test_check_agrees_with_start)
 	if (want != NULL)
 		ck_assert_msg(strstr(r.err, want) != NULL, "%s: -n said\n%s"
 		    "without\n%s", c->name, r.err, want);
+	/* A service's user is the host's, whatever a jail's /etc says. */
+	ck_assert_msg(strstr(r.err, "no user 'daemon'") == NULL, "%s: -n "
+	    "said\n%s", c->name, r.err);
 	harness_run_free(&r);
 
 	/* A start: stays up if -n said OK (stopped by the timeout then),

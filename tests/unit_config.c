@@ -819,6 +819,56 @@ START_TEST(test_snapshot_replays_what_was_read)
 }
 END_TEST
 
+/* The accounts exec services name go with the snapshot, and the process
+ * that parses it takes them from there, not from its own /etc (a
+ * chroot's). */
+START_TEST(test_snapshot_carries_accounts)
+{
+	static const char	 text[] = "service x { listen 127.0.0.1:0; "
+	    "exec /bin/cat; user nosuchuser-here; group nosuchgroup-here }\n";
+	struct conf_snapshot	*snap;
+	struct config		*conf;
+	const struct conf_words	*argv;
+	const struct conf_pos	*at;
+	long			 uid, gid;
+
+	/* As read, with no such accounts: none is recorded. */
+	ck_assert_ptr_nonnull(conf = good(text));
+	ck_assert_ptr_nonnull(snap = conf_snapshot_new());
+	ck_assert_int_eq(config_resolve_accounts(conf, snap), 0);
+	ck_assert_int_eq(config_exec_program(conf, "x", &argv, &uid, &gid,
+	    &at), -1);
+	config_free(conf);
+	conf_snapshot_free(snap);
+
+	/* As the privileged process saw them. */
+	ck_assert_ptr_nonnull(snap = conf_snapshot_new());
+	ck_assert_int_eq(conf_snapshot_add(snap, CONF_SNAP_FILE, "t.conf",
+	    text, strlen(text)), 0);
+	ck_assert_int_eq(conf_snapshot_add(snap, CONF_SNAP_ACCOUNT,
+	    "u:nosuchuser-here", "4242 4343", 9), 0);
+	ck_assert_int_eq(conf_snapshot_add(snap, CONF_SNAP_ACCOUNT,
+	    "g:nosuchgroup-here", "4444", 4), 0);
+	ck_assert_ptr_nonnull(conf = config_load_snapshot(snap, &errs));
+	ck_assert_int_eq(config_exec_program(conf, "x", &argv, &uid, &gid,
+	    &at), 0);
+	ck_assert_int_eq(uid, 4242);
+	ck_assert_int_eq(gid, 4444);
+	config_free(conf);
+	conf_snapshot_free(snap);
+
+	/* A malformed one is refused. */
+	ck_assert_ptr_nonnull(snap = conf_snapshot_new());
+	ck_assert_int_eq(conf_snapshot_add(snap, CONF_SNAP_FILE, "t.conf",
+	    text, strlen(text)), 0);
+	ck_assert_int_eq(conf_snapshot_add(snap, CONF_SNAP_ACCOUNT,
+	    "u:nosuchuser-here", "42x", 3), 0);
+	ck_assert_ptr_null(config_load_snapshot(snap, &errs));
+	conf_errors_clear(&errs);
+	conf_snapshot_free(snap);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -839,6 +889,7 @@ main(void)
 	tcase_add_test(tc, test_every_error_is_reported);
 	tcase_add_test(tc, test_garbage_is_bounded);
 	tcase_add_test(tc, test_exec_and_forward);
+	tcase_add_test(tc, test_snapshot_carries_accounts);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(tf, files_setup, files_teardown);
 #if defined(HAVE_GLOB) || defined(_WIN32)
