@@ -4,7 +4,8 @@
  * died names a pid the system may have given to anything since, and
  * nothing here (nor the contrib scripts, which test the lock with
  * flock(1) first) ever signals it.  flock(2) where the system has it --
- * the lock flock(1) sees -- and fcntl(2)'s otherwise; both are taken by
+ * the lock flock(1) sees -- fcntl(2)'s otherwise, and on Windows a
+ * LockFileEx() of a byte past the pid; each is taken by
  * the process that stays (after detaching), and released by the system
  * whatever way it ends.
  */
@@ -20,6 +21,10 @@
 #include <sys/file.h>
 #endif
 #include <unistd.h>
+#ifdef _WIN32
+#include <windows.h>
+#include <io.h>
+#endif
 
 #include "compat.h"
 #include "harbor.h"
@@ -30,12 +35,31 @@ struct pidfile {
 	int	 fd;
 };
 
-#ifndef _WIN32
+#ifndef O_BINARY
+#define O_BINARY	0
+#endif
+
 /* 0: locked here; 1: another process holds it; -1: cannot lock. */
 static int
 lock_file(int fd)
 {
-#if defined(HAVE_FLOCK) && defined(LOCK_NB)
+#ifdef _WIN32
+	/* A byte far past the pid, so that others may still read it. */
+	OVERLAPPED	ov;
+	HANDLE		h = (HANDLE)_get_osfhandle(fd);
+
+	memset(&ov, 0, sizeof ov);
+	ov.Offset = 0x40000000;
+	if (LockFileEx(h, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY,
+	    0, 1, 0, &ov))
+		return 0;
+	if (GetLastError() == ERROR_LOCK_VIOLATION) {
+		errno = EWOULDBLOCK;
+		return 1;
+	}
+	errno = EACCES;
+	return -1;
+#elif defined(HAVE_FLOCK) && defined(LOCK_NB)
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 		return 0;
 	return errno == EWOULDBLOCK || errno == EAGAIN ? 1 : -1;
@@ -64,7 +88,6 @@ pid_in(int fd)
 	buf[n] = '\0';
 	return strtol(buf, NULL, 10);
 }
-#endif
 
 struct pidfile *
 pidfile_lock(const char *path, char *err, size_t errlen)
@@ -73,7 +96,7 @@ pidfile_lock(const char *path, char *err, size_t errlen)
 	long		 holder;
 	int		 fd;
 
-	fd = open(path, O_RDWR | O_CREAT, 0644);
+	fd = open(path, O_RDWR | O_CREAT | O_BINARY, 0644);
 	if (fd == -1) {
 		snprintf(err, errlen, "cannot open pid file %s: %s", path,
 		    strerror(errno));
@@ -82,7 +105,6 @@ pidfile_lock(const char *path, char *err, size_t errlen)
 #ifdef FD_CLOEXEC
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 #endif
-#ifndef _WIN32
 	switch (lock_file(fd)) {
 	case 0:
 		if ((holder = pid_in(fd)) > 0 && holder != (long)getpid())
@@ -106,9 +128,6 @@ pidfile_lock(const char *path, char *err, size_t errlen)
 		(void)close(fd);
 		return NULL;
 	}
-#else
-	(void)holder;
-#endif
 	if ((pf = malloc(sizeof *pf)) == NULL ||
 	    (pf->path = strdup(path)) == NULL) {
 		free(pf);
@@ -151,8 +170,18 @@ pidfile_remove(struct pidfile *pf)
 {
 	if (pf == NULL)
 		return;
+#ifdef _WIN32
+	/* Windows unlinks no open file. */
+	char	*path = pf->path;
+
+	pf->path = NULL;
+	pidfile_forget(pf);
+	(void)unlink(path);
+	free(path);
+#else
 	/* Unlinked while still locked, so no second harbord can take a
 	 * file that is about to go. */
 	(void)unlink(pf->path);
 	pidfile_forget(pf);
+#endif
 }

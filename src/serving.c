@@ -249,20 +249,23 @@ static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct serving	*sv = arg;
-	char		 err[256];
 
 	(void)what;
 	switch (sig) {
 	case SIGRELOAD:
 		if (sv->sock == -1)
 			reload_from_file(sv);
+#ifndef _WIN32
 		else
 			harbor_log(HARBOR_LOG_NOTICE, "SIGHUP ignored: "
 			    "harbord's main process (pid %ld) reloads",
 			    (long)getppid());
+#endif
 		break;
 #ifdef SIGUSR1
-	case SIGUSR1:
+	case SIGUSR1: {
+		char	err[256];
+
 		if (sv->sock != -1) {
 			harbor_log(HARBOR_LOG_NOTICE, "SIGUSR1 ignored: "
 			    "harbord's main process (pid %ld) reopens the log",
@@ -272,10 +275,12 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		else
 			harbor_log(HARBOR_LOG_NOTICE, "log reopened");
 		break;
+	}
 #endif
 	case SIGTERM:
 	case SIGINT:
-		harbor_server_shutdown(sv->srv, (unsigned)sv->hd->conf->shutdown_ms);
+		harbor_server_shutdown(sv->srv,
+		    (unsigned)sv->hd->conf->shutdown_ms);
 		break;
 	}
 }

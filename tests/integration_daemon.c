@@ -693,8 +693,11 @@ START_TEST(test_pidfile_stale_live_pid)
 	HD_EXPECT_LOG(d, want, 1000);
 	free(want);
 	hd_finish(d);
+#ifndef _WIN32
+	/* (On Windows hd_finish terminates it: no graceful end.) */
 	ck_assert_msg(access(pidpath, F_OK) == -1, "pid file %s was not "
 	    "removed on exit", pidpath);
+#endif
 	free(mine);
 	free(cfg);
 	free(pidpath);
