@@ -44,6 +44,11 @@
 #include "privsep.h"
 #include "privsep-spawn.h"
 
+/* Not in POSIX: as many as Linux and the BSDs have. */
+#ifndef NSIG
+#define NSIG	65
+#endif
+
 #define RESTART_FIRST_MS	1000
 #define RESTART_MAX_MS		60000
 /* A serving process that served this long was no crash loop: the next

@@ -35,6 +35,11 @@
 #include "privsep.h"
 #include "privsep-spawn.h"
 
+/* Not in POSIX: as many as Linux and the BSDs have. */
+#ifndef NSIG
+#define NSIG	65
+#endif
+
 #define SPAWN_WORDS_MAX		4096
 #define SPAWN_PAYLOAD_MAX	(1024 * 1024)
 #define SPAWN_ANSWER_S		10
