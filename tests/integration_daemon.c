@@ -952,12 +952,12 @@ END_TEST
 START_TEST(test_reload_restart_settings)
 {
 	struct hdaemon *d = hd_start(reload_cfg1, NULL);
+#define RESTARTS	": takes effect when harbord restarts"
 	static const char *const said[] = {
-		"io-threads changed: takes effect when harbord restarts",
-		"the global max-connections changed: takes effect when "
-		"harbord restarts",
-		"chroot changed: takes effect when harbord restarts",
-		"the global group changed: takes effect when harbord restarts",
+		"io-threads changed" RESTARTS,
+		"the global max-connections changed" RESTARTS,
+		"chroot changed" RESTARTS,
+		"the global group changed" RESTARTS,
 	};
 	size_t i;
 	int fd;
