@@ -213,7 +213,9 @@ START_TEST(test_rotation_loses_no_line)
 	want = harness_fmt("service echo: closed 127.0.0.1:");
 	ck_assert_msg(count(both, want) == 10, "%d of 10 closed lines in the "
 	    "two files:\n--- old\n%s--- new\n%s", count(both, want), old, new);
-	ck_assert_int_eq(count(new, want), 5);
+	/* The five after it in the new file (the last before it may end
+	 * there too: its client returns before the server logs the end). */
+	ck_assert_int_ge(count(new, want), 5);
 	ck_assert_msg(strstr(both, "cannot open log file") == NULL &&
 	    strstr(both, "Permission denied") == NULL, "a complaint:\n%s",
 	    both);
