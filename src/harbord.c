@@ -21,6 +21,7 @@
 #include "pidfile.h"
 #include "privdrop.h"
 #include "privsep.h"
+#include "sdnotify.h"
 #include "startcheck.h"
 
 #ifndef HARBORD_CONF
@@ -256,6 +257,7 @@ main(int argc, char **argv)
 
 	(void)logsink_open(LOGSINK_STDERR, NULL, err, sizeof err);
 	logsink_plain(!hd.foreground);
+	sdnotify_init();
 	harbor_log_set_level(verbose ? HARBOR_LOG_DEBUG : HARBOR_LOG_INFO);
 	if (check && !verbose)
 		harbor_log_set_level(HARBOR_LOG_NOTICE);

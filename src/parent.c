@@ -43,6 +43,7 @@
 #include "parent-listen.h"
 #include "privsep.h"
 #include "privsep-spawn.h"
+#include "sdnotify.h"
 
 /* Not in POSIX: as many as Linux and the BSDs have. */
 #ifndef NSIG
@@ -257,6 +258,7 @@ child_start(struct parent *p)
 		(void)close(sv[0]);
 		(void)close(ss[0]);
 		signals_forget();
+		sdnotify_forget();
 		pidfile_forget(p->hd->pidfile);
 		p->hd->pidfile = NULL;
 		for (i = 0; i < p->lt.n; i++)
@@ -293,6 +295,29 @@ retry:
 }
 
 static void	parent_reload(struct parent *);
+
+/* READY=1, with what is served, for the service manager. */
+static void
+notify_serving(const struct parent *p, const char *what)
+{
+	char	buf[256];
+	size_t	n = p->hd->conf->nservices;
+
+	snprintf(buf, sizeof buf, "READY=1\nSTATUS=%s %zu %s (serving "
+	    "process %ld)", what, n, n == 1 ? "service" : "services",
+	    (long)p->child);
+	(void)sdnotify(buf);
+}
+
+static void
+notify_reload_failed(const char *why)
+{
+	char	buf[600];
+
+	snprintf(buf, sizeof buf, "READY=1\nSTATUS=reload failed, the "
+	    "running configuration kept: %s", why);
+	(void)sdnotify(buf);
+}
 static void	spawned_stop(struct parent *);
 
 /* A SIGHUP that came while a reload was in flight. */
@@ -318,10 +343,14 @@ child_answered(struct parent *p, const struct privsep_msg *msg)
 		p->ready = 1;
 		harbord_ready(p->hd, 0);
 		listen_table_settle(&p->lt, 1);
+		notify_serving(p, "serving");
 		return;
 	}
-	if (p->pending == NULL)
+	if (p->pending == NULL) {
+		if (ok)		/* a new serving process after one died */
+			notify_serving(p, "serving again");
 		return;
+	}
 	listen_table_settle(&p->lt, ok);
 	if (ok) {
 		config_free(p->hd->conf);
@@ -330,9 +359,11 @@ child_answered(struct parent *p, const struct privsep_msg *msg)
 		p->hd->snap = p->pending_snap;
 		p->pending = NULL;
 		p->pending_snap = NULL;
+		notify_serving(p, "configuration reloaded; serving");
 	} else {
 		harbor_log(HARBOR_LOG_WARNING, "the serving process kept its "
 		    "configuration: %s", why);
+		notify_reload_failed(why);
 		pending_drop(p);
 		/* The log the running configuration asked for. */
 		(void)harbord_apply_log(p->hd->conf, p->hd->foreground);
@@ -419,6 +450,13 @@ child_ended(struct parent *p, int st)
 		p->backoff_ms = RESTART_FIRST_MS;
 	harbor_log(HARBOR_LOG_ERR, "the serving process %s; starting another "
 	    "in %u ms", how, p->backoff_ms);
+	{
+		char	buf[200];
+
+		snprintf(buf, sizeof buf, "STATUS=the serving process %s; "
+		    "starting another in %u ms", how, p->backoff_ms);
+		(void)sdnotify(buf);
+	}
 	p->restart_at = now_ms() + p->backoff_ms;
 	p->backoff_ms = p->backoff_ms * 2 > RESTART_MAX_MS ? RESTART_MAX_MS :
 	    p->backoff_ms * 2;
@@ -592,8 +630,10 @@ parent_reload(struct parent *p)
 	}
 	harbor_log(HARBOR_LOG_NOTICE, "reading configuration from %s",
 	    p->hd->conf_path);
+	(void)sdnotify_reloading();
 	if ((conf = harbord_load(p->hd, &errs, &snap, &missing)) == NULL) {
 		harbord_log_errors(&errs);
+		notify_reload_failed(errs.n > 0 ? errs.msg[0] : "errors");
 		conf_errors_clear(&errs);
 		harbor_log(HARBOR_LOG_ERR, "reload failed; keeping the running "
 		    "configuration");
@@ -601,6 +641,7 @@ parent_reload(struct parent *p)
 	}
 	if (listen_table_for(&p->lt, conf, err, sizeof err) == -1) {
 		harbor_log(HARBOR_LOG_ERR, "%s", err);
+		notify_reload_failed(err);
 		harbor_log(HARBOR_LOG_ERR, "reload failed; keeping the running "
 		    "configuration");
 		config_free(conf);
@@ -613,6 +654,8 @@ parent_reload(struct parent *p)
 	(void)harbord_apply_log(conf, p->hd->foreground);
 	if (p->sock == -1) {
 		/* None runs now: the next one starts with it. */
+		(void)sdnotify("READY=1\nSTATUS=configuration read; the next "
+		    "serving process runs it");
 		listen_table_settle(&p->lt, 1);
 		config_free(p->hd->conf);
 		conf_snapshot_free(p->hd->snap);
@@ -655,6 +698,7 @@ parent_stop(struct parent *p, int sig)
 	}
 	p->stopping = 1;
 	p->status = 0;
+	(void)sdnotify("STOPPING=1");
 	/* Nothing more is accepted: the serving process closes its copies
 	 * now, and the kernel must not queue clients on ours. */
 	while (p->lt.n > 0)

@@ -26,6 +26,7 @@
 #include "privdrop.h"
 #include "privsep.h"
 #include "privsep-spawn.h"
+#include "sdnotify.h"
 #include "startcheck.h"
 
 /* A listening socket the parent sent, until the server takes it. */
@@ -220,6 +221,23 @@ reload_failed(void)
 	    "configuration");
 }
 
+/* READY=1 for the service manager, with what is served, or why the
+ * reload failed. */
+static void
+notify_state(const struct serving *sv, const char *failed)
+{
+	char	buf[700];
+	size_t	n = sv->hd->conf->nservices;
+
+	if (failed != NULL)
+		snprintf(buf, sizeof buf, "READY=1\nSTATUS=reload failed, the "
+		    "running configuration kept: %s", failed);
+	else
+		snprintf(buf, sizeof buf, "READY=1\nSTATUS=serving %zu %s", n,
+		    n == 1 ? "service" : "services");
+	(void)sdnotify(buf);
+}
+
 /* Alone: SIGHUP reads the file again. */
 static void
 reload_from_file(struct serving *sv)
@@ -232,17 +250,24 @@ reload_from_file(struct serving *sv)
 
 	harbor_log(HARBOR_LOG_NOTICE, "reloading configuration from %s",
 	    sv->hd->conf_path);
+	(void)sdnotify_reloading();
 	if ((conf = harbord_load(sv->hd, &errs, &snap, &missing)) == NULL) {
 		harbord_log_errors(&errs);
+		snprintf(why, sizeof why, "%s", errs.n > 0 ? errs.msg[0] :
+		    "errors");
 		conf_errors_clear(&errs);
 		reload_failed();
+		notify_state(sv, why);
 		return;
 	}
 	conf_snapshot_free(snap);
 	if (serving_apply(sv, conf, why, sizeof why) == -1) {
 		config_free(conf);
 		reload_failed();
+		notify_state(sv, why);
+		return;
 	}
+	notify_state(sv, NULL);
 }
 
 static void
@@ -279,6 +304,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 #endif
 	case SIGTERM:
 	case SIGINT:
+		(void)sdnotify("STOPPING=1");
 		harbor_server_shutdown(sv->srv,
 		    (unsigned)sv->hd->conf->shutdown_ms);
 		break;
@@ -378,6 +404,7 @@ serving_alone(struct harbord *hd)
 	if ((status = serving_go(&sv, hd->conf->nservices)) != 0)
 		goto out;
 	harbord_ready(hd, 0);
+	notify_state(&sv, NULL);
 	/* Accepting starts only now, with the signals handled. */
 	if (harbor_server_run(sv.srv) == -1)
 		status = EXIT_OSERR;

@@ -19,7 +19,7 @@ harbor_tests = tests/unit_config tests/unit_conftable tests/unit_confwords \
 	tests/integration_services \
 	tests/integration_access tests/integration_daemon \
 	tests/integration_privsep tests/integration_badinput tests/integration_relay \
-	tests/integration_resolve \
+	tests/integration_resolve tests/integration_notify \
 	tests/integration_modules tests/integration_examples
 check_PROGRAMS = $(harbor_tests)
 TESTS = $(harbor_tests) tests/layers.sh tests/docs.sh tests/install.sh \
@@ -130,6 +130,11 @@ tests_integration_daemon_SOURCES = tests/integration_daemon.c $(HARNESS)
 tests_integration_daemon_CFLAGS = $(TEST_CFLAGS)
 tests_integration_daemon_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_integration_daemon_LDADD = $(TEST_LIBS)
+
+tests_integration_notify_SOURCES = tests/integration_notify.c $(HARNESS)
+tests_integration_notify_CFLAGS = $(TEST_CFLAGS)
+tests_integration_notify_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
+tests_integration_notify_LDADD = $(TEST_LIBS)
 
 tests_integration_privsep_SOURCES = tests/integration_privsep.c $(HARNESS)
 tests_integration_privsep_CFLAGS = $(TEST_CFLAGS)
