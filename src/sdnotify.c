@@ -25,7 +25,9 @@
 #include "harbor.h"
 #include "sdnotify.h"
 
+#ifndef _WIN32
 static char	notify_path[108];
+#endif
 static int	notify_on;
 
 void
