@@ -75,9 +75,8 @@ struct parent {
 	struct conf_snapshot	*pending_snap;
 	int			 reload_again;	/* a SIGHUP came meanwhile */
 	int			 spawn_sock;	/* its spawner's; -1 */
-	pid_t			*spawned;	/* programs started for it,
+	struct spawned_groups	 spawned;	/* programs started for it,
 						   while their group lives */
-	size_t			 nspawned;
 };
 
 static int	signal_pipe[2] = { -1, -1 };
@@ -268,7 +267,7 @@ child_start(struct parent *p)
 		if (p->spawn_sock != -1)
 			(void)close(p->spawn_sock);
 		pending_drop(p);
-		free(p->spawned);
+		free(p->spawned.pid);
 		exit(serving_run(p->hd, sv[1], ss[1]));
 	}
 	(void)close(sv[1]);
@@ -464,35 +463,12 @@ child_ended(struct parent *p, int st)
 
 /* --- programs started for the serving process --------------------------------- */
 
-/* Forgets the programs whose process group is empty: their ids may be
- * another's from now on. */
-static void
-spawned_prune(struct parent *p)
-{
-	size_t	i;
-
-	for (i = p->nspawned; i-- > 0; )
-		if (kill(-p->spawned[i], 0) == -1 && errno == ESRCH)
-			p->spawned[i] = p->spawned[--p->nspawned];
-}
-
-static int
-spawned_known(struct parent *p, pid_t pid)
-{
-	size_t	i;
-
-	for (i = 0; i < p->nspawned; i++)
-		if (p->spawned[i] == pid)
-			return 1;
-	return 0;
-}
-
 static void
 spawned_ended(struct parent *p, pid_t pid, int st)
 {
 	unsigned char	buf[8];
 
-	if (!spawned_known(p, pid))
+	if (!spawned_known(&p->spawned, pid))
 		return;
 	privsep_put32(buf, (long)pid);
 	privsep_put32(buf + 4, st);
@@ -500,7 +476,7 @@ spawned_ended(struct parent *p, pid_t pid, int st)
 	    sizeof buf, -1) == -1)
 		harbor_log(HARBOR_LOG_WARNING, "cannot tell the serving process "
 		    "that pid %ld ended: %s", (long)pid, strerror(errno));
-	spawned_prune(p);
+	spawned_prune(&p->spawned);
 }
 
 /* The serving process is gone, and with it the clients of the programs
@@ -508,14 +484,7 @@ spawned_ended(struct parent *p, pid_t pid, int st)
 static void
 spawned_stop(struct parent *p)
 {
-	size_t	i;
-
-	spawned_prune(p);
-	for (i = 0; i < p->nspawned; i++)
-		if (kill(-p->spawned[i], SIGTERM) == 0)
-			harbor_log(HARBOR_LOG_NOTICE, "stopped the programs of "
-			    "pid %ld, whose serving process is gone",
-			    (long)p->spawned[i]);
+	spawned_signal_all(&p->spawned, SIGTERM);
 }
 
 static void
@@ -524,7 +493,7 @@ answer_spawn(struct parent *p, struct privsep_msg *msg)
 	struct spawn_request	 rq;
 	unsigned char		 buf[4 + 300];
 	char			 why[300] = "";
-	pid_t			 pid = -1, *grown;
+	pid_t			 pid = -1;
 	size_t			 n;
 
 	if (spawn_request_decode(msg->payload, msg->len, &rq) == -1)
@@ -534,18 +503,15 @@ answer_spawn(struct parent *p, struct privsep_msg *msg)
 	    spawn_request_allowed(p->pending, &rq, why, sizeof why) == -1))
 		harbor_log(HARBOR_LOG_WARNING, "refused to start a program for "
 		    "the serving process: %s", why);
-	else if ((grown = realloc(p->spawned, (p->nspawned + 1) *
-	    sizeof *grown)) == NULL)
+	else if (spawned_room(&p->spawned) == -1)
 		snprintf(why, sizeof why, "out of memory");
 	else {
-		p->spawned = grown;
-		spawned_prune(p);
 		why[0] = '\0';
 		pid = spawn_start(&rq, msg->fd, msg->fd2,
 		    (p->pending != NULL ? p->pending : p->hd->conf)->chroot_dir,
 		    why, sizeof why);
 		if (pid > 0)
-			p->spawned[p->nspawned++] = pid;
+			p->spawned.pid[p->spawned.n++] = pid;
 	}
 	spawn_request_free(&rq);
 	privsep_put32(buf, (long)pid);
@@ -565,9 +531,9 @@ answer_kill(struct parent *p, const struct privsep_msg *msg)
 	if (msg->len == 8) {
 		pid = privsep_get32(msg->payload);
 		sig = privsep_get32(msg->payload + 4);
-		spawned_prune(p);
+		spawned_prune(&p->spawned);
 		if (pid > 1 && sig >= 0 && sig < NSIG &&
-		    spawned_known(p, (pid_t)pid)) {
+		    spawned_known(&p->spawned, (pid_t)pid)) {
 			r = kill(-(pid_t)pid, (int)sig);
 			e = r == -1 ? errno : 0;
 		} else
@@ -825,7 +791,7 @@ parent_run(struct harbord *hd)
 	while (p.lt.n > 0)
 		listen_table_close(&p.lt, p.lt.n - 1);
 	free(p.lt.b);
-	free(p.spawned);
+	free(p.spawned.pid);
 	return p.status;
 }
 

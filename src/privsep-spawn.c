@@ -342,6 +342,52 @@ failed:
 	return pid;
 }
 
+void
+spawned_prune(struct spawned_groups *g)
+{
+	size_t	i;
+
+	for (i = g->n; i-- > 0; )
+		if (kill(-g->pid[i], 0) == -1 && errno == ESRCH)
+			g->pid[i] = g->pid[--g->n];
+}
+
+int
+spawned_known(const struct spawned_groups *g, pid_t pid)
+{
+	size_t	i;
+
+	for (i = 0; i < g->n; i++)
+		if (g->pid[i] == pid)
+			return 1;
+	return 0;
+}
+
+int
+spawned_room(struct spawned_groups *g)
+{
+	pid_t	*grown;
+
+	spawned_prune(g);
+	if ((grown = realloc(g->pid, (g->n + 1) * sizeof *grown)) == NULL)
+		return -1;
+	g->pid = grown;
+	return 0;
+}
+
+void
+spawned_signal_all(struct spawned_groups *g, int sig)
+{
+	size_t	i;
+
+	spawned_prune(g);
+	for (i = 0; i < g->n; i++)
+		if (kill(-g->pid[i], sig) == 0)
+			harbor_log(HARBOR_LOG_NOTICE, "stopped the programs of "
+			    "pid %ld, whose serving process is gone",
+			    (long)g->pid[i]);
+}
+
 /* --- the serving process asks ------------------------------------------------ */
 
 struct spawn_client {

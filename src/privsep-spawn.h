@@ -34,6 +34,21 @@ int	spawn_request_allowed(const struct config *conf,
 pid_t	spawn_start(const struct spawn_request *rq, int io, int err,
 	    const char *chroot_dir, char *why, size_t whylen);
 
+/* The parent: the process groups it started for the serving process, kept
+ * while they have members (a group id is not reused until then), so that
+ * it signals no other. */
+struct spawned_groups {
+	pid_t	*pid;
+	size_t	 n;
+};
+/* Forgets the groups that are empty. */
+void	spawned_prune(struct spawned_groups *g);
+int	spawned_known(const struct spawned_groups *g, pid_t pid);
+/* Room for one more (pruned first): 0, or -1 out of memory. */
+int	spawned_room(struct spawned_groups *g);
+/* Signals every group still there, saying so. */
+void	spawned_signal_all(struct spawned_groups *g, int sig);
+
 /* The serving process: the channel to ask on, and the spawner's calls
  * (struct harbor_spawner). */
 void	spawn_client_init(int sock);
