@@ -84,15 +84,6 @@ static const int parent_signals[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1,
 				      SIGCHLD };
 #define NSIGNALS	(sizeof parent_signals / sizeof parent_signals[0])
 
-static long long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 on_signal(int sig)
 {
@@ -280,7 +271,7 @@ child_start(struct parent *p)
 	p->spawn_sock = ss[0];
 	p->child = pid;
 	p->sock = sv[0];
-	p->child_started = now_ms();
+	p->child_started = privsep_now_ms();
 	harbor_log(HARBOR_LOG_INFO, "serving process %ld started",
 	    (long)pid);
 	if (send_config(p, p->hd->snap) == -1) {
@@ -290,7 +281,7 @@ child_start(struct parent *p)
 	}
 	return;
 retry:
-	p->restart_at = now_ms() + p->backoff_ms;
+	p->restart_at = privsep_now_ms() + p->backoff_ms;
 }
 
 static void	parent_reload(struct parent *);
@@ -412,7 +403,7 @@ static void
 child_ended(struct parent *p, int st)
 {
 	char		how[64];
-	long long	ran = now_ms() - p->child_started;
+	long long	ran = privsep_now_ms() - p->child_started;
 
 	describe_status(st, how, sizeof how);
 	if (p->sock != -1) {
@@ -456,7 +447,7 @@ child_ended(struct parent *p, int st)
 		    "starting another in %u ms", how, p->backoff_ms);
 		(void)sdnotify(buf);
 	}
-	p->restart_at = now_ms() + p->backoff_ms;
+	p->restart_at = privsep_now_ms() + p->backoff_ms;
 	p->backoff_ms = p->backoff_ms * 2 > RESTART_MAX_MS ? RESTART_MAX_MS :
 	    p->backoff_ms * 2;
 }
@@ -673,7 +664,7 @@ parent_stop(struct parent *p, int sig)
 		return;
 	harbor_log(HARBOR_LOG_NOTICE, "stopping (signal %d)", sig);
 	(void)kill(p->child, sig);
-	p->kill_at = now_ms() + p->hd->conf->shutdown_ms + STOP_MARGIN_MS;
+	p->kill_at = privsep_now_ms() + p->hd->conf->shutdown_ms + STOP_MARGIN_MS;
 }
 
 static void
@@ -717,7 +708,7 @@ parent_wait_ms(const struct parent *p)
 		due = p->kill_at;
 	if (due == 0)
 		return -1;
-	left = due - now_ms();
+	left = due - privsep_now_ms();
 	return left < 0 ? 0 : left > 60000 ? 60000 : (int)left;
 }
 
@@ -777,9 +768,9 @@ parent_run(struct harbord *hd)
 		    (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)))
 			spawn_message(&p);
 		if (p.restart_at != 0 && !p.stopping &&
-		    now_ms() >= p.restart_at)
+		    privsep_now_ms() >= p.restart_at)
 			child_start(&p);
-		if (p.kill_at != 0 && p.child != 0 && now_ms() >= p.kill_at) {
+		if (p.kill_at != 0 && p.child != 0 && privsep_now_ms() >= p.kill_at) {
 			harbor_log(HARBOR_LOG_WARNING, "the serving process "
 			    "did not finish in time: killing it");
 			(void)kill(p.child, SIGKILL);

@@ -186,8 +186,8 @@ privsep_send2(int sock, enum privsep_type type, const void *payload,
 	return 0;
 }
 
-static long long
-now_ms(void)
+long long
+privsep_now_ms(void)
 {
 	struct timespec	ts;
 
@@ -204,7 +204,7 @@ wait_readable(int sock, long long deadline)
 	int		r;
 
 	for (;;) {
-		if ((left = deadline - now_ms()) <= 0) {
+		if ((left = deadline - privsep_now_ms()) <= 0) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
@@ -289,7 +289,7 @@ privsep_recv(int sock, struct privsep_msg *msg, char *why, size_t whylen)
 			got += (size_t)r;
 		if (got < sizeof hdr) {
 			if (deadline == 0)
-				deadline = now_ms() + PRIVSEP_READ_MS;
+				deadline = privsep_now_ms() + PRIVSEP_READ_MS;
 			if (wait_readable(sock, deadline) == -1) {
 				snprintf(why, whylen, "message header: %s",
 				    strerror(errno));
@@ -305,7 +305,7 @@ privsep_recv(int sock, struct privsep_msg *msg, char *why, size_t whylen)
 		    "bytes", msg->len);
 		goto fail;
 	}
-	deadline = now_ms() + PRIVSEP_READ_MS;
+	deadline = privsep_now_ms() + PRIVSEP_READ_MS;
 	for (got = 0; got < msg->len; ) {
 		r = read(sock, msg->payload + got, msg->len - got);
 		if (r > 0) {

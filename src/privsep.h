@@ -56,6 +56,8 @@ int	privsep_send(int sock, enum privsep_type type, const void *payload,
 /* The same with two descriptors (PS_SPAWN). */
 int	privsep_send2(int sock, enum privsep_type type, const void *payload,
 	    size_t len, int fd, int fd2);
+/* Milliseconds on the monotonic clock. */
+long long privsep_now_ms(void);
 /* 32-bit numbers in payloads, network order. */
 void	privsep_put32(unsigned char *p, long v);
 long	privsep_get32(const unsigned char *p);

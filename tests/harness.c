@@ -2436,3 +2436,20 @@ harness_fill_bytes(unsigned char *buf, size_t n, uint32_t seed)
 		buf[i] = (unsigned char)(x >> 11);
 	}
 }
+
+char *
+harness_wait_file(const char *path, const char *s, int timeout_ms)
+{
+	long long deadline = harness_now_ms() + timeout_ms;
+
+	for (;;) {
+		char *text = harness_read_file(path);
+
+		if (text != NULL && (s == NULL || strstr(text, s) != NULL))
+			return text;
+		free(text);
+		if (harness_now_ms() >= deadline)
+			return NULL;
+		harness_sleep_ms(20);
+	}
+}

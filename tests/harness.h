@@ -112,6 +112,10 @@ char		*harness_write_temp(const char *prefix, const char *text);
 void		 harness_write_file(const char *path, const char *text);
 /* Read a whole file (NUL-terminated, malloc'd) or NULL. */
 char		*harness_read_file(const char *path);
+/* Polls the file until it holds s (NULL: until it exists), at most
+ * timeout_ms: its text (malloc'd), or NULL. */
+char		*harness_wait_file(const char *path, const char *s,
+		     int timeout_ms);
 /* Remember a pid that the cleanup fixture must kill if still alive. */
 void		 harness_register_pid(pid_t pid);
 /* Milliseconds on the monotonic clock; sleep for ms milliseconds. */

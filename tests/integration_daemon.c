@@ -481,24 +481,6 @@ END_TEST
 /* --- daemonizing and the pid file ------------------------------------------ */
 
 #ifndef _WIN32
-/* Poll a file until it contains s (or until it exists, for s == NULL). */
-static char *
-wait_file(const char *path, const char *s, int timeout_ms)
-{
-	long long deadline = harness_now_ms() + timeout_ms;
-
-	for (;;) {
-		char *text = harness_read_file(path);
-
-		if (text != NULL && (s == NULL || strstr(text, s) != NULL))
-			return text;
-		free(text);
-		if (harness_now_ms() >= deadline)
-			return NULL;
-		harness_sleep_ms(20);
-	}
-}
-
 #endif
 
 static pid_t
@@ -548,7 +530,7 @@ START_TEST(test_daemonize)
 	    "open (stdio not redirected to /dev/null)");
 	harness_run_free(&r);
 
-	text = wait_file(pidpath, "\n", 5000);
+	text = harness_wait_file(pidpath, "\n", 5000);
 	ck_assert_msg(text != NULL, "no pid file %s", pidpath);
 	free(text);
 	pid = read_pidfile(pidpath);
@@ -561,7 +543,7 @@ START_TEST(test_daemonize)
 		    "leave our session (no setsid)");
 
 	/* The log file gets the startup lines, with the daemon's pid. */
-	text = wait_file(logpath, "service echo listening on 127.0.0.1:", 5000);
+	text = harness_wait_file(logpath, "service echo listening on 127.0.0.1:", 5000);
 	ck_assert_msg(text != NULL, "log file %s lacks the listening line",
 	    logpath);
 	/* As root the pid file's process is the privileged one, and it
@@ -585,7 +567,7 @@ START_TEST(test_daemonize)
 	ck_assert(hc_echo_ok(fd, "daemonized\r\n"));
 	hc_close(fd);
 	want = harness_fmt("service echo: closed 127.0.0.1:");
-	text = wait_file(logpath, want, 5000);
+	text = harness_wait_file(logpath, want, 5000);
 	ck_assert_msg(text != NULL, "log file lacks \"%s\"", want);
 	free(text);
 	free(want);
@@ -595,17 +577,17 @@ START_TEST(test_daemonize)
 	rotated = harness_fmt("%s.1", logpath);
 	ck_assert_int_eq(rename(logpath, rotated), 0);
 	ck_assert_int_eq(kill(pid, SIGUSR1), 0);
-	text = wait_file(logpath, "log reopened", 5000);
+	text = harness_wait_file(logpath, "log reopened", 5000);
 	ck_assert_msg(text != NULL, "no new log file after SIGUSR1");
 	free(text);
 	fd = hc_connect_ok(port);
 	ck_assert(hc_echo_ok(fd, "after rotation\r\n"));
 	hc_close(fd);
-	text = wait_file(logpath, "service echo: closed", 5000);
+	text = harness_wait_file(logpath, "service echo: closed", 5000);
 	ck_assert_msg(text != NULL, "the new log file lacks the close line");
 	free(text);
 	{
-		char	*old_text = wait_file(rotated, NULL, 0);
+		char	*old_text = harness_wait_file(rotated, NULL, 0);
 
 		ck_assert_msg(old_text != NULL &&
 		    strstr(old_text, "log reopened") == NULL,
@@ -624,7 +606,7 @@ START_TEST(test_daemonize)
 	    "after SIGTERM", (long)pid);
 	ck_assert_msg(access(pidpath, F_OK) == -1, "pid file %s was not "
 	    "removed", pidpath);
-	text = wait_file(logpath, "exiting", 1000);
+	text = harness_wait_file(logpath, "exiting", 1000);
 	ck_assert_msg(text != NULL, "log file lacks \"exiting\"");
 	free(text);
 

@@ -54,24 +54,6 @@ no_leak_check_in_jail(void)
 	free(opts);
 }
 
-/* Polls a file until it holds s (NULL: exists); malloc'd text or NULL. */
-static char *
-wait_file(const char *path, const char *s, int timeout_ms)
-{
-	long long deadline = harness_now_ms() + timeout_ms;
-
-	for (;;) {
-		char *text = harness_read_file(path);
-
-		if (text != NULL && (s == NULL || strstr(text, s) != NULL))
-			return text;
-		free(text);
-		if (harness_now_ms() >= deadline)
-			return NULL;
-		harness_sleep_ms(20);
-	}
-}
-
 /* The real uid of a process, from /proc: malloc'd. */
 static char *
 proc_uid(pid_t pid)
@@ -129,12 +111,12 @@ detached_start(struct detached *dt, const char *name, const char *conf,
 	st = system(cmd);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: status "
 	    "0x%x", cmd, st);
-	text = wait_file(dt->pidfile, "\n", 5000);
+	text = harness_wait_file(dt->pidfile, "\n", 5000);
 	ck_assert_msg(text != NULL, "no pid file %s", dt->pidfile);
 	dt->pid = (pid_t)atol(text);
 	free(text);
 	harness_register_pid(dt->pid);
-	text = wait_file(dt->log, "service echo listening on 127.0.0.1:", 5000);
+	text = harness_wait_file(dt->log, "service echo listening on 127.0.0.1:", 5000);
 	ck_assert_msg(text != NULL, "no listening line in %s", dt->log);
 	p = strstr(text, "service echo listening on 127.0.0.1:");
 	dt->port = atoi(p + strlen("service echo listening on 127.0.0.1:"));
@@ -193,14 +175,14 @@ START_TEST(test_rotation_loses_no_line)
 	rotated = harness_fmt("%s.1", dt.log);
 	ck_assert_int_eq(rename(dt.log, rotated), 0);
 	ck_assert_int_eq(kill(dt.pid, SIGUSR1), 0);
-	new = wait_file(dt.log, "log reopened", 5000);
+	new = harness_wait_file(dt.log, "log reopened", 5000);
 	ck_assert_msg(new != NULL, "no 'log reopened' in a new %s", dt.log);
 	free(new);
 	for (i = 0; i < 5; i++)
 		echo_once(port, "after\n");
 	/* SIGHUP reopens it too, and must not complain either. */
 	ck_assert_int_eq(kill(dt.pid, SIGHUP), 0);
-	ck_assert_ptr_nonnull(s = wait_file(dt.log, "configuration reloaded",
+	ck_assert_ptr_nonnull(s = harness_wait_file(dt.log, "configuration reloaded",
 	    5000));
 	free(s);
 	detached_stop(&dt);
@@ -246,7 +228,7 @@ START_TEST(test_relative_config_reloads)
 	    dt.log, dt.pidfile, dt.port);
 	harness_write_file(path, full);
 	ck_assert_int_eq(kill(dt.pid, SIGHUP), 0);
-	text = wait_file(dt.log, "configuration reloaded: 2 services", 5000);
+	text = harness_wait_file(dt.log, "configuration reloaded: 2 services", 5000);
 	ck_assert_msg(text != NULL, "no reload in %s", dt.log);
 	ck_assert_msg(strstr(text, path) != NULL, "the reload does not name "
 	    "%s:\n%s", path, text);
