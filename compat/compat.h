@@ -7,6 +7,7 @@
 #define HARBOR_COMPAT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Declared here where libc has none, or hides it in strict POSIX mode. */
 #if !HAVE_DECL_STRLCPY
@@ -36,6 +37,17 @@ void	closefrom(int lowfd);
 int	compat_somaxconn(void);
 /* SO_NOSIGPIPE on the socket, where there is one. */
 void	compat_socket_nosigpipe(int fd);
+/* A listening socket (its descriptor, or Winsock SOCKET) made to refuse
+ * connections, those queued reset, while it keeps its address: 0; or -1
+ * where a system cannot (the BSDs, macOS, Windows), and then the kernel
+ * goes on queueing connections that no one accepts until it listens
+ * again.  Before it listens again, compat_listen_rebind gives it back the
+ * address it had (sa): 0, or -1 with errno (the socket error on
+ * Windows). */
+struct sockaddr;
+int	compat_listen_stop(intptr_t fd);
+int	compat_listen_rebind(intptr_t fd, const struct sockaddr *sa,
+	    size_t salen);
 
 /* A shared object, and a symbol of it (module.c).  NULL on failure, with
  * why in err for the open. */

@@ -8,7 +8,10 @@
 #include <sys/types.h>
 #include <sys/sysctl.h>
 #endif
-#ifndef _WIN32
+#ifdef _WIN32
+#include <winsock2.h>
+#else
+#include <errno.h>
 #include <sys/socket.h>
 #endif
 
@@ -62,5 +65,38 @@ compat_socket_nosigpipe(int fd)
 	(void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, (void *)&on, sizeof on);
 #else
 	(void)fd;
+#endif
+}
+
+/* Linux takes a listening socket out of the listening state on a read
+ * shutdown, refusing new connections and resetting those queued, and
+ * lets it listen again; the other systems answer ENOTCONN. */
+int
+compat_listen_stop(intptr_t fd)
+{
+#ifdef _WIN32
+	(void)fd;
+	return -1;
+#else
+	return shutdown((int)fd, SHUT_RD);
+#endif
+}
+
+int
+compat_listen_rebind(intptr_t fd, const struct sockaddr *sa, size_t salen)
+{
+#ifdef _WIN32
+	(void)fd;
+	(void)sa;
+	(void)salen;
+	return 0;
+#else
+	/* A socket bound to port 0 loses the port the system chose when it
+	 * stops listening, and would get another: it is bound to it again.
+	 * One bound to a port it named keeps it, and refuses a second bind
+	 * with EINVAL. */
+	if (bind((int)fd, sa, (socklen_t)salen) == -1 && errno != EINVAL)
+		return -1;
+	return 0;
 #endif
 }

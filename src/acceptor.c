@@ -238,6 +238,7 @@ acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
 		return;
 	}
 	atomic_fetch_add(&srv->host.nconns, 1);
+	stats_accepted(stats_slot(svc->stats, srv->host.stats_slots - 1));
 	id = ++srv->next_conn_id;
 	log_info("service %s: accepted %s (conn %llu)", svc->name, peerstr,
 	    (unsigned long long)id);
@@ -255,7 +256,7 @@ acceptor_resume(evutil_socket_t fd, short what, void *arg)
 	if (atomic_load(&srv->host.shutting_down))
 		return;
 	for (l = srv->listeners; l != NULL; l = l->next)
-		if (l->evl != NULL)
+		if (l->evl != NULL && !l->paused)
 			(void)evconnlistener_enable(l->evl);
 	log_notice("accepting again");
 }
@@ -315,7 +316,7 @@ listener_enable(struct listener *l, char *err, size_t errlen)
 		return -1;
 	}
 	evconnlistener_set_error_cb(l->evl, acceptor_error);
-	if (l->server->accept_paused)
+	if (l->server->accept_paused || l->paused)
 		(void)evconnlistener_disable(l->evl);
 	log_notice("service %s listening on %s", l->svc->name, l->bound);
 	return 0;
@@ -331,11 +332,15 @@ listener_take_over(struct listener *l, struct listener *old)
 	l->addr = old->addr;		/* the port it really has */
 	l->backlog = old->backlog;
 	memcpy(l->bound, old->bound, sizeof l->bound);
+	l->paused = old->paused;
+	l->refusing = old->refusing;
 	old->fd = EVUTIL_INVALID_SOCKET;
 	old->evl = NULL;
 	l->takes_over = NULL;
-	/* listen(2) again sets a new backlog on the socket as it is. */
-	if (l->svc->backlog != l->backlog && listener_listen(l) == -1)
+	/* listen(2) again sets a new backlog on the socket as it is (one
+	 * that refuses connections gets it when it listens again). */
+	if (l->svc->backlog != l->backlog && !l->refusing &&
+	    listener_listen(l) == -1)
 		log_warn("service %s: cannot set backlog %u on %s: %s",
 		    l->svc->name, l->svc->backlog, l->bound,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -357,6 +362,39 @@ listener_free(struct listener *l)
 		service_release(l->svc);
 	free(l->key);
 	free(l);
+}
+
+int
+listener_pause(struct listener *l, int pause, char *err, size_t errlen)
+{
+	struct harbor_server	*srv = l->server;
+
+	if (pause == l->paused)
+		return 0;
+	if (pause) {
+		if (l->evl != NULL)
+			(void)evconnlistener_disable(l->evl);
+		l->refusing = compat_listen_stop((intptr_t)l->fd) == 0;
+		l->paused = 1;
+		return 0;
+	}
+	if (l->refusing) {
+		if (compat_listen_rebind((intptr_t)l->fd,
+		    (struct sockaddr *)&l->addr.ss, l->addr.len) == -1 ||
+		    listener_listen(l) == -1) {
+			snprintf(err, errlen, "service '%s': cannot listen on "
+			    "%s again: %s", l->svc->name, l->bound,
+			    evutil_socket_error_to_string(
+			    EVUTIL_SOCKET_ERROR()));
+			return -1;
+		}
+		l->refusing = 0;
+	}
+	l->paused = 0;
+	if (l->evl != NULL && !srv->accept_paused &&
+	    !atomic_load(&srv->host.shutting_down))
+		(void)evconnlistener_enable(l->evl);
+	return 0;
 }
 
 int

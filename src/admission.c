@@ -133,6 +133,29 @@ static const char *const refusal_names[REFUSE_KINDS] = {
 	[REFUSE_PROXY_TIMEOUT] = "no PROXY header in time",
 };
 
+/* For metrics' labels, and programs: harbor_refusal_name. */
+static const char *const refusal_labels[REFUSE_KINDS] = {
+	[REFUSE_NONE] = "none",
+	[REFUSE_ACL] = "acl",
+	[REFUSE_UNTRUSTED] = "untrusted_proxy",
+	[REFUSE_GLOBAL] = "global_max_connections",
+	[REFUSE_MAX_CONNECTIONS] = "max_connections",
+	[REFUSE_SOURCES] = "too_many_sources",
+	[REFUSE_PER_SOURCE] = "max_per_source",
+	[REFUSE_RATE] = "rate",
+	[REFUSE_RATE_PER_SOURCE] = "rate_per_source",
+	[REFUSE_CHILDREN] = "max_children",
+	[REFUSE_LOOP] = "forwarding_loop",
+	[REFUSE_PROXY_HEADER] = "bad_proxy_header",
+	[REFUSE_PROXY_TIMEOUT] = "proxy_header_timeout",
+};
+
+const char *
+admission_refusal_label(enum refusal kind)
+{
+	return (unsigned)kind < REFUSE_KINDS ? refusal_labels[kind] : NULL;
+}
+
 void
 admission_log(struct harbor_service *svc, enum refusal kind,
     const char *fmt, ...)
@@ -142,6 +165,7 @@ admission_log(struct harbor_service *svc, enum refusal kind,
 	va_list		ap;
 	int		r;
 
+	stats_refused(svc->stats, (unsigned)kind);
 	(void)evutil_gettimeofday(&now, NULL);
 	r = loglimit_pass(&svc->limits->log, svc->name, (unsigned)kind,
 	    refusal_names[kind], tv_ms(&now));

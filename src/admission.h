@@ -29,8 +29,11 @@ enum refusal admission_loop(struct harbor_service *svc,
 	    const struct sockaddr *peer, const struct sockaddr *here,
 	    evutil_socket_t fd, struct forward_hops **hops, char *why,
 	    size_t whylen);
-/* Logs a refusal (or a bad or late PROXY header) at notice, unless the
- * service's log limit holds it back for its kind.  Any thread. */
+/* A refusal's name for a metric's label. */
+const char *admission_refusal_label(enum refusal kind);
+/* Counts a refusal (or a bad or late PROXY header) and logs it at notice,
+ * unless the service's log limit holds it back for its kind.  Any
+ * thread. */
 void	admission_log(struct harbor_service *svc, enum refusal kind,
 	    const char *fmt, ...) HARBOR_PRINTFLIKE(3, 4);
 

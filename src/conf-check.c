@@ -195,6 +195,12 @@ global_changed(const struct conf_keyword *kw, const struct config *old,
 	case CONF_WORD:
 		return !same_string(CONF_VALUE(old, kw, char *),
 		    CONF_VALUE(new, kw, char *));
+	case CONF_SPECIAL:
+		if (kw->parse == conf_parse_control_socket)
+			return old->control_off != new->control_off ||
+			    !same_string(old->control_socket,
+			    new->control_socket);
+		return 1;
 	default:
 		/* A value of its own shape: never passed over in silence
 		 * (unit_conftable changes each one and wants it said). */

@@ -557,6 +557,8 @@ config_free(struct config *conf)
 	free(conf->log_facility);
 	free(conf->log_file);
 	free(conf->pidfile);
+	free(conf->control_socket);
+	free(conf->control_group);
 	free(conf->user);
 	free(conf->group);
 	free(conf->chroot_dir);

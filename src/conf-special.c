@@ -367,3 +367,25 @@ conf_parse_passenv(struct parser *ps, const struct conf_keyword *kw,
 
 	return read_words(ps, st, &svc->passenv, env_variable_ok);
 }
+
+/* control-socket PATH, or none. */
+int
+conf_parse_control_socket(struct parser *ps, const struct conf_keyword *kw,
+    struct statement *st, void *block)
+{
+	struct config	*conf = block;
+	char		*path;
+
+	(void)kw;
+	if (conf_want_args(ps, st, 1, 1) == -1)
+		return -1;
+	free(conf->control_socket);
+	conf->control_socket = NULL;
+	conf->control_off = strcmp(st->tok[1].text, "none") == 0;
+	if (conf->control_off)
+		return 0;
+	if ((path = conf_resolve_path(ps, &st->tok[1])) == NULL)
+		return -1;
+	conf->control_socket = path;
+	return 0;
+}

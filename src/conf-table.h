@@ -214,7 +214,7 @@ const struct conf_service *conf_source(const struct conf_keyword *kw,
 conf_parse_fn	conf_parse_log, conf_parse_include, conf_parse_module,
 		conf_parse_listen, conf_parse_handler, conf_parse_exec,
 		conf_parse_forward, conf_parse_option, conf_parse_env,
-		conf_parse_passenv;
+		conf_parse_passenv, conf_parse_control_socket;
 
 /* --- checks over the whole file (conf-check.c) ---------------------------- */
 

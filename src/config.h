@@ -147,6 +147,9 @@ struct config {
 	char			*log_facility;	/* syslog */
 	char			*log_file;	/* file */
 	char			*pidfile;
+	char			*control_socket; /* NULL: the default */
+	int			 control_off;	/* control-socket none */
+	char			*control_group;
 	char			*user;		/* drop to it after binding */
 	char			*group;
 	char			*chroot_dir;

@@ -117,6 +117,7 @@ conn_free(struct harbor_conn *c)
 	if (c->bev != NULL) {
 		event_base_gettimeofday_cached(c->loop->base, &now);
 		took = tv_ms(&now) - tv_ms(&c->started);
+		stats_closed(c->stats, took);
 		log_info("service %s: closed %s (conn %llu): %s; %lld ms, "
 		    "%llu bytes in, %llu bytes out", c->svc->name, c->peer,
 		    (unsigned long long)c->id, conn_reason_text(c, why, sizeof why),
@@ -181,10 +182,12 @@ conn_count_bytes(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	if (buf == bufferevent_get_input(c->bev)) {
 		if (info->n_added > 0) {
 			c->bytes_in += info->n_added;
+			stats_bytes(c->stats, info->n_added, 0);
 			conn_touch(c);
 		}
 	} else if (info->n_deleted > 0) {
 		c->bytes_out += info->n_deleted;
+		stats_bytes(c->stats, 0, info->n_deleted);
 		conn_touch(c);
 	}
 }
@@ -359,6 +362,7 @@ conn_accepted(struct harbor_service *svc, struct loop *loop,
 	c->svc = svc;
 	service_hold(svc);
 	c->loop = loop;
+	c->stats = stats_slot(svc->stats, loop->index);
 	c->fd = fd;
 	compat_socket_nosigpipe((int)fd);
 	c->id = id;

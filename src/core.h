@@ -46,6 +46,8 @@ struct conn_host {
 	/* Log limits held a line back: their counts are to be said a
 	 * second from now.  Any thread. */
 	void			(*log_flush_soon)(struct conn_host *);
+	unsigned		 stats_slots;	/* the loops', then the
+						   main thread's */
 };
 
 /* service.c */
@@ -64,6 +66,8 @@ struct harbor_service {
 	struct limits_settings		 limit;		/* as set */
 	int				 per_source_set; /* else derived */
 	struct limits			*limits;	/* shared on reload */
+	struct stats			*stats;		/* shared on reload;
+							   NULL until started */
 	unsigned			 idle_timeout_ms;
 	unsigned			 session_timeout_ms;
 	size_t				 max_line;
@@ -88,6 +92,8 @@ struct harbor_service {
 	struct conn_host		*host;		/* the core's view of
 							   it */
 	atomic_uint			 refs;		/* listeners + conns */
+	atomic_int			 paused;	/* drained: not
+							   accepting */
 	atomic_int			 said_overconsumed; /* its handler's
 							       bug, logged */
 };
@@ -147,6 +153,7 @@ struct harbor_conn {
 	struct event		*session_timer;	/* session-timeout */
 	uint64_t		 bytes_in;	/* loop thread */
 	uint64_t		 bytes_out;	/* loop thread */
+	struct stats_slot	*stats;		/* its loop's, in its service's */
 	enum conn_state		 state;		/* loop thread */
 	enum conn_reason	 reason;	/* loop thread */
 	int			 error;		/* with CLOSE_ERROR */
@@ -209,6 +216,16 @@ void	conn_shutdown_all(void *loop);		/* loop_post()ed */
  * text in detail). */
 void	conn_end(struct harbor_conn *c, enum conn_reason reason,
 	    const char *detail);
+/* conn-info.c: the loop's connections (those of service, or all) added
+ * to out as harbor_conn_info (each one malloc'd block); and ending the
+ * loop's connection id, if it has it (1; else 0).  On the loop. */
+struct conn_list {
+	struct harbor_conn_info	**v;
+	size_t			  n, cap;
+};
+int	conn_describe_loop(struct loop *loop, const char *service,
+	    struct conn_list *out);
+int	conn_drop_on_loop(struct loop *loop, uint64_t id, const char *why);
 /* Traffic either way: the idle timeout starts again.  Loop thread. */
 void	conn_touch(struct harbor_conn *c);
 void	conn_hold(struct harbor_conn *c);

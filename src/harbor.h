@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdarg.h>
 #include <sys/types.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -70,6 +71,10 @@ typedef void harbor_log_fn(enum harbor_log_level level, const char *message,
 void	harbor_log_set_sink(harbor_log_fn *fn, void *arg);
 void	harbor_log_set_level(enum harbor_log_level max_level);
 enum harbor_log_level harbor_log_get_level(void);
+/* Messages the sink could not take (harbor_log_count_dropped): a count
+ * since the program started. */
+uint64_t harbor_log_dropped(void);
+void	harbor_log_count_dropped(void);
 void	harbor_log(enum harbor_log_level level, const char *fmt, ...)
 	HARBOR_PRINTFLIKE(2, 3);
 const char *harbor_log_level_name(enum harbor_log_level level);
@@ -515,6 +520,104 @@ int	harbor_server_listener(struct harbor_server *srv, size_t i,
 
 /* Connections open now, over all services. */
 unsigned harbor_server_connection_count(struct harbor_server *srv);
+
+/* --- watching a running server: counters, connections, draining --------- */
+
+/* A service's counts since it started, carried over reloads by services
+ * of the same name.  The caller sets size to sizeof(struct
+ * harbor_service_stats); a newer library fills only that much. */
+#define HARBOR_REFUSAL_KINDS_MAX	24
+#define HARBOR_DURATION_BUCKETS		16
+struct harbor_service_stats {
+	size_t		size;
+	unsigned	open;		/* connections now */
+	unsigned	children;	/* programs running (exec) */
+	int		paused;		/* harbor_server_pause_service */
+	uint64_t	accepted;
+	uint64_t	closed;
+	uint64_t	bytes_in;	/* from clients */
+	uint64_t	bytes_out;	/* to clients */
+	/* By harbor_refusal_name(i): */
+	uint64_t	refused[HARBOR_REFUSAL_KINDS_MAX];
+	/* The connections closed, by how long they lasted: [i] those of at
+	 * most harbor_duration_bound_ms(i), the last those longer than
+	 * every bound; and all their durations summed. */
+	uint64_t	duration[HARBOR_DURATION_BUCKETS];
+	uint64_t	duration_ms;
+};
+/* Any thread, once the service was added to a server: 0, or -1 (size
+ * unknown, or a service never started). */
+int	harbor_service_stats(struct harbor_service *svc,
+	    struct harbor_service_stats *st);
+/* Why a client was refused, a name fit for a metric's label ("acl",
+ * "max_connections", "rate", ...): kind 0 on; NULL past the last. */
+const char *harbor_refusal_name(unsigned kind);
+/* The upper bound of duration bucket i, in ms; 0 for the last, which
+ * has none. */
+unsigned harbor_duration_bound_ms(unsigned i);
+/* The server a service was added to; NULL if none. */
+struct harbor_server *harbor_service_server(struct harbor_service *svc);
+
+/* The server as a whole.  size as above. */
+struct harbor_server_stats {
+	size_t		size;
+	unsigned	open;		/* connections now */
+	unsigned	pool_queued;	/* jobs waiting for a worker */
+	int		io_threads;
+	int		workers;
+	time_t		started;	/* harbor_server_start's time */
+	uint64_t	reloads_ok;	/* harbor_server_count_reload's */
+	uint64_t	reloads_failed;
+	uint64_t	log_dropped;	/* harbor_log_dropped() */
+};
+int	harbor_server_stats(struct harbor_server *srv,
+	    struct harbor_server_stats *st);
+/* The program tells the server how each reload ended (one may fail
+ * before harbor_server_replace_services is called), for its stats. */
+void	harbor_server_count_reload(struct harbor_server *srv, int ok);
+/* fn(service, arg) for each service, in order, from any thread: the list
+ * is held still meanwhile, so fn must not reload the server. */
+typedef void harbor_service_visit_fn(struct harbor_service *svc, void *arg);
+void	harbor_server_foreach_service(struct harbor_server *srv,
+	    harbor_service_visit_fn *fn, void *arg);
+
+/* One connection, as harbor_server_list_connections saw it. */
+struct harbor_conn_info {
+	size_t		 size;		/* sizeof, as this library has it */
+	uint64_t	 id;		/* harbor_conn_id's */
+	const char	*service;
+	char		 peer[HARBOR_ADDRSTRLEN];	/* after PROXY */
+	char		 local[HARBOR_ADDRSTRLEN];
+	int64_t		 age_ms;
+	int64_t		 idle_ms;	/* since traffic either way */
+	uint64_t	 bytes_in;
+	uint64_t	 bytes_out;
+	const char	*state;		/* "proxy-header", "open",
+					   "half-closed", "relaying",
+					   "closing" */
+};
+typedef void harbor_conn_list_fn(const struct harbor_conn_info *const *conns,
+	    size_t n, void *arg);
+/* The open connections (of service, or all if NULL), each read on its own
+ * loop, by id: fn(conns, n, arg) runs on the main loop once every loop
+ * answered; what it is given lasts until it returns.  Main loop thread;
+ * 0, or -1 if it cannot ask (out of memory, not started).  fn is not
+ * called if the server is freed first. */
+int	harbor_server_list_connections(struct harbor_server *srv,
+	    const char *service, harbor_conn_list_fn *fn, void *arg);
+/* Ends connection id now, its close logged with why: fn(found, arg) on
+ * the main loop, found 1 if it was open.  Main loop thread. */
+typedef void harbor_conn_drop_fn(int found, void *arg);
+int	harbor_server_drop_connection(struct harbor_server *srv, uint64_t id,
+	    const char *why, harbor_conn_drop_fn *fn, void *arg);
+/* Drains a service (pause 1): it accepts no more clients, those open
+ * finish, and where the system can (Linux) its sockets refuse new
+ * connections at once, so that a load balancer sends them elsewhere;
+ * elsewhere they queue in the backlog until it resumes.  pause 0: it
+ * accepts again.  A service keeps its state over reloads.  Main loop
+ * thread: 0, or -1 with why (no such service, cannot listen again). */
+int	harbor_server_pause_service(struct harbor_server *srv,
+	    const char *name, int pause, char *err, size_t errlen);
 
 /* --- connections (from inside a handler callback) ----------------------- */
 

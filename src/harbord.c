@@ -15,6 +15,7 @@
 
 #include "compat.h"
 #include "config.h"
+#include "control.h"
 #include "harbor.h"
 #include "harbord.h"
 #include "logsink.h"
@@ -26,6 +27,9 @@
 
 #ifndef HARBORD_CONF
 #define HARBORD_CONF	"/etc/harbord.conf"
+#endif
+#ifndef HARBORD_CONTROL
+#define HARBORD_CONTROL	"/var/run/harbord.sock"
 #endif
 
 
@@ -170,6 +174,65 @@ absolute_path(const char *path)
 	return abs;
 }
 
+int
+harbord_control_open(struct harbord *hd)
+{
+	struct conf_errors	 errs = { .n = 0 };
+	const char		*path = hd->conf->control_socket;
+	char			 why[512];
+	long			 gid;
+
+	hd->control_fd = -1;
+	if (hd->conf->control_off)
+		return 0;
+	if (startcheck_control(hd->conf, &gid, &errs) == -1) {
+		harbord_log_errors(&errs);
+		conf_errors_clear(&errs);
+		return -1;
+	}
+#ifdef _WIN32
+	(void)path;
+	(void)why;
+	(void)gid;
+	return 0;	/* the keyword is refused there; no default */
+#else
+	if (path == NULL)
+		path = HARBORD_CONTROL;
+	if ((hd->control_fd = ctl_socket_listen(path, gid, why,
+	    sizeof why)) == -1) {
+		if (hd->conf->control_socket != NULL) {
+			harbor_log(HARBOR_LOG_ERR, "%s", why);
+			return -1;
+		}
+		/* Not asked for by name: harbord runs, unsteered. */
+		harbor_log(HARBOR_LOG_WARNING, "%s; harbord runs without a "
+		    "control socket (set control-socket, or none)", why);
+		return 0;
+	}
+	if ((hd->control_path = strdup(path)) == NULL) {
+		(void)close(hd->control_fd);
+		(void)unlink(path);
+		hd->control_fd = -1;
+		harbor_log(HARBOR_LOG_ERR, "out of memory");
+		return -1;
+	}
+	harbor_log(HARBOR_LOG_INFO, "control socket %s", path);
+	return 0;
+#endif
+}
+
+void
+harbord_control_remove(struct harbord *hd)
+{
+	if (hd->control_fd != -1)
+		(void)close(hd->control_fd);
+	hd->control_fd = -1;
+	if (hd->control_path != NULL)
+		(void)unlink(hd->control_path);
+	free(hd->control_path);
+	hd->control_path = NULL;
+}
+
 /* -n: everything start would check, short of binding and serving. */
 static int
 check_only(struct harbord *hd)
@@ -178,11 +241,13 @@ check_only(struct harbord *hd)
 	struct harbor_service	**svcs;
 	size_t			  n, i;
 	char			  err[512];
+	long			  gid;
 
 	/* As the serving process would: the modules while root, then the
 	 * drop (this process goes no further), then the rest from where
 	 * it stands. */
 	if (startcheck_accounts(hd->conf, &errs) == -1 ||
+	    startcheck_control(hd->conf, &gid, &errs) == -1 ||
 	    config_load_modules(hd->conf, &errs) == -1)
 		goto failed;
 	if (privdrop_apply(err, sizeof err) == -1) {
@@ -222,6 +287,7 @@ main(int argc, char **argv)
 
 	memset(&hd, 0, sizeof hd);
 	hd.report = -1;
+	hd.control_fd = -1;
 	while ((ch = getopt(argc, argv, "df:nvVh")) != -1) {
 		switch (ch) {
 		case 'd':
@@ -318,6 +384,10 @@ main(int argc, char **argv)
 		status = EXIT_CANTCREAT;
 		goto out;
 	}
+	if (harbord_control_open(&hd) == -1) {
+		status = EXIT_CANTCREAT;
+		goto out;
+	}
 #ifndef _WIN32
 	if (geteuid() == 0)
 		status = parent_run(&hd);
@@ -337,6 +407,7 @@ main(int argc, char **argv)
 
 out:
 	harbord_ready(&hd, status);
+	harbord_control_remove(&hd);
 	pidfile_remove(hd.pidfile);
 	config_free(hd.conf);
 	conf_snapshot_free(hd.snap);

@@ -33,6 +33,8 @@ struct harbord {
 	struct config		*conf;		/* in force */
 	struct conf_snapshot	*snap;		/* what conf was read from */
 	struct pidfile		*pidfile;
+	int			 control_fd;	/* listening; -1: none */
+	char			*control_path;	/* made by this process */
 };
 
 /* harbord.c: the configuration at hd->conf_path (or the built-in default
@@ -47,6 +49,12 @@ int	harbord_apply_log(const struct config *conf, int foreground);
 /* Warns of what changed that a reload cannot apply. */
 void	harbord_warn_restart_needed(const struct config *old,
 	    const struct config *new);
+/* The control socket the configuration asks for, in hd->control_fd (-1:
+ * control-socket none; or the default's place cannot be used, which is
+ * said at warning): 0, or -1 with the error logged. */
+int	harbord_control_open(struct harbord *hd);
+/* Its file removed, if this process made it. */
+void	harbord_control_remove(struct harbord *hd);
 /* Tells the starter (if still waiting) that harbord runs, or why not. */
 void	harbord_ready(struct harbord *hd, int status);
 

@@ -395,3 +395,14 @@ limits_active(struct limits *lim)
 	mutex_unlock(&lim->lock);
 	return n;
 }
+
+unsigned
+limits_children(struct limits *lim)
+{
+	unsigned	n;
+
+	mutex_lock(&lim->lock);
+	n = lim->children;
+	mutex_unlock(&lim->lock);
+	return n;
+}

@@ -13,6 +13,7 @@
 static harbor_log_fn	*log_sink;
 static void		*log_sink_arg;
 static atomic_int	 log_max_level = HARBOR_LOG_INFO;
+static atomic_uint_least64_t log_dropped;
 
 static const char *const level_names[] = {
 	"err", "warning", "notice", "info", "debug"
@@ -67,6 +68,18 @@ harbor_log(enum harbor_log_level level, const char *fmt, ...)
 	else
 		(void)fprintf(stderr, "%s: %s\n", harbor_log_level_name(level),
 		    msg);
+}
+
+void
+harbor_log_count_dropped(void)
+{
+	atomic_fetch_add_explicit(&log_dropped, 1, memory_order_relaxed);
+}
+
+uint64_t
+harbor_log_dropped(void)
+{
+	return atomic_load_explicit(&log_dropped, memory_order_relaxed);
 }
 
 const char *

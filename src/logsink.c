@@ -57,7 +57,8 @@ static const int syslog_priorities[] = {
 };
 #endif
 
-static void
+/* 0, or -1 if the line could not be written whole. */
+static int
 write_all(int fd, const char *buf, size_t len)
 {
 	size_t	off;
@@ -66,14 +67,15 @@ write_all(int fd, const char *buf, size_t len)
 	for (off = 0; off < len; off += (size_t)w) {
 		w = write(fd, buf + off, len - off);
 		if (w <= 0 && errno != EINTR)
-			return;
+			return -1;
 		if (w < 0)
 			w = 0;
 	}
+	return 0;
 }
 
 /* "harbord: level: message", as a program's messages on stderr go. */
-static void
+static int
 write_plain(int fd, enum harbor_log_level level, const char *msg)
 {
 	char	line[1200];
@@ -82,15 +84,15 @@ write_plain(int fd, enum harbor_log_level level, const char *msg)
 	n = snprintf(line, sizeof line, "harbord: %s: %s\n",
 	    harbor_log_level_name(level), msg);
 	if (n < 0)
-		return;
+		return -1;
 	if ((size_t)n >= sizeof line) {
 		n = sizeof line - 1;
 		line[n - 1] = '\n';
 	}
-	write_all(fd, line, (size_t)n);
+	return write_all(fd, line, (size_t)n);
 }
 
-static void
+static int
 write_line(int fd, enum harbor_log_level level, const char *msg)
 {
 	char		line[1200];
@@ -113,11 +115,11 @@ write_line(int fd, enum harbor_log_level level, const char *msg)
 	    (long)(tv.tv_usec / 1000), (long)getpid(),
 	    harbor_log_level_name(level), msg);
 	if (n < 0)
-		return;
+		return -1;
 	len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
 	if (len == sizeof line - 1)
 		line[len - 1] = '\n';
-	write_all(fd, line, len);
+	return write_all(fd, line, len);
 }
 
 static void
@@ -126,16 +128,16 @@ logsink_write(enum harbor_log_level level, const char *msg, void *arg)
 	mutex_lock(&sink_lock);
 	/* Detached, standard error is /dev/null: the starter hears it. */
 	if (tee_fd != -1 && level <= HARBOR_LOG_WARNING)
-		write_plain(tee_fd, level, msg);
+		(void)write_plain(tee_fd, level, msg);
 	switch (sink_kind) {
 	case LOGSINK_STDERR:
-		if (sink_plain)
-			write_plain(sink_fd, level, msg);
-		else
-			write_line(sink_fd, level, msg);
+		if ((sink_plain ? write_plain(sink_fd, level, msg) :
+		    write_line(sink_fd, level, msg)) == -1)
+			harbor_log_count_dropped();
 		break;
 	case LOGSINK_FILE:
-		write_line(sink_fd, level, msg);
+		if (write_line(sink_fd, level, msg) == -1)
+			harbor_log_count_dropped();
 		break;
 	case LOGSINK_SYSLOG:
 #ifdef HAVE_SYSLOG_H

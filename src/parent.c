@@ -9,12 +9,12 @@
  * bind what is new, send it all; the serving process applies it or keeps
  * what it has.  SIGUSR1: open the log file again and send it.  If the
  * serving process dies, another is started, with a delay that doubles
- * up to a minute while it keeps dying.
+ * up to a minute while it keeps dying.  Reloads are parent-reload.c's.
  *
  * The parent runs no event library: a poll loop over the socket pair and
  * a pipe its signal handlers write to, so that what runs as root is all
- * in this file and privsep-msg.c.  Its sockets are never read from or
- * accepted on here.  See doc/privsep.txt.
+ * in parent*.c and privsep-msg.c.  Its sockets (the control socket too)
+ * are never read from or accepted on here.  See doc/privsep.txt.
  */
 #include "autoconfig.h"
 
@@ -40,6 +40,7 @@
 #include "harbord.h"
 #include "logsink.h"
 #include "pidfile.h"
+#include "parent.h"
 #include "parent-listen.h"
 #include "privsep.h"
 #include "privsep-spawn.h"
@@ -59,25 +60,6 @@
 #define STOP_MARGIN_MS		5000
 #define SEND_TIMEOUT_S		5
 
-struct parent {
-	struct harbord		*hd;
-	struct listen_table	 lt;		/* the listening sockets */
-	pid_t			 child;		/* 0: none */
-	int			 sock;		/* to it; -1 */
-	long long		 child_started;
-	long long		 restart_at;	/* 0: none due */
-	unsigned		 backoff_ms;
-	int			 stopping;
-	long long		 kill_at;	/* stopping: then SIGKILL */
-	int			 ready;		/* the first child served */
-	int			 status;	/* the exit status, when done */
-	struct config		*pending;	/* sent, not yet answered */
-	struct conf_snapshot	*pending_snap;
-	int			 reload_again;	/* a SIGHUP came meanwhile */
-	int			 spawn_sock;	/* its spawner's; -1 */
-	struct spawned_groups	 spawned;	/* programs started for it,
-						   while their group lives */
-};
 
 static int	signal_pipe[2] = { -1, -1 };
 static const int parent_signals[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1,
@@ -137,8 +119,8 @@ signals_forget(void)
 
 /* --- talking to the serving process ---------------------------------------- */
 
-static int
-send_log(struct parent *p)
+int
+parent_send_log(struct parent *p)
 {
 	const struct config	*conf = p->pending != NULL ? p->pending :
 				    p->hd->conf;
@@ -182,8 +164,8 @@ send_listen(struct parent *p, const struct bound *b)
 
 /* The sockets, the log and the configuration: what a serving process
  * needs, at its start and at each reload. */
-static int
-send_config(struct parent *p, const struct conf_snapshot *snap)
+int
+parent_send_config(struct parent *p, const struct conf_snapshot *snap)
 {
 	unsigned char	*buf;
 	size_t		 len, i;
@@ -192,7 +174,7 @@ send_config(struct parent *p, const struct conf_snapshot *snap)
 	for (i = 0; i < p->lt.n; i++)
 		if (p->lt.b[i].wanted && send_listen(p, &p->lt.b[i]) == -1)
 			return -1;
-	if (send_log(p) == -1)
+	if (parent_send_log(p) == -1)
 		return -1;
 	if (conf_snapshot_encode(snap, &buf, &len) == -1) {
 		errno = ENOMEM;
@@ -203,8 +185,8 @@ send_config(struct parent *p, const struct conf_snapshot *snap)
 	return r;
 }
 
-static void
-pending_drop(struct parent *p)
+void
+parent_pending_drop(struct parent *p)
 {
 	config_free(p->pending);
 	conf_snapshot_free(p->pending_snap);
@@ -257,7 +239,7 @@ child_start(struct parent *p)
 			(void)close(p->sock);
 		if (p->spawn_sock != -1)
 			(void)close(p->spawn_sock);
-		pending_drop(p);
+		parent_pending_drop(p);
 		free(p->spawned.pid);
 		exit(serving_run(p->hd, sv[1], ss[1]));
 	}
@@ -274,7 +256,7 @@ child_start(struct parent *p)
 	p->child_started = privsep_now_ms();
 	harbor_log(HARBOR_LOG_INFO, "serving process %ld started",
 	    (long)pid);
-	if (send_config(p, p->hd->snap) == -1) {
+	if (parent_send_config(p, p->hd->snap) == -1) {
 		harbor_log(HARBOR_LOG_ERR, "cannot send the configuration to "
 		    "the serving process: %s", strerror(errno));
 		(void)kill(pid, SIGKILL);
@@ -284,82 +266,7 @@ retry:
 	p->restart_at = privsep_now_ms() + p->backoff_ms;
 }
 
-static void	parent_reload(struct parent *);
-
-/* READY=1, with what is served, for the service manager. */
-static void
-notify_serving(const struct parent *p, const char *what)
-{
-	char	buf[256];
-	size_t	n = p->hd->conf->nservices;
-
-	snprintf(buf, sizeof buf, "READY=1\nSTATUS=%s %zu %s (serving "
-	    "process %ld)", what, n, n == 1 ? "service" : "services",
-	    (long)p->child);
-	(void)sdnotify(buf);
-}
-
-static void
-notify_reload_failed(const char *why)
-{
-	char	buf[600];
-
-	snprintf(buf, sizeof buf, "READY=1\nSTATUS=reload failed, the "
-	    "running configuration kept: %s", why);
-	(void)sdnotify(buf);
-}
 static void	spawned_stop(struct parent *);
-
-/* A SIGHUP that came while a reload was in flight. */
-static void
-reload_if_asked(struct parent *p)
-{
-	if (p->reload_again && p->pending == NULL) {
-		p->reload_again = 0;
-		parent_reload(p);
-	}
-}
-
-static void
-child_answered(struct parent *p, const struct privsep_msg *msg)
-{
-	int		 ok = msg->len >= 1 && msg->payload[0] == 0;
-	const char	*why = msg->len > 1 ? (const char *)msg->payload + 1 :
-			    "no reason given";
-
-	if (!p->ready) {
-		if (!ok)
-			return;		/* it says why, and exits */
-		p->ready = 1;
-		harbord_ready(p->hd, 0);
-		listen_table_settle(&p->lt, 1);
-		notify_serving(p, "serving");
-		return;
-	}
-	if (p->pending == NULL) {
-		if (ok)		/* a new serving process after one died */
-			notify_serving(p, "serving again");
-		return;
-	}
-	listen_table_settle(&p->lt, ok);
-	if (ok) {
-		config_free(p->hd->conf);
-		conf_snapshot_free(p->hd->snap);
-		p->hd->conf = p->pending;
-		p->hd->snap = p->pending_snap;
-		p->pending = NULL;
-		p->pending_snap = NULL;
-		notify_serving(p, "configuration reloaded; serving");
-	} else {
-		harbor_log(HARBOR_LOG_WARNING, "the serving process kept its "
-		    "configuration: %s", why);
-		notify_reload_failed(why);
-		pending_drop(p);
-		/* The log the running configuration asked for. */
-		(void)harbord_apply_log(p->hd->conf, p->hd->foreground);
-	}
-	reload_if_asked(p);
-}
 
 static void
 child_message(struct parent *p)
@@ -369,8 +276,11 @@ child_message(struct parent *p)
 	int			r;
 
 	r = privsep_recv(p->sock, &msg, why, sizeof why);
-	if (r == 1 && msg.type == PS_APPLIED) {
-		child_answered(p, &msg);
+	if (r == 1 && (msg.type == PS_APPLIED || msg.type == PS_REQUEST)) {
+		if (msg.type == PS_APPLIED)
+			parent_child_answered(p, &msg);
+		else
+			parent_request(p, &msg);
 		privsep_msg_clear(&msg);
 		return;
 	}
@@ -415,13 +325,7 @@ child_ended(struct parent *p, int st)
 		p->spawn_sock = -1;
 	}
 	p->child = 0;
-	if (p->pending != NULL) {
-		listen_table_settle(&p->lt, 0);
-		pending_drop(p);
-		harbor_log(HARBOR_LOG_WARNING, "reload abandoned: the serving "
-		    "process ended before it answered");
-	}
-	reload_if_asked(p);
+	parent_reload_abandon(p);
 	spawned_stop(p);
 	if (p->stopping) {
 		p->status = WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_OSERR;
@@ -570,81 +474,7 @@ spawn_message(struct parent *p)
 
 /* --- signals ------------------------------------------------------------------ */
 
-static void
-parent_reload(struct parent *p)
-{
-	struct conf_errors	 errs = { .n = 0 };
-	struct conf_snapshot	*snap;
-	struct config		*conf;
-	char			 err[512];
-	int			 missing;
-
-	if (p->pending != NULL) {
-		/* Once the one in flight is answered: the file may have
-		 * changed since it was read. */
-		p->reload_again = 1;
-		return;
-	}
-	harbor_log(HARBOR_LOG_NOTICE, "reading configuration from %s",
-	    p->hd->conf_path);
-	(void)sdnotify_reloading();
-	if ((conf = harbord_load(p->hd, &errs, &snap, &missing)) == NULL) {
-		harbord_log_errors(&errs);
-		notify_reload_failed(errs.n > 0 ? errs.msg[0] : "errors");
-		conf_errors_clear(&errs);
-		harbor_log(HARBOR_LOG_ERR, "reload failed; keeping the running "
-		    "configuration");
-		return;
-	}
-	if (listen_table_for(&p->lt, conf, err, sizeof err) == -1) {
-		harbor_log(HARBOR_LOG_ERR, "%s", err);
-		notify_reload_failed(err);
-		harbor_log(HARBOR_LOG_ERR, "reload failed; keeping the running "
-		    "configuration");
-		config_free(conf);
-		conf_snapshot_free(snap);
-		listen_table_settle(&p->lt, 0);
-		return;
-	}
-	p->pending = conf;
-	p->pending_snap = snap;
-	(void)harbord_apply_log(conf, p->hd->foreground);
-	if (p->sock == -1) {
-		/* None runs now: the next one starts with it. */
-		(void)sdnotify("READY=1\nSTATUS=configuration read; the next "
-		    "serving process runs it");
-		listen_table_settle(&p->lt, 1);
-		config_free(p->hd->conf);
-		conf_snapshot_free(p->hd->snap);
-		p->hd->conf = conf;
-		p->hd->snap = snap;
-		p->pending = NULL;
-		p->pending_snap = NULL;
-		return;
-	}
-	if (send_config(p, snap) == -1) {
-		harbor_log(HARBOR_LOG_ERR, "cannot send the configuration to "
-		    "the serving process: %s; stopping it", strerror(errno));
-		(void)kill(p->child, SIGKILL);
-	}
-}
-
-static void
-parent_reopen_log(struct parent *p)
-{
-	char	err[256];
-
-	if (logsink_reopen(err, sizeof err) == -1) {
-		harbor_log(HARBOR_LOG_ERR, "%s", err);
-		return;
-	}
-	harbor_log(HARBOR_LOG_NOTICE, "log reopened");
-	if (p->sock != -1 && send_log(p) == -1)
-		harbor_log(HARBOR_LOG_ERR, "cannot send the log to the serving "
-		    "process: %s", strerror(errno));
-}
-
-static void
+void
 parent_stop(struct parent *p, int sig)
 {
 	/* A second one: the serving process stops at once. */
@@ -778,7 +608,7 @@ parent_run(struct harbord *hd)
 		}
 	}
 	harbor_log(HARBOR_LOG_NOTICE, "exiting");
-	pending_drop(&p);
+	parent_pending_drop(&p);
 	while (p.lt.n > 0)
 		listen_table_close(&p.lt, p.lt.n - 1);
 	free(p.lt.b);

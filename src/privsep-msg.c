@@ -39,6 +39,8 @@ static const struct {
 	[PS_KILL] = { 0, 0 },
 	[PS_KILLED] = { 0, 0 },
 	[PS_CHILD_ENDED] = { 0, 0 },
+	[PS_RELOADED] = { 0, 0 },
+	[PS_REQUEST] = { 0, 0 },
 };
 
 void

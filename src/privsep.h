@@ -36,7 +36,19 @@ enum privsep_type {
 	PS_KILLED,		/* kill's result, errno (int32 each) */
 	/* parent to serving process, on the main channel */
 	PS_CHILD_ENDED,		/* pid, wait status (int32 each) */
+	PS_RELOADED,		/* how many reloads asked by PS_REQUEST
+				   this answers (int32), status byte (0:
+				   reloaded), then why */
+	/* serving process to parent */
+	PS_REQUEST,		/* enum privsep_request (one byte): what the
+				   control socket asked of the parent */
 	PS_TYPE_MAX
+};
+
+enum privsep_request {
+	PS_REQ_RELOAD = 1,	/* answered by a PS_RELOADED */
+	PS_REQ_REOPEN,		/* the log */
+	PS_REQ_STOP
 };
 
 /* One message: its type, its payload (malloc'd, NUL-terminated past len,

@@ -126,10 +126,13 @@ flow_count(struct flow *f, size_t n, int written)
 	conn_touch(r->conn);
 	/* The client's bytes: what it sent (up, read) and what it was sent
 	 * (down, written). */
-	if (f->up && !written)
+	if (f->up && !written) {
 		r->conn->bytes_in += n;
-	else if (!f->up && written)
+		stats_bytes(r->conn->stats, n, 0);
+	} else if (!f->up && written) {
 		r->conn->bytes_out += n;
+		stats_bytes(r->conn->stats, 0, n);
+	}
 }
 
 /* Writes what is held to `to`.  0: all of it went (or it is dropped);

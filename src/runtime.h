@@ -39,6 +39,7 @@ struct loop {
 	struct event		*wakeup;
 	atomic_uint		 nconns;
 	struct harbor_conn	*conns;		/* loop thread only */
+	unsigned		 index;		/* its stats slot */
 };
 int	loop_init(struct loop *loop, struct event_base *shared_base);
 int	loop_run_thread(struct loop *loop);

@@ -116,8 +116,13 @@ harbor_server_new(const struct harbor_server_settings *settings)
 		srv->settings.workers = harbor_cpu_count();
 	atomic_init(&srv->host.nconns, 0);
 	atomic_init(&srv->host.shutting_down, 0);
+	mutex_init(&srv->svcs_lock);
+	atomic_init(&srv->reloads_ok, 0);
+	atomic_init(&srv->reloads_failed, 0);
 	srv->host.max_connections = srv->settings.max_connections;
 	srv->host.log_flush_soon = server_log_flush_soon;
+	srv->host.stats_slots = (srv->settings.io_threads > 0 ?
+	    (unsigned)srv->settings.io_threads : 1) + 1;
 	atomic_init(&srv->log_flush_due, 0);
 	if ((srv->host.loopguard = loopguard_new()) == NULL) {
 		free(srv);
@@ -161,6 +166,22 @@ server_starts_children(struct harbor_service **svcs, size_t n)
 	return 0;
 }
 
+/* The service is the server's: its counters have a slot for each of the
+ * server's threads. */
+static int
+server_adopt(struct harbor_server *srv, struct harbor_service *svc, char *err,
+    size_t errlen)
+{
+	svc->server = srv;
+	svc->host = &srv->host;
+	if (svc->stats == NULL &&
+	    (svc->stats = stats_new(srv->host.stats_slots)) == NULL) {
+		snprintf(err, errlen, "service '%s': out of memory", svc->name);
+		return -1;
+	}
+	return 0;
+}
+
 int
 harbor_server_add_service(struct harbor_server *srv,
     struct harbor_service *svc, char *err, size_t errlen)
@@ -176,17 +197,18 @@ harbor_server_add_service(struct harbor_server *srv,
 		snprintf(err, errlen, "duplicate service '%s'", svc->name);
 		goto fail;
 	}
-	if (service_start(svc, err, errlen) == -1)
+	if (server_adopt(srv, svc, err, errlen) == -1 ||
+	    service_start(svc, err, errlen) == -1)
 		goto fail;
 	grown = realloc(srv->svcs, (srv->nsvcs + 1) * sizeof *grown);
 	if (grown == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	mutex_lock(&srv->svcs_lock);
 	srv->svcs = grown;
 	srv->svcs[srv->nsvcs++] = svc;
-	svc->server = srv;
-	svc->host = &srv->host;
+	mutex_unlock(&srv->svcs_lock);
 	return 0;
 fail:
 	service_release(svc);
@@ -357,6 +379,7 @@ harbor_server_start(struct harbor_server *srv, char *err, size_t errlen)
 		return -1;
 	}
 	for (i = 0; i < srv->nloops; i++) {
+		srv->loops[i].index = (unsigned)i;
 		if (loop_init(&srv->loops[i],
 		    srv->settings.io_threads > 0 ? NULL : srv->host.base) == -1) {
 			snprintf(err, errlen, "cannot create I/O loop %d", i);
@@ -382,6 +405,7 @@ harbor_server_start(struct harbor_server *srv, char *err, size_t errlen)
 		return -1;
 	}
 	srv->started = 1;
+	srv->started_at = time(NULL);
 	return 0;
 }
 
@@ -429,8 +453,8 @@ harbor_server_replace_services(struct harbor_server *srv,
     struct harbor_service **svcs, size_t nsvcs, char *err, size_t errlen)
 {
 	struct listener		 *made = NULL, *l;
-	struct harbor_service	**list = NULL;
-	size_t			  i;
+	struct harbor_service	**list = NULL, **old;
+	size_t			  i, nold;
 
 	/* Everything that can fail comes before the first change. */
 	if ((list = calloc(nsvcs > 0 ? nsvcs : 1, sizeof *list)) == NULL) {
@@ -443,9 +467,8 @@ harbor_server_replace_services(struct harbor_server *srv,
 			    svcs[i]->name);
 			goto fail;
 		}
-		svcs[i]->server = srv;
-		svcs[i]->host = &srv->host;
-		if (service_start(svcs[i], err, errlen) == -1)
+		if (server_adopt(srv, svcs[i], err, errlen) == -1 ||
+		    service_start(svcs[i], err, errlen) == -1)
 			goto fail;
 	}
 	if (server_starts_children(svcs, nsvcs) &&
@@ -470,6 +493,11 @@ harbor_server_replace_services(struct harbor_server *srv,
 			svcs[i]->limits = srv->svcs[j]->limits;
 			limits_hold(svcs[i]->limits);
 			limits_configure(svcs[i]->limits, &svcs[i]->limit);
+			stats_release(svcs[i]->stats);
+			svcs[i]->stats = srv->svcs[j]->stats;
+			stats_hold(svcs[i]->stats);
+			atomic_store(&svcs[i]->paused,
+			    atomic_load(&srv->svcs[j]->paused));
 			break;
 		}
 	}
@@ -484,15 +512,24 @@ harbor_server_replace_services(struct harbor_server *srv,
 			    l->svc->name, l->bound);
 	listeners_free(srv->listeners);
 	srv->listeners = made;
-	for (l = srv->listeners; l != NULL; l = l->next)
+	for (l = srv->listeners; l != NULL; l = l->next) {
+		/* A drained service stays drained, on any socket. */
+		if (listener_pause(l, atomic_load(&l->svc->paused), err,
+		    errlen) == -1)
+			log_err("%s", err);
 		if (l->evl == NULL && listener_enable(l, err, errlen) == -1)
 			log_err("%s", err);
-	for (i = 0; i < srv->nsvcs; i++)
-		service_release(srv->svcs[i]);
-	free(srv->svcs);
+	}
 	memcpy(list, svcs, nsvcs * sizeof *svcs);
+	mutex_lock(&srv->svcs_lock);
+	old = srv->svcs;
+	nold = srv->nsvcs;
 	srv->svcs = list;
 	srv->nsvcs = nsvcs;
+	mutex_unlock(&srv->svcs_lock);
+	for (i = 0; i < nold; i++)
+		service_release(old[i]);
+	free(old);
 	return 0;
 fail:
 	free(list);
@@ -652,6 +689,8 @@ harbor_server_free(struct harbor_server *srv)
 	free(srv->svcs);
 	if (srv->host.base != NULL)
 		event_base_free(srv->host.base);
+	server_watch_free(srv);
+	mutex_destroy(&srv->svcs_lock);
 	free(srv);
 #ifdef _WIN32
 	(void)WSACleanup();

@@ -5,6 +5,8 @@
 #ifndef HARBOR_SERVER_H
 #define HARBOR_SERVER_H
 
+#include <time.h>
+
 #include "admission.h"
 
 /* acceptor.c */
@@ -19,11 +21,18 @@ struct listener {
 	unsigned		 backlog;	/* listen(2)'s, as asked */
 	struct listener		*takes_over;	/* reload: its socket */
 	int			 claimed;	/* reload: taken over */
+	int			 paused;	/* its service drained */
+	int			 refusing;	/* paused: the socket refuses
+						   connections */
 	struct listener		*next;
 };
 int	listener_bind(struct listener *l, char *err, size_t errlen);
 int	listener_enable(struct listener *l, char *err, size_t errlen);
 void	listener_take_over(struct listener *l, struct listener *old);
+/* Stops accepting on l, and where the system can, makes its socket
+ * refuse connections (pause 1); or accepts again.  Main loop. */
+int	listener_pause(struct listener *l, int pause, char *err,
+	    size_t errlen);
 void	listener_free(struct listener *l);
 int	acceptor_init(struct harbor_server *srv);
 void	acceptor_pause(struct harbor_server *srv);
@@ -50,7 +59,20 @@ struct harbor_server {
 	atomic_int			 log_flush_due;
 	harbor_listen_fn		*listen_fn;	/* NULL: bind here */
 	void				*listen_arg;
+	mutex_t				 svcs_lock;	/* svcs, nsvcs: for
+							   other threads */
+	time_t				 started_at;	/* wall clock */
+	atomic_uint_least64_t		 reloads_ok;
+	atomic_uint_least64_t		 reloads_failed;
+	struct watch_job		*watching;	/* listings and drops
+							   under way */
 };
 struct loop	*server_pick_loop(struct harbor_server *srv);
+
+/* server-watch.c */
+struct watch_job;
+/* What no loop will finish now: at harbor_server_free, after the loops
+ * and the main loop are gone. */
+void	server_watch_free(struct harbor_server *srv);
 
 #endif

@@ -107,6 +107,7 @@ service_destroy(struct harbor_service *svc)
 	acl_clear(&svc->acl);
 	acl_clear(&svc->trusted_proxies);
 	limits_release(svc->limits);
+	stats_release(svc->stats);
 	free(svc->name);
 	free(svc);
 }

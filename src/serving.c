@@ -20,6 +20,7 @@
 #include <event2/util.h>
 
 #include "compat.h"
+#include "control-run.h"
 #include "harbor.h"
 #include "harbord.h"
 #include "logsink.h"
@@ -52,6 +53,8 @@ struct serving {
 	struct event		*sigev[NSIGNALS];
 	struct given_socket	*given;
 	size_t			 ngiven;
+	struct control		*ctl;
+	struct control_ops	 ctl_ops;
 };
 
 static const char *
@@ -238,14 +241,14 @@ notify_state(const struct serving *sv, const char *failed)
 	(void)sdnotify(buf);
 }
 
-/* Alone: SIGHUP reads the file again. */
-static void
-reload_from_file(struct serving *sv)
+/* Alone: SIGHUP (or the control socket) reads the file again.  0, or -1
+ * with why. */
+static int
+reload_from_file(struct serving *sv, char *why, size_t whylen)
 {
 	struct conf_errors	 errs = { .n = 0 };
 	struct conf_snapshot	*snap = NULL;
 	struct config		*conf;
-	char			 why[512];
 	int			 missing;
 
 	harbor_log(HARBOR_LOG_NOTICE, "reloading configuration from %s",
@@ -253,21 +256,129 @@ reload_from_file(struct serving *sv)
 	(void)sdnotify_reloading();
 	if ((conf = harbord_load(sv->hd, &errs, &snap, &missing)) == NULL) {
 		harbord_log_errors(&errs);
-		snprintf(why, sizeof why, "%s", errs.n > 0 ? errs.msg[0] :
+		snprintf(why, whylen, "%s", errs.n > 0 ? errs.msg[0] :
 		    "errors");
 		conf_errors_clear(&errs);
-		reload_failed();
-		notify_state(sv, why);
-		return;
+		goto failed;
 	}
 	conf_snapshot_free(snap);
-	if (serving_apply(sv, conf, why, sizeof why) == -1) {
+	if (serving_apply(sv, conf, why, whylen) == -1) {
 		config_free(conf);
-		reload_failed();
-		notify_state(sv, why);
-		return;
+		goto failed;
 	}
+	harbor_server_count_reload(sv->srv, 1);
 	notify_state(sv, NULL);
+	return 0;
+failed:
+	harbor_server_count_reload(sv->srv, 0);
+	reload_failed();
+	notify_state(sv, why);
+	return -1;
+}
+
+static void
+serving_stop(struct serving *sv)
+{
+	(void)sdnotify("STOPPING=1");
+	harbor_server_shutdown(sv->srv, (unsigned)sv->hd->conf->shutdown_ms);
+}
+
+/* --- the control socket's operations ---------------------------------------- */
+
+static int
+alone_reload(void *arg, char *why, size_t whylen)
+{
+	return reload_from_file(arg, why, whylen);
+}
+
+static int
+alone_log_reopen(void *arg, char *why, size_t whylen)
+{
+	(void)arg;
+	if (logsink_reopen(why, whylen) == -1) {
+		harbor_log(HARBOR_LOG_ERR, "%s", why);
+		return -1;
+	}
+	harbor_log(HARBOR_LOG_NOTICE, "log reopened");
+	return 0;
+}
+
+static void
+control_stop(void *arg)
+{
+	struct serving	*sv = arg;
+
+	harbor_log(HARBOR_LOG_NOTICE, "stop asked on the control socket");
+	serving_stop(sv);
+}
+
+#ifndef _WIN32
+/* What the privileged process does, asked of it. */
+static int
+ask_parent(struct serving *sv, enum privsep_request what, char *why,
+    size_t whylen)
+{
+	unsigned char	b = (unsigned char)what;
+
+	if (privsep_send(sv->sock, PS_REQUEST, &b, 1, -1) == -1) {
+		snprintf(why, whylen, "cannot ask the privileged process: %s",
+		    strerror(errno));
+		return -1;
+	}
+	return 1;
+}
+
+static int
+separated_reload(void *arg, char *why, size_t whylen)
+{
+	return ask_parent(arg, PS_REQ_RELOAD, why, whylen);
+}
+
+static int
+separated_log_reopen(void *arg, char *why, size_t whylen)
+{
+	return ask_parent(arg, PS_REQ_REOPEN, why, whylen);
+}
+
+static void
+separated_stop(void *arg)
+{
+	char	why[128];
+
+	if (ask_parent(arg, PS_REQ_STOP, why, sizeof why) == -1)
+		harbor_log(HARBOR_LOG_ERR, "%s", why);
+}
+#endif
+
+/* Serves the control socket harbord opened (inherited from the parent
+ * when separated: it never changes while harbord runs).  0, or an exit
+ * status. */
+static int
+serving_control(struct serving *sv)
+{
+	char	why[256];
+
+	if (sv->hd->control_fd == -1)
+		return 0;
+	sv->ctl_ops.reload = alone_reload;
+	sv->ctl_ops.log_reopen = alone_log_reopen;
+	sv->ctl_ops.stop = control_stop;
+#ifndef _WIN32
+	if (sv->sock != -1) {
+		sv->ctl_ops.reload = separated_reload;
+		sv->ctl_ops.log_reopen = separated_log_reopen;
+		sv->ctl_ops.stop = separated_stop;
+		sv->ctl_ops.privileged_pid = (long)getppid();
+	}
+#endif
+	if ((sv->ctl = control_start(sv->srv, sv->hd->control_fd,
+	    &sv->ctl_ops, sv, why, sizeof why)) == NULL) {
+		harbor_log(HARBOR_LOG_ERR, "%s", why);
+		return EXIT_OSERR;
+	}
+	/* The control's now: closed with it. */
+	sv->hd->control_fd = -1;
+	return 0;
 }
 
 static void
@@ -278,8 +389,11 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	switch (sig) {
 	case SIGRELOAD:
-		if (sv->sock == -1)
-			reload_from_file(sv);
+		if (sv->sock == -1) {
+			char	why[512];
+
+			(void)reload_from_file(sv, why, sizeof why);
+		}
 #ifndef _WIN32
 		else
 			harbor_log(HARBOR_LOG_NOTICE, "SIGHUP ignored: "
@@ -304,9 +418,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 #endif
 	case SIGTERM:
 	case SIGINT:
-		(void)sdnotify("STOPPING=1");
-		harbor_server_shutdown(sv->srv,
-		    (unsigned)sv->hd->conf->shutdown_ms);
+		serving_stop(sv);
 		break;
 	}
 }
@@ -339,6 +451,7 @@ serving_free(struct serving *sv)
 			event_free(sv->sigev[i]);
 	if (sv->sock_ev != NULL)
 		event_free(sv->sock_ev);
+	control_free(sv->ctl);
 	harbor_server_free(sv->srv);
 	given_clear(sv);
 }
@@ -401,7 +514,8 @@ serving_alone(struct harbord *hd)
 	if (!hd->foreground)
 		(void)harbord_apply_log(hd->conf, 0);
 	(void)evutil_secure_rng_init();
-	if ((status = serving_go(&sv, hd->conf->nservices)) != 0)
+	if ((status = serving_go(&sv, hd->conf->nservices)) != 0 ||
+	    (status = serving_control(&sv)) != 0)
 		goto out;
 	harbord_ready(hd, 0);
 	notify_state(&sv, NULL);
@@ -539,6 +653,19 @@ serving_message(struct serving *sv, struct config **config_out)
 	case PS_LOG:
 		take_log(&msg);
 		break;
+	case PS_RELOADED:
+		/* count, status byte, why */
+		if (msg.len >= 5 && sv->srv != NULL) {
+			int	ok = msg.payload[4] == 0;
+
+			harbor_server_count_reload(sv->srv, ok);
+			if (sv->ctl != NULL)
+				control_reloaded(sv->ctl,
+				    (unsigned)privsep_get32(msg.payload), ok,
+				    msg.len > 5 ? (const char *)msg.payload + 5 :
+				    "the reload failed (see the log)");
+		}
+		break;
 	case PS_CHILD_ENDED:
 		if (msg.len == 8 && sv->srv != NULL)
 			harbor_server_child_ended(sv->srv,
@@ -668,7 +795,8 @@ serving_run(struct harbord *hd, int sock, int spawn_sock)
 #endif
 		(void)close(spawn_sock);
 	given_clear(&sv);
-	if ((status = serving_go(&sv, conf->nservices)) != 0) {
+	if ((status = serving_go(&sv, conf->nservices)) != 0 ||
+	    (status = serving_control(&sv)) != 0) {
 		send_applied(&sv, 0, "the server cannot start (see the log)");
 		goto out;
 	}

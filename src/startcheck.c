@@ -15,6 +15,9 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
+#ifndef _WIN32
+#include <grp.h>
+#endif
 
 #include "config.h"
 #include "privdrop.h"
@@ -115,4 +118,53 @@ startcheck_accounts(const struct config *conf, struct conf_errors *errs)
 		}
 	}
 	return 0;
+}
+
+int
+startcheck_control(const struct config *conf, long *gid,
+    struct conf_errors *errs)
+{
+	const struct conf_pos	*at;
+	struct stat		 st;
+	char			*dir, *slash;
+	int			 r = 0;
+
+	*gid = -1;
+#ifndef _WIN32
+	if (conf->control_group != NULL) {
+		const struct group	*gr;
+		char			*end;
+		long			 n;
+
+		at = config_value_pos(conf, NULL, "control-group");
+		errno = 0;
+		n = strtol(conf->control_group, &end, 10);
+		if (*end == '\0' && errno == 0 && n >= 0)
+			*gid = n;
+		else if ((gr = getgrnam(conf->control_group)) != NULL)
+			*gid = (long)gr->gr_gid;
+		else {
+			conf_error(errs, at, "control-group %s: no such group",
+			    conf->control_group);
+			r = -1;
+		}
+	}
+#endif
+	if (conf->control_off || conf->control_socket == NULL)
+		return r;
+	at = config_value_pos(conf, NULL, "control-socket");
+	if ((dir = strdup(conf->control_socket)) == NULL) {
+		conf_error(errs, at, "out of memory");
+		return -1;
+	}
+	if ((slash = strrchr(dir, '/')) != NULL) {
+		slash[slash == dir ? 1 : 0] = '\0';
+		if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+			conf_error(errs, at, "control-socket %s: %s is not a "
+			    "directory", conf->control_socket, dir);
+			r = -1;
+		}
+	}
+	free(dir);
+	return r;
 }

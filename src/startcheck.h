@@ -12,5 +12,9 @@ int	startcheck_accounts(const struct config *conf,
 /* The programs exec runs: after the drop, where the serving process
  * stands. */
 int	startcheck_files(const struct config *conf, struct conf_errors *errs);
+/* The control socket: its group (*gid, -1 if none is named) and, for one
+ * the configuration names, its directory. */
+int	startcheck_control(const struct config *conf, long *gid,
+	    struct conf_errors *errs);
 
 #endif

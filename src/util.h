@@ -220,8 +220,47 @@ void	limits_ticket_return(struct limits *lim, struct limits_ticket *t);
 /* The max-children place of a child that has gone (the child took it
  * from its connection's ticket). */
 void	limits_child_give(struct limits *lim);
-/* Connections open now. */
+/* Connections open now; max-children places taken (programs running). */
 unsigned limits_active(struct limits *lim);
+unsigned limits_children(struct limits *lim);
+
+/* stats.c */
+#define STATS_DURATION_BOUNDS	15
+extern const unsigned stats_duration_bound_ms[STATS_DURATION_BOUNDS];
+/* One counting thread's; padded so that two threads' slots never share
+ * a cache line. */
+struct stats_slot {
+	atomic_uint_least64_t	accepted;
+	atomic_uint_least64_t	closed;
+	atomic_uint_least64_t	bytes_in;
+	atomic_uint_least64_t	bytes_out;
+	atomic_uint_least64_t	duration_ms;	/* of those closed, summed */
+	atomic_uint_least64_t	duration[STATS_DURATION_BOUNDS + 1];
+	char			pad[64];
+};
+struct stats {
+	atomic_uint		refs;
+	unsigned		nslots;
+	atomic_uint_least64_t	refused[REFUSE_KINDS];
+	struct stats_slot	slot[];
+};
+struct stats_sum {
+	uint64_t	accepted, closed, bytes_in, bytes_out, duration_ms;
+	uint64_t	duration[STATS_DURATION_BOUNDS + 1];
+	uint64_t	refused[REFUSE_KINDS];
+};
+struct stats	*stats_new(unsigned nslots);
+void	stats_hold(struct stats *st);
+void	stats_release(struct stats *st);
+/* Slot i (the last if there are fewer): each written by one thread. */
+struct stats_slot *stats_slot(struct stats *st, unsigned i);
+void	stats_accepted(struct stats_slot *s);
+void	stats_bytes(struct stats_slot *s, uint64_t in, uint64_t out);
+void	stats_closed(struct stats_slot *s, int64_t took_ms);
+/* Any thread. */
+void	stats_refused(struct stats *st, unsigned kind);
+/* Any thread: the slots summed (each count as some moment saw it). */
+void	stats_sum(const struct stats *st, struct stats_sum *sum);
 
 /* loopguard.c */
 #define FORWARD_MAX_HOPS	16

@@ -1008,9 +1008,10 @@ sink_main(void *arg)
 }
 
 void
-harness_run(const char *const *args, int timeout_ms, struct hrun *r)
+harness_run_program(const char *path, const char *const *args,
+    int timeout_ms, struct hrun *r)
 {
-	const char *head[] = { harbord_path, NULL };
+	const char *head[] = { path, NULL };
 	struct sink out = { 0 }, err = { 0 };
 	HANDLE wo, we, nul, proc;
 	pthread_t to, te;
@@ -1028,7 +1029,7 @@ harness_run(const char *const *args, int timeout_ms, struct hrun *r)
 	argv = build_argv(head, args);
 	proc = win_spawn(argv, nul, wo, we, &pid);
 	ck_assert_msg(proc != NULL, "CreateProcess %s: error %lu",
-	    harbord_path, (unsigned long)GetLastError());
+	    path, (unsigned long)GetLastError());
 	free(argv);
 	CloseHandle(wo);
 	CloseHandle(we);
@@ -1071,9 +1072,10 @@ sink_read(struct sink *s, int fd)
 }
 
 void
-harness_run(const char *const *args, int timeout_ms, struct hrun *r)
+harness_run_program(const char *path, const char *const *args,
+    int timeout_ms, struct hrun *r)
 {
-	const char *head[] = { harbord_path, NULL };
+	const char *head[] = { path, NULL };
 	struct sink out = { 0 }, err = { 0 };
 	int po[2], pe[2], devnull, status;
 	long long deadline, drain_deadline = 0;
@@ -1089,7 +1091,7 @@ harness_run(const char *const *args, int timeout_ms, struct hrun *r)
 	devnull = open_devnull();
 
 	memset(&sp, 0, sizeof sp);
-	sp.path = harbord_path;
+	sp.path = path;
 	sp.argv = build_argv(head, args);
 	sp.in_fd = devnull;
 	sp.out_fd = po[1];
@@ -1148,6 +1150,20 @@ harness_run(const char *const *args, int timeout_ms, struct hrun *r)
 #endif
 
 void
+harness_run(const char *const *args, int timeout_ms, struct hrun *r)
+{
+	harness_run_program(harbord_path, args, timeout_ms, r);
+}
+
+const char *
+harness_harborctl(void)
+{
+	const char *p = getenv("HARBORCTL");
+
+	return p != NULL && *p != '\0' && access(p, X_OK) == 0 ? p : NULL;
+}
+
+void
 harness_run_free(struct hrun *r)
 {
 	free(r->out);
@@ -1169,6 +1185,7 @@ struct hdaemon {
 	int		 status;
 	int		 out_fd;
 	char		*conf_path;
+	char		*ctl_path;	/* the control socket the harness set */
 #ifdef _WIN32
 	HANDLE		 proc;
 	HANDLE		 out_h;		/* the read end of its stdout/stderr */
@@ -1429,6 +1446,38 @@ hd_abort_start(struct hdaemon *d, const char *why)
 	    why);
 }
 
+/* The test's config, as harness_daemon_config makes it, with the
+ * daemon's control socket. */
+static char *
+daemon_config(struct hdaemon *d, const char *config)
+{
+	char *base = harness_daemon_config(config), *full;
+
+	if (d->ctl_path == NULL)
+		return base;
+	full = harness_fmt("%s\ncontrol-socket %s\n", base, d->ctl_path);
+	free(base);
+	return full;
+}
+
+const char *
+hd_control_path(struct hdaemon *d)
+{
+	return d->ctl_path;
+}
+
+void
+hd_ctl(struct hdaemon *d, struct hrun *r, const char *cmd, const char *arg)
+{
+	const char *ctl = harness_harborctl();
+	const char *args[] = { "-s", d->ctl_path, "-t", "20", cmd, arg, NULL };
+
+	ck_assert_msg(ctl != NULL, "HARBORCTL is not set to harborctl");
+	ck_assert_msg(d->ctl_path != NULL, "this daemon has no control "
+	    "socket of the harness's");
+	harness_run_program(ctl, args, 30000, r);
+}
+
 struct hdaemon *
 hd_start(const char *config, const struct hd_opts *opts)
 {
@@ -1458,8 +1507,20 @@ hd_start(const char *config, const struct hd_opts *opts)
 	head[n++] = harbord_path;
 	head[n++] = "-d";
 	if (!opts->no_config) {
-		char *full = opts->as_written ? harness_fmt("%s", config) :
-		    harness_daemon_config(config);
+		char *full;
+
+#ifndef _WIN32
+		/* Each daemon its own control socket, not the system's. */
+		if (!opts->as_written && strstr(config, "control-socket") ==
+		    NULL) {
+			static int n;
+
+			d->ctl_path = harness_fmt("%s/ctl.%ld.%d.sock", tmpdir,
+			    (long)getpid(), ++n);
+		}
+#endif
+		full = opts->as_written ? harness_fmt("%s", config) :
+		    daemon_config(d, config);
 
 		d->conf_path = harness_write_temp("harbord.conf", full);
 		free(full);
@@ -1603,7 +1664,7 @@ hd_config_path(struct hdaemon *d)
 void
 hd_rewrite_config(struct hdaemon *d, const char *config)
 {
-	char *full = harness_daemon_config(config);
+	char *full = daemon_config(d, config);
 
 	ck_assert(d->conf_path != NULL);
 	harness_write_file(d->conf_path, full);
@@ -1889,6 +1950,7 @@ hd_free(struct hdaemon *d)
 		unlink(d->conf_path);
 		free(d->conf_path);
 	}
+	free(d->ctl_path);
 	pthread_mutex_destroy(&d->mu);
 	pthread_cond_destroy(&d->cv);
 	free(d->log);

@@ -145,6 +145,11 @@ struct hrun {
  * stdout and stderr separately; kill -9 after timeout_ms (code -1). */
 void		 harness_run(const char *const *args, int timeout_ms,
 		     struct hrun *r);
+/* The same with another program. */
+void		 harness_run_program(const char *path, const char *const *args,
+		     int timeout_ms, struct hrun *r);
+/* $HARBORCTL, if it names a program; else NULL. */
+const char	*harness_harborctl(void);
 void		 harness_run_free(struct hrun *r);
 
 /* --- a daemon in the foreground (-d) ---------------------------------------- */
@@ -171,6 +176,12 @@ pid_t		 hd_pid(struct hdaemon *d);
  * (waited for, bounded); otherwise harbord itself. */
 pid_t		 hd_serving_pid(struct hdaemon *d);
 const char	*hd_config_path(struct hdaemon *d);
+/* The control socket the harness gave the daemon (a config that names
+ * one, or as_written, gets none): NULL if none. */
+const char	*hd_control_path(struct hdaemon *d);
+/* harborctl -s that socket CMD [ARG] (arg may be NULL), into r. */
+void		 hd_ctl(struct hdaemon *d, struct hrun *r, const char *cmd,
+		     const char *arg);
 /* The config as a test means it: run as root (as CI does), harbord only
  * serves when the config says so, so "user root" is appended then.
  * malloc'd. */

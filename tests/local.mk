@@ -20,6 +20,7 @@ harbor_tests = tests/unit_config tests/unit_conftable tests/unit_confwords \
 	tests/integration_access tests/integration_daemon \
 	tests/integration_privsep tests/integration_badinput tests/integration_relay \
 	tests/integration_resolve tests/integration_notify \
+	tests/integration_control \
 	tests/integration_modules tests/integration_examples
 check_PROGRAMS = $(harbor_tests)
 TESTS = $(harbor_tests) tests/layers.sh tests/docs.sh tests/install.sh \
@@ -33,6 +34,7 @@ endif
 # unless the caller chose otherwise.
 AM_TESTS_ENVIRONMENT = \
 	HARBORD=$(abs_top_builddir)/src/harbord$(EXEEXT); export HARBORD; \
+	HARBORCTL=$(abs_top_builddir)/src/harborctl$(EXEEXT); export HARBORCTL; \
 	ASAN_OPTIONS=$${ASAN_OPTIONS-quarantine_size_mb=4}; export ASAN_OPTIONS; \
 	HARBOR_TEST_SRCDIR=$(abs_top_srcdir)/tests; export HARBOR_TEST_SRCDIR; \
 	NM='$(NM)'; export NM; \
@@ -130,6 +132,11 @@ tests_integration_daemon_SOURCES = tests/integration_daemon.c $(HARNESS)
 tests_integration_daemon_CFLAGS = $(TEST_CFLAGS)
 tests_integration_daemon_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_integration_daemon_LDADD = $(TEST_LIBS)
+
+tests_integration_control_SOURCES = tests/integration_control.c $(HARNESS)
+tests_integration_control_CFLAGS = $(TEST_CFLAGS)
+tests_integration_control_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
+tests_integration_control_LDADD = $(TEST_LIBS)
 
 tests_integration_notify_SOURCES = tests/integration_notify.c $(HARNESS)
 tests_integration_notify_CFLAGS = $(TEST_CFLAGS)

@@ -403,6 +403,8 @@ static const struct {
 	{ CONF_GLOBAL, "user root" }, { CONF_GLOBAL, "group wheel" },
 	{ CONF_GLOBAL, "chroot /var/empty" },
 	{ CONF_GLOBAL, "shutdown-timeout 1" },
+	{ CONF_GLOBAL, "control-socket /run/h.sock" },
+	{ CONF_GLOBAL, "control-group wheel" },
 	{ CONF_GLOBAL, "include /nonexistent/h.conf" },
 	{ CONF_GLOBAL, "module /nonexistent/m.so" },
 	{ CONF_SERVICE, "listen 127.0.0.1:0" }, { CONF_SERVICE, "backlog 5" },

@@ -5,7 +5,7 @@
 if FUZZING
 FUZZ_TARGETS = tests/fuzz/fuzz_config tests/fuzz/fuzz_framing \
 	tests/fuzz/fuzz_addr tests/fuzz/fuzz_quotes tests/fuzz/fuzz_proxy \
-	tests/fuzz/fuzz_privsep
+	tests/fuzz/fuzz_privsep tests/fuzz/fuzz_control
 noinst_PROGRAMS = $(FUZZ_TARGETS)
 FUZZ_CORE = src/libharborcore.la $(LIBEVENT_LIBS) $(LIBEVENT_PTHREADS_LIBS)
 
@@ -33,4 +33,8 @@ tests_fuzz_fuzz_privsep_SOURCES = tests/fuzz/fuzz_privsep.c src/privsep-msg.c \
 	src/privsep-spawn.c
 tests_fuzz_fuzz_privsep_LDADD = src/libharbordconf.la $(FUZZ_CORE)
 tests_fuzz_fuzz_privsep_LDFLAGS = -fsanitize=fuzzer
+
+tests_fuzz_fuzz_control_SOURCES = tests/fuzz/fuzz_control.c src/ctl-commands.c
+tests_fuzz_fuzz_control_LDADD = $(FUZZ_CORE)
+tests_fuzz_fuzz_control_LDFLAGS = -fsanitize=fuzzer
 endif

@@ -1,0 +1,37 @@
+/*
+ * control.c: the control socket's server, on the serving process's main
+ * loop.
+ */
+#ifndef HARBORD_CONTROL_RUN_H
+#define HARBORD_CONTROL_RUN_H
+
+#include <stddef.h>
+
+struct harbor_server;
+struct control;
+
+/* What the serving process does for the control socket. */
+struct control_ops {
+	/* 0: reloaded; -1: not, with why; 1: asked of the privileged
+	 * process, which answers through control_reloaded. */
+	int	(*reload)(void *arg, char *why, size_t whylen);
+	/* 0: the log reopened; 1: asked of the privileged process; -1
+	 * with why. */
+	int	(*log_reopen)(void *arg, char *why, size_t whylen);
+	/* Stops harbord, as SIGTERM does. */
+	void	(*stop)(void *arg);
+	long	  privileged_pid;		/* 0: none */
+};
+
+/* Serves the listening socket fd (it takes it): NULL with why. */
+struct control *control_start(struct harbor_server *srv, int fd,
+	    const struct control_ops *ops, void *arg, char *why,
+	    size_t whylen);
+/* The privileged process's answer to the count oldest reloads asked. */
+void	control_reloaded(struct control *ctl, unsigned count, int ok,
+	    const char *why);
+/* Harbord is stopping: no new clients. */
+void	control_stop_accepting(struct control *ctl);
+void	control_free(struct control *ctl);
+
+#endif

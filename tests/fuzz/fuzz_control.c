@@ -1,0 +1,51 @@
+/*
+ * libFuzzer target: a control socket request (ctl-commands.c), as any
+ * local client may send it.  Whatever comes: no crash, no read past the
+ * line, and a request taken is one the server can run: a known command,
+ * an argument only where it takes one, printable and bounded.
+ */
+#include "autoconfig.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct ctl_request	 req;
+	char			 why[256];
+	char			*line;
+	size_t			 i, n;
+
+	if (size >= CTL_LINE_MAX)
+		return 0;	/* the server answers those before parsing */
+	/* Exactly the line, in a block of its own size, as the server has
+	 * it: a read past it is caught. */
+	if ((line = malloc(size > 0 ? size : 1)) == NULL)
+		return 0;
+	memcpy(line, data, size);
+	if (ctl_request_parse(line, size, &req, why, sizeof why) == 0) {
+		if ((unsigned)req.cmd >= CTL_COMMANDS)
+			abort();
+		if (req.has_arg) {
+			if (ctl_commands[req.cmd].arg == NULL)
+				abort();
+			n = strlen(req.arg);
+			if (n == 0 || n >= CTL_ARG_MAX)
+				abort();
+			for (i = 0; i < n; i++)
+				if ((unsigned char)req.arg[i] <= ' ' ||
+				    (unsigned char)req.arg[i] > '~')
+					abort();
+		} else if (ctl_commands[req.cmd].arg_needed)
+			abort();
+	} else if (memchr(why, '\0', sizeof why) == NULL)
+		abort();
+	free(line);
+	return 0;
+}
