@@ -48,12 +48,16 @@ run_make install
 unit=$dest$docdir/systemd/harbord.service
 init=$dest$docdir/sysvinit/harbord
 rotate=$dest$docdir/logrotate/harbord
+openrc=$dest$docdir/openrc/harbord
+rcd=$dest$docdir/freebsd/harbord
+plist=$dest$docdir/launchd/org.harbord.harbord.plist
 example=$dest$docdir/harbord.conf.example
 sample=$dest$sysconfdir/harbord.conf.sample
 daemon=$dest$sbindir/harbord${EXEEXT:-}
 
 checks=$((checks + 1))
-for f in "$daemon" "$unit" "$init" "$rotate" "$example" "$sample" \
+for f in "$daemon" "$unit" "$init" "$rotate" "$openrc" "$rcd" "$plist" \
+    "$example" "$sample" \
     "$dest$mandir/man8/harbord.8" "$dest$mandir/man5/harbord.conf.5"; do
 	[ -f "$f" ] || bad "not installed: ${f#"$dest"}"
 done
@@ -91,6 +95,56 @@ for line in "DAEMON=$sbindir/harbord" "CONFIG=$sysconfdir/harbord.conf" \
 	grep -qxF "$line" "$init" || bad "${init#"$dest"}: no line '$line'"
 done
 
+# The OpenRC script's and the rc.d script's paths: their defaults, which
+# conf.d and rc.conf may change.
+checks=$((checks + 1))
+for line in "command=\"$sbindir/harbord\"" \
+    ": \"\${HARBORD_CONFIG:=$sysconfdir/harbord.conf}\"" \
+    ": \"\${HARBORD_PIDFILE:=$runstatedir/harbord.pid}\""; do
+	grep -qxF "$line" "$openrc" || bad "${openrc#"$dest"}: no line '$line'"
+done
+for line in "command=\"$sbindir/harbord\"" \
+    ": \"\${harbord_config:=$sysconfdir/harbord.conf}\"" \
+    ": \"\${harbord_pidfile:=$runstatedir/harbord.pid}\""; do
+	grep -qxF "$line" "$rcd" || bad "${rcd#"$dest"}: no line '$line'"
+done
+
+# plist_strings KEY: the string the launchd job gives KEY, or each string
+# of the array it gives it, one a line.  The file has an element a line.
+plist_strings() {
+	sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' "$plist" | awk -v key="$1" '
+		$0 == "<key>" key "</key>" { on = 1; next }
+		!on { next }
+		$0 == "<array>" { array = 1; next }
+		/^<string>.*<\/string>$/ {
+			sub(/^<string>/, ""); sub(/<\/string>$/, ""); print
+			if (array) next
+		}
+		{ exit }
+	'
+}
+
+# The launchd job: its label, and the installed harbord in the foreground
+# (-d) with the configured configuration, logging to the configured log.
+checks=$((checks + 1))
+[ "$(plist_strings Label)" = org.harbord.harbord ] ||
+	bad "${plist#"$dest"}: no Label org.harbord.harbord"
+args=$(plist_strings ProgramArguments | paste -s -d ' ' -)
+case " $args " in
+" $sbindir/harbord "*) ;;
+*) bad "${plist#"$dest"}: ProgramArguments '$args' do not run $sbindir/harbord" ;;
+esac
+case " $args " in
+*" -d "*) ;;
+*) bad "${plist#"$dest"}: ProgramArguments '$args' do not keep harbord in the foreground (-d)" ;;
+esac
+case " $args " in
+*" -f $sysconfdir/harbord.conf "*) ;;
+*) bad "${plist#"$dest"}: ProgramArguments '$args' do not read $sysconfdir/harbord.conf" ;;
+esac
+[ "$(plist_strings StandardErrorPath)" = "$localstatedir/log/harbord.log" ] ||
+	bad "${plist#"$dest"}: standard error does not go to $localstatedir/log/harbord.log"
+
 # logrotate's log file, and the pid file it signals.
 checks=$((checks + 1))
 grep -qxF "$localstatedir/log/harbord.log {" "$rotate" ||
@@ -100,9 +154,11 @@ grep -qF "kill -USR1 \"\$(cat $runstatedir/harbord.pid)\"" "$rotate" ||
 
 # Wherever a text installed names the configuration, its include
 # directory, the pid file or the log, it is the configured one; or the pid
-# file in systemd's RuntimeDirectory, which is always under /run.
+# file in systemd's RuntimeDirectory, which is always under /run.  A path
+# ends at a blank, a quote, a parenthesis, a comma, ; or =, and at the
+# brackets of the launchd job's tags.
 checks=$((checks + 1))
-grep -rIoE '[^[:space:]"'\''(),;=]*/harbord\.(conf|d/|pid|log)[A-Za-z0-9_.]*' \
+grep -rIoE '[^[:space:]"'\''(),;=<>]*/harbord\.(conf|d/|pid|log)[A-Za-z0-9_.]*' \
     "$dest" >"$tmp/paths"
 while IFS= read -r hit; do
 	file=${hit%%:*}
@@ -133,7 +189,10 @@ fi
 
 # The init files pass their linters, where this system has them: the unit
 # as systemd loads it (its commands pointed at the harbord installed here,
-# its manual pages looked up here), the init script as a POSIX sh script.
+# its manual pages looked up here); the LSB, OpenRC and rc.d scripts as
+# POSIX sh scripts (openrc-run and rc.subr are sh too; each script marks
+# the variables it sets for them); the launchd job as XML, valid to
+# Apple's plist DTD where a catalog has a copy, and to plutil on macOS.
 if [ -z "${EXEEXT:-}" ] && command -v systemd-analyze >/dev/null 2>&1; then
 	checks=$((checks + 1))
 	nodoc='/^Documentation=/d'
@@ -152,16 +211,43 @@ elif [ -z "${EXEEXT:-}" ]; then
 fi
 if [ -z "${EXEEXT:-}" ] && command -v shellcheck >/dev/null 2>&1; then
 	checks=$((checks + 1))
-	shellcheck -s sh "$init" ||
-		bad "shellcheck: ${init#"$dest"} has the warnings above"
+	for f in "$init" "$openrc" "$rcd"; do
+		shellcheck -s sh "$f" ||
+			bad "shellcheck: ${f#"$dest"} has the warnings above"
+	done
 elif [ -z "${EXEEXT:-}" ]; then
-	echo "shellcheck not found: the init script is not checked"
+	echo "shellcheck not found: the init scripts are not checked"
+fi
+plist_dtd="-//Apple//DTD PLIST 1.0//EN"
+if [ -z "${EXEEXT:-}" ] && command -v xmllint >/dev/null 2>&1; then
+	checks=$((checks + 1))
+	valid=
+	# Never fetched from apple.com: only a copy a catalog names.
+	if command -v xmlcatalog >/dev/null 2>&1; then
+		for catalog in ${XML_CATALOG_FILES:-/etc/xml/catalog}; do
+			[ -r "$catalog" ] &&
+			    xmlcatalog "$catalog" "$plist_dtd" >/dev/null 2>&1 &&
+			    valid=--valid
+		done
+	fi
+	[ -n "$valid" ] ||
+		echo "no copy of Apple's plist DTD: the launchd job is checked as XML only"
+	xmllint --noout --nonet $valid "$plist" ||
+		bad "xmllint: ${plist#"$dest"} has the errors above"
+elif [ -z "${EXEEXT:-}" ]; then
+	echo "xmllint not found: the launchd job is not checked"
+fi
+if [ -z "${EXEEXT:-}" ] && command -v plutil >/dev/null 2>&1; then
+	checks=$((checks + 1))
+	plutil -lint "$plist" ||
+		bad "plutil: ${plist#"$dest"} has the errors above"
 fi
 
 # make uninstall takes back the sample, not the administrator's file.
 checks=$((checks + 1))
 run_make uninstall
-for f in "$sample" "$unit" "$init" "$rotate" "$example"; do
+for f in "$sample" "$unit" "$init" "$rotate" "$openrc" "$rcd" "$plist" \
+    "$example"; do
 	[ ! -e "$f" ] || bad "make uninstall left ${f#"$dest"}"
 done
 cmp -s "$tmp/admin.conf" "$admin_conf" ||
