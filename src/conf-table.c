@@ -239,6 +239,12 @@ conf_keyword_repeats(size_t i)
 }
 
 int
+conf_keyword_posix_only(size_t i)
+{
+	return (conf_keywords[i].flags & CONF_POSIX) != 0;
+}
+
+int
 conf_keyword_needs_restart(size_t i)
 {
 	return (conf_keywords[i].flags & CONF_RESTART) != 0;

@@ -263,6 +263,8 @@ const char	*conf_keyword_name(size_t i);
 unsigned	 conf_keyword_scope(size_t i);
 /* Whether the keyword may stand more than once in its block. */
 int		 conf_keyword_repeats(size_t i);
+/* Not on Windows (an error there). */
+int		 conf_keyword_posix_only(size_t i);
 /* Whether a reload cannot apply it: it takes a restart. */
 int		 conf_keyword_needs_restart(size_t i);
 /* The table index of a keyword of that scope, or -1. */

@@ -28,11 +28,12 @@
  * not found by name: their settings are their own. */
 static const struct harbor_handler *const builtins[] = {
 	&handler_echo, &handler_discard, &handler_chargen, &handler_daytime,
-	&handler_time, &handler_qotd
+	&handler_time, &handler_qotd, &handler_metrics
 };
 
 static const char *const builtin_names[] = {
-	"echo", "discard", "chargen", "daytime", "time", "qotd", NULL
+	"echo", "discard", "chargen", "daytime", "time", "qotd", "metrics",
+	NULL
 };
 
 struct harbor_module {

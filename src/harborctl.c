@@ -22,7 +22,7 @@
 #include "control.h"
 
 #ifndef HARBORD_CONTROL
-#define HARBORD_CONTROL	"/var/run/harbord.sock"
+#define HARBORD_CONTROL	"/var/run/harbord/harbord.sock"
 #endif
 
 /* sysexits.h's */

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifndef _WIN32
+#include <sys/stat.h>
+#endif
 
 #include <event2/event.h>
 
@@ -29,7 +32,7 @@
 #define HARBORD_CONF	"/etc/harbord.conf"
 #endif
 #ifndef HARBORD_CONTROL
-#define HARBORD_CONTROL	"/var/run/harbord.sock"
+#define HARBORD_CONTROL	"/var/run/harbord/harbord.sock"
 #endif
 
 
@@ -174,6 +177,23 @@ absolute_path(const char *path)
 	return abs;
 }
 
+#ifndef _WIN32
+/* The directory path is in. */
+static int
+mkdir_parent(const char *path)
+{
+	char	dir[512], *slash;
+
+	if (strlcpy(dir, path, sizeof dir) >= sizeof dir ||
+	    (slash = strrchr(dir, '/')) == NULL || slash == dir) {
+		errno = EEXIST;
+		return -1;
+	}
+	*slash = '\0';
+	return mkdir(dir, 0755);
+}
+#endif
+
 int
 harbord_control_open(struct harbord *hd)
 {
@@ -196,8 +216,15 @@ harbord_control_open(struct harbord *hd)
 	(void)gid;
 	return 0;	/* the keyword is refused there; no default */
 #else
-	if (path == NULL)
+	if (path == NULL) {
 		path = HARBORD_CONTROL;
+		/* Its own directory, as systemd's RuntimeDirectory= makes
+		 * it: the run-state directory itself may be read-only to
+		 * harbord. */
+		if (mkdir_parent(path) == -1 && errno != EEXIST)
+			harbor_log(HARBOR_LOG_DEBUG, "cannot make the directory "
+			    "of %s: %s", path, strerror(errno));
+	}
 	if ((hd->control_fd = ctl_socket_listen(path, gid, why,
 	    sizeof why)) == -1) {
 		if (hd->conf->control_socket != NULL) {

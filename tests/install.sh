@@ -54,11 +54,12 @@ plist=$dest$docdir/launchd/org.harbord.harbord.plist
 example=$dest$docdir/harbord.conf.example
 sample=$dest$sysconfdir/harbord.conf.sample
 daemon=$dest$sbindir/harbord${EXEEXT:-}
+ctl=$dest$sbindir/harborctl${EXEEXT:-}
 
 checks=$((checks + 1))
-for f in "$daemon" "$unit" "$init" "$rotate" "$openrc" "$rcd" "$plist" \
-    "$example" "$sample" \
-    "$dest$mandir/man8/harbord.8" "$dest$mandir/man5/harbord.conf.5"; do
+for f in "$daemon" "$ctl" "$unit" "$init" "$rotate" "$openrc" "$rcd" \
+    "$plist" "$example" "$sample" "$dest$mandir/man8/harbord.8" \
+    "$dest$mandir/man8/harborctl.8" "$dest$mandir/man5/harbord.conf.5"; do
 	[ -f "$f" ] || bad "not installed: ${f#"$dest"}"
 done
 [ "$fail" = 0 ] || exit 1
@@ -197,7 +198,9 @@ if [ -z "${EXEEXT:-}" ] && command -v systemd-analyze >/dev/null 2>&1; then
 	checks=$((checks + 1))
 	nodoc='/^Documentation=/d'
 	command -v man >/dev/null 2>&1 && nodoc=''
-	sed -e "s|=$sbindir/harbord |=$daemon |" -e "$nodoc" "$unit" \
+	sed -e "s|=$sbindir/harbord |=$daemon |" \
+	    -e "s|=$sbindir/harborctl |=$ctl |" \
+	    -e "$nodoc" "$unit" \
 	    >"$tmp/harbord.service"
 	# A line it cannot parse is only a warning to systemd, and to verify.
 	if ! MANPATH=$dest$mandir systemd-analyze verify \

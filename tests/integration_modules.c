@@ -140,7 +140,7 @@ START_TEST(test_module_errors)
 	    "    handler uper\n"
 	    "}\n",
 	    "4:13: unknown handler 'uper' (expected echo, discard, chargen, "
-	    "daytime, time, qotd, or a handler of a module)");
+	    "daytime, time, qotd, metrics, or a handler of a module)");
 	expect_error("module %1$s/mod_upper.so\n"
 	    "service u {\n"
 	    "    listen 127.0.0.1:0\n"

@@ -20,7 +20,7 @@ harbor_tests = tests/unit_config tests/unit_conftable tests/unit_confwords \
 	tests/integration_access tests/integration_daemon \
 	tests/integration_privsep tests/integration_badinput tests/integration_relay \
 	tests/integration_resolve tests/integration_notify \
-	tests/integration_control \
+	tests/integration_control tests/integration_metrics \
 	tests/integration_modules tests/integration_examples
 check_PROGRAMS = $(harbor_tests)
 TESTS = $(harbor_tests) tests/layers.sh tests/docs.sh tests/install.sh \
@@ -137,6 +137,11 @@ tests_integration_control_SOURCES = tests/integration_control.c $(HARNESS)
 tests_integration_control_CFLAGS = $(TEST_CFLAGS)
 tests_integration_control_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_integration_control_LDADD = $(TEST_LIBS)
+
+tests_integration_metrics_SOURCES = tests/integration_metrics.c $(HARNESS)
+tests_integration_metrics_CFLAGS = $(TEST_CFLAGS)
+tests_integration_metrics_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
+tests_integration_metrics_LDADD = $(TEST_LIBS) -lm
 
 tests_integration_notify_SOURCES = tests/integration_notify.c $(HARNESS)
 tests_integration_notify_CFLAGS = $(TEST_CFLAGS)

@@ -172,7 +172,7 @@ START_TEST(test_bad_values)
 	    "brackets: [::1]:7)");
 	bad("service e { listen 127.0.0.1:7; handler ehco }\n",
 	    "t.conf:1:41: unknown handler 'ehco' (expected echo, discard, "
-	    "chargen, daytime, time, qotd, or a handler of a module)");
+	    "chargen, daytime, time, qotd, metrics, or a handler of a module)");
 	bad("service e { listen 127.0.0.1:7; handler echo; dispatch fast }\n",
 	    "t.conf:1:56: unknown value 'fast' for 'dispatch' (expected inline "
 	    "or pool)");

@@ -18,6 +18,7 @@ extern const struct harbor_handler handler_time;
 extern const struct harbor_handler handler_qotd;
 extern const struct harbor_handler handler_exec;
 extern const struct harbor_handler handler_forward;
+extern const struct harbor_handler handler_metrics;
 
 /* chargen.c: the RFC 864 line that starts with character 32 + (n mod
  * 95), CRLF included; buf holds CHARGEN_LINE bytes. */
