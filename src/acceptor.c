@@ -41,8 +41,9 @@ listener_listen(struct listener *l)
 
 	backlog = want > INT_MAX ? INT_MAX : (int)want;
 	if (max > 0 && backlog > max) {
-		log_notice("service %s: backlog %u is more than the system "
-		    "allows; %d (somaxconn) it is", l->svc->name, want, max);
+		svc_log(l->svc, HARBOR_LOG_NOTICE, "service %s: backlog %u is "
+		    "more than the system allows; %d (somaxconn) it is",
+		    l->svc->name, want, max);
 		backlog = max;
 	}
 	if (listen(l->fd, backlog) == -1)
@@ -240,8 +241,9 @@ acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
 	atomic_fetch_add(&srv->host.nconns, 1);
 	stats_accepted(stats_slot(svc->stats, srv->host.stats_slots - 1));
 	id = ++srv->next_conn_id;
-	log_info("service %s: accepted %s (conn %llu)", svc->name, peerstr,
-	    (unsigned long long)id);
+	if (svc->log_connections)
+		svc_log(svc, HARBOR_LOG_INFO, "service %s: accepted %s (conn "
+		    "%llu)", svc->name, peerstr, (unsigned long long)id);
 	conn_accepted(svc, server_pick_loop(srv), fd, peer, peerlen, &ticket,
 	    hops, svc->proxy_versions != 0 ? &proxy_stage : NULL, id, peerstr);
 }
@@ -318,7 +320,8 @@ listener_enable(struct listener *l, char *err, size_t errlen)
 	evconnlistener_set_error_cb(l->evl, acceptor_error);
 	if (l->server->accept_paused || l->paused)
 		(void)evconnlistener_disable(l->evl);
-	log_notice("service %s listening on %s", l->svc->name, l->bound);
+	svc_log(l->svc, HARBOR_LOG_NOTICE, "service %s listening on %s",
+	    l->svc->name, l->bound);
 	return 0;
 }
 
@@ -341,14 +344,15 @@ listener_take_over(struct listener *l, struct listener *old)
 	 * that refuses connections gets it when it listens again). */
 	if (l->svc->backlog != l->backlog && !l->refusing &&
 	    listener_listen(l) == -1)
-		log_warn("service %s: cannot set backlog %u on %s: %s",
-		    l->svc->name, l->svc->backlog, l->bound,
+		svc_log(l->svc, HARBOR_LOG_WARNING, "service %s: cannot set "
+		    "backlog %u on %s: %s", l->svc->name, l->svc->backlog, l->bound,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	if (l->evl != NULL)
 		evconnlistener_set_cb(l->evl, acceptor_admit, l);
 	if (strcmp(l->svc->name, old->svc->name) != 0)
-		log_notice("service %s listening on %s (taken over from "
-		    "service %s)", l->svc->name, l->bound, old->svc->name);
+		svc_log(l->svc, HARBOR_LOG_NOTICE, "service %s listening on %s "
+		    "(taken over from service %s)", l->svc->name, l->bound,
+		    old->svc->name);
 }
 
 void

@@ -171,10 +171,10 @@ admission_log(struct harbor_service *svc, enum refusal kind,
 	    refusal_names[kind], tv_ms(&now));
 	if (r == -1 && svc->host != NULL)
 		svc->host->log_flush_soon(svc->host);
-	if (r != 1)
+	if (r != 1 || !svc_log_enabled(svc, HARBOR_LOG_NOTICE))
 		return;
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	log_notice("%s", msg);
+	log_emit(HARBOR_LOG_NOTICE, msg);
 }

@@ -85,6 +85,24 @@ conf_apply_dispatch(struct conf_apply *a, const struct conf_keyword *kw,
 }
 
 int
+conf_apply_log_level(struct conf_apply *a, const struct conf_keyword *kw,
+    const struct conf_service *from)
+{
+	(void)harbor_service_set_log_level(a->svc,
+	    (int)CONF_VALUE(from, kw, long long));
+	return 0;
+}
+
+int
+conf_apply_log_connections(struct conf_apply *a, const struct conf_keyword *kw,
+    const struct conf_service *from)
+{
+	harbor_service_set_log_connections(a->svc,
+	    (int)CONF_VALUE(from, kw, long long));
+	return 0;
+}
+
+int
 conf_apply_framing(struct conf_apply *a, const struct conf_keyword *kw,
     const struct conf_service *from)
 {

@@ -54,6 +54,14 @@ static const struct conf_choice proxy_choices[] = {
 	{ "v1", HARBOR_PROXY_V1 }, { "v2", HARBOR_PROXY_V2 },
 	{ "any", HARBOR_PROXY_V1 | HARBOR_PROXY_V2 }, { NULL, 0 }
 };
+static const struct conf_choice level_choices[] = {
+	{ "err", HARBOR_LOG_ERR }, { "warning", HARBOR_LOG_WARNING },
+	{ "notice", HARBOR_LOG_NOTICE }, { "info", HARBOR_LOG_INFO },
+	{ "debug", HARBOR_LOG_DEBUG }, { NULL, 0 }
+};
+static const struct conf_choice yes_no_choices[] = {
+	{ "yes", 1 }, { "no", 0 }, { NULL, 0 }
+};
 static const struct conf_choice send_proxy_choices[] = {
 	{ "v1", HARBOR_PROXY_V1 }, { "v2", HARBOR_PROXY_V2 }, { NULL, 0 }
 };
@@ -76,6 +84,8 @@ const struct conf_keyword conf_keywords[] = {
 	    MAX_CONNECTIONS, .dflt = 0, .offset = G(max_connections) },
 	{ "log", DEFAULTED, CONF_SPECIAL, .dflt = DEFAULT_LOG, .offset = G(log),
 	    .parse = conf_parse_log },
+	{ "log-level", DEFAULTED, CONF_CHOICE, .choices = level_choices,
+	    .dflt = HARBOR_LOG_INFO, .offset = G(log_level) },
 	{ "pidfile", GLOBAL | RESTART, CONF_PATH, .offset = G(pidfile) },
 	{ "user", GLOBAL | RESTART, CONF_WORD, .offset = G(user) },
 	{ "group", GLOBAL | RESTART, CONF_WORD, .offset = G(group) },
@@ -181,6 +191,10 @@ const struct conf_keyword conf_keywords[] = {
 	{ "rate-per-source", SERVICE, CONF_RATE, .unit = "connections",
 	    .offset = S(source_rate), .apply = conf_apply_rate,
 	    .setter = SET_RATE, .set.rate_fn = harbor_service_set_rate_per_source },
+	{ "log-level", SERVICE, CONF_CHOICE, .choices = level_choices,
+	    .offset = S(log_level), .apply = conf_apply_log_level },
+	{ "log-connections", SERVICE, CONF_CHOICE, .choices = yes_no_choices,
+	    .offset = S(log_connections), .apply = conf_apply_log_connections },
 	{ "log-rate", SERVICE | CONF_OFF, CONF_RATE, .unit = "lines",
 	    .offset = S(log_rate), .apply = conf_apply_rate, .setter = SET_RATE,
 	    .set.rate_fn = harbor_service_set_log_rate },

@@ -233,6 +233,7 @@ conf_apply_fn	conf_apply_number, conf_apply_rate, conf_apply_dispatch,
 		conf_apply_framing, conf_apply_rules, conf_apply_proxy,
 		conf_apply_quote_file, conf_apply_exec_env,
 		conf_apply_credentials, conf_apply_stderr,
-		conf_apply_send_proxy;
+		conf_apply_send_proxy, conf_apply_log_level,
+		conf_apply_log_connections;
 
 #endif

@@ -108,6 +108,8 @@ struct conf_service {
 	struct conf_rate	 rate;
 	struct conf_rate	 source_rate;
 	struct conf_rate	 log_rate;
+	long long		 log_level;	/* enum harbor_log_level */
+	long long		 log_connections;
 	long long		 idle_timeout_ms;
 	long long		 session_timeout_ms;
 	struct conf_words	 env;		/* "NAME=VALUE" */
@@ -144,6 +146,7 @@ struct config {
 	long long		 max_connections; /* all services; 0: none */
 	long long		 shutdown_ms;
 	long long		 log;		/* enum conf_log */
+	long long		 log_level;	/* enum harbor_log_level */
 	char			*log_facility;	/* syslog */
 	char			*log_file;	/* file */
 	char			*pidfile;

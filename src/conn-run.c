@@ -143,10 +143,10 @@ conn_offer(struct harbor_conn *c, const struct harbor_handler *h,
 	c->in_input = 0;
 	if (used > len) {
 		if (!atomic_exchange(&c->svc->said_overconsumed, 1))
-			log_warn("service %s: handler %s says it consumed "
-			    "%zu bytes of the %zu it was offered; taking it "
-			    "as all of them (said once)", c->svc->name,
-			    h->name, used, len);
+			svc_log(c->svc, HARBOR_LOG_WARNING, "service %s: handler "
+			    "%s says it consumed %zu bytes of the %zu it was "
+			    "offered; taking it as all of them (said once)",
+			    c->svc->name, h->name, used, len);
 		used = len;
 	}
 	return used;

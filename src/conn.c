@@ -118,11 +118,14 @@ conn_free(struct harbor_conn *c)
 		event_base_gettimeofday_cached(c->loop->base, &now);
 		took = tv_ms(&now) - tv_ms(&c->started);
 		stats_closed(c->stats, took);
-		log_info("service %s: closed %s (conn %llu): %s; %lld ms, "
-		    "%llu bytes in, %llu bytes out", c->svc->name, c->peer,
-		    (unsigned long long)c->id, conn_reason_text(c, why, sizeof why),
-		    (long long)took, (unsigned long long)c->bytes_in,
-		    (unsigned long long)c->bytes_out);
+		if (c->svc->log_connections)
+			svc_log(c->svc, HARBOR_LOG_INFO, "service %s: closed %s "
+			    "(conn %llu): %s; %lld ms, %llu bytes in, %llu "
+			    "bytes out", c->svc->name, c->peer,
+			    (unsigned long long)c->id, conn_reason_text(c, why,
+			    sizeof why), (long long)took,
+			    (unsigned long long)c->bytes_in,
+			    (unsigned long long)c->bytes_out);
 		if (c->session_timer != NULL)
 			event_free(c->session_timer);
 		if (c->deadline != NULL)
@@ -289,8 +292,8 @@ conn_attach(void *arg)
 		opts |= BEV_OPT_THREADSAFE;
 	c->bev = bufferevent_socket_new(c->loop->base, c->fd, opts);
 	if (c->bev == NULL) {
-		log_err("service %s: %s (conn %llu): cannot set up the "
-		    "connection", c->svc->name, c->peer,
+		svc_log(c->svc, HARBOR_LOG_ERR, "service %s: %s (conn %llu): "
+		    "cannot set up the connection", c->svc->name, c->peer,
 		    (unsigned long long)c->id);
 		conn_release(c);
 		return;
@@ -303,8 +306,9 @@ conn_attach(void *arg)
 	if (c->stage != NULL || c->svc->idle_timeout_ms != 0) {
 		if ((c->deadline = evtimer_new(c->loop->base, conn_deadline_fired,
 		    c)) == NULL) {
-			log_err("service %s: %s (conn %llu): cannot set up the "
-			    "connection's timer", c->svc->name, c->peer,
+			svc_log(c->svc, HARBOR_LOG_ERR, "service %s: %s (conn "
+			    "%llu): cannot set up the connection's timer",
+			    c->svc->name, c->peer,
 			    (unsigned long long)c->id);
 			conn_release(c);
 			return;
@@ -351,8 +355,8 @@ conn_accepted(struct harbor_service *svc, struct loop *loop,
 	struct harbor_conn	*c;
 
 	if ((c = calloc(1, sizeof *c)) == NULL) {
-		log_err("service %s: refused %s: out of memory", svc->name,
-		    peerstr);
+		svc_log(svc, HARBOR_LOG_ERR, "service %s: refused %s: out of "
+		    "memory", svc->name, peerstr);
 		evutil_closesocket(fd);
 		limits_ticket_return(svc->limits, ticket);
 		free(hops);
@@ -390,8 +394,8 @@ conn_accepted(struct harbor_service *svc, struct loop *loop,
 	if (!loop->threaded)
 		conn_attach(c);
 	else if (loop_post(loop, conn_attach, c) == -1) {
-		log_err("service %s: refused %s: out of memory", svc->name,
-		    peerstr);
+		svc_log(svc, HARBOR_LOG_ERR, "service %s: refused %s: out of "
+		    "memory", svc->name, peerstr);
 		conn_release(c);
 	}
 }

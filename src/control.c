@@ -166,7 +166,7 @@ answer_done(struct control_client *cl, const char *what)
 		answer(cl, 1, "%s\n", what);
 }
 
-/* --- the commands ----------------------------------------------------------- */
+/* --- the commands ------------------------------------------------------- */
 
 static void
 listed(const struct harbor_conn_info *const *conns, size_t n, void *arg)
@@ -309,7 +309,7 @@ run(struct control_client *cl)
 	}
 }
 
-/* --- the connections ---------------------------------------------------------- */
+/* --- the connections ---------------------------------------------------- */
 
 static void
 on_read(struct bufferevent *bev, void *arg)

@@ -94,10 +94,18 @@ struct harbor_service {
 	atomic_uint			 refs;		/* listeners + conns */
 	atomic_int			 paused;	/* drained: not
 							   accepting */
+	int				 log_level;	/* -1: the library's */
+	int				 log_connections; /* accepts, closes */
 	atomic_int			 said_overconsumed; /* its handler's
 							       bug, logged */
 };
 int	service_start(struct harbor_service *svc, char *err, size_t errlen);
+/* A message about the service, at its own log-level (the library's if it
+ * has none).  Any thread. */
+int	svc_log_enabled(const struct harbor_service *svc,
+	    enum harbor_log_level level);
+void	svc_log(const struct harbor_service *svc, enum harbor_log_level level,
+	    const char *fmt, ...) HARBOR_PRINTFLIKE(3, 4);
 void	service_hold(struct harbor_service *svc);
 void	service_release(struct harbor_service *svc);
 

@@ -297,6 +297,15 @@ void	harbor_service_set_log_rate(struct harbor_service *svc,
     unsigned milli_per_sec, unsigned burst);
 /* Milliseconds without traffic either way before the connection is closed;
  * 0: never. */
+/* The most verbose level of the messages about this service (its
+ * listeners, clients, refusals): a harbor_log_level, or -1 (the default)
+ * for the library's (harbor_log_set_level).  0, or -1 for a level that
+ * is none. */
+int	harbor_service_set_log_level(struct harbor_service *svc, int level);
+/* Whether each client's accept and close are logged (info): on by
+ * default. */
+void	harbor_service_set_log_connections(struct harbor_service *svc,
+	    int on);
 void	harbor_service_set_idle_timeout(struct harbor_service *svc,
     unsigned ms);
 /* Milliseconds a connection may last in all, busy or not; 0: no limit,

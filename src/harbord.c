@@ -28,6 +28,9 @@
 #include "sdnotify.h"
 #include "startcheck.h"
 
+/* -v: debug messages, whatever log-level says. */
+static int	verbose;
+
 #ifndef HARBORD_CONF
 #define HARBORD_CONF	"/etc/harbord.conf"
 #endif
@@ -108,12 +111,20 @@ harbord_load(struct harbord *hd, struct conf_errors *errs,
 	return conf;
 }
 
+void
+harbord_apply_log_level(const struct config *conf)
+{
+	harbor_log_set_level(verbose ? HARBOR_LOG_DEBUG :
+	    (enum harbor_log_level)conf->log_level);
+}
+
 int
 harbord_apply_log(const struct config *conf, int foreground)
 {
 	char	err[256];
 	int	r = 0;
 
+	harbord_apply_log_level(conf);
 	if (foreground)
 		return 0;
 	switch (conf->log) {
@@ -309,7 +320,7 @@ main(int argc, char **argv)
 	struct conf_errors	 errs = { .n = 0 };
 	const char		*conf_path = HARBORD_CONF;
 	char			 err[512];
-	int			 ch, check = 0, verbose = 0, missing;
+	int			 ch, check = 0, missing;
 	int			 status = 0;
 
 	memset(&hd, 0, sizeof hd);
@@ -369,6 +380,7 @@ main(int argc, char **argv)
 		status = check_only(&hd);
 		goto out;
 	}
+	harbord_apply_log_level(hd.conf);
 	if (startcheck_accounts(hd.conf, &errs) == -1) {
 		harbord_log_errors(&errs);
 		conf_errors_clear(&errs);

@@ -44,7 +44,10 @@ struct config *harbord_load(struct harbord *hd, struct conf_errors *errs,
 	    struct conf_snapshot **snap, int *missing);
 /* Each error, to the log (with harbord: on standard error). */
 void	harbord_log_errors(const struct conf_errors *errs);
-/* The log the configuration asks for (standard error stays with -d). */
+/* The configuration's log-level (debug with -v). */
+void	harbord_apply_log_level(const struct config *conf);
+/* The log the configuration asks for (standard error stays with -d), and
+ * its level. */
 int	harbord_apply_log(const struct config *conf, int foreground);
 /* Warns of what changed that a reload cannot apply. */
 void	harbord_warn_restart_needed(const struct config *old,

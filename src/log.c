@@ -53,6 +53,16 @@ log_enabled(enum harbor_log_level level)
 }
 
 void
+log_emit(enum harbor_log_level level, const char *msg)
+{
+	if (log_sink != NULL)
+		log_sink(level, msg, log_sink_arg);
+	else
+		(void)fprintf(stderr, "%s: %s\n", harbor_log_level_name(level),
+		    msg);
+}
+
+void
 harbor_log(enum harbor_log_level level, const char *fmt, ...)
 {
 	char	msg[1024];
@@ -63,11 +73,7 @@ harbor_log(enum harbor_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	if (log_sink != NULL)
-		log_sink(level, msg, log_sink_arg);
-	else
-		(void)fprintf(stderr, "%s: %s\n", harbor_log_level_name(level),
-		    msg);
+	log_emit(level, msg);
 }
 
 void

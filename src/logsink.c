@@ -2,7 +2,9 @@
  * harbord's log destinations, installed as libharbor's log sink.  A line
  * is formatted whole and written with one write(2), so lines from
  * different threads never mix; the lock only keeps a sink from being
- * swapped (on reload) under a writer.
+ * swapped (on reload) under a writer.  In the serving process, once it
+ * serves, lines go through logqueue.c's writer thread instead
+ * (logsink_async), so that no thread that serves waits for the log.
  */
 #include "autoconfig.h"
 
@@ -21,6 +23,7 @@
 #include "compat.h"
 #include "thread.h"
 #include "harbor.h"
+#include "logqueue.h"
 #include "logsink.h"
 
 static mutex_t		 sink_lock;
@@ -93,7 +96,8 @@ write_plain(int fd, enum harbor_log_level level, const char *msg)
 }
 
 static int
-write_line(int fd, enum harbor_log_level level, const char *msg)
+write_line(int fd, enum harbor_log_level level, const char *msg,
+    const struct timeval *at)
 {
 	char		line[1200];
 	struct timeval	tv;
@@ -102,7 +106,10 @@ write_line(int fd, enum harbor_log_level level, const char *msg)
 	int		n;
 	size_t		len;
 
-	(void)gettimeofday(&tv, NULL);
+	if (at != NULL)
+		tv = *at;
+	else
+		(void)gettimeofday(&tv, NULL);
 	secs = tv.tv_sec;
 #ifdef _WIN32
 	gmtime_s(&tm, &secs);
@@ -122,8 +129,10 @@ write_line(int fd, enum harbor_log_level level, const char *msg)
 	return write_all(fd, line, len);
 }
 
+/* One line to the sink: at is when it was logged (NULL: now). */
 static void
-logsink_write(enum harbor_log_level level, const char *msg, void *arg)
+logsink_emit(enum harbor_log_level level, const char *msg,
+    const struct timeval *at)
 {
 	mutex_lock(&sink_lock);
 	/* Detached, standard error is /dev/null: the starter hears it. */
@@ -132,11 +141,11 @@ logsink_write(enum harbor_log_level level, const char *msg, void *arg)
 	switch (sink_kind) {
 	case LOGSINK_STDERR:
 		if ((sink_plain ? write_plain(sink_fd, level, msg) :
-		    write_line(sink_fd, level, msg)) == -1)
+		    write_line(sink_fd, level, msg, at)) == -1)
 			harbor_log_count_dropped();
 		break;
 	case LOGSINK_FILE:
-		if (write_line(sink_fd, level, msg) == -1)
+		if (write_line(sink_fd, level, msg, at) == -1)
 			harbor_log_count_dropped();
 		break;
 	case LOGSINK_SYSLOG:
@@ -146,6 +155,24 @@ logsink_write(enum harbor_log_level level, const char *msg, void *arg)
 		break;
 	}
 	mutex_unlock(&sink_lock);
+}
+
+static void
+logsink_write(enum harbor_log_level level, const char *msg, void *arg)
+{
+	(void)arg;
+	if (logqueue_put(level, msg) == -1)
+		logsink_emit(level, msg, NULL);
+}
+
+int
+logsink_async(int on)
+{
+	if (!on) {
+		logqueue_stop();
+		return 0;
+	}
+	return logqueue_start(logsink_emit);
 }
 
 int
@@ -195,6 +222,8 @@ void
 logsink_tee(int fd)
 {
 	sink_ready();
+	/* What was said before goes where it was meant to. */
+	logqueue_flush();
 	mutex_lock(&sink_lock);
 	tee_fd = fd;
 	mutex_unlock(&sink_lock);
@@ -297,6 +326,7 @@ logsink_close(void)
 {
 	if (!sink_lock_ready)
 		return;
+	logqueue_stop();
 	mutex_lock(&sink_lock);
 	if (sink_kind == LOGSINK_FILE && sink_fd > 2)
 		(void)close(sink_fd);

@@ -33,5 +33,9 @@ void	logsink_tee(int fd);
 int	logsink_adopt(const char *path, int fd, char *err, size_t errlen);
 /* The log file's descriptor, -1 if the log is no file. */
 int	logsink_file_fd(void);
+/* on: lines go through a writer thread of their own (logqueue.c) from now
+ * on (0, or -1 if it cannot start, and they are written as before);
+ * off: every line queued is written, and the thread ends. */
+int	logsink_async(int on);
 
 #endif

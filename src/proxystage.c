@@ -67,9 +67,11 @@ proxy_stage_read(struct bufferevent *bev, void *arg)
 		conn_end(c, CLOSE_REFUSED, NULL);
 		return;
 	}
-	log_info("service %s: conn %llu is %s via proxy %s (PROXY v%d%s)",
-	    c->svc->name, (unsigned long long)c->id, c->peer, via, pi.version,
-	    pi.local ? ", local" : "");
+	if (c->svc->log_connections)
+		svc_log(c->svc, HARBOR_LOG_INFO, "service %s: conn %llu is %s "
+		    "via proxy %s (PROXY v%d%s)", c->svc->name,
+		    (unsigned long long)c->id, c->peer, via, pi.version,
+		    pi.local ? ", local" : "");
 	c->state = CONN_OPEN;
 	conn_start(c);
 }

@@ -135,7 +135,7 @@ harbor_server_foreach_service(struct harbor_server *srv,
 	mutex_unlock(&srv->svcs_lock);
 }
 
-/* --- draining ---------------------------------------------------------------- */
+/* --- draining ------------------------------------------------------------- */
 
 int
 harbor_server_pause_service(struct harbor_server *srv, const char *name,
@@ -163,12 +163,12 @@ harbor_server_pause_service(struct harbor_server *srv, const char *name,
 	if (r == 0 || pause)
 		atomic_store(&svc->paused, pause);
 	if (r == 0)
-		log_notice("service %s %s", name, pause ? "drained: not "
-		    "accepting" : "accepting again");
+		svc_log(svc, HARBOR_LOG_NOTICE, "service %s %s", name, pause ?
+		    "drained: not accepting" : "accepting again");
 	return r;
 }
 
-/* --- asking every loop ------------------------------------------------------ */
+/* --- asking every loop --------------------------------------------------- */
 
 static void
 job_free(struct watch_job *job)

@@ -508,8 +508,8 @@ harbor_server_replace_services(struct harbor_server *srv,
 			listener_take_over(l, l->takes_over);
 	for (l = srv->listeners; l != NULL; l = l->next)
 		if (l->evl != NULL)
-			log_notice("service %s no longer listening on %s",
-			    l->svc->name, l->bound);
+			svc_log(l->svc, HARBOR_LOG_NOTICE, "service %s no "
+			    "longer listening on %s", l->svc->name, l->bound);
 	listeners_free(srv->listeners);
 	srv->listeners = made;
 	for (l = srv->listeners; l != NULL; l = l->next) {

@@ -6,6 +6,7 @@
  */
 #include "autoconfig.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,8 @@ harbor_service_new(const char *name, const struct harbor_handler *handler)
 	svc->handler_ok = handler_abi_ok(handler);
 	svc->loop_id = loopguard_service_id(name);
 	svc->limit.max_connections = DEFAULT_MAX_CONNECTIONS;
+	svc->log_level = -1;
+	svc->log_connections = 1;
 	svc->limit.v6_prefix = DEFAULT_SOURCE_PREFIX6;
 	svc->limit.log_rate.milli_per_sec = DEFAULT_LOG_RATE_MILLI;
 	svc->limit.log_rate.burst = DEFAULT_LOG_BURST;
@@ -230,6 +233,43 @@ harbor_service_set_log_rate(struct harbor_service *svc,
     unsigned milli_per_sec, unsigned burst)
 {
 	set_rate(&svc->limit.log_rate, milli_per_sec, burst);
+}
+
+int
+harbor_service_set_log_level(struct harbor_service *svc, int level)
+{
+	if (level < -1 || level > HARBOR_LOG_DEBUG)
+		return -1;
+	svc->log_level = level;
+	return 0;
+}
+
+void
+harbor_service_set_log_connections(struct harbor_service *svc, int on)
+{
+	svc->log_connections = on != 0;
+}
+
+int
+svc_log_enabled(const struct harbor_service *svc, enum harbor_log_level level)
+{
+	return svc->log_level == -1 ? log_enabled(level) :
+	    (int)level <= svc->log_level;
+}
+
+void
+svc_log(const struct harbor_service *svc, enum harbor_log_level level,
+    const char *fmt, ...)
+{
+	char	msg[1024];
+	va_list	ap;
+
+	if (!svc_log_enabled(svc, level))
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log_emit(level, msg);
 }
 
 void

@@ -208,6 +208,7 @@ serving_apply(struct serving *sv, struct config *conf, char *why,
 	}
 	free(svcs);
 	harbord_warn_restart_needed(sv->hd->conf, conf);
+	harbord_apply_log_level(conf);
 	if (sv->sock == -1)
 		(void)harbord_apply_log(conf, sv->hd->foreground);
 	config_free(sv->hd->conf);
@@ -283,7 +284,7 @@ serving_stop(struct serving *sv)
 	harbor_server_shutdown(sv->srv, (unsigned)sv->hd->conf->shutdown_ms);
 }
 
-/* --- the control socket's operations ---------------------------------------- */
+/* --- the control socket's operations ------------------------------------ */
 
 static int
 alone_reload(void *arg, char *why, size_t whylen)
@@ -454,6 +455,8 @@ serving_free(struct serving *sv)
 	control_free(sv->ctl);
 	harbor_server_free(sv->srv);
 	given_clear(sv);
+	/* Every line said, before the process goes. */
+	(void)logsink_async(0);
 }
 
 /* Started, signals handled, the starter told: runs until the end. */
@@ -465,6 +468,10 @@ serving_go(struct serving *sv, size_t nservices)
 
 	harbor_server_settings_default(&settings);
 	harbor_server_get_settings(sv->srv, &settings);
+	/* From here threads serve: none of them waits for the log. */
+	if (logsink_async(1) == -1)
+		harbor_log(HARBOR_LOG_WARNING, "no log writer thread: each "
+		    "thread writes its own lines");
 	harbor_log(HARBOR_LOG_NOTICE, "harbord %s starting (%zu %s, %d "
 	    "io-threads, %d workers)", harbor_version(), nservices,
 	    plural(nservices, "service", "services"), settings.io_threads,
@@ -743,6 +750,7 @@ serving_run(struct harbord *hd, int sock, int spawn_sock)
 	conf_snapshot_free(hd->snap);
 	hd->snap = NULL;
 	hd->conf = conf;
+	harbord_apply_log_level(conf);
 	/* Modules are loaded while the files are still in reach, as root:
 	 * they are the administrator's code, as a configuration is. */
 	{

@@ -320,5 +320,8 @@ tv_ms(const struct timeval *tv)
 #define log_info(...)	harbor_log(HARBOR_LOG_INFO, __VA_ARGS__)
 #define log_debug(...)	harbor_log(HARBOR_LOG_DEBUG, __VA_ARGS__)
 int	log_enabled(enum harbor_log_level level);
+/* A message, formatted, to the sink whatever the library's level (a
+ * service's own level said it passes). */
+void	log_emit(enum harbor_log_level level, const char *msg);
 
 #endif

@@ -14,13 +14,14 @@ harbor_tests = tests/unit_config tests/unit_conftable tests/unit_confwords \
 	tests/unit_addr \
 	tests/unit_acl \
 	tests/unit_limits tests/unit_proxy tests/unit_framing tests/unit_privsep \
-	tests/unit_pool tests/unit_library tests/library_api \
+	tests/unit_pool tests/unit_library tests/library_api tests/unit_logqueue \
 	tests/library_input \
 	tests/integration_services \
 	tests/integration_access tests/integration_daemon \
 	tests/integration_privsep tests/integration_badinput tests/integration_relay \
 	tests/integration_resolve tests/integration_notify \
 	tests/integration_control tests/integration_metrics \
+	tests/integration_logging \
 	tests/integration_modules tests/integration_examples
 check_PROGRAMS = $(harbor_tests)
 TESTS = $(harbor_tests) tests/layers.sh tests/docs.sh tests/install.sh \
@@ -67,6 +68,12 @@ tests_unit_confwords_SOURCES = tests/unit_confwords.c tests/conf-fixture.c \
 tests_unit_confwords_CFLAGS = $(TEST_CFLAGS)
 tests_unit_confwords_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_unit_confwords_LDADD = src/libharbordconf.la src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
+
+tests_unit_logqueue_SOURCES = tests/unit_logqueue.c src/logsink.c \
+	src/logqueue.c src/logsink.h src/logqueue.h
+tests_unit_logqueue_CFLAGS = $(TEST_CFLAGS)
+tests_unit_logqueue_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
+tests_unit_logqueue_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
 
 tests_unit_addr_SOURCES = tests/unit_addr.c
 tests_unit_addr_CFLAGS = $(TEST_CFLAGS)
@@ -142,6 +149,11 @@ tests_integration_metrics_SOURCES = tests/integration_metrics.c $(HARNESS)
 tests_integration_metrics_CFLAGS = $(TEST_CFLAGS)
 tests_integration_metrics_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_integration_metrics_LDADD = $(TEST_LIBS) -lm
+
+tests_integration_logging_SOURCES = tests/integration_logging.c $(HARNESS)
+tests_integration_logging_CFLAGS = $(TEST_CFLAGS)
+tests_integration_logging_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
+tests_integration_logging_LDADD = $(TEST_LIBS)
 
 tests_integration_notify_SOURCES = tests/integration_notify.c $(HARNESS)
 tests_integration_notify_CFLAGS = $(TEST_CFLAGS)

@@ -404,6 +404,7 @@ static const struct {
 	{ CONF_GLOBAL, "chroot /var/empty" },
 	{ CONF_GLOBAL, "shutdown-timeout 1" },
 	{ CONF_GLOBAL, "control-socket /run/h.sock" },
+	{ CONF_GLOBAL, "log-level notice" },
 	{ CONF_GLOBAL, "control-group wheel" },
 	{ CONF_GLOBAL, "include /nonexistent/h.conf" },
 	{ CONF_GLOBAL, "module /nonexistent/m.so" },
@@ -426,6 +427,8 @@ static const struct {
 	{ CONF_SERVICE, "max-per-source 1" },
 	{ CONF_SERVICE, "ipv6-source-prefix 64" }, { CONF_SERVICE, "rate 1" },
 	{ CONF_SERVICE, "rate-per-source 1" }, { CONF_SERVICE, "log-rate 1" },
+	{ CONF_SERVICE, "log-level debug" },
+	{ CONF_SERVICE, "log-connections no" },
 	{ CONF_SERVICE, "idle-timeout 1s" },
 	{ CONF_SERVICE, "session-timeout 1s" },
 };
@@ -518,15 +521,25 @@ END_TEST
 
 /* Two statements of a global keyword, each with a value of its own: the
  * sample, and the sample with "2" after its value ("io-threads 12",
- * "user root2", "chroot /var/empty2"). */
+ * "user root2", "chroot /var/empty2"), or, for a keyword of named
+ * choices, another choice. */
 static void
 two_values(const char *name, char *a, char *b, size_t size)
 {
+	static const struct {
+		const char	*name, *other;
+	} choices[] = {
+		{ "log-level", "log-level debug" },
+	};
 	const char	*st = sample(name, CONF_GLOBAL);
+	size_t		 i;
 
 	ck_assert_msg(st != NULL, "no sample statement of '%s'", name);
 	snprintf(a, size, "%s\n", st);
 	snprintf(b, size, "%s2\n", st);
+	for (i = 0; i < sizeof choices / sizeof choices[0]; i++)
+		if (strcmp(name, choices[i].name) == 0)
+			snprintf(b, size, "%s\n", choices[i].other);
 }
 
 static struct config *
