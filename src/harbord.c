@@ -16,6 +16,7 @@
 
 #include <event2/event.h>
 
+#include "activation.h"
 #include "compat.h"
 #include "config.h"
 #include "control.h"
@@ -362,6 +363,9 @@ main(int argc, char **argv)
 	(void)logsink_open(LOGSINK_STDERR, NULL, err, sizeof err);
 	logsink_plain(!hd.foreground);
 	sdnotify_init();
+	/* Before anything is opened: the passed sockets are 3 on. */
+	if (!check && activation_init() == -1)
+		return EXIT_OSERR;
 	harbor_log_set_level(verbose ? HARBOR_LOG_DEBUG : HARBOR_LOG_INFO);
 	if (check && !verbose)
 		harbor_log_set_level(HARBOR_LOG_NOTICE);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "activation.h"
 #include "harbor.h"
 #include "parent-listen.h"
 
@@ -97,7 +98,10 @@ bound_open(struct listen_table *lt, const char *service, const char *address,
 	char		 why[256];
 	int		 fd;
 
-	if ((fd = harbor_listen_open(address, PARENT_BACKLOG, why,
+	/* One the service manager passed first (only at start: those left
+	 * are closed once harbord listens). */
+	if ((fd = activation_take(service, address)) == -1 &&
+	    (fd = harbor_listen_open(address, PARENT_BACKLOG, why,
 	    sizeof why)) == -1) {
 		snprintf(err, errlen, "service '%s': %s", service, why);
 		return -1;

@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "activation.h"
 #include "compat.h"
 #include "harbor.h"
 #include "harbord.h"
@@ -561,6 +562,7 @@ parent_run(struct harbord *hd)
 		harbor_log(HARBOR_LOG_ERR, "%s", err);
 		return EXIT_OSERR;
 	}
+	activation_close_unclaimed();
 	if (!hd->foreground)
 		(void)harbord_apply_log(hd->conf, 0);
 	if (signals_catch() == -1) {

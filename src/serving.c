@@ -19,6 +19,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "activation.h"
 #include "compat.h"
 #include "control-run.h"
 #include "harbor.h"
@@ -29,6 +30,10 @@
 #include "privsep-spawn.h"
 #include "sdnotify.h"
 #include "startcheck.h"
+
+/* A socket bound here listens with this until its service listens again
+ * with its own backlog. */
+#define PASSED_BACKLOG	511
 
 /* A listening socket the parent sent, until the server takes it. */
 struct given_socket {
@@ -134,6 +139,23 @@ given_take(const char *service, const char *address,
 	return -1;
 }
 
+/* Alone: a socket the service manager passed (socket activation), or one
+ * bound here, as the library would. */
+static harbor_socket_t
+passed_or_bound(const char *service, const char *address,
+    const struct sockaddr *sa, size_t salen, void *arg, char *err,
+    size_t errlen)
+{
+	int	fd;
+
+	(void)sa;
+	(void)salen;
+	(void)arg;
+	if ((fd = activation_take(service, address)) != -1)
+		return fd;
+	return harbor_listen_open(address, PASSED_BACKLOG, err, errlen);
+}
+
 /* --- the server -------------------------------------------------------------- */
 
 /* The server for conf, its sockets bound (or taken): 0, or an exit status
@@ -146,6 +168,7 @@ serving_build(struct serving *sv, const struct config *conf)
 	struct conf_errors		  errs = { .n = 0 };
 	size_t				  n, i;
 	char				  err[512];
+	int				  r;
 
 	if ((svcs = config_make_services(conf, &n, &errs)) == NULL) {
 		harbord_log_errors(&errs);
@@ -176,7 +199,11 @@ serving_build(struct serving *sv, const struct config *conf)
 	free(svcs);
 	if (sv->sock != -1)
 		harbor_server_set_listen_fn(sv->srv, given_take, sv);
-	if (harbor_server_bind(sv->srv, err, sizeof err) == -1) {
+	else
+		harbor_server_set_listen_fn(sv->srv, passed_or_bound, sv);
+	r = harbor_server_bind(sv->srv, err, sizeof err);
+	activation_close_unclaimed();
+	if (r == -1) {
 		harbor_log(HARBOR_LOG_ERR, "%s", err);
 		return EXIT_OSERR;
 	}

@@ -46,6 +46,7 @@ cp "$admin_conf" "$tmp/admin.conf" || exit 99
 run_make install
 
 unit=$dest$docdir/systemd/harbord.service
+socket_unit=$dest$docdir/systemd/harbord.socket
 init=$dest$docdir/sysvinit/harbord
 rotate=$dest$docdir/logrotate/harbord
 openrc=$dest$docdir/openrc/harbord
@@ -57,7 +58,7 @@ daemon=$dest$sbindir/harbord${EXEEXT:-}
 ctl=$dest$sbindir/harborctl${EXEEXT:-}
 
 checks=$((checks + 1))
-for f in "$daemon" "$ctl" "$unit" "$init" "$rotate" "$openrc" "$rcd" \
+for f in "$daemon" "$ctl" "$unit" "$socket_unit" "$init" "$rotate" "$openrc" "$rcd" \
     "$plist" "$example" "$sample" "$dest$mandir/man8/harbord.8" \
     "$dest$mandir/man8/harborctl.8" "$dest$mandir/man5/harbord.conf.5"; do
 	[ -f "$f" ] || bad "not installed: ${f#"$dest"}"
@@ -202,12 +203,16 @@ if [ -z "${EXEEXT:-}" ] && command -v systemd-analyze >/dev/null 2>&1; then
 	    -e "s|=$sbindir/harborctl |=$ctl |" \
 	    -e "$nodoc" "$unit" \
 	    >"$tmp/harbord.service"
+	sed -e "$nodoc" "$socket_unit" >"$tmp/harbord.socket"
 	# A line it cannot parse is only a warning to systemd, and to verify.
+	# The socket unit is verified with the service it starts.
 	if ! MANPATH=$dest$mandir systemd-analyze verify \
-	    "$tmp/harbord.service" >"$tmp/verify.out" 2>&1 ||
-	    grep -q 'harbord\.service' "$tmp/verify.out"; then
+	    "$tmp/harbord.service" "$tmp/harbord.socket" \
+	    >"$tmp/verify.out" 2>&1 ||
+	    grep -q 'harbord\.s' "$tmp/verify.out"; then
 		cat "$tmp/verify.out"
-		bad "systemd-analyze verify: ${unit#"$dest"} has the errors above"
+		bad "systemd-analyze verify: ${unit#"$dest"} or" \
+		    "${socket_unit#"$dest"} has the errors above"
 	fi
 elif [ -z "${EXEEXT:-}" ]; then
 	echo "systemd-analyze not found: the unit is not verified"
@@ -249,7 +254,7 @@ fi
 # make uninstall takes back the sample, not the administrator's file.
 checks=$((checks + 1))
 run_make uninstall
-for f in "$sample" "$unit" "$init" "$rotate" "$openrc" "$rcd" "$plist" \
+for f in "$sample" "$unit" "$socket_unit" "$init" "$rotate" "$openrc" "$rcd" "$plist" \
     "$example"; do
 	[ ! -e "$f" ] || bad "make uninstall left ${f#"$dest"}"
 done
