@@ -145,7 +145,8 @@ activation_init(void)
 		activation_address(fd, passed[npassed].address,
 		    sizeof passed[npassed].address);
 		harbor_log(HARBOR_LOG_INFO, "socket activation: descriptor %d "
-		    "on %s%s%s", fd, passed[npassed].address,
+		    "on %s%s%s", fd, passed[npassed].address[0] != '\0' ?
+		    passed[npassed].address : "a local socket",
 		    passed[npassed].name[0] != '\0' ? ", named " : "",
 		    passed[npassed].name);
 		npassed++;
@@ -166,14 +167,29 @@ activation_take(const char *service, const char *address)
 	for (pass = 0; pass < 2; pass++)
 		for (i = 0; i < npassed; i++) {
 			if (passed[i].fd == -1 || (pass == 0 ?
+			    passed[i].address[0] == '\0' ||
 			    strcmp(passed[i].address, address) != 0 :
 			    strcmp(passed[i].name, service) != 0))
 				continue;
 			fd = passed[i].fd;
 			passed[i].fd = -1;
 			harbor_log(HARBOR_LOG_NOTICE, "service %s: takes the "
-			    "socket on %s passed by the service manager",
-			    service, passed[i].address);
+			    "listening socket on %s it was passed", service,
+			    passed[i].address);
+			return fd;
+		}
+	return -1;
+}
+
+int
+activation_take_named(const char *name)
+{
+	int	i, fd;
+
+	for (i = 0; i < npassed; i++)
+		if (passed[i].fd != -1 && strcmp(passed[i].name, name) == 0) {
+			fd = passed[i].fd;
+			passed[i].fd = -1;
 			return fd;
 		}
 	return -1;
@@ -218,6 +234,13 @@ activation_take(const char *service, const char *address)
 {
 	(void)service;
 	(void)address;
+	return -1;
+}
+
+int
+activation_take_named(const char *name)
+{
+	(void)name;
 	return -1;
 }
 

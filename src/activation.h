@@ -13,6 +13,8 @@ int	activation_init(void);
 /* The passed socket bound to address (canonical) or named as service, now
  * the caller's; -1 if none. */
 int	activation_take(const char *service, const char *address);
+/* The passed socket of that name, now the caller's; -1 if none. */
+int	activation_take_named(const char *name);
 /* Those no service took: said and closed. */
 void	activation_close_unclaimed(void);
 /* The address a socket is bound to, spelled as the library spells it

@@ -20,6 +20,9 @@ struct control_ops {
 	int	(*log_reopen)(void *arg, char *why, size_t whylen);
 	/* Stops harbord, as SIGTERM does. */
 	void	(*stop)(void *arg);
+	/* Starts the new binary: 1, asked (control_upgraded answers); -1
+	 * with why. */
+	int	(*upgrade)(void *arg, char *why, size_t whylen);
 	long	  privileged_pid;		/* 0: none */
 };
 
@@ -30,6 +33,10 @@ struct control *control_start(struct harbor_server *srv, int fd,
 /* The privileged process's answer to the count oldest reloads asked. */
 void	control_reloaded(struct control *ctl, unsigned count, int ok,
 	    const char *why);
+/* How the upgrade asked went: ok, the new harbord serves. */
+void	control_upgraded(struct control *ctl, int ok, const char *why);
+/* The listening socket, still the control's; -1 if none. */
+int	control_socket(const struct control *ctl);
 /* Harbord is stopping: no new clients. */
 void	control_stop_accepting(struct control *ctl);
 void	control_free(struct control *ctl);

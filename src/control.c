@@ -50,6 +50,7 @@ struct control {
 	struct control_client		*clients;
 	unsigned			 nclients;
 	struct control_wait		*waiting, **waiting_tail;
+	struct control_client		*upgrading;	/* asked it */
 };
 
 static void
@@ -61,6 +62,8 @@ client_free(struct control_client *cl)
 	for (w = ctl->waiting; w != NULL; w = w->next)
 		if (w->client == cl)
 			w->client = NULL;
+	if (ctl->upgrading == cl)
+		ctl->upgrading = NULL;
 	if (cl->bev != NULL)
 		bufferevent_free(cl->bev);
 	if (cl->prev != NULL)
@@ -304,6 +307,18 @@ run(struct control_client *cl)
 		cl->stop_after = 1;
 		answer_done(cl, "stopping");
 		break;
+	case CTL_UPGRADE:
+		if (ctl->upgrading != NULL) {
+			answer_error(cl, "an upgrade is under way");
+			break;
+		}
+		/* Its answer may come before this returns. */
+		ctl->upgrading = cl;
+		if (ctl->ops->upgrade(ctl->arg, why, sizeof why) == -1) {
+			ctl->upgrading = NULL;
+			answer_error(cl, why);
+		}
+		break;
 	case CTL_COMMANDS:
 		break;
 	}
@@ -446,6 +461,28 @@ control_reloaded(struct control *ctl, unsigned count, int ok, const char *why)
 		}
 		free(w);
 	}
+}
+
+void
+control_upgraded(struct control *ctl, int ok, const char *why)
+{
+	struct control_client	*cl = ctl->upgrading;
+
+	ctl->upgrading = NULL;
+	if (cl == NULL)
+		return;
+	if (ok)
+		answer_done(cl, "upgraded: the new harbord serves; this one "
+		    "finishes its connections");
+	else
+		answer_error(cl, why != NULL ? why : "the upgrade failed");
+}
+
+int
+control_socket(const struct control *ctl)
+{
+	return ctl != NULL && ctl->evl != NULL ?
+	    (int)evconnlistener_get_fd(ctl->evl) : -1;
 }
 
 void

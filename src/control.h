@@ -30,6 +30,7 @@ enum ctl_command {
 	CTL_RELOAD,
 	CTL_LOG_REOPEN,
 	CTL_STOP,
+	CTL_UPGRADE,
 	CTL_COMMANDS
 };
 

@@ -30,6 +30,9 @@ const struct ctl_command_def ctl_commands[CTL_COMMANDS] = {
 	    "open the log file again (after it was rotated)" },
 	[CTL_STOP] = { "stop", NULL, 0,
 	    "stop as on SIGTERM: stop accepting, let connections finish" },
+	[CTL_UPGRADE] = { "upgrade", NULL, 0,
+	    "start the harbord binary installed now with the listening "
+	    "sockets; this one finishes its connections" },
 };
 
 /* A word: printable, no space; the next one starts after its spaces. */

@@ -527,6 +527,11 @@ void	harbor_server_shutdown(struct harbor_server *srv, unsigned grace_ms);
 int	harbor_server_listener(struct harbor_server *srv, size_t i,
     const char **service, const char **address);
 
+/* The i-th listening socket itself, as harbor_server_listener numbers
+ * them, still the server's (to pass to another process that takes over:
+ * harbord's upgrade); -1 past the last.  Main loop thread only. */
+harbor_socket_t harbor_server_listener_socket(struct harbor_server *srv,
+	    size_t i);
 /* Connections open now, over all services. */
 unsigned harbor_server_connection_count(struct harbor_server *srv);
 

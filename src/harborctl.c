@@ -205,13 +205,16 @@ main(int argc, char **argv)
 	{
 		char	*answer, *body;
 		size_t	 len;
-		int	 r, ok;
+		int	 r, ok, wrote = 0;
 
 		(void)signal(SIGPIPE, SIG_IGN);
 		strlcat(line, "\n", sizeof line);
-		if (write_all(fd, line, strlen(line)) == -1) {
+		/* harbord may have answered and closed before reading (too
+		 * many clients): its answer comes first. */
+		if (write_all(fd, line, strlen(line)) == -1 &&
+		    ((wrote = errno) != EPIPE && wrote != ECONNRESET)) {
 			fprintf(stderr, "harborctl: %s: %s\n", path,
-			    strerror(errno));
+			    strerror(wrote));
 			(void)close(fd);
 			return EXIT_UNAVAILABLE;
 		}

@@ -28,6 +28,7 @@
 #include "privsep.h"
 #include "sdnotify.h"
 #include "startcheck.h"
+#include "upgrade.h"
 
 /* -v: debug messages, whatever log-level says. */
 static int	verbose;
@@ -166,11 +167,48 @@ harbord_warn_restart_needed(const struct config *old, const struct config *new)
 void
 harbord_ready(struct harbord *hd, int status)
 {
+	char	why[256];
+
+	/* The harbord this one replaces lets go once this one serves; one
+	 * that failed tells it so by going (its end of the pair closes). */
+	if (status == 0 && hd->upgrade_fd != -1 &&
+	    upgrade_announce(hd, why, sizeof why) == -1)
+		harbor_log(HARBOR_LOG_ERR, "%s", why);
 	if (hd->report == -1)
 		return;
 	logsink_tee(-1);
 	daemonize_report(hd->report, status);
 	hd->report = -1;
+}
+
+static char	*absolute_path(const char *);
+
+/* This program's path, absolute, to start again on an upgrade: as it was
+ * run, or found on PATH as a shell would. */
+static char *
+program_path(const char *argv0)
+{
+#ifndef _WIN32
+	const char	*path = getenv("PATH"), *p, *end;
+	char		 buf[4096];
+	size_t		 n;
+
+	if (strchr(argv0, '/') != NULL)
+		return absolute_path(argv0);
+	for (p = path != NULL ? path : "/usr/sbin:/usr/bin:/sbin:/bin"; *p;
+	    p = *end != '\0' ? end + 1 : end) {
+		end = strchr(p, ':');
+		if (end == NULL)
+			end = p + strlen(p);
+		n = (size_t)(end - p);
+		if (n == 0 || n + strlen(argv0) + 2 > sizeof buf)
+			continue;
+		snprintf(buf, sizeof buf, "%.*s/%s", (int)n, p, argv0);
+		if (access(buf, X_OK) == 0)
+			return absolute_path(buf);
+	}
+#endif
+	return strdup(argv0);
 }
 
 /* The configuration file's path as given, made absolute: harbord works
@@ -228,8 +266,18 @@ harbord_control_open(struct harbord *hd)
 	(void)gid;
 	return 0;	/* the keyword is refused there; no default */
 #else
-	if (path == NULL) {
+	if (path == NULL)
 		path = HARBORD_CONTROL;
+	/* The harbord this one replaces passed its own. */
+	if ((hd->control_fd = activation_take_named(
+	    UPGRADE_CONTROL_NAME)) != -1) {
+		if ((hd->control_path = strdup(path)) == NULL) {
+			harbor_log(HARBOR_LOG_ERR, "out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	if (hd->conf->control_socket == NULL) {
 		/* Its own directory, as systemd's RuntimeDirectory= makes
 		 * it: the run-state directory itself may be read-only to
 		 * harbord. */
@@ -327,6 +375,7 @@ main(int argc, char **argv)
 	memset(&hd, 0, sizeof hd);
 	hd.report = -1;
 	hd.control_fd = -1;
+	hd.upgrade_fd = -1;
 	while ((ch = getopt(argc, argv, "df:nvVh")) != -1) {
 		switch (ch) {
 		case 'd':
@@ -364,8 +413,13 @@ main(int argc, char **argv)
 	logsink_plain(!hd.foreground);
 	sdnotify_init();
 	/* Before anything is opened: the passed sockets are 3 on. */
-	if (!check && activation_init() == -1)
+	if (!check && (activation_init() == -1 || upgrade_init(&hd) == -1))
 		return EXIT_OSERR;
+	hd.verbose = verbose;
+	if ((hd.exe = program_path(argv[0])) == NULL) {
+		fprintf(stderr, "harbord: out of memory\n");
+		return EXIT_OSERR;
+	}
 	harbor_log_set_level(verbose ? HARBOR_LOG_DEBUG : HARBOR_LOG_INFO);
 	if (check && !verbose)
 		harbor_log_set_level(HARBOR_LOG_NOTICE);
@@ -417,7 +471,9 @@ main(int argc, char **argv)
 		 * until then. */
 		logsink_tee(hd.report);
 	}
-	if (hd.conf->pidfile != NULL &&
+	/* Started by an upgrade, the pid file is the old harbord's until
+	 * this one serves (upgrade_announce). */
+	if (hd.conf->pidfile != NULL && hd.upgrade_fd == -1 &&
 	    ((hd.pidfile = pidfile_lock(hd.conf->pidfile, err,
 	    sizeof err)) == NULL ||
 	    pidfile_write(hd.pidfile, err, sizeof err) == -1)) {
@@ -452,6 +508,7 @@ out:
 	harbord_ready(&hd, status);
 	harbord_control_remove(&hd);
 	pidfile_remove(hd.pidfile);
+	free(hd.exe);
 	config_free(hd.conf);
 	conf_snapshot_free(hd.snap);
 	free(hd.conf_path);

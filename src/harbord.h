@@ -35,6 +35,10 @@ struct harbord {
 	struct pidfile		*pidfile;
 	int			 control_fd;	/* listening; -1: none */
 	char			*control_path;	/* made by this process */
+	char			*exe;		/* this program, absolute */
+	int			 verbose;	/* -v */
+	int			 upgrade_fd;	/* to the harbord this one
+						   replaces; -1 */
 };
 
 /* harbord.c: the configuration at hd->conf_path (or the built-in default

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "compat.h"
 #include "harbor.h"
@@ -24,6 +25,7 @@
 #include "parent.h"
 #include "privsep.h"
 #include "sdnotify.h"
+#include "upgrade.h"
 
 /* READY=1, with what is served, for the service manager. */
 void
@@ -221,6 +223,120 @@ parent_reopen_log(struct parent *p)
 }
 
 
+/* --- upgrades ---------------------------------------------------------- */
+
+/* How the upgrade went, to the serving process, if its control socket
+ * asked. */
+static void
+upgrade_told(struct parent *p, int ok, const char *why)
+{
+	unsigned char	buf[400];
+	size_t		n = why != NULL ? strlen(why) : 0;
+
+	if (!p->upgrade_asked || p->sock == -1)
+		return;
+	p->upgrade_asked = 0;
+	if (n > sizeof buf - 1)
+		n = sizeof buf - 1;
+	buf[0] = ok ? 0 : 1;
+	if (n > 0)
+		memcpy(buf + 1, why, n);
+	if (privsep_send(p->sock, PS_UPGRADED, buf, n + 1, -1) == -1)
+		harbor_log(HARBOR_LOG_ERR, "cannot tell the serving process how "
+		    "the upgrade went: %s", strerror(errno));
+}
+
+static void
+upgrade_failed(struct parent *p, const char *why)
+{
+	harbor_log(HARBOR_LOG_ERR, "upgrade failed: %s; this harbord serves "
+	    "on", why);
+	if (p->upgrade_pid != 0)
+		(void)kill(p->upgrade_pid, SIGTERM);
+	(void)close(p->upgrade_sock);
+	p->upgrade_sock = -1;
+	p->upgrade_by = 0;
+	upgrade_told(p, 0, why);
+	/* Its pid is reaped, and forgotten, when it ends. */
+}
+
+void
+parent_upgrade(struct parent *p, int asked)
+{
+	struct upgrade_socket	*socks;
+	char			 why[256];
+	size_t			 i, n = 0;
+	pid_t			 pid;
+
+	if (p->upgrade_sock != -1 || p->stopping) {
+		harbor_log(HARBOR_LOG_WARNING, "upgrade asked for while %s: "
+		    "ignored", p->stopping ? "stopping" : "one is under way");
+		if (asked) {
+			p->upgrade_asked = 1;
+			upgrade_told(p, 0, p->stopping ? "harbord is stopping" :
+			    "an upgrade is under way");
+		}
+		return;
+	}
+	p->upgrade_asked = asked;
+	if ((socks = calloc(p->lt.n + 1, sizeof *socks)) == NULL) {
+		upgrade_failed(p, "out of memory");
+		return;
+	}
+	for (i = 0; i < p->lt.n; i++) {
+		socks[n].fd = p->lt.b[i].fd;
+		socks[n++].name = p->lt.b[i].service;
+	}
+	if (p->hd->control_fd != -1) {
+		socks[n].fd = p->hd->control_fd;
+		socks[n++].name = UPGRADE_CONTROL_NAME;
+	}
+	harbor_log(HARBOR_LOG_NOTICE, "upgrading: starting %s with %zu "
+	    "listening %s", p->hd->exe, n, n == 1 ? "socket" : "sockets");
+	pid = upgrade_spawn(p->hd, socks, n, &p->upgrade_sock, why,
+	    sizeof why);
+	free(socks);
+	if (pid == -1) {
+		p->upgrade_sock = -1;
+		upgrade_failed(p, why);
+		return;
+	}
+	p->upgrade_pid = pid;
+	p->upgrade_by = privsep_now_ms() + UPGRADE_READY_MS;
+}
+
+void
+parent_upgrade_event(struct parent *p)
+{
+	char	why[256];
+	pid_t	pid = p->upgrade_pid;
+
+	if (p->upgrade_sock == -1)
+		return;
+	switch (upgrade_hear(p->upgrade_sock, why, sizeof why)) {
+	case 0:
+		if (privsep_now_ms() < p->upgrade_by)
+			return;
+		snprintf(why, sizeof why, "the new harbord did not serve "
+		    "within %d s", UPGRADE_READY_MS / 1000);
+		/* FALLTHROUGH */
+	case -1:
+		upgrade_failed(p, why);
+		return;
+	}
+	harbor_log(HARBOR_LOG_NOTICE, "upgraded: harbord pid %ld serves; "
+	    "this one finishes its connections and exits", (long)pid);
+	upgrade_hand_over(p->hd, p->upgrade_sock, (long)pid);
+	(void)close(p->upgrade_sock);
+	p->upgrade_sock = -1;
+	p->upgrade_by = 0;
+	upgrade_told(p, 1, NULL);
+	/* It is the new one's child now in all but name: not ours to
+	 * signal when we stop. */
+	p->upgrade_pid = 0;
+	parent_stop(p, SIGTERM);
+}
+
 void
 parent_request(struct parent *p, const struct privsep_msg *msg)
 {
@@ -243,6 +359,11 @@ parent_request(struct parent *p, const struct privsep_msg *msg)
 		harbor_log(HARBOR_LOG_NOTICE, "stop asked on the control "
 		    "socket");
 		parent_stop(p, SIGTERM);
+		break;
+	case PS_REQ_UPGRADE:
+		harbor_log(HARBOR_LOG_NOTICE, "upgrade asked on the control "
+		    "socket");
+		parent_upgrade(p, 1);
 		break;
 	default:
 		harbor_log(HARBOR_LOG_ERR, "an unknown request (%d) from the "

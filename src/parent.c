@@ -64,7 +64,7 @@
 
 static int	signal_pipe[2] = { -1, -1 };
 static const int parent_signals[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1,
-				      SIGCHLD };
+				      SIGUSR2, SIGCHLD };
 #define NSIGNALS	(sizeof parent_signals / sizeof parent_signals[0])
 
 static void
@@ -240,6 +240,8 @@ child_start(struct parent *p)
 			(void)close(p->sock);
 		if (p->spawn_sock != -1)
 			(void)close(p->spawn_sock);
+		if (p->upgrade_sock != -1)
+			(void)close(p->upgrade_sock);
 		parent_pending_drop(p);
 		free(p->spawned.pid);
 		exit(serving_run(p->hd, sv[1], ss[1]));
@@ -511,6 +513,9 @@ parent_signal(struct parent *p, int sig)
 	case SIGUSR1:
 		parent_reopen_log(p);
 		break;
+	case SIGUSR2:
+		parent_upgrade(p, 0);
+		break;
 	case SIGTERM:
 	case SIGINT:
 		parent_stop(p, sig);
@@ -519,7 +524,15 @@ parent_signal(struct parent *p, int sig)
 		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 			if (pid == p->child)
 				child_ended(p, st);
-			else
+			else if (pid == p->upgrade_pid) {
+				/* Whether it serves is its socket's to say:
+				 * detached, it exits once its daemon does. */
+				p->upgrade_pid = 0;
+				if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+					harbor_log(HARBOR_LOG_WARNING, "the new "
+					    "harbord ended (status 0x%x)",
+					    (unsigned)st);
+			} else
 				spawned_ended(p, pid, st);
 		}
 		break;
@@ -537,6 +550,8 @@ parent_wait_ms(const struct parent *p)
 		due = p->restart_at;
 	if (p->kill_at != 0 && p->child != 0 && (due == 0 || p->kill_at < due))
 		due = p->kill_at;
+	if (p->upgrade_by != 0 && (due == 0 || p->upgrade_by < due))
+		due = p->upgrade_by;
 	if (due == 0)
 		return -1;
 	left = due - privsep_now_ms();
@@ -547,7 +562,7 @@ int
 parent_run(struct harbord *hd)
 {
 	struct parent	p;
-	struct pollfd	pfd[3];
+	struct pollfd	pfd[4];
 	unsigned char	sigs[32];
 	char		err[512];
 	ssize_t		n, i;
@@ -557,6 +572,7 @@ parent_run(struct harbord *hd)
 	p.hd = hd;
 	p.sock = -1;
 	p.spawn_sock = -1;
+	p.upgrade_sock = -1;
 	p.backoff_ms = RESTART_FIRST_MS;
 	if (listen_table_for(&p.lt, hd->conf, err, sizeof err) == -1) {
 		harbor_log(HARBOR_LOG_ERR, "%s", err);
@@ -581,8 +597,10 @@ parent_run(struct harbord *hd)
 		pfd[1].events = POLLIN;
 		pfd[2].fd = p.spawn_sock;
 		pfd[2].events = POLLIN;
-		pfd[1].revents = pfd[2].revents = 0;
-		r = poll(pfd, 3, parent_wait_ms(&p));
+		pfd[3].fd = p.upgrade_sock;
+		pfd[3].events = POLLIN;
+		pfd[1].revents = pfd[2].revents = pfd[3].revents = 0;
+		r = poll(pfd, 4, parent_wait_ms(&p));
 		if (r == -1 && errno != EINTR) {
 			harbor_log(HARBOR_LOG_ERR, "poll: %s", strerror(errno));
 			p.status = EXIT_OSERR;
@@ -599,6 +617,10 @@ parent_run(struct harbord *hd)
 		if (r > 0 && p.spawn_sock != -1 &&
 		    (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)))
 			spawn_message(&p);
+		if (p.upgrade_sock != -1 && ((r > 0 && (pfd[3].revents &
+		    (POLLIN | POLLHUP | POLLERR))) ||
+		    privsep_now_ms() >= p.upgrade_by))
+			parent_upgrade_event(&p);
 		if (p.restart_at != 0 && !p.stopping &&
 		    privsep_now_ms() >= p.restart_at)
 			child_start(&p);
@@ -610,6 +632,8 @@ parent_run(struct harbord *hd)
 		}
 	}
 	harbor_log(HARBOR_LOG_NOTICE, "exiting");
+	if (p.upgrade_sock != -1)
+		(void)close(p.upgrade_sock);
 	parent_pending_drop(&p);
 	while (p.lt.n > 0)
 		listen_table_close(&p.lt, p.lt.n - 1);

@@ -32,6 +32,11 @@ struct parent {
 						   asked, not yet begun */
 	unsigned		 ctl_in_flight;	/* those the one under way
 						   answers */
+	pid_t			 upgrade_pid;	/* the new harbord; 0: none */
+	int			 upgrade_sock;	/* it answers on; -1 */
+	long long		 upgrade_by;	/* it serves by then, or
+						   failed */
+	int			 upgrade_asked;	/* by the control socket */
 	int			 spawn_sock;	/* its spawner's; -1 */
 	struct spawned_groups	 spawned;	/* programs started for it,
 						   while their group lives */
@@ -55,6 +60,11 @@ void	parent_reload_abandon(struct parent *p);
 void	parent_child_answered(struct parent *p, const struct privsep_msg *msg);
 /* Its PS_REQUEST: what the control socket asked. */
 void	parent_request(struct parent *p, const struct privsep_msg *msg);
+/* SIGUSR2, or the control socket (asked): a new harbord binary started
+ * with the sockets; parent_upgrade_event when it answers, fails or runs
+ * out of time. */
+void	parent_upgrade(struct parent *p, int asked);
+void	parent_upgrade_event(struct parent *p);
 /* READY=1 for the service manager, with what is served. */
 void	parent_notify_serving(const struct parent *p, const char *what);
 

@@ -40,6 +40,7 @@ static const struct {
 	[PS_KILLED] = { 0, 0 },
 	[PS_CHILD_ENDED] = { 0, 0 },
 	[PS_RELOADED] = { 0, 0 },
+	[PS_UPGRADED] = { 0, 0 },
 	[PS_REQUEST] = { 0, 0 },
 };
 

@@ -39,6 +39,8 @@ enum privsep_type {
 	PS_RELOADED,		/* how many reloads asked by PS_REQUEST
 				   this answers (int32), status byte (0:
 				   reloaded), then why */
+	PS_UPGRADED,		/* status byte (0: the new harbord serves,
+				   this one stops), then why */
 	/* serving process to parent */
 	PS_REQUEST,		/* enum privsep_request (one byte): what the
 				   control socket asked of the parent */
@@ -48,7 +50,8 @@ enum privsep_type {
 enum privsep_request {
 	PS_REQ_RELOAD = 1,	/* answered by a PS_RELOADED */
 	PS_REQ_REOPEN,		/* the log */
-	PS_REQ_STOP
+	PS_REQ_STOP,
+	PS_REQ_UPGRADE		/* answered by a PS_UPGRADED */
 };
 
 /* One message: its type, its payload (malloc'd, NUL-terminated past len,

@@ -56,6 +56,16 @@ sdnotify_forget(void)
 	notify_on = 0;
 }
 
+const char *
+sdnotify_socket(void)
+{
+#ifndef _WIN32
+	return notify_on ? notify_path : NULL;
+#else
+	return NULL;
+#endif
+}
+
 int
 sdnotify(const char *state)
 {

@@ -553,6 +553,16 @@ harbor_server_listener(struct harbor_server *srv, size_t i,
 	return 0;
 }
 
+harbor_socket_t
+harbor_server_listener_socket(struct harbor_server *srv, size_t i)
+{
+	struct listener	*l;
+
+	for (l = srv->listeners; l != NULL && i > 0; l = l->next)
+		i--;
+	return l != NULL ? (harbor_socket_t)l->fd : (harbor_socket_t)-1;
+}
+
 struct loop *
 server_pick_loop(struct harbor_server *srv)
 {

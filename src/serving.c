@@ -22,6 +22,7 @@
 #include "activation.h"
 #include "compat.h"
 #include "control-run.h"
+#include "serving.h"
 #include "harbor.h"
 #include "harbord.h"
 #include "logsink.h"
@@ -42,25 +43,14 @@ struct given_socket {
 	int	 fd;
 };
 
-/* SIGUSR1 reopens a log file, for logrotate (not on Windows). */
+/* SIGUSR1 reopens a log file, for logrotate; SIGUSR2 upgrades (neither
+ * on Windows). */
 static const int serving_signals[] = { SIGTERM, SIGINT, SIGRELOAD,
 #ifdef SIGUSR1
-	SIGUSR1
+	SIGUSR1, SIGUSR2
 #endif
 };
 #define NSIGNALS	(sizeof serving_signals / sizeof serving_signals[0])
-
-struct serving {
-	struct harbord		*hd;
-	struct harbor_server	*srv;
-	int			 sock;		/* to the parent; -1: alone */
-	struct event		*sock_ev;
-	struct event		*sigev[NSIGNALS];
-	struct given_socket	*given;
-	size_t			 ngiven;
-	struct control		*ctl;
-	struct control_ops	 ctl_ops;
-};
 
 static const char *
 plural(size_t n, const char *one, const char *many)
@@ -271,8 +261,8 @@ notify_state(const struct serving *sv, const char *failed)
 
 /* Alone: SIGHUP (or the control socket) reads the file again.  0, or -1
  * with why. */
-static int
-reload_from_file(struct serving *sv, char *why, size_t whylen)
+int
+serving_reload_from_file(struct serving *sv, char *why, size_t whylen)
 {
 	struct conf_errors	 errs = { .n = 0 };
 	struct conf_snapshot	*snap = NULL;
@@ -304,109 +294,11 @@ failed:
 	return -1;
 }
 
-static void
+void
 serving_stop(struct serving *sv)
 {
 	(void)sdnotify("STOPPING=1");
 	harbor_server_shutdown(sv->srv, (unsigned)sv->hd->conf->shutdown_ms);
-}
-
-/* --- the control socket's operations ------------------------------------ */
-
-static int
-alone_reload(void *arg, char *why, size_t whylen)
-{
-	return reload_from_file(arg, why, whylen);
-}
-
-static int
-alone_log_reopen(void *arg, char *why, size_t whylen)
-{
-	(void)arg;
-	if (logsink_reopen(why, whylen) == -1) {
-		harbor_log(HARBOR_LOG_ERR, "%s", why);
-		return -1;
-	}
-	harbor_log(HARBOR_LOG_NOTICE, "log reopened");
-	return 0;
-}
-
-static void
-control_stop(void *arg)
-{
-	struct serving	*sv = arg;
-
-	harbor_log(HARBOR_LOG_NOTICE, "stop asked on the control socket");
-	serving_stop(sv);
-}
-
-#ifndef _WIN32
-/* What the privileged process does, asked of it. */
-static int
-ask_parent(struct serving *sv, enum privsep_request what, char *why,
-    size_t whylen)
-{
-	unsigned char	b = (unsigned char)what;
-
-	if (privsep_send(sv->sock, PS_REQUEST, &b, 1, -1) == -1) {
-		snprintf(why, whylen, "cannot ask the privileged process: %s",
-		    strerror(errno));
-		return -1;
-	}
-	return 1;
-}
-
-static int
-separated_reload(void *arg, char *why, size_t whylen)
-{
-	return ask_parent(arg, PS_REQ_RELOAD, why, whylen);
-}
-
-static int
-separated_log_reopen(void *arg, char *why, size_t whylen)
-{
-	return ask_parent(arg, PS_REQ_REOPEN, why, whylen);
-}
-
-static void
-separated_stop(void *arg)
-{
-	char	why[128];
-
-	if (ask_parent(arg, PS_REQ_STOP, why, sizeof why) == -1)
-		harbor_log(HARBOR_LOG_ERR, "%s", why);
-}
-#endif
-
-/* Serves the control socket harbord opened (inherited from the parent
- * when separated: it never changes while harbord runs).  0, or an exit
- * status. */
-static int
-serving_control(struct serving *sv)
-{
-	char	why[256];
-
-	if (sv->hd->control_fd == -1)
-		return 0;
-	sv->ctl_ops.reload = alone_reload;
-	sv->ctl_ops.log_reopen = alone_log_reopen;
-	sv->ctl_ops.stop = control_stop;
-#ifndef _WIN32
-	if (sv->sock != -1) {
-		sv->ctl_ops.reload = separated_reload;
-		sv->ctl_ops.log_reopen = separated_log_reopen;
-		sv->ctl_ops.stop = separated_stop;
-		sv->ctl_ops.privileged_pid = (long)getppid();
-	}
-#endif
-	if ((sv->ctl = control_start(sv->srv, sv->hd->control_fd,
-	    &sv->ctl_ops, sv, why, sizeof why)) == NULL) {
-		harbor_log(HARBOR_LOG_ERR, "%s", why);
-		return EXIT_OSERR;
-	}
-	/* The control's now: closed with it. */
-	sv->hd->control_fd = -1;
-	return 0;
 }
 
 static void
@@ -420,7 +312,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		if (sv->sock == -1) {
 			char	why[512];
 
-			(void)reload_from_file(sv, why, sizeof why);
+			(void)serving_reload_from_file(sv, why, sizeof why);
 		}
 #ifndef _WIN32
 		else
@@ -443,6 +335,16 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 			harbor_log(HARBOR_LOG_NOTICE, "log reopened");
 		break;
 	}
+#endif
+#ifdef SIGUSR2
+	case SIGUSR2:
+		if (sv->sock == -1)
+			serving_upgrade(sv, 0);
+		else
+			harbor_log(HARBOR_LOG_NOTICE, "SIGUSR2 ignored: "
+			    "harbord's main process (pid %ld) upgrades",
+			    (long)getppid());
+		break;
 #endif
 	case SIGTERM:
 	case SIGINT:
@@ -479,7 +381,7 @@ serving_free(struct serving *sv)
 			event_free(sv->sigev[i]);
 	if (sv->sock_ev != NULL)
 		event_free(sv->sock_ev);
-	control_free(sv->ctl);
+	serving_control_free(sv);
 	harbor_server_free(sv->srv);
 	given_clear(sv);
 	/* Every line said, before the process goes. */
@@ -521,6 +423,7 @@ serving_alone(struct harbord *hd)
 
 	memset(&sv, 0, sizeof sv);
 	sv.hd = hd;
+	sv.upgrade_sock = -1;
 	sv.sock = -1;
 	{
 		struct conf_errors	errs = { .n = 0 };
@@ -687,6 +590,11 @@ serving_message(struct serving *sv, struct config **config_out)
 	case PS_LOG:
 		take_log(&msg);
 		break;
+	case PS_UPGRADED:
+		if (msg.len >= 1)
+			serving_upgraded(sv, msg.payload[0] == 0, msg.len > 1 ?
+			    (const char *)msg.payload + 1 : "the upgrade failed");
+		break;
 	case PS_RELOADED:
 		/* count, status byte, why */
 		if (msg.len >= 5 && sv->srv != NULL) {
@@ -765,6 +673,7 @@ serving_run(struct harbord *hd, int sock, int spawn_sock)
 
 	memset(&sv, 0, sizeof sv);
 	sv.hd = hd;
+	sv.upgrade_sock = -1;
 	sv.sock = sock;
 	while ((r = serving_message(&sv, &conf)) == 0)
 		;

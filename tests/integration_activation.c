@@ -140,7 +140,7 @@ passed_sockets(bool alone)
 	    "harbord said: %s", out);
 	ck_assert_msg(read_until(p[0], out, sizeof out, &len,
 	    "service env listening on", 10000), "harbord said: %s", out);
-	ck_assert_msg(strstr(out, "takes the socket on") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "takes the listening socket on") != NULL, "%s", out);
 	ck_assert_msg(!alone || strstr(out, "serving in one process") != NULL,
 	    "%s", out);
 	ck_assert_msg(read_until(p[0], out, sizeof out, &len, "named spare "

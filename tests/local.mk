@@ -22,6 +22,7 @@ harbor_tests = tests/unit_config tests/unit_conftable tests/unit_confwords \
 	tests/integration_resolve tests/integration_notify \
 	tests/integration_control tests/integration_metrics \
 	tests/integration_logging tests/integration_activation \
+	tests/integration_upgrade \
 	tests/integration_modules tests/integration_examples
 check_PROGRAMS = $(harbor_tests)
 TESTS = $(harbor_tests) tests/layers.sh tests/docs.sh tests/install.sh \
@@ -160,6 +161,11 @@ tests_integration_activation_SOURCES = tests/integration_activation.c \
 tests_integration_activation_CFLAGS = $(TEST_CFLAGS)
 tests_integration_activation_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_integration_activation_LDADD = $(TEST_LIBS)
+
+tests_integration_upgrade_SOURCES = tests/integration_upgrade.c $(HARNESS)
+tests_integration_upgrade_CFLAGS = $(TEST_CFLAGS)
+tests_integration_upgrade_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
+tests_integration_upgrade_LDADD = $(TEST_LIBS)
 
 tests_integration_notify_SOURCES = tests/integration_notify.c $(HARNESS)
 tests_integration_notify_CFLAGS = $(TEST_CFLAGS)
