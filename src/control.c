@@ -10,6 +10,9 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#ifndef _WIN32
+#include <poll.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -435,8 +438,10 @@ control_start(struct harbor_server *srv, int fd, const struct control_ops *ops,
 	ctl->waiting_tail = &ctl->waiting;
 	(void)evutil_make_socket_nonblocking(fd);
 	(void)evutil_make_socket_closeonexec(fd);
+	/* Its clients' sockets are not for the programs harbord starts,
+	 * nor for a new harbord an upgrade starts. */
 	ctl->evl = evconnlistener_new(harbor_server_base(srv), on_accept, ctl,
-	    LEV_OPT_CLOSE_ON_FREE, 0, fd);
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (ctl->evl == NULL) {
 		snprintf(why, whylen, "control socket: cannot accept on it");
 		free(ctl);
@@ -494,6 +499,46 @@ control_stop_accepting(struct control *ctl)
 	}
 }
 
+/* harbord is exiting: answers still on their way are written out, a
+ * moment at most each (one that said "stopping" or "upgraded" must be
+ * heard). */
+static void
+control_flush(struct control *ctl)
+{
+	struct control_client	*cl;
+	struct evbuffer		*out;
+	evutil_socket_t		 fd;
+	int			 tries;
+
+	for (cl = ctl->clients; cl != NULL; cl = cl->next) {
+		if (cl->bev == NULL || !cl->answered)
+			continue;
+		out = bufferevent_get_output(cl->bev);
+		fd = bufferevent_getfd(cl->bev);
+		/* Its bufferevent drains it, and keeps others from doing
+		 * so; it runs no more. */
+		bufferevent_disable(cl->bev, EV_WRITE);
+		(void)evbuffer_unfreeze(out, 1);
+		for (tries = 0; evbuffer_get_length(out) > 0 && tries < 20;
+		    tries++) {
+			if (evbuffer_write(out, fd) != -1)
+				continue;
+#ifdef _WIN32
+			break;
+#else
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
+				break;
+			{
+				struct pollfd	p = { fd, POLLOUT, 0 };
+
+				(void)poll(&p, 1, 50);
+			}
+#endif
+		}
+	}
+}
+
 void
 control_free(struct control *ctl)
 {
@@ -501,6 +546,7 @@ control_free(struct control *ctl)
 
 	if (ctl == NULL)
 		return;
+	control_flush(ctl);
 	control_stop_accepting(ctl);
 	while (ctl->clients != NULL)
 		client_free(ctl->clients);

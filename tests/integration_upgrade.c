@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #ifndef _WIN32
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #endif
 
@@ -187,6 +190,113 @@ START_TEST(test_failed_upgrade_keeps_serving)
 	free(bad);
 }
 END_TEST
+
+/* As one process (not root): the same, without a privileged process. */
+START_TEST(test_upgrade_alone)
+{
+	char		*dir, *conf, *path, *sock;
+	const char	*ctlp = harness_harborctl();
+	struct hrun	 r;
+	long		 new_pid;
+	pid_t		 pid;
+	int		 st, port, lfd, fd = -1;
+
+	if (geteuid() != 0) {
+		harness_skip_note("test_upgrade_alone", "not root: the other "
+		    "tests run harbord as one process already");
+		return;
+	}
+	/* A port of our choosing, free: the two processes share it. */
+	lfd = harness_listen_ip("127.0.0.1", 0, &port);
+	close(lfd);
+	dir = harness_fmt("/tmp/harbord-upgrade.%ld", (long)getpid());
+	ck_assert_int_eq(mkdir(dir, 0777), 0);
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	sock = harness_fmt("%s/ctl.sock", dir);
+	path = harness_fmt("%s/h.conf", dir);
+	conf = harness_fmt("control-socket %s\npidfile %s/h.pid\n"
+	    "service echo {\n    listen 127.0.0.1:%d\n    handler echo\n}\n",
+	    sock, dir, port);
+	harness_write_file(path, conf);
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		int	null = open("/dev/null", O_WRONLY);
+
+		if (null == -1 || dup2(null, 1) == -1 || dup2(null, 2) == -1 ||
+		    setgid(65534) == -1 || setuid(65534) == -1)
+			_exit(126);
+		execl(harness_harbord(), harness_harbord(), "-d", "-f", path,
+		    (char *)NULL);
+		_exit(127);
+	}
+	harness_register_pid(pid);
+	{
+		long long deadline = harness_now_ms() + 10000;
+
+		while ((access(sock, F_OK) != 0 ||
+		    (fd = hc_connect_ip("127.0.0.1", port, 1000)) == -1) &&
+		    harness_now_ms() < deadline)
+			harness_sleep_ms(50);
+		ck_assert_msg(access(sock, F_OK) == 0, "harbord as nobody "
+		    "did not start");
+		if (fd != -1)
+			hc_close(fd);
+	}
+	fd = hc_connect(port);
+	ck_assert(hc_echo_ok(fd, "before\n"));
+	{
+		const char *a[] = { "-s", sock, "upgrade", NULL };
+
+		harness_run_program(ctlp, a, 40000, &r);
+		ck_assert_msg(r.code == 0, "upgrade: %d %s%s", r.code, r.out,
+		    r.err);
+		harness_run_free(&r);
+	}
+	{
+		const char *a[] = { "-s", sock, "-j", "status", NULL };
+		const char *p;
+
+		harness_run_program(ctlp, a, 10000, &r);
+		ck_assert_int_eq(r.code, 0);
+		ck_assert_ptr_nonnull(p = strstr(r.out, "\"pid\":"));
+		new_pid = strtol(p + 6, NULL, 10);
+		ck_assert_int_ne(new_pid, (long)pid);
+		harness_register_pid((pid_t)new_pid);
+		harness_run_free(&r);
+	}
+	/* The old one finishes the connection it has, then exits 0. */
+	ck_assert(hc_echo_ok(fd, "after\n"));
+	hc_close(fd);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	fd = hc_connect(port);
+	ck_assert(hc_echo_ok(fd, "new\n"));
+	hc_close(fd);
+	ck_assert_int_eq(kill((pid_t)new_pid, SIGTERM), 0);
+	{
+		long long deadline = harness_now_ms() + 15000;
+
+		while (kill((pid_t)new_pid, 0) == 0 &&
+		    harness_now_ms() < deadline)
+			harness_sleep_ms(50);
+	}
+	{
+		char *f = harness_fmt("%s/h.pid", dir);
+
+		(void)unlink(f);
+		free(f);
+	}
+	(void)unlink(sock);
+	(void)unlink(path);
+	(void)rmdir(dir);
+	free(dir);
+	free(sock);
+	free(path);
+	free(conf);
+}
+END_TEST
 #endif
 
 int
@@ -201,6 +311,7 @@ main(void)
 	    "Windows: no descriptors to pass to a new process");
 	add_test_not_windows(tc, test_failed_upgrade_keeps_serving, "no "
 	    "upgrade on Windows");
+	add_test_not_windows(tc, test_upgrade_alone, "no upgrade on Windows");
 	suite_add_tcase(s, tc);
 	return harness_run_suite(s);
 }
