@@ -48,6 +48,14 @@ struct sockaddr;
 int	compat_listen_stop(intptr_t fd);
 int	compat_listen_rebind(intptr_t fd, const struct sockaddr *sa,
 	    size_t salen);
+/* The option that lets several sockets, of one process or of several,
+ * listen on the same address and port ("SO_REUSEPORT", or FreeBSD's
+ * "SO_REUSEPORT_LB"), or NULL where the system has none (Windows).
+ * compat_socket_reuseport() sets it on a socket (a descriptor, or a
+ * Winsock SOCKET) not yet bound: 0, or -1 with the socket error (and
+ * always -1 where there is none). */
+const char	*compat_reuseport_name(void);
+int	compat_socket_reuseport(intptr_t fd);
 
 /* A shared object, and a symbol of it (module.c).  NULL on failure, with
  * why in err for the open. */

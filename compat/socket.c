@@ -1,6 +1,15 @@
 /*
  * What sockets do differently from one system to the next.
  */
+/* SO_REUSEPORT is not POSIX: glibc declares it only in its default
+ * namespace (which -std=c11 alone leaves out), and the BSDs and macOS
+ * hide it when _POSIX_C_SOURCE asks for POSIX alone.  This file is where
+ * the system's own socket options are used, so it asks for all of them. */
+#undef _POSIX_C_SOURCE
+#undef _XOPEN_SOURCE
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE 1
+#endif
 #include "autoconfig.h"
 
 #include <stdio.h>
@@ -98,5 +107,42 @@ compat_listen_rebind(intptr_t fd, const struct sockaddr *sa, size_t salen)
 	if (bind((int)fd, sa, (socklen_t)salen) == -1 && errno != EINVAL)
 		return -1;
 	return 0;
+#endif
+}
+
+/* Where several sockets may listen on one address and port: FreeBSD 12's
+ * SO_REUSEPORT_LB, which spreads the connections among them (its plain
+ * SO_REUSEPORT lets them bind, but does not share the connections out),
+ * else SO_REUSEPORT.  Never on Windows, whose SO_REUSEADDR lets any
+ * program take a port in use, which is another thing altogether. */
+#if !defined(_WIN32) && defined(SO_REUSEPORT_LB)
+#define REUSEPORT_OPTION	SO_REUSEPORT_LB
+#define REUSEPORT_NAME		"SO_REUSEPORT_LB"
+#elif !defined(_WIN32) && defined(SO_REUSEPORT)
+#define REUSEPORT_OPTION	SO_REUSEPORT
+#define REUSEPORT_NAME		"SO_REUSEPORT"
+#endif
+
+const char *
+compat_reuseport_name(void)
+{
+#ifdef REUSEPORT_NAME
+	return REUSEPORT_NAME;
+#else
+	return NULL;
+#endif
+}
+
+int
+compat_socket_reuseport(intptr_t fd)
+{
+#ifdef REUSEPORT_OPTION
+	int	on = 1;
+
+	return setsockopt((int)fd, SOL_SOCKET, REUSEPORT_OPTION, (void *)&on,
+	    sizeof on);
+#else
+	(void)fd;
+	return -1;
 #endif
 }

@@ -30,6 +30,8 @@
 #include "server.h"
 
 #define ACCEPT_PAUSE_SECONDS	1
+/* The flags harbor_listen_open_opts() knows. */
+#define LISTEN_FLAGS		((unsigned)HARBOR_LISTEN_REUSE_PORT)
 
 /* listen(2) with the service's backlog, or the system's bound on it if
  * that is less (which listen would take silently): said in the log. */
@@ -55,9 +57,12 @@ listener_listen(struct listener *l)
 /* A socket bound to sa, close-on-exec and non-blocking (libevent leaves a
  * socket it is given as it is, and a blocking accept would stall the main
  * loop whenever a client is gone before we get to it), or -1 with the
- * socket error in *e. */
+ * socket error in *e.  SO_REUSEPORT, if flags ask for it, must come
+ * before the bind: the system checks it there, against the sockets bound
+ * to the port already. */
 static evutil_socket_t
-socket_bound(const struct sockaddr *sa, ev_socklen_t salen, int *e)
+socket_bound(const struct sockaddr *sa, ev_socklen_t salen, unsigned flags,
+    int *e)
 {
 	evutil_socket_t	fd;
 	int		on = 1;
@@ -72,6 +77,8 @@ socket_bound(const struct sockaddr *sa, ev_socklen_t salen, int *e)
 	if (evutil_make_socket_closeonexec(fd) == -1 ||
 	    evutil_make_socket_nonblocking(fd) == -1 ||
 	    evutil_make_listen_socket_reuseable(fd) == -1 ||
+	    ((flags & HARBOR_LISTEN_REUSE_PORT) &&
+	    compat_socket_reuseport((intptr_t)fd) == -1) ||
 	    (sa->sa_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
 	    IPV6_V6ONLY, (const void *)&on, sizeof on) == -1) ||
 	    bind(fd, sa, salen) == -1) {
@@ -86,12 +93,32 @@ harbor_socket_t
 harbor_listen_open(const char *address, unsigned backlog, char *err,
     size_t errlen)
 {
+	return harbor_listen_open_opts(address, backlog, 0, err, errlen);
+}
+
+harbor_socket_t
+harbor_listen_open_opts(const char *address, unsigned backlog,
+    unsigned flags, char *err, size_t errlen)
+{
 	struct harbor_addr	a[ADDR_PARSE_MAX];
 	evutil_socket_t		fd;
 	size_t			n;
 	int			e, max = compat_somaxconn();
 	int			b = backlog > INT_MAX ? INT_MAX : (int)backlog;
 
+	/* A flag of a newer library is not ignored: the caller counts on
+	 * what it asks. */
+	if (flags & ~LISTEN_FLAGS) {
+		snprintf(err, errlen, "cannot listen on %s: unknown flags "
+		    "0x%x", address, flags & ~LISTEN_FLAGS);
+		return -1;
+	}
+	if ((flags & HARBOR_LISTEN_REUSE_PORT) &&
+	    compat_reuseport_name() == NULL) {
+		snprintf(err, errlen, "cannot listen on %s: this system has no "
+		    "SO_REUSEPORT", address);
+		return -1;
+	}
 	if (addr_parse(address, a, &n, err, errlen) == -1)
 		return -1;
 	if (n != 1) {
@@ -99,7 +126,7 @@ harbor_listen_open(const char *address, unsigned backlog, char *err,
 		    "one", address, n);
 		return -1;
 	}
-	if ((fd = socket_bound((struct sockaddr *)&a[0].ss, a[0].len,
+	if ((fd = socket_bound((struct sockaddr *)&a[0].ss, a[0].len, flags,
 	    &e)) == (evutil_socket_t)EVUTIL_INVALID_SOCKET)
 		goto fail;
 	if (listen(fd, max > 0 && b > max ? max : b) == -1) {
@@ -165,7 +192,8 @@ listener_bind(struct listener *l, char *err, size_t errlen)
 		}
 		if (socket_given_check(fd, sa, &e) == -1)
 			goto fail_close;
-	} else if ((fd = socket_bound(sa, l->addr.len, &e)) ==
+	} else if ((fd = socket_bound(sa, l->addr.len, l->svc->reuse_port ?
+	    HARBOR_LISTEN_REUSE_PORT : 0, &e)) ==
 	    (evutil_socket_t)EVUTIL_INVALID_SOCKET)
 		goto fail;
 	l->fd = fd;

@@ -77,6 +77,8 @@ struct harbor_service {
 	char				**listen;	/* as configured */
 	size_t				 nlisten;
 	unsigned			 backlog;
+	int				 reuse_port;	/* SO_REUSEPORT on its
+							   sockets */
 	struct acl			 acl;
 	int				 proxy_versions; /* PROXY_V1|V2 */
 	struct acl			 trusted_proxies;

@@ -229,6 +229,15 @@ int	harbor_service_add_listen(struct harbor_service *svc, const char *addr,
  * logged when a socket is opened; a reload that changes it applies it to
  * the sockets the service keeps.  -1 for 0. */
 int	harbor_service_set_backlog(struct harbor_service *svc, unsigned n);
+/* With on, each socket the server opens for the service gets SO_REUSEPORT
+ * (FreeBSD's SO_REUSEPORT_LB where it has it) before it is bound: other
+ * sockets with it, of this process or another (on Linux, one of the same
+ * effective user), may listen on the same address and port, and the
+ * system shares the connections out among them.  Off unless set.  A
+ * socket that a reload keeps keeps the option it was opened with.  -1
+ * with a message for on, where the system has no such option (Windows). */
+int	harbor_service_set_reuse_port(struct harbor_service *svc, int on,
+    char *err, size_t errlen);
 /* Checks an address as harbor_service_add_listen() would, adding nothing.
  * If canonical is not NULL it receives the address(es) the text stands for
  * in one spelling ("*:7" is "0.0.0.0:7" and "[::]:7"), *ncanonical of them,
@@ -468,10 +477,11 @@ int	harbor_server_add_service(struct harbor_server *srv,
  * a privileged process that passes them over a Unix socket -- gives a
  * function that returns, for one address of a service (canonical text
  * such as "0.0.0.0:7" or "[::1]:7", and as a sockaddr), a stream socket
- * bound to it, which the server then owns (it makes it non-blocking and
- * close-on-exec, and listens with the service's backlog); or -1, with why
- * in err.  NULL: open them here again.  Before harbor_server_bind(); main
- * loop thread only. */
+ * bound to it (with SO_REUSEPORT for a service that asks for it:
+ * harbor_service_set_reuse_port()), which the server then owns (it makes
+ * it non-blocking and close-on-exec, and listens with the service's
+ * backlog); or -1, with why in err.  NULL: open them here again.  Before
+ * harbor_server_bind(); main loop thread only. */
 typedef harbor_socket_t harbor_listen_fn(const char *service,
     const char *address, const struct sockaddr *sa, size_t salen, void *arg,
     char *err, size_t errlen);
@@ -483,6 +493,14 @@ void	harbor_server_set_listen_fn(struct harbor_server *srv,
  * at the system's.  Returns it, or -1 with a message. */
 harbor_socket_t harbor_listen_open(const char *address, unsigned backlog,
     char *err, size_t errlen);
+/* The same, with flags (harbor_listen_open() is this with 0): with
+ * HARBOR_LISTEN_REUSE_PORT, SO_REUSEPORT before the bind, as a service
+ * with harbor_service_set_reuse_port() has it.  -1 with a message for a
+ * flag this library does not know, or HARBOR_LISTEN_REUSE_PORT where the
+ * system has no such option. */
+#define HARBOR_LISTEN_REUSE_PORT	0x01
+harbor_socket_t harbor_listen_open_opts(const char *address, unsigned backlog,
+    unsigned flags, char *err, size_t errlen);
 
 /* Opens every listening socket (socket, bind, listen): no threads and no
  * event base yet, so a program may bind, then fork or drop privileges. */

@@ -167,6 +167,19 @@ harbor_service_set_backlog(struct harbor_service *svc, unsigned n)
 }
 
 int
+harbor_service_set_reuse_port(struct harbor_service *svc, int on, char *err,
+    size_t errlen)
+{
+	if (on && compat_reuseport_name() == NULL) {
+		snprintf(err, errlen, "service '%s': reuse-port: this system "
+		    "has no SO_REUSEPORT", svc->name);
+		return -1;
+	}
+	svc->reuse_port = on != 0;
+	return 0;
+}
+
+int
 harbor_service_set_dispatch(struct harbor_service *svc,
     enum harbor_dispatch dispatch)
 {

@@ -1,7 +1,7 @@
 /*
  * libharbor embedded in a program, without harbord: a handler of the
  * program's own, the connection API it is given, both dispatch modes,
- * reload and shutdown through the API.
+ * reload and shutdown through the API, several sockets on one port.
  */
 #include "autoconfig.h"
 
@@ -423,6 +423,163 @@ START_TEST(test_replace_services)
 }
 END_TEST
 
+/* --- several sockets on one port ----------------------------------------- */
+
+/* A flag of a later library is refused, not ignored; where the system has
+ * no SO_REUSEPORT, asking for it is refused, saying so. */
+START_TEST(test_reuse_port_refusals)
+{
+	struct harbor_service	*svc;
+	char			 err[256];
+	harbor_socket_t		 fd;
+
+	ck_assert_int_eq(harbor_listen_open_opts("127.0.0.1:0", 5, 0x80, err,
+	    sizeof err), -1);
+	ck_assert_str_eq(err, "cannot listen on 127.0.0.1:0: unknown flags "
+	    "0x80");
+	svc = harbor_service_new("r", harbor_builtin_handler("echo"));
+	ck_assert_int_eq(harbor_service_set_reuse_port(svc, 0, err,
+	    sizeof err), 0);
+#ifdef _WIN32
+	ck_assert_int_eq(harbor_listen_open_opts("127.0.0.1:0", 5,
+	    HARBOR_LISTEN_REUSE_PORT, err, sizeof err), -1);
+	ck_assert_str_eq(err, "cannot listen on 127.0.0.1:0: this system has "
+	    "no SO_REUSEPORT");
+	ck_assert_int_eq(harbor_service_set_reuse_port(svc, 1, err,
+	    sizeof err), -1);
+	ck_assert_str_eq(err, "service 'r': reuse-port: this system has no "
+	    "SO_REUSEPORT");
+	(void)fd;
+#else
+	ck_assert_int_eq(harbor_service_set_reuse_port(svc, 1, err,
+	    sizeof err), 0);
+	fd = harbor_listen_open_opts("127.0.0.1:0", 5,
+	    HARBOR_LISTEN_REUSE_PORT, err, sizeof err);
+	ck_assert_msg(fd != -1, "%s", err);
+	(void)close((int)fd);
+#endif
+	harbor_service_free(svc);
+}
+END_TEST
+
+#ifndef _WIN32
+/* The port a socket listens on. */
+static int
+port_of(int fd)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof sin;
+
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	return ntohs(sin.sin_port);
+}
+
+/* Whether a socket with SO_REUSEPORT (with: 1) or without (0) can
+ * listen on 127.0.0.1:port now, beside what listens there. */
+static int
+can_share(int port, int with)
+{
+	char		addr[64], err[256];
+	harbor_socket_t	fd;
+
+	snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+	fd = harbor_listen_open_opts(addr, 5, with ? HARBOR_LISTEN_REUSE_PORT :
+	    0, err, sizeof err);
+	if (fd == -1) {
+		ck_assert_msg(strstr(err, "Address already in use") != NULL,
+		    "%s", err);
+		return 0;
+	}
+	(void)close((int)fd);
+	return 1;
+}
+
+/* Servers whose services have reuse-port bind one port, beside a socket
+ * of the program's that has it too; a server whose service has not cannot
+ * bind it then. */
+START_TEST(test_reuse_port_shares_a_port)
+{
+	struct harbor_server	*srv[3];
+	struct harbor_service	*svc;
+	harbor_socket_t		 own;
+	char			 addr[64], err[256];
+	int			 i, port;
+
+	own = harbor_listen_open_opts("127.0.0.1:0", 5,
+	    HARBOR_LISTEN_REUSE_PORT, err, sizeof err);
+	ck_assert_msg(own != -1, "%s", err);
+	port = port_of((int)own);
+	snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+	ck_assert(!can_share(port, 0));
+	for (i = 0; i < 3; i++) {
+		ck_assert_ptr_nonnull(srv[i] = harbor_server_new(NULL));
+		svc = harbor_service_new("r", harbor_builtin_handler("echo"));
+		ck_assert_int_eq(harbor_service_add_listen(svc, addr, err,
+		    sizeof err), 0);
+		ck_assert_int_eq(harbor_service_set_reuse_port(svc, i < 2, err,
+		    sizeof err), 0);
+		ck_assert_int_eq(harbor_server_add_service(srv[i], svc, err,
+		    sizeof err), 0);
+		if (i < 2)
+			ck_assert_msg(harbor_server_bind(srv[i], err,
+			    sizeof err) == 0, "server %d: %s", i, err);
+		else {
+			ck_assert_int_eq(harbor_server_bind(srv[i], err,
+			    sizeof err), -1);
+			ck_assert_msg(strstr(err, "Address already in use") !=
+			    NULL, "%s", err);
+		}
+	}
+	for (i = 0; i < 3; i++)
+		harbor_server_free(srv[i]);
+	(void)close((int)own);
+}
+END_TEST
+
+static struct harbor_service	*reused[2];
+static int			 reuse_result;
+static char			 reuse_err[256];
+
+static void
+do_reuse_replace(void *arg)
+{
+	reuse_result = harbor_server_replace_services(embed_srv, reused,
+	    (size_t)(uintptr_t)arg, reuse_err, sizeof reuse_err);
+}
+
+/* A reload opens the addresses it adds as the new services ask, and
+ * keeps the sockets of those that stay as they were opened. */
+START_TEST(test_reuse_port_on_reload)
+{
+	char	err[256];
+	int	port;
+
+	start_server(HARBOR_DISPATCH_INLINE, 1);
+	reused[0] = greeter_service("g", "hello", HARBOR_DISPATCH_INLINE);
+	reused[1] = greeter_service("r", "hello", HARBOR_DISPATCH_INLINE);
+	ck_assert_int_eq(harbor_service_set_reuse_port(reused[1], 1, err,
+	    sizeof err), 0);
+	embed_on_loop(do_reuse_replace, (void *)(uintptr_t)2);
+	ck_assert_msg(reuse_result == 0, "%s", reuse_err);
+	port = embed_port("r");
+	ck_assert(can_share(port, 1));
+	ck_assert(!can_share(port, 0));
+	/* g's socket was opened without it, r's with it: as they stay. */
+	ck_assert(!can_share(embed_port("g"), 1));
+	reused[0] = greeter_service("g", "hello", HARBOR_DISPATCH_INLINE);
+	ck_assert_int_eq(harbor_service_set_reuse_port(reused[0], 1, err,
+	    sizeof err), 0);
+	reused[1] = greeter_service("r", "hello", HARBOR_DISPATCH_INLINE);
+	embed_on_loop(do_reuse_replace, (void *)(uintptr_t)2);
+	ck_assert_msg(reuse_result == 0, "%s", reuse_err);
+	ck_assert_int_eq(embed_port("r"), port);
+	ck_assert(can_share(port, 1));
+	ck_assert(!can_share(embed_port("g"), 1));
+	embed_stop();
+}
+END_TEST
+#endif
+
 int
 main(void)
 {
@@ -443,6 +600,14 @@ main(void)
 	tcase_add_test(tc, test_service_init_failure_is_reported);
 	tcase_add_test(tc, test_service_init_message_is_one_line);
 	tcase_add_test(tc, test_replace_services);
+	tcase_add_test(tc, test_reuse_port_refusals);
+#ifdef _WIN32
+	check_skip("test_reuse_port_shares_a_port", "no SO_REUSEPORT");
+	check_skip("test_reuse_port_on_reload", "no SO_REUSEPORT");
+#else
+	tcase_add_test(tc, test_reuse_port_shares_a_port);
+	tcase_add_test(tc, test_reuse_port_on_reload);
+#endif
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
