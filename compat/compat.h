@@ -53,9 +53,11 @@ int	compat_listen_rebind(intptr_t fd, const struct sockaddr *sa,
  * "SO_REUSEPORT_LB"), or NULL where the system has none (Windows).
  * compat_socket_reuseport() sets it on a socket (a descriptor, or a
  * Winsock SOCKET) not yet bound: 0, or -1 with the socket error (and
- * always -1 where there is none). */
+ * always -1 where there is none).  compat_socket_reuseport_on() tells
+ * whether a socket has it: 1 or 0, or -1 if it cannot tell. */
 const char	*compat_reuseport_name(void);
 int	compat_socket_reuseport(intptr_t fd);
+int	compat_socket_reuseport_on(intptr_t fd);
 
 /* A shared object, and a symbol of it (module.c).  NULL on failure, with
  * why in err for the open. */

@@ -134,6 +134,23 @@ compat_reuseport_name(void)
 }
 
 int
+compat_socket_reuseport_on(intptr_t fd)
+{
+#ifdef REUSEPORT_OPTION
+	int		on = 0;
+	socklen_t	len = sizeof on;
+
+	if (getsockopt((int)fd, SOL_SOCKET, REUSEPORT_OPTION, (void *)&on,
+	    &len) == -1)
+		return -1;
+	return on != 0;
+#else
+	(void)fd;
+	return -1;
+#endif
+}
+
+int
 compat_socket_reuseport(intptr_t fd)
 {
 #ifdef REUSEPORT_OPTION

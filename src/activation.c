@@ -24,6 +24,7 @@
 #include <unistd.h>
 #endif
 
+#include "compat.h"
 #include "harbor.h"
 #include "activation.h"
 
@@ -157,8 +158,26 @@ activation_init(void)
 	return npassed;
 }
 
+/* A passed socket is as its passer bound it (systemd's ReusePort=, or the
+ * harbord an upgrade replaces, whose reuse-port may have been other): its
+ * SO_REUSEPORT cannot change now, so a difference is only said. */
+static void
+reuse_port_check(int fd, const char *service, const char *address,
+    unsigned flags)
+{
+	int	on = compat_socket_reuseport_on(fd);
+	int	want = (flags & HARBOR_LISTEN_REUSE_PORT) != 0;
+
+	if (on == -1 || on == want)
+		return;
+	harbor_log(HARBOR_LOG_WARNING, "service %s: the socket passed for %s "
+	    "%s SO_REUSEPORT, though reuse-port is %s: it is used as it was "
+	    "bound", service, address, on ? "has" : "has no", want ? "yes" :
+	    "no");
+}
+
 int
-activation_take(const char *service, const char *address)
+activation_take(const char *service, const char *address, unsigned flags)
 {
 	int	i, fd, pass;
 
@@ -176,6 +195,7 @@ activation_take(const char *service, const char *address)
 			harbor_log(HARBOR_LOG_NOTICE, "service %s: takes the "
 			    "listening socket on %s it was passed", service,
 			    passed[i].address);
+			reuse_port_check(fd, service, passed[i].address, flags);
 			return fd;
 		}
 	return -1;
@@ -230,10 +250,11 @@ activation_init(void)
 }
 
 int
-activation_take(const char *service, const char *address)
+activation_take(const char *service, const char *address, unsigned flags)
 {
 	(void)service;
 	(void)address;
+	(void)flags;
 	return -1;
 }
 

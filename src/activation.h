@@ -11,8 +11,10 @@
  * variables out of the environment: how many sockets, or -1 (said). */
 int	activation_init(void);
 /* The passed socket bound to address (canonical) or named as service, now
- * the caller's; -1 if none. */
-int	activation_take(const char *service, const char *address);
+ * the caller's; -1 if none.  flags are those the service would bind
+ * with (harbor_listen_open_opts): a socket bound otherwise is said. */
+int	activation_take(const char *service, const char *address,
+	    unsigned flags);
 /* The passed socket of that name, now the caller's; -1 if none. */
 int	activation_take_named(const char *name);
 /* Those no service took: said and closed. */

@@ -1,9 +1,10 @@
 /*
  * The configuration's checks that need the whole file: handlers that
  * exist, keywords given to a service whose handler does not take them,
- * services without a handler or an address, addresses used twice, and
- * programs run as another user by a harbord that will not keep root.
- * And for a reload, the settings that changed but take a restart.
+ * services without a handler or an address, addresses used twice,
+ * programs run as another user by a harbord that will not keep root, and
+ * reuse-port where the system has none.  And for a reload, the settings
+ * that changed but take a restart.
  */
 #include "autoconfig.h"
 
@@ -152,12 +153,26 @@ next:		;
 	}
 }
 
+/* reuse-port yes where the system has no SO_REUSEPORT: said where it is
+ * set (in a service, or in defaults), not when a socket is bound. */
+static void
+check_reuse_port(const struct conf_service *block, struct conf_errors *errs)
+{
+	int	i = conf_keyword_find("reuse-port", CONF_SERVICE);
+
+	if (compat_reuseport_name() == NULL && block->set[i].kw.line > 0 &&
+	    block->reuse_port)
+		conf_error(errs, &block->set[i].value, "reuse-port yes: this "
+		    "system has no SO_REUSEPORT");
+}
+
 void
 conf_check(struct config *conf, struct conf_errors *errs)
 {
 	const struct conf_service	*s, *d = &conf->defaults;
 	const char			*handler;
 
+	check_reuse_port(d, errs);
 	for (s = conf->services; s != NULL; s = s->next) {
 		handler = handler_of(s, d);
 		if (handler == NULL)
@@ -169,6 +184,7 @@ conf_check(struct config *conf, struct conf_errors *errs)
 		if (handler != NULL)
 			check_handler_keywords(s, handler, errs);
 		check_addresses(conf, s, errs);
+		check_reuse_port(s, errs);
 	}
 }
 
@@ -208,6 +224,42 @@ global_changed(const struct conf_keyword *kw, const struct config *old,
 	}
 }
 
+/* A service keyword's number for service s, from s or the defaults, or
+ * the table's default. */
+static long long
+service_number(const struct conf_keyword *kw, const struct config *conf,
+    const struct conf_service *s)
+{
+	const struct conf_service	*from;
+
+	from = conf_source(kw, s, &conf->defaults, handler_of(s,
+	    &conf->defaults));
+	return from != NULL ? CONF_VALUE(from, kw, long long) : kw->dflt;
+}
+
+/* A service keyword that needs a restart (a number: reuse-port), changed
+ * for a service of that name in both: each said, as "service NAME's
+ * KEYWORD". */
+static size_t
+service_changes(const struct conf_keyword *kw, const struct config *old,
+    const struct config *new, struct conf_restart *out, size_t max)
+{
+	const struct conf_service	*s, *was;
+	size_t				 n = 0;
+
+	for (s = new->services; s != NULL && n < max; s = s->next) {
+		for (was = old->services; was != NULL; was = was->next)
+			if (strcmp(was->name, s->name) == 0)
+				break;
+		if (was == NULL || service_number(kw, old, was) ==
+		    service_number(kw, new, s))
+			continue;
+		snprintf(out[n++].what, sizeof out->what, "service %s's %s",
+		    s->name, kw->name);
+	}
+	return n;
+}
+
 size_t
 config_restart_changes(const struct config *old, const struct config *new,
     struct conf_restart *out, size_t max)
@@ -217,8 +269,13 @@ config_restart_changes(const struct config *old, const struct config *new,
 
 	for (i = 0; i < k && n < max; i++) {
 		kw = &conf_keywords[i];
-		if (!(kw->flags & CONF_RESTART) || !(kw->flags & CONF_GLOBAL) ||
-		    !global_changed(kw, old, new))
+		if (!(kw->flags & CONF_RESTART))
+			continue;
+		if (kw->flags & CONF_SERVICE) {
+			n += service_changes(kw, old, new, out + n, max - n);
+			continue;
+		}
+		if (!global_changed(kw, old, new))
 			continue;
 		/* max-connections is a service's too: say which. */
 		snprintf(out[n++].what, sizeof out->what, "%s%s",

@@ -194,6 +194,34 @@ conf_apply_send_proxy(struct conf_apply *a, const struct conf_keyword *kw,
 	return 0;
 }
 
+/* Where the system has no SO_REUSEPORT, conf_check has said so already. */
+int
+conf_apply_reuse_port(struct conf_apply *a, const struct conf_keyword *kw,
+    const struct conf_service *from)
+{
+	char	err[512];
+
+	if (harbor_service_set_reuse_port(a->svc,
+	    (int)CONF_VALUE(from, kw, long long), err, sizeof err) == -1) {
+		conf_error(a->errs, set_at(from, kw), "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+unsigned
+config_listen_flags(const struct config *conf, const struct conf_service *s)
+{
+	const struct conf_keyword	*kw;
+	const struct conf_service	*from;
+
+	kw = conf_keyword_named("reuse-port", CONF_SERVICE);
+	from = conf_source(kw, s, &conf->defaults, s->handler != NULL ?
+	    s->handler : conf->defaults.handler);
+	return from != NULL && CONF_VALUE(from, kw, long long) != 0 ?
+	    HARBOR_LISTEN_REUSE_PORT : 0;
+}
+
 /* stderr-rate, with stderr-line-max; both checked as they were read. */
 int
 conf_apply_stderr(struct conf_apply *a, const struct conf_keyword *kw,

@@ -71,7 +71,8 @@ static const struct conf_choice send_proxy_choices[] = {
  * group with user, stderr-line-max with stderr-rate) has no apply of its
  * own.  A keyword stands once in its block unless it REPEATS (its values
  * add up); a global the running server was made with, which a reload
- * cannot change, needs a RESTART. */
+ * cannot change, needs a RESTART, as does reuse-port, which the sockets
+ * a reload keeps were bound with. */
 const struct conf_keyword conf_keywords[] = {
 	/* global */
 	{ "io-threads", DEFAULTED | RESTART, CONF_NUMBER, 0, MAX_THREADS, .dflt = -1,
@@ -111,6 +112,9 @@ const struct conf_keyword conf_keywords[] = {
 	{ "backlog", SERVICE, CONF_NUMBER, 1, MAX_BACKLOG, .offset = S(backlog),
 	    .apply = conf_apply_number, .setter = SET_UINT_CHECKED,
 	    .set.uint_checked = harbor_service_set_backlog },
+	{ "reuse-port", SERVICE | RESTART, CONF_CHOICE,
+	    .choices = yes_no_choices, .offset = S(reuse_port), .dflt = 0,
+	    .apply = conf_apply_reuse_port },
 	{ "handler", SERVICE, CONF_SPECIAL, .offset = S(handler),
 	    .parse = conf_parse_handler },
 	{ "exec", OWN, CONF_SPECIAL, .offset = S(exec_argv),

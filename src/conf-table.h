@@ -100,7 +100,8 @@ enum conf_type {
 					   unless set */
 #define CONF_REPEATS		0x800	/* may stand more than once in its
 					   block; the others, once */
-#define CONF_RESTART		0x1000	/* a global a reload cannot apply */
+#define CONF_RESTART		0x1000	/* a reload cannot apply it (a
+					   service's: to the sockets kept) */
 
 struct conf_choice {
 	const char	*name;
@@ -143,7 +144,9 @@ struct conf_keyword {
 	const struct conf_choice *choices;	/* ending with a NULL name */
 	const char		 *unit;		/* what a rate counts */
 	size_t			  offset;	/* of its value in its block */
-	long long		  dflt;		/* a global number unless set */
+	long long		  dflt;		/* a number unless set: a
+						   global's, or a service's
+						   that needs a restart */
 	const char		 *handler;	/* the one handler it is for */
 	conf_parse_fn		 *parse;	/* CONF_SPECIAL */
 	conf_apply_fn		 *apply;	/* a service keyword */
@@ -234,6 +237,6 @@ conf_apply_fn	conf_apply_number, conf_apply_rate, conf_apply_dispatch,
 		conf_apply_quote_file, conf_apply_exec_env,
 		conf_apply_credentials, conf_apply_stderr,
 		conf_apply_send_proxy, conf_apply_log_level,
-		conf_apply_log_connections;
+		conf_apply_log_connections, conf_apply_reuse_port;
 
 #endif

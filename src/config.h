@@ -103,6 +103,7 @@ struct conf_service {
 	long long		 proxy_timeout_ms;
 	long long		 max_connections;
 	long long		 backlog;
+	long long		 reuse_port;	/* 1: SO_REUSEPORT */
 	long long		 max_per_source;
 	long long		 source_prefix6;
 	struct conf_rate	 rate;
@@ -249,6 +250,10 @@ int		 config_load_modules(const struct config *conf,
 		    struct conf_errors *errs);
 struct harbor_service **config_make_services(const struct config *conf,
 		    size_t *n, struct conf_errors *errs);
+/* The flags of harbor_listen_open_opts() for service s's sockets, as
+ * conf has them (HARBOR_LISTEN_REUSE_PORT). */
+unsigned	 config_listen_flags(const struct config *conf,
+		    const struct conf_service *s);
 
 void	conf_errors_clear(struct conf_errors *errs);
 void	conf_error(struct conf_errors *errs, const struct conf_pos *pos,

@@ -90,18 +90,20 @@ bound_find(struct listen_table *lt, const char *service, const char *address)
 	return NULL;
 }
 
+/* A socket for the service's address, bound as its configuration says
+ * (SO_REUSEPORT if it has reuse-port). */
 static int
 bound_open(struct listen_table *lt, const char *service, const char *address,
-    char *err, size_t errlen)
+    unsigned flags, char *err, size_t errlen)
 {
 	struct bound	*grown, *b;
 	char		 why[256];
 	int		 fd;
 
 	/* One the service manager passed first (only at start: those left
-	 * are closed once harbord listens). */
-	if ((fd = activation_take(service, address)) == -1 &&
-	    (fd = harbor_listen_open(address, PARENT_BACKLOG, why,
+	 * are closed once harbord listens), as it bound it. */
+	if ((fd = activation_take(service, address, flags)) == -1 &&
+	    (fd = harbor_listen_open_opts(address, PARENT_BACKLOG, flags, why,
 	    sizeof why)) == -1) {
 		snprintf(err, errlen, "service '%s': %s", service, why);
 		return -1;
@@ -149,7 +151,9 @@ bound_ask(struct bound *b, const char *address, char *err, size_t errlen)
 }
 
 /* The sockets conf listens on: those held already kept, the rest bound.
- * On failure the new ones are closed and nothing changes. */
+ * A socket kept keeps its reuse-port, which a bound socket cannot change
+ * (harbord says a change takes a restart).  On failure the new ones are
+ * closed and nothing changes. */
 int
 listen_table_for(struct listen_table *lt, const struct config *conf, char *err,
     size_t errlen)
@@ -172,7 +176,8 @@ listen_table_for(struct listen_table *lt, const struct config *conf, char *err,
 					if (bound_ask(b, canon[k], err,
 					    errlen) == -1)
 						goto fail;
-				} else if (bound_open(lt, s->name, canon[k], err,
+				} else if (bound_open(lt, s->name, canon[k],
+				    config_listen_flags(conf, s), err,
 				    errlen) == -1)
 					goto fail;
 			}

@@ -22,9 +22,9 @@ struct listen_table {
 	size_t		 n;
 };
 
-/* The sockets conf listens on: those held already kept, the rest bound,
- * each marked wanted (and fresh if bound now), each with the address the
- * configuration calls it.  On failure the fresh ones are closed and
+/* The sockets conf listens on: those held already kept, the rest bound
+ * (with the service's reuse-port), each marked wanted (and fresh if bound
+ * now), each with the address the configuration calls it.  On failure the fresh ones are closed and
  * nothing changes: -1 with why. */
 int	listen_table_for(struct listen_table *lt, const struct config *conf,
 	    char *err, size_t errlen);

@@ -130,20 +130,30 @@ given_take(const char *service, const char *address,
 }
 
 /* Alone: a socket the service manager passed (socket activation), or one
- * bound here, as the library would. */
+ * bound here, as the library would, as the configuration being bound
+ * says (reuse-port). */
 static harbor_socket_t
 passed_or_bound(const char *service, const char *address,
     const struct sockaddr *sa, size_t salen, void *arg, char *err,
     size_t errlen)
 {
-	int	fd;
+	struct serving			*sv = arg;
+	const struct conf_service	*s = NULL;
+	unsigned			 flags = 0;
+	int				 fd;
 
 	(void)sa;
 	(void)salen;
-	(void)arg;
-	if ((fd = activation_take(service, address)) != -1)
+	if (sv->binding != NULL)
+		for (s = sv->binding->services; s != NULL; s = s->next)
+			if (strcmp(s->name, service) == 0) {
+				flags = config_listen_flags(sv->binding, s);
+				break;
+			}
+	if ((fd = activation_take(service, address, flags)) != -1)
 		return fd;
-	return harbor_listen_open(address, PASSED_BACKLOG, err, errlen);
+	return harbor_listen_open_opts(address, PASSED_BACKLOG, flags, err,
+	    errlen);
 }
 
 /* --- the server -------------------------------------------------------------- */
@@ -191,7 +201,9 @@ serving_build(struct serving *sv, const struct config *conf)
 		harbor_server_set_listen_fn(sv->srv, given_take, sv);
 	else
 		harbor_server_set_listen_fn(sv->srv, passed_or_bound, sv);
+	sv->binding = conf;
 	r = harbor_server_bind(sv->srv, err, sizeof err);
+	sv->binding = NULL;
 	activation_close_unclaimed();
 	if (r == -1) {
 		harbor_log(HARBOR_LOG_ERR, "%s", err);
@@ -209,6 +221,7 @@ serving_apply(struct serving *sv, struct config *conf, char *why,
 	struct conf_errors	  errs = { .n = 0 };
 	struct harbor_service	**svcs;
 	size_t			  n;
+	int			  r;
 
 	if ((svcs = config_make_services(conf, &n, &errs)) == NULL) {
 		harbord_log_errors(&errs);
@@ -217,13 +230,14 @@ serving_apply(struct serving *sv, struct config *conf, char *why,
 		conf_errors_clear(&errs);
 		return -1;
 	}
-	if (harbor_server_replace_services(sv->srv, svcs, n, why,
-	    whylen) == -1) {
-		free(svcs);
+	sv->binding = conf;
+	r = harbor_server_replace_services(sv->srv, svcs, n, why, whylen);
+	sv->binding = NULL;
+	free(svcs);
+	if (r == -1) {
 		harbor_log(HARBOR_LOG_ERR, "%s", why);
 		return -1;
 	}
-	free(svcs);
 	harbord_warn_restart_needed(sv->hd->conf, conf);
 	harbord_apply_log_level(conf);
 	if (sv->sock == -1)

@@ -26,6 +26,8 @@ struct serving {
 	size_t			 ngiven;
 	struct control		*ctl;
 	struct control_ops	 ctl_ops;
+	/* Alone: the configuration whose sockets are being bound. */
+	const struct config	*binding;
 	/* Alone: an upgrade under way. */
 	int			 upgrade_sock;	/* -1: none */
 	struct event		*upgrade_ev;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compat.h"
 #include "config.h"
 #include "check-run.h"
 
@@ -217,7 +218,8 @@ START_TEST(test_repeats_documented)
 END_TEST
 
 /* harbord(8)'s SIGHUP names the settings that need a restart ("changes
- * to .Ic ... need a restart"): those of the table. */
+ * to .Ic ... need a restart"): those of the table, global or a
+ * service's. */
 START_TEST(test_restarts_documented)
 {
 	char	line[1024], names[64][64];
@@ -247,7 +249,8 @@ START_TEST(test_restarts_documented)
 		    "restart, which the table says", conf_keyword_name(i));
 	}
 	for (i = 0; i < n; i++) {
-		int	j = conf_keyword_find(names[i], CONF_GLOBAL);
+		int	j = conf_keyword_find(names[i], CONF_GLOBAL |
+			    CONF_SERVICE);
 
 		ck_assert_msg(j != -1 && conf_keyword_needs_restart((size_t)j),
 		    "harbord(8)'s SIGHUP says '%s' needs a restart; the "
@@ -409,6 +412,7 @@ static const struct {
 	{ CONF_GLOBAL, "include /nonexistent/h.conf" },
 	{ CONF_GLOBAL, "module /nonexistent/m.so" },
 	{ CONF_SERVICE, "listen 127.0.0.1:0" }, { CONF_SERVICE, "backlog 5" },
+	{ CONF_SERVICE, "reuse-port no" },
 	{ CONF_SERVICE, "handler echo" }, { CONF_SERVICE, "exec /bin/cat" },
 	{ CONF_SERVICE, "forward 127.0.0.1:9" }, { CONF_SERVICE, "env A=1" },
 	{ CONF_SERVICE, "passenv A" }, { CONF_SERVICE, "max-children 1" },
@@ -622,6 +626,48 @@ START_TEST(test_restart_changes)
 }
 END_TEST
 
+/* A service's reuse-port, changed for a service that stays (in its block
+ * or through the defaults): said, with the service's name; set to what it
+ * was, or for a service that is new, not. */
+START_TEST(test_service_restart_changes)
+{
+	struct conf_restart	 out[CONF_KEYWORDS_MAX];
+	struct config		*before, *after;
+
+	before = load("service a { listen 127.0.0.1:0; handler echo }\n"
+	    "service b { listen 127.0.0.1:0; handler echo; reuse-port yes }\n");
+	after = load("service a { listen 127.0.0.1:0; handler echo; "
+	    "reuse-port yes }\n"
+	    "service b { listen 127.0.0.1:0; handler echo; reuse-port yes }\n");
+	ck_assert_uint_eq(config_restart_changes(before, after, out,
+	    CONF_KEYWORDS_MAX), 1);
+	ck_assert_str_eq(out[0].what, "service a's reuse-port");
+	ck_assert_uint_eq(config_restart_changes(after, before, out,
+	    CONF_KEYWORDS_MAX), 1);
+	config_free(after);
+
+	after = load("defaults { reuse-port yes }\n"
+	    "service a { listen 127.0.0.1:0; handler echo }\n"
+	    "service b { listen 127.0.0.1:0; handler echo; reuse-port no }\n"
+	    "service c { listen 127.0.0.1:0; handler echo }\n");
+	ck_assert_uint_eq(config_restart_changes(before, after, out,
+	    CONF_KEYWORDS_MAX), 2);
+	ck_assert_str_eq(out[0].what, "service a's reuse-port");
+	ck_assert_str_eq(out[1].what, "service b's reuse-port");
+	ck_assert_uint_eq(config_restart_changes(before, after, out, 1), 1);
+	config_free(after);
+
+	/* "no" is what a service has unless set. */
+	after = load("defaults { reuse-port no }\n"
+	    "service a { listen 127.0.0.1:0; handler echo; reuse-port no }\n"
+	    "service b { listen 127.0.0.1:0; handler echo; reuse-port yes }\n");
+	ck_assert_uint_eq(config_restart_changes(before, after, out,
+	    CONF_KEYWORDS_MAX), 0);
+	config_free(after);
+	config_free(before);
+}
+END_TEST
+
 /* --- out of memory ------------------------------------------------------------ */
 
 /* Statements of every kind the parser stores: words, lists, paths,
@@ -715,6 +761,11 @@ main(void)
 	tcase_add_test(tc, test_unknown_options);
 	tcase_add_test(tc, test_keywords_given_twice);
 	tcase_add_test(tc, test_restart_changes);
+	if (compat_reuseport_name() != NULL)
+		tcase_add_test(tc, test_service_restart_changes);
+	else
+		check_skip("test_service_restart_changes", "no SO_REUSEPORT "
+		    "here: reuse-port yes is an error");
 	tcase_add_test(tc, test_out_of_memory_is_an_error);
 	suite_add_tcase(s, tc);
 	return check_run(s);

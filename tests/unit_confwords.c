@@ -1,5 +1,5 @@
 /* The configuration's words: quotes and escapes, NUL bytes, durations
- * and sizes. */
+ * and sizes, yes and no. */
 #include "autoconfig.h"
 
 #include <check.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 #endif
 
+#include "compat.h"
 #include "config.h"
 #include "check-run.h"
 #include "conf-fixture.h"
@@ -145,6 +146,61 @@ START_TEST(test_durations_and_sizes)
 }
 END_TEST
 
+/* reuse-port: yes or no, in a service or in defaults (the service's own
+ * winning), and nothing else; yes only where the system has SO_REUSEPORT,
+ * said where it is written. */
+START_TEST(test_yes_and_no)
+{
+	const char		*text =
+	    "defaults { reuse-port yes }\n"
+	    "service a { listen 127.0.0.1:0; handler echo }\n"
+	    "service b {\n  listen 127.0.0.1:0; handler echo\n"
+	    "  reuse-port no\n}\n";
+	struct config		*conf;
+	const struct conf_service *a, *b;
+
+	if (compat_reuseport_name() == NULL) {
+		bad(text, "t.conf:1:23: reuse-port yes: this system has no "
+		    "SO_REUSEPORT");
+		conf = good("defaults { reuse-port no }\n"
+		    "service a { listen 127.0.0.1:0; handler echo }\n");
+		ck_assert_uint_eq(config_listen_flags(conf, conf->services),
+		    0);
+		config_free(conf);
+	} else {
+		conf = good(text);
+		a = conf->services;
+		b = a->next;
+		ck_assert_int_eq(conf->defaults.reuse_port, 1);
+		ck_assert(conf_service_sets(&conf->defaults, "reuse-port"));
+		ck_assert(!conf_service_sets(a, "reuse-port"));
+		ck_assert_int_eq(b->reuse_port, 0);
+		ck_assert(conf_service_sets(b, "reuse-port"));
+		ck_assert_uint_eq(config_listen_flags(conf, a),
+		    HARBOR_LISTEN_REUSE_PORT);
+		ck_assert_uint_eq(config_listen_flags(conf, b), 0);
+		config_free(conf);
+		conf = good("service a { listen 127.0.0.1:0; handler echo }\n");
+		ck_assert_uint_eq(config_listen_flags(conf, conf->services),
+		    0);
+		config_free(conf);
+	}
+	bad("service a { listen 127.0.0.1:0; handler echo\n"
+	    "  reuse-port on }\n",
+	    "t.conf:2:14: unknown value 'on' for 'reuse-port' (expected yes "
+	    "or no)");
+	bad("defaults {\n\treuse-port 1\n}\n",
+	    "t.conf:2:13: unknown value '1' for 'reuse-port' (expected yes or "
+	    "no)");
+	bad("defaults { reuse-port }\n",
+	    "t.conf:1:12: 'reuse-port' needs a value");
+	bad("defaults { reuse-port yes no }\n",
+	    "t.conf:1:27: unexpected 'no' after 'reuse-port'");
+	bad("reuse-port yes\n", "t.conf:1:1: unknown keyword 'reuse-port' "
+	    "(see harbord.conf(5))");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -155,6 +211,7 @@ main(void)
 	tcase_add_test(tc, test_quoting);
 	tcase_add_test(tc, test_nul_bytes);
 	tcase_add_test(tc, test_durations_and_sizes);
+	tcase_add_test(tc, test_yes_and_no);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
