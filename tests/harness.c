@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <grp.h>
+#include <pwd.h>
 #endif
 
 #include <ctype.h>
@@ -902,6 +904,9 @@ struct spawn {
 	int		 in_fd, out_fd, err_fd;
 	long		 nofile;
 	int		 maxfd;
+	bool		 as_user;	/* become uid and gid first */
+	uid_t		 uid;
+	gid_t		 gid;
 };
 
 /* Fork and exec; the child only calls async-signal-safe functions. */
@@ -939,8 +944,25 @@ spawn(struct spawn *sp)
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 			_exit(126);
 	}
+	if (sp->as_user && (setgroups(1, &sp->gid) == -1 ||
+	    setgid(sp->gid) == -1 || setuid(sp->uid) == -1))
+		_exit(126);
 	execv(sp->path, sp->argv);
 	_exit(127);
+}
+
+/* The ids of user, for spawn(); false if there is none. */
+static bool
+spawn_as(struct spawn *sp, const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (pw == NULL)
+		return false;
+	sp->as_user = true;
+	sp->uid = pw->pw_uid;
+	sp->gid = pw->pw_gid;
+	return true;
 }
 #endif
 
@@ -1071,8 +1093,41 @@ sink_read(struct sink *s, int fd)
 	s->buf[s->len] = '\0';
 }
 
-void
-harness_run_program(const char *path, const char *const *args,
+bool
+harness_user_runs_harbord(const char *user)
+{
+	const char *head[] = { harbord_path, "-V", NULL };
+	struct spawn sp;
+	long long deadline = harness_now_ms() + H_WAIT_MS;
+	int devnull, status;
+	pid_t pid;
+
+	memset(&sp, 0, sizeof sp);
+	if (geteuid() != 0 || !spawn_as(&sp, user))
+		return false;
+	devnull = open_devnull();
+	sp.path = harbord_path;
+	sp.argv = build_argv(head, NULL);
+	sp.in_fd = sp.out_fd = sp.err_fd = devnull;
+	pid = spawn(&sp);
+	free(sp.argv);
+	close(devnull);
+	if (pid == -1)
+		return false;
+	while (waitpid(pid, &status, WNOHANG) != pid) {
+		if (harness_now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return false;
+		}
+		harness_sleep_ms(20);
+	}
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* harness_run_program(), as user if not NULL. */
+static void
+run_program_as(const char *user, const char *path, const char *const *args,
     int timeout_ms, struct hrun *r)
 {
 	const char *head[] = { path, NULL };
@@ -1091,6 +1146,10 @@ harness_run_program(const char *path, const char *const *args,
 	devnull = open_devnull();
 
 	memset(&sp, 0, sizeof sp);
+	if (user != NULL) {
+		ck_assert_msg(spawn_as(&sp, user), "no user %s", user);
+		ck_assert(chmod(tmpdir, 0711) == 0);
+	}
 	sp.path = path;
 	sp.argv = build_argv(head, args);
 	sp.in_fd = devnull;
@@ -1147,6 +1206,20 @@ harness_run_program(const char *path, const char *const *args,
 	r->out = out.buf;
 	r->err = err.buf;
 }
+
+void
+harness_run_program(const char *path, const char *const *args,
+    int timeout_ms, struct hrun *r)
+{
+	run_program_as(NULL, path, args, timeout_ms, r);
+}
+
+void
+harness_run_as(const char *user, const char *const *args, int timeout_ms,
+    struct hrun *r)
+{
+	run_program_as(user, harbord_path, args, timeout_ms, r);
+}
 #endif
 
 void
@@ -1186,6 +1259,7 @@ struct hdaemon {
 	int		 out_fd;
 	char		*conf_path;
 	char		*ctl_path;	/* the control socket the harness set */
+	bool		 as_user;	/* its config readable to others */
 #ifdef _WIN32
 	HANDLE		 proc;
 	HANDLE		 out_h;		/* the read end of its stdout/stderr */
@@ -1506,21 +1580,24 @@ hd_start(const char *config, const struct hd_opts *opts)
 
 	head[n++] = harbord_path;
 	head[n++] = "-d";
+	d->as_user = opts->user != NULL;
 	if (!opts->no_config) {
 		char *full;
 
 #ifndef _WIN32
-		/* Each daemon its own control socket, not the system's. */
-		if (!opts->as_written && strstr(config, "control-socket") ==
-		    NULL) {
+		/* Each daemon its own control socket, not the system's; one
+		 * run as another user makes none in the harness's directory,
+		 * which is root's. */
+		if (!opts->as_written && !d->as_user &&
+		    strstr(config, "control-socket") == NULL) {
 			static int n;
 
 			d->ctl_path = harness_fmt("%s/ctl.%ld.%d.sock", tmpdir,
 			    (long)getpid(), ++n);
 		}
 #endif
-		full = opts->as_written ? harness_fmt("%s", config) :
-		    daemon_config(d, config);
+		full = opts->as_written || d->as_user ?
+		    harness_fmt("%s", config) : daemon_config(d, config);
 
 		d->conf_path = harness_write_temp("harbord.conf", full);
 		free(full);
@@ -1549,6 +1626,15 @@ hd_start(const char *config, const struct hd_opts *opts)
 	ck_assert(make_pipe(p) == 0);
 	devnull = open_devnull();
 	memset(&sp, 0, sizeof sp);
+	if (d->as_user) {
+		ck_assert_msg(spawn_as(&sp, opts->user), "no user %s",
+		    opts->user);
+		/* Its configuration, in the temporary directory, is for it
+		 * to read. */
+		ck_assert(chmod(tmpdir, 0711) == 0);
+		if (d->conf_path != NULL)
+			ck_assert(chmod(d->conf_path, 0644) == 0);
+	}
 	sp.path = harbord_path;
 	sp.argv = build_argv(head, opts->args);
 	sp.in_fd = devnull;
@@ -1664,10 +1750,15 @@ hd_config_path(struct hdaemon *d)
 void
 hd_rewrite_config(struct hdaemon *d, const char *config)
 {
-	char *full = daemon_config(d, config);
+	char *full = d->as_user ? harness_fmt("%s", config) :
+	    daemon_config(d, config);
 
 	ck_assert(d->conf_path != NULL);
 	harness_write_file(d->conf_path, full);
+#ifndef _WIN32
+	if (d->as_user)
+		ck_assert(chmod(d->conf_path, 0644) == 0);
+#endif
 	free(full);
 }
 

@@ -145,6 +145,10 @@ struct hrun {
  * stdout and stderr separately; kill -9 after timeout_ms (code -1). */
 void		 harness_run(const char *const *args, int timeout_ms,
 		     struct hrun *r);
+/* The same as user (as root, not on Windows), as hd_opts.user has it;
+ * the files it reads must be readable to it. */
+void		 harness_run_as(const char *user, const char *const *args,
+		     int timeout_ms, struct hrun *r);
 /* The same with another program. */
 void		 harness_run_program(const char *path, const char *const *args,
 		     int timeout_ms, struct hrun *r);
@@ -162,9 +166,18 @@ struct hd_opts {
 					 * config text */
 	bool		 no_config;	/* run without -f (built-in default) */
 	bool		 as_written;	/* no "user root" added as root */
+	const char	*user;		/* as root, not on Windows: start
+					 * harbord as this user, which makes
+					 * it one process; its config as
+					 * written, readable to that user */
 };
 
 struct hdaemon;
+
+/* Whether harbord runs as user here (not on Windows): the tests run as
+ * root, the user exists, and it can reach the build tree and run
+ * `harbord -V`. */
+bool		 harness_user_runs_harbord(const char *user);
 
 /* Write config to a temp file, start `$HARBORD -d -f FILE [args]`, wait
  * (bounded) for "harbord VERSION starting" and every "service NAME listening

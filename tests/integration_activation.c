@@ -4,7 +4,8 @@
  * LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES.  A listen address bound by a
  * passed socket takes it (no bind of its own: the test holds the port, so
  * a bind would fail); a passed socket no service claims is said and
- * closed; and no program harbord runs sees the variables.
+ * closed; no program harbord runs sees the variables; and a passed
+ * socket is used as it was bound (its SO_REUSEPORT).
  */
 #include "harness.h"	/* first: feature macros */
 
@@ -195,6 +196,73 @@ START_TEST(test_passed_sockets_alone)
 }
 END_TEST
 
+#ifdef SO_REUSEPORT
+/* A passed socket is used as the service manager bound it: for a
+ * service with reuse-port yes, one without SO_REUSEPORT is said (it
+ * cannot be given the option once bound), and serves. */
+START_TEST(test_passed_socket_keeps_its_options)
+{
+	static char	 out[65536];
+	char		*conf, *full, *path, *want;
+	int		 lfd, port, p[2], fd, st;
+	size_t		 len = 0;
+	pid_t		 pid;
+
+	lfd = listening(&port);
+	conf = harness_fmt("control-socket none\n"
+	    "service echo {\n    listen 127.0.0.1:%d\n    handler echo\n"
+	    "    reuse-port yes\n}\n", port);
+	full = harness_daemon_config(conf);
+	path = harness_write_temp("harbord.conf", full);
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		char	num[32];
+
+		if (dup2(p[1], 1) == -1 || dup2(p[1], 2) == -1 ||
+		    dup2(lfd, 3) == -1)
+			_exit(127);
+		if (lfd > 3)
+			close(lfd);
+		close(p[0]);
+		if (p[1] > 3)
+			close(p[1]);
+		snprintf(num, sizeof num, "%ld", (long)getpid());
+		setenv("LISTEN_PID", num, 1);
+		setenv("LISTEN_FDS", "1", 1);
+		execl(harness_harbord(), harness_harbord(), "-d", "-f", path,
+		    (char *)NULL);
+		_exit(127);
+	}
+	harness_register_pid(pid);
+	close(p[1]);
+	close(lfd);
+	out[0] = '\0';
+	want = harness_fmt("service echo listening on 127.0.0.1:%d", port);
+	ck_assert_msg(read_until(p[0], out, sizeof out, &len, want, 10000),
+	    "harbord said: %s", out);
+	free(want);
+	want = harness_fmt("service echo: the socket passed for 127.0.0.1:%d "
+	    "has no SO_REUSEPORT, though reuse-port is yes: it is used as it "
+	    "was bound", port);
+	ck_assert_msg(strstr(out, want) != NULL, "not said: %s\nharbord "
+	    "said: %s", want, out);
+	fd = hc_connect(port);
+	ck_assert(hc_echo_ok(fd, "as bound\n"));
+	hc_close(fd);
+	ck_assert_int_eq(kill(pid, SIGTERM), 0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(p[0]);
+	free(want);
+	free(path);
+	free(full);
+	free(conf);
+}
+END_TEST
+#endif
+
 #endif
 
 int
@@ -209,6 +277,12 @@ main(void)
 	    "Windows");
 	add_test_not_windows(tc, test_passed_sockets_alone, "no socket "
 	    "activation on Windows");
+#ifdef SO_REUSEPORT
+	tcase_add_test(tc, test_passed_socket_keeps_its_options);
+#else
+	check_skip("test_passed_socket_keeps_its_options", "no SO_REUSEPORT "
+	    "(or no socket activation) here");
+#endif
 	suite_add_tcase(s, tc);
 	return harness_run_suite(s);
 }

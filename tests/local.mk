@@ -23,6 +23,7 @@ harbor_tests = tests/unit_config tests/unit_conftable tests/unit_confwords \
 	tests/integration_control tests/integration_metrics \
 	tests/integration_logging tests/integration_activation \
 	tests/integration_upgrade \
+	tests/integration_reuseport \
 	tests/integration_modules tests/integration_examples
 check_PROGRAMS = $(harbor_tests)
 TESTS = $(harbor_tests) tests/layers.sh tests/docs.sh tests/install.sh \
@@ -176,6 +177,12 @@ tests_integration_privsep_SOURCES = tests/integration_privsep.c $(HARNESS)
 tests_integration_privsep_CFLAGS = $(TEST_CFLAGS)
 tests_integration_privsep_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_integration_privsep_LDADD = $(TEST_LIBS)
+
+tests_integration_reuseport_SOURCES = tests/integration_reuseport.c \
+	$(HARNESS)
+tests_integration_reuseport_CFLAGS = $(TEST_CFLAGS)
+tests_integration_reuseport_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
+tests_integration_reuseport_LDADD = $(TEST_LIBS)
 
 tests_integration_access_SOURCES = tests/integration_access.c $(HARNESS)
 tests_integration_access_CFLAGS = $(TEST_CFLAGS)
