@@ -1,10 +1,11 @@
 #!/bin/sh
 # make install, into a scratch DESTDIR, of the build tree this runs in: the
-# daemon's manual, the example configuration and the init files it installs
-# name the directories this build was configured with (no @word@ is left in
-# any text file installed); the example configuration is there as
-# harbord.conf.sample; and a harbord.conf already in place survives both
-# make install and make uninstall.
+# daemon's manual, the example configurations (harbord's, HAProxy's) and
+# the init files it installs name the directories this build was
+# configured with (no @word@ is left in any text file installed); the
+# example configuration is there as harbord.conf.sample; and a
+# harbord.conf already in place survives both make install and make
+# uninstall.
 set -u
 
 builddir=${HARBOR_TEST_BUILDDIR:?}
@@ -52,14 +53,16 @@ rotate=$dest$docdir/logrotate/harbord
 openrc=$dest$docdir/openrc/harbord
 rcd=$dest$docdir/freebsd/harbord
 plist=$dest$docdir/launchd/org.harbord.harbord.plist
+haproxy=$dest$docdir/haproxy/haproxy.cfg
 example=$dest$docdir/harbord.conf.example
 sample=$dest$sysconfdir/harbord.conf.sample
 daemon=$dest$sbindir/harbord${EXEEXT:-}
 ctl=$dest$sbindir/harborctl${EXEEXT:-}
 
 checks=$((checks + 1))
-for f in "$daemon" "$ctl" "$unit" "$socket_unit" "$init" "$rotate" "$openrc" "$rcd" \
-    "$plist" "$example" "$sample" "$dest$mandir/man8/harbord.8" \
+for f in "$daemon" "$ctl" "$unit" "$socket_unit" "$init" "$rotate" "$openrc" \
+    "$rcd" "$plist" "$haproxy" "$example" "$sample" \
+    "$dest$mandir/man8/harbord.8" \
     "$dest$mandir/man8/harborctl.8" "$dest$mandir/man5/harbord.conf.5"; do
 	[ -f "$f" ] || bad "not installed: ${f#"$dest"}"
 done

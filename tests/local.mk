@@ -27,7 +27,7 @@ harbor_tests = tests/unit_config tests/unit_conftable tests/unit_confwords \
 	tests/integration_modules tests/integration_examples
 check_PROGRAMS = $(harbor_tests)
 TESTS = $(harbor_tests) tests/layers.sh tests/docs.sh tests/install.sh \
-	tests/logrotate.sh tests/conf-examples.sh
+	tests/logrotate.sh tests/conf-examples.sh tests/haproxy-example.sh
 if HARBOR_WINE
 # A Windows build made on another system: each test runs under wine.
 LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/wine-run.sh
@@ -259,5 +259,5 @@ endif
 
 # Runs a Windows test program under wine (a cross build's make check).
 EXTRA_DIST += tests/wine-run.sh tests/layers.sh tests/docs.sh tests/install.sh \
-	tests/logrotate.sh tests/conf-examples.sh \
+	tests/logrotate.sh tests/conf-examples.sh tests/haproxy-example.sh \
 	tests/resolver-shim.c
