@@ -396,6 +396,31 @@ listener_free(struct listener *l)
 	free(l);
 }
 
+static void
+listener_accept_queued(struct listener *l)
+{
+	struct sockaddr_storage	ss;
+	ev_socklen_t		len;
+	evutil_socket_t		fd;
+	int			n;
+
+	if (l->evl == NULL)
+		return;
+	/* Bounded: a flood goes on arriving while this runs. */
+	for (n = 0; n < 4096; n++) {
+		len = sizeof ss;
+		fd = accept(l->fd, (struct sockaddr *)&ss, &len);
+		if (fd == (evutil_socket_t)EVUTIL_INVALID_SOCKET)
+			break;
+		if (evutil_make_socket_nonblocking(fd) == -1 ||
+		    evutil_make_socket_closeonexec(fd) == -1) {
+			evutil_closesocket(fd);
+			continue;
+		}
+		acceptor_admit(l->evl, fd, (struct sockaddr *)&ss, (int)len, l);
+	}
+}
+
 int
 listener_pause(struct listener *l, int pause, char *err, size_t errlen)
 {
@@ -406,6 +431,9 @@ listener_pause(struct listener *l, int pause, char *err, size_t errlen)
 	if (pause) {
 		if (l->evl != NULL)
 			(void)evconnlistener_disable(l->evl);
+		/* Clients the kernel has queued already are served: stopping
+		 * the socket would reset them. */
+		listener_accept_queued(l);
 		l->refusing = compat_listen_stop((intptr_t)l->fd) == 0;
 		l->paused = 1;
 		return 0;

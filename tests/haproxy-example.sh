@@ -4,8 +4,12 @@
 # one harbord -n takes, for each of the three ports; HAProxy takes the
 # file (haproxy -c); and, run as written but on four free ports, it
 # serves: clients get their echo through HAProxy, each harbord is
-# checked and sees PROXY v2 headers, and with one harbord stopped the
-# clients are still served.  SKIP (77) without haproxy.
+# checked and sees PROXY v2 headers.  Then, under a continuous load of
+# clients, one harbord is drained (harborctl drain), stopped once its
+# connections are done, and started again until HAProxy sends it clients
+# once more, as the file's comment says to do it, and no client fails;
+# and with one harbord stopped outright the clients are still served.
+# SKIP (77) without haproxy.
 set -u
 case ${HARBORD:-} in
 *.exe) echo "SKIP: a Windows build: the example runs harbords in the background"; exit 77 ;;
@@ -40,6 +44,7 @@ grep -q 'listen 127\.0\.0\.1:7001$' "$tmp/comment.conf" ||
 # harbord-700N.conf: the ports, the pid file in $tmp.
 conf() {	# conf PORT [BASE]: the configuration of harbord PORT (7001..7003)
 	sed -e "s|^pidfile .*|pidfile $tmp/harbord-$1.pid|" \
+	    -e "s|^control-socket .*|control-socket $tmp/harbord-$1.sock|" \
 	    -e "s|:7001$|:${2:-700}${1#700}|" "$tmp/comment.conf"
 }
 for port in 7001 7002 7003; do
@@ -127,6 +132,65 @@ done
 n=$(cat "$tmp"/700?.log | grep -c "via proxy 127\.0\.0\.1:[0-9]* (PROXY v2)$")
 [ "$n" -ge 6 ] || { echo "$n of 6 clients came with a PROXY v2 header"; fail=1; }
 
+# Clients one after another, all along, until told to stop: each failure
+# noted.
+load() {
+	ok=0
+	bad=0
+	while [ ! -e "$tmp/stop-load" ]; do
+		got=$(echo_through "load $ok")
+		if [ "$got" = "load $ok" ]; then
+			ok=$((ok + 1))
+		else
+			bad=$((bad + 1))
+			echo "client got '$got'" >>"$tmp/load-errors"
+		fi
+	done
+	echo "$ok $bad" >"$tmp/load-result"
+}
+ctl() {	# ctl PORT COMMAND [ARG]: harborctl to harbord PORT
+	p=$1
+	shift
+	"${HARBORCTL:?}" -s "$tmp/harbord-$p.sock" "$@"
+}
+load &
+loadpid=$!
+pids="$pids $loadpid"
+sleep 1
+
+# 7002 drained, its connections let finish, stopped, started again.
+ctl 7002 drain echo >/dev/null || { echo "harborctl drain failed"; fail=1; }
+n=0
+while [ "$(ctl 7002 connections echo | wc -l)" -gt 1 ] && [ "$n" -lt 100 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+# shellcheck disable=SC2154 # set by eval above
+kill -TERM "$pid_7002"
+wait "$pid_7002"
+mv "$tmp/7002.log" "$tmp/7002-first.log"
+"$harbord" -d -f "$tmp/run-7002.conf" >"$tmp/7002.log" 2>&1 &
+pid_7002=$!
+pids="$pids $pid_7002"
+# Back in HAProxy's rotation: a client of the load reaches it.
+n=0
+until grep -q "via proxy 127\.0\.0\.1:[0-9]* (PROXY v2)$" "$tmp/7002.log" ||
+    [ "$n" -ge 300 ]; do
+	sleep 0.05
+	n=$((n + 1))
+done
+grep -q "via proxy 127\.0\.0\.1:[0-9]* (PROXY v2)$" "$tmp/7002.log" ||
+    { echo "the restarted harbord got no client in 15 s"; fail=1; }
+touch "$tmp/stop-load"
+wait "$loadpid"
+read -r ok bad <"$tmp/load-result"
+if [ "$bad" != 0 ] || [ "$ok" -lt 20 ]; then
+	echo "under load, through drain, stop and start: $ok clients served," \
+	    "$bad failed"
+	cat "$tmp/load-errors" 2>/dev/null
+	fail=1
+fi
+
 # One harbord stops: its clients go to the others.
 # shellcheck disable=SC2154 # set by eval above
 kill -TERM "$pid_7002"
@@ -140,5 +204,6 @@ if grep -q "refused\|bad PROXY" "$tmp"/700?.log; then
 	fail=1
 fi
 [ "$fail" = 0 ] || { tail -n 20 "$tmp"/700?.log "$tmp/haproxy.log"; exit 1; }
-echo "haproxy -c passed; the example served 12 clients over 3 harbords, one stopped"
+echo "haproxy -c passed; the example served 12 clients over 3 harbords," \
+    "one stopped, and $ok under load through a drain and restart"
 exit 0
