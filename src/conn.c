@@ -330,9 +330,12 @@ conn_attach(void *arg)
 		if (c->session_timer != NULL)
 			(void)evtimer_add(c->session_timer, &tv);
 	}
-	if (atomic_load(&host->shutting_down)) {
-		/* Accepted just before the listeners closed: the handler
-		 * never saw it, so it is not told of its end either. */
+	if (atomic_load(&host->shutting_down) == 2) {
+		/* Accepted just before the listeners closed, and the grace
+		 * period is over already: the handler never saw it, so it is
+		 * not told of its end either.  Within the grace period it is
+		 * served like those open before (an upgrade's clients must
+		 * not notice the old harbord going). */
 		c->reason = CLOSE_SHUTDOWN;
 		c->state = CONN_FINISHED;
 		conn_release(c);

@@ -391,8 +391,13 @@ serving_free(struct serving *sv)
 	size_t	i;
 
 	for (i = 0; i < NSIGNALS; i++)
-		if (sv->sigev[i] != NULL)
+		if (sv->sigev[i] != NULL) {
 			event_free(sv->sigev[i]);
+			/* Stopping already: a signal that comes late (a second
+			 * SIGTERM) must not kill the process while it writes
+			 * its last lines, which would make its exit a crash. */
+			(void)signal(serving_signals[i], SIG_IGN);
+		}
 	if (sv->sock_ev != NULL)
 		event_free(sv->sock_ev);
 	serving_control_free(sv);
