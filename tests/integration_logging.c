@@ -55,6 +55,7 @@ START_TEST(test_per_service)
 }
 END_TEST
 
+#ifndef _WIN32
 START_TEST(test_global_and_reload)
 {
 	const char	*conf =
@@ -82,6 +83,7 @@ START_TEST(test_global_and_reload)
 	hd_finish(d);
 }
 END_TEST
+#endif
 
 int
 main(void)
