@@ -45,33 +45,6 @@ bound_serves(const struct bound *b, const char *address)
 	    strcmp(b->actual, address) == 0;
 }
 
-/* The address a socket is bound to, spelled as the library spells it. */
-static void
-bound_actual(int fd, char *buf, size_t len)
-{
-	struct sockaddr_storage	 ss;
-	socklen_t		 sl = sizeof ss;
-	char			 host[INET6_ADDRSTRLEN];
-	const void		*a;
-	unsigned		 port;
-
-	buf[0] = '\0';
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
-		return;
-	if (ss.ss_family == AF_INET) {
-		a = &((struct sockaddr_in *)&ss)->sin_addr;
-		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	} else if (ss.ss_family == AF_INET6) {
-		a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	} else
-		return;
-	if (inet_ntop(ss.ss_family, a, host, sizeof host) == NULL)
-		return;
-	snprintf(buf, len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
-	    host, port);
-}
-
 static struct bound *
 bound_find(struct listen_table *lt, const char *service, const char *address)
 {
@@ -119,7 +92,7 @@ bound_open(struct listen_table *lt, const char *service, const char *address,
 	b->service = strdup(service);
 	b->address = strdup(address);
 	b->asked = strdup(address);
-	bound_actual(fd, b->actual, sizeof b->actual);
+	activation_address(fd, b->actual, sizeof b->actual);
 	if (b->service == NULL || b->address == NULL || b->asked == NULL) {
 		free(b->service);
 		free(b->address);

@@ -55,20 +55,13 @@ notify_reload_failed(const char *why)
 static void
 reload_finished(struct parent *p, int ok, const char *why)
 {
-	unsigned char	buf[600];
-	size_t		n = why != NULL ? strlen(why) : 0;
 	unsigned	count = p->ctl_in_flight;
 
 	p->ctl_in_flight = 0;
 	if (p->sock == -1)
 		return;		/* they were the serving process's that died */
-	if (n > sizeof buf - 5)
-		n = sizeof buf - 5;
-	privsep_put32(buf, (long)count);
-	buf[4] = ok ? 0 : 1;
-	if (n > 0)
-		memcpy(buf + 5, why, n);
-	if (privsep_send(p->sock, PS_RELOADED, buf, n + 5, -1) == -1)
+	if (privsep_send_result(p->sock, PS_RELOADED, (long)count, ok,
+	    why) == -1)
 		harbor_log(HARBOR_LOG_ERR, "cannot tell the serving process how "
 		    "the reload ended: %s", strerror(errno));
 }
@@ -230,18 +223,10 @@ parent_reopen_log(struct parent *p)
 static void
 upgrade_told(struct parent *p, int ok, const char *why)
 {
-	unsigned char	buf[400];
-	size_t		n = why != NULL ? strlen(why) : 0;
-
 	if (!p->upgrade_asked || p->sock == -1)
 		return;
 	p->upgrade_asked = 0;
-	if (n > sizeof buf - 1)
-		n = sizeof buf - 1;
-	buf[0] = ok ? 0 : 1;
-	if (n > 0)
-		memcpy(buf + 1, why, n);
-	if (privsep_send(p->sock, PS_UPGRADED, buf, n + 1, -1) == -1)
+	if (privsep_send_result(p->sock, PS_UPGRADED, -1, ok, why) == -1)
 		harbor_log(HARBOR_LOG_ERR, "cannot tell the serving process how "
 		    "the upgrade went: %s", strerror(errno));
 }

@@ -44,6 +44,25 @@ static const struct {
 	[PS_REQUEST] = { 0, 0 },
 };
 
+int
+privsep_send_result(int sock, enum privsep_type type, long count, int ok,
+    const char *why)
+{
+	unsigned char	buf[520];
+	size_t		off = 0, n = why != NULL ? strlen(why) : 0;
+
+	if (count >= 0) {
+		privsep_put32(buf, count);
+		off = 4;
+	}
+	buf[off++] = ok ? 0 : 1;
+	if (n > sizeof buf - off)
+		n = sizeof buf - off;
+	if (n > 0)
+		memcpy(buf + off, why, n);
+	return privsep_send(sock, type, buf, off + n, -1);
+}
+
 void
 privsep_put32(unsigned char *p, long v)
 {

@@ -71,6 +71,11 @@ int	privsep_send(int sock, enum privsep_type type, const void *payload,
 /* The same with two descriptors (PS_SPAWN). */
 int	privsep_send2(int sock, enum privsep_type type, const void *payload,
 	    size_t len, int fd, int fd2);
+/* A result: a 32-bit count first if count >= 0 (RELOADED), a status
+ * byte (0: it worked), then why, cut to a few hundred bytes (APPLIED,
+ * RELOADED, UPGRADED).  As privsep_send. */
+int	privsep_send_result(int sock, enum privsep_type type, long count,
+	    int ok, const char *why);
 /* Milliseconds on the monotonic clock. */
 long long privsep_now_ms(void);
 /* 32-bit numbers in payloads, network order. */

@@ -489,9 +489,6 @@ out:
 static void
 send_applied(struct serving *sv, int ok, const char *why)
 {
-	unsigned char	buf[600];
-	size_t		n = why != NULL ? strlen(why) : 0;
-
 	/* The starter, if still waiting, heard what went wrong: the
 	 * parent tells it the end. */
 	if (sv->hd->report != -1) {
@@ -499,13 +496,7 @@ send_applied(struct serving *sv, int ok, const char *why)
 		(void)close(sv->hd->report);
 		sv->hd->report = -1;
 	}
-
-	if (n > sizeof buf - 1)
-		n = sizeof buf - 1;
-	buf[0] = ok ? 0 : 1;
-	if (n > 0)
-		memcpy(buf + 1, why, n);
-	if (privsep_send(sv->sock, PS_APPLIED, buf, n + 1, -1) == -1)
+	if (privsep_send_result(sv->sock, PS_APPLIED, -1, ok, why) == -1)
 		harbor_log(HARBOR_LOG_ERR, "cannot answer the privileged "
 		    "process: %s", strerror(errno));
 }
