@@ -272,14 +272,8 @@ parent_upgrade(struct parent *p, int asked)
 		socks[n].fd = p->lt.b[i].fd;
 		socks[n++].name = p->lt.b[i].service;
 	}
-	if (p->hd->control_fd != -1) {
-		socks[n].fd = p->hd->control_fd;
-		socks[n++].name = UPGRADE_CONTROL_NAME;
-	}
-	harbor_log(HARBOR_LOG_NOTICE, "upgrading: starting %s with %zu "
-	    "listening %s", p->hd->exe, n, n == 1 ? "socket" : "sockets");
-	pid = upgrade_spawn(p->hd, socks, n, &p->upgrade_sock, why,
-	    sizeof why);
+	pid = upgrade_spawn(p->hd, socks, n, p->hd->control_fd,
+	    &p->upgrade_sock, why, sizeof why);
 	free(socks);
 	if (pid == -1) {
 		p->upgrade_sock = -1;

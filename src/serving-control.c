@@ -223,15 +223,8 @@ serving_upgrade(struct serving *sv, int asked)
 		socks[n].fd = (int)harbor_server_listener_socket(sv->srv, i);
 		socks[n++].name = service;
 	}
-	if (sv->hd->control_fd != -1 || sv->ctl != NULL) {
-		socks[n].fd = control_socket(sv->ctl);
-		if (socks[n].fd != -1)
-			socks[n++].name = UPGRADE_CONTROL_NAME;
-	}
-	harbor_log(HARBOR_LOG_NOTICE, "upgrading: starting %s with %zu "
-	    "listening %s", sv->hd->exe, n, n == 1 ? "socket" : "sockets");
-	pid = upgrade_spawn(sv->hd, socks, n, &sv->upgrade_sock, why,
-	    sizeof why);
+	pid = upgrade_spawn(sv->hd, socks, n, control_socket(sv->ctl),
+	    &sv->upgrade_sock, why, sizeof why);
 	free(socks);
 	if (pid == -1) {
 		sv->upgrade_sock = -1;

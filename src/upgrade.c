@@ -57,9 +57,11 @@ put_number(char *buf, long v)
 }
 
 pid_t
-upgrade_spawn(struct harbord *hd, const struct upgrade_socket *socks,
-    size_t n, int *sock, char *why, size_t whylen)
+upgrade_spawn(struct harbord *hd, const struct upgrade_socket *given,
+    size_t ngiven, int control_fd, int *sock, char *why, size_t whylen)
 {
+	struct upgrade_socket	 socks[UPGRADE_SOCKETS_MAX + 1];
+	size_t			 n = 0;
 	const char	*argv[8], *notify = sdnotify_socket();
 	char		**env = NULL, *names = NULL, *pidvar = NULL;
 	char		 upfd[64], count[32], notifyvar[160];
@@ -67,10 +69,18 @@ upgrade_spawn(struct harbord *hd, const struct upgrade_socket *socks,
 	int		 sp[2] = { -1, -1 }, argc = 0;
 	pid_t		 pid;
 
-	if (n > 200) {
-		snprintf(why, whylen, "too many sockets to pass (%zu)", n);
+	if (ngiven > UPGRADE_SOCKETS_MAX) {
+		snprintf(why, whylen, "too many sockets to pass (%zu)", ngiven);
 		return -1;
 	}
+	memcpy(socks, given, ngiven * sizeof *socks);
+	n = ngiven;
+	if (control_fd != -1) {
+		socks[n].fd = control_fd;
+		socks[n++].name = UPGRADE_CONTROL_NAME;
+	}
+	harbor_log(HARBOR_LOG_NOTICE, "upgrading: starting %s with %zu "
+	    "listening %s", hd->exe, n, n == 1 ? "socket" : "sockets");
 	argv[argc++] = hd->exe;
 	if (hd->foreground)
 		argv[argc++] = "-d";
@@ -138,7 +148,7 @@ upgrade_spawn(struct harbord *hd, const struct upgrade_socket *socks,
 		snprintf(why, whylen, "fork: %s", strerror(errno));
 		goto fail;
 	case 0: {
-		int	high = (int)(3 + n + 1), tmp[256], t;
+		int	high = (int)(3 + n + 1), tmp[UPGRADE_SOCKETS_MAX + 1], t;
 
 		/* Out of the way first, then into place: 3 on, the pair's
 		 * end after them. */

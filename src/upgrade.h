@@ -17,14 +17,17 @@ struct upgrade_socket {
 	const char	*name;
 };
 #define UPGRADE_CONTROL_NAME	"harbord-control-socket"
+/* As many as a service manager may pass (activation.c's bound). */
+#define UPGRADE_SOCKETS_MAX	200
 /* How long a new harbord has to serve before the upgrade is given up. */
 #define UPGRADE_READY_MS	30000
 
 #ifndef _WIN32
-/* Starts the new harbord: its pid, and in *sock this side of the pair it
- * answers on (readable: upgrade_hear); -1 with why. */
+/* Starts the new harbord with the services' listening sockets and the
+ * control socket (-1: none): its pid, and in *sock this side of the pair
+ * it answers on (readable: upgrade_hear); -1 with why. */
 pid_t	upgrade_spawn(struct harbord *hd, const struct upgrade_socket *socks,
-	    size_t n, int *sock, char *why, size_t whylen);
+	    size_t n, int control_fd, int *sock, char *why, size_t whylen);
 /* What came on the pair: 1, it serves; 0, nothing yet; -1, it failed
  * (why). */
 int	upgrade_hear(int sock, char *why, size_t whylen);
