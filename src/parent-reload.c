@@ -218,14 +218,17 @@ parent_reopen_log(struct parent *p)
 
 /* --- upgrades ---------------------------------------------------------- */
 
-/* How the upgrade went, to the serving process, if its control socket
- * asked. */
+/* How the upgrade went, to the serving process: a client of its control
+ * socket may wait for it, and once the new harbord serves, the old one's
+ * control socket is the new one's. */
 static void
 upgrade_told(struct parent *p, int ok, const char *why)
 {
-	if (!p->upgrade_asked || p->sock == -1)
-		return;
+	int	asked = p->upgrade_asked;
+
 	p->upgrade_asked = 0;
+	if (p->sock == -1 || (!ok && !asked))
+		return;
 	if (privsep_send_result(p->sock, PS_UPGRADED, -1, ok, why) == -1)
 		harbor_log(HARBOR_LOG_ERR, "cannot tell the serving process how "
 		    "the upgrade went: %s", strerror(errno));

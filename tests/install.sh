@@ -88,7 +88,7 @@ grep '^Exec[A-Za-z]*=.*harbord' "$unit" >"$tmp/exec"
 grep -q '^ExecStart=' "$tmp/exec" || bad "${unit#"$dest"}: no ExecStart runs harbord"
 while read -r line; do
 	case $line in
-	Exec*="$sbindir/harbord "*) ;;
+	Exec*="$sbindir/harbord "* | Exec*="$sbindir/harborctl "*) ;;
 	*) bad "${unit#"$dest"}: '$line' does not run $sbindir/harbord" ;;
 	esac
 done <"$tmp/exec"

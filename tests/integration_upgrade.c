@@ -175,7 +175,15 @@ START_TEST(test_failed_upgrade_keeps_serving)
 	hd_rewrite_config(d, conf_text);
 	ck_assert_int_eq(hd_signal(d, SIGUSR2), 0);
 	ck_assert(hd_wait_log(d, "upgraded: harbord pid", 15000));
-	pid = serving_main_pid(d);
+	/* The old one's serving process leaves the control socket to the
+	 * new one as soon as it hears. */
+	{
+		long long deadline = harness_now_ms() + 5000;
+
+		while ((pid = serving_main_pid(d)) == (long)hd_pid(d) &&
+		    harness_now_ms() < deadline)
+			harness_sleep_ms(50);
+	}
 	ck_assert_int_ne(pid, (long)hd_pid(d));
 	harness_register_pid((pid_t)pid);
 	ck_assert_int_eq(hd_wait_exit(d, 15000), 0);
