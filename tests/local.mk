@@ -15,6 +15,7 @@ harbor_tests = tests/unit_config tests/unit_conftable tests/unit_confwords \
 	tests/unit_acl \
 	tests/unit_limits tests/unit_proxy tests/unit_framing tests/unit_privsep \
 	tests/unit_pool tests/unit_library tests/library_api tests/unit_logqueue \
+	tests/unit_loopwake \
 	tests/library_input \
 	tests/integration_services \
 	tests/integration_access tests/integration_daemon \
@@ -76,6 +77,12 @@ tests_unit_logqueue_SOURCES = tests/unit_logqueue.c src/logsink.c \
 tests_unit_logqueue_CFLAGS = $(TEST_CFLAGS)
 tests_unit_logqueue_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_unit_logqueue_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
+
+tests_unit_loopwake_SOURCES = tests/unit_loopwake.c src/loopwake.c \
+	src/loopwake.h
+tests_unit_loopwake_CFLAGS = $(TEST_CFLAGS)
+tests_unit_loopwake_LDFLAGS = $(HARBOR_PROG_LDFLAGS) $(PTHREAD_CFLAGS)
+tests_unit_loopwake_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
 
 tests_unit_addr_SOURCES = tests/unit_addr.c
 tests_unit_addr_CFLAGS = $(TEST_CFLAGS)
