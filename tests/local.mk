@@ -26,6 +26,11 @@ harbor_tests = tests/unit_config tests/unit_conftable tests/unit_confwords \
 	tests/integration_upgrade \
 	tests/integration_reuseport \
 	tests/integration_modules tests/integration_examples
+if HARBOR_WINDOWS
+# harbord as a Windows service, under the Service Control Manager (wine's,
+# in a cross build).
+harbor_tests += tests/integration_winservice
+endif
 check_PROGRAMS = $(harbor_tests)
 TESTS = $(harbor_tests) tests/layers.sh tests/docs.sh tests/install.sh \
 	tests/logrotate.sh tests/conf-examples.sh tests/haproxy-example.sh
@@ -148,6 +153,12 @@ tests_integration_daemon_SOURCES = tests/integration_daemon.c $(HARNESS)
 tests_integration_daemon_CFLAGS = $(TEST_CFLAGS)
 tests_integration_daemon_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_integration_daemon_LDADD = $(TEST_LIBS)
+
+tests_integration_winservice_SOURCES = tests/integration_winservice.c \
+	$(HARNESS)
+tests_integration_winservice_CFLAGS = $(TEST_CFLAGS)
+tests_integration_winservice_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
+tests_integration_winservice_LDADD = $(TEST_LIBS) -ladvapi32
 
 tests_integration_control_SOURCES = tests/integration_control.c $(HARNESS)
 tests_integration_control_CFLAGS = $(TEST_CFLAGS)
