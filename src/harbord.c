@@ -29,6 +29,7 @@
 #include "sdnotify.h"
 #include "startcheck.h"
 #include "upgrade.h"
+#include "winservice.h"
 
 /* -v: debug messages, whatever log-level says. */
 static int	verbose;
@@ -46,10 +47,15 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: harbord [-dnvVh] [-f file]\n"
+	    "       harbord -S install|remove|run [-v] [-f file]\n"
 	    "  -d       stay in the foreground and log to stderr\n"
 	    "  -f file  configuration file (default %s)\n"
 	    "  -n       check the configuration, print 'configuration OK' "
 	    "or the errors, exit\n"
+	    "  -S install|remove|run\n"
+	    "           Windows only: register harbord as the Windows service\n"
+	    "           'harbord' (with -f and -v), remove it, or run as it\n"
+	    "           (what the Service Control Manager starts)\n"
 	    "  -v       more logging (debug)\n"
 	    "  -V       print the version and exit\n"
 	    "  -h       print this help and exit\n"
@@ -123,15 +129,21 @@ harbord_apply_log_level(const struct config *conf)
 int
 harbord_apply_log(const struct config *conf, int foreground)
 {
-	char	err[256];
-	int	r = 0;
+	const char	*service_log;
+	char		 err[256];
+	int		 r = 0;
 
 	harbord_apply_log_level(conf);
 	if (foreground)
 		return 0;
 	switch (conf->log) {
 	case CONF_LOG_STDERR:
-		if (!logsink_is(LOGSINK_STDERR, NULL))
+		/* A Windows service has none: its own file instead, opened
+		 * again on every reload as a log file is. */
+		if ((service_log = winservice_log_path()) != NULL)
+			r = logsink_open(LOGSINK_FILE, service_log, err,
+			    sizeof err);
+		else if (!logsink_is(LOGSINK_STDERR, NULL))
 			r = logsink_open(LOGSINK_STDERR, NULL, err, sizeof err);
 		break;
 	case CONF_LOG_SYSLOG:
@@ -362,31 +374,206 @@ failed:
 	return 0;
 }
 
+/* What main() was asked to start, in a console or as a service. */
+struct start {
+	struct harbord	 hd;
+	const char	*conf_path;
+	const char	*argv0;
+	int		 check;		/* -n */
+};
+
+/* Everything after the flags: the exit status. */
+static int
+start_harbord(void *arg)
+{
+	struct start		*st = arg;
+	struct harbord		*hd = &st->hd;
+	struct conf_errors	 errs = { .n = 0 };
+	const char		*service_log;
+	char			 err[512];
+	int			 missing, status = 0;
+
+	if ((service_log = winservice_log_path()) != NULL) {
+		/* No console to say anything on, from the first word. */
+		if (logsink_open(LOGSINK_FILE, service_log, err,
+		    sizeof err) == -1)
+			return EXIT_CANTCREAT;
+	} else {
+		(void)logsink_open(LOGSINK_STDERR, NULL, err, sizeof err);
+		logsink_plain(!hd->foreground);
+	}
+	sdnotify_init();
+	/* Before anything is opened: the passed sockets are 3 on. */
+	if (!st->check && (activation_init() == -1 ||
+	    upgrade_init(hd) == -1))
+		return EXIT_OSERR;
+	hd->verbose = verbose;
+	if ((hd->exe = program_path(st->argv0)) == NULL) {
+		harbor_log(HARBOR_LOG_ERR, "out of memory");
+		return EXIT_OSERR;
+	}
+	harbor_log_set_level(verbose ? HARBOR_LOG_DEBUG : HARBOR_LOG_INFO);
+	if (st->check && !verbose)
+		harbor_log_set_level(HARBOR_LOG_NOTICE);
+	if ((hd->conf_path = absolute_path(st->conf_path)) == NULL) {
+		harbor_log(HARBOR_LOG_ERR, "out of memory");
+		free(hd->exe);
+		return EXIT_OSERR;
+	}
+
+	if ((hd->conf = harbord_load(hd, &errs, &hd->snap,
+	    &missing)) == NULL) {
+		harbord_log_errors(&errs);
+		conf_errors_clear(&errs);
+		status = missing ? EXIT_NOINPUT : EXIT_CONFIG;
+		goto out;
+	}
+	if (st->check) {
+		status = check_only(hd);
+		goto out;
+	}
+	harbord_apply_log_level(hd->conf);
+	if (startcheck_accounts(hd->conf, &errs) == -1) {
+		harbord_log_errors(&errs);
+		conf_errors_clear(&errs);
+		status = EXIT_CONFIG;
+		goto out;
+	}
+
+#ifndef _WIN32
+	{
+		/* Whatever the starter blocked (a shell's system(3), a test
+		 * runner's threads), harbord's signals must reach it. */
+		sigset_t	none;
+
+		sigemptyset(&none);
+		(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	}
+#endif
+#ifdef SIGPIPE
+	/* A client gone mid-write is an error return, not a death. */
+	(void)signal(SIGPIPE, SIG_IGN);
+#endif
+	if (!hd->foreground) {
+		if (daemonize(&hd->report) == -1) {
+			harbor_log(HARBOR_LOG_ERR, "cannot detach: %s",
+			    strerror(errno));
+			status = EXIT_OSERR;
+			goto out;
+		}
+		/* The starter waits for our word, and shows what goes wrong
+		 * until then. */
+		logsink_tee(hd->report);
+	}
+	/* Started by an upgrade, the pid file is the old harbord's until
+	 * this one serves (upgrade_announce). */
+	if (hd->conf->pidfile != NULL && hd->upgrade_fd == -1 &&
+	    ((hd->pidfile = pidfile_lock(hd->conf->pidfile, err,
+	    sizeof err)) == NULL ||
+	    pidfile_write(hd->pidfile, err, sizeof err) == -1)) {
+		harbor_log(HARBOR_LOG_ERR, "%s", err);
+		pidfile_forget(hd->pidfile);
+		hd->pidfile = NULL;
+		status = EXIT_CANTCREAT;
+		goto out;
+	}
+	if (harbord_control_open(hd) == -1) {
+		status = EXIT_CANTCREAT;
+		goto out;
+	}
+#ifndef _WIN32
+	if (geteuid() == 0)
+		status = parent_run(hd);
+	else
+#endif
+	{
+		harbor_log(HARBOR_LOG_INFO, "not started as root: serving in "
+		    "one process, as user %ld (no privilege separation)",
+#ifdef _WIN32
+		    -1L
+#else
+		    (long)geteuid()
+#endif
+		    );
+		status = serving_alone(hd);
+	}
+
+out:
+	harbord_ready(hd, status);
+	harbord_control_remove(hd);
+	pidfile_remove(hd->pidfile);
+	free(hd->exe);
+	config_free(hd->conf);
+	conf_snapshot_free(hd->snap);
+	free(hd->conf_path);
+	logsink_close();
+	return status;
+}
+
+/* -S: harbord as a Windows service, installed, removed, or run by the
+ * Service Control Manager. */
+static int
+service_command(struct start *st, const char *what)
+{
+	if (!WINSERVICE_AVAILABLE) {
+		fprintf(stderr, "harbord: -S is Windows only: it makes harbord "
+		    "a Windows service\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (st->check || st->hd.foreground) {
+		fprintf(stderr, "harbord: -S does not go with %s\n",
+		    st->check ? "-n" : "-d");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(what, "install") == 0) {
+		/* As a start would say, now rather than at boot. */
+		if (st->hd.conf_given && access(st->conf_path, F_OK) == -1) {
+			fprintf(stderr, "harbord: cannot open %s: %s\n",
+			    st->conf_path, strerror(errno));
+			return EXIT_NOINPUT;
+		}
+		return winservice_install(st->hd.conf_given ? st->conf_path :
+		    NULL, verbose);
+	}
+	if (strcmp(what, "remove") == 0)
+		return winservice_remove();
+	if (strcmp(what, "run") == 0)
+		return winservice_run(start_harbord, st);
+	fprintf(stderr, "harbord: -S %s: expected install, remove or run\n",
+	    what);
+	usage(stderr);
+	return EXIT_USAGE;
+}
+
 int
 main(int argc, char **argv)
 {
-	struct harbord		 hd;
-	struct conf_errors	 errs = { .n = 0 };
-	const char		*conf_path = HARBORD_CONF;
-	char			 err[512];
-	int			 ch, check = 0, missing;
-	int			 status = 0;
+	struct start	 st;
+	const char	*service = NULL;
+	int		 ch;
 
-	memset(&hd, 0, sizeof hd);
-	hd.report = -1;
-	hd.control_fd = -1;
-	hd.upgrade_fd = -1;
-	while ((ch = getopt(argc, argv, "df:nvVh")) != -1) {
+	memset(&st, 0, sizeof st);
+	st.hd.report = -1;
+	st.hd.control_fd = -1;
+	st.hd.upgrade_fd = -1;
+	st.conf_path = HARBORD_CONF;
+	st.argv0 = argv[0];
+	while ((ch = getopt(argc, argv, "df:nS:vVh")) != -1) {
 		switch (ch) {
 		case 'd':
-			hd.foreground = 1;
+			st.hd.foreground = 1;
 			break;
 		case 'f':
-			conf_path = optarg;
-			hd.conf_given = 1;
+			st.conf_path = optarg;
+			st.hd.conf_given = 1;
 			break;
 		case 'n':
-			check = 1;
+			st.check = 1;
+			break;
+		case 'S':
+			service = optarg;
 			break;
 		case 'v':
 			verbose = 1;
@@ -408,110 +595,7 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-
-	(void)logsink_open(LOGSINK_STDERR, NULL, err, sizeof err);
-	logsink_plain(!hd.foreground);
-	sdnotify_init();
-	/* Before anything is opened: the passed sockets are 3 on. */
-	if (!check && (activation_init() == -1 || upgrade_init(&hd) == -1))
-		return EXIT_OSERR;
-	hd.verbose = verbose;
-	if ((hd.exe = program_path(argv[0])) == NULL) {
-		fprintf(stderr, "harbord: out of memory\n");
-		return EXIT_OSERR;
-	}
-	harbor_log_set_level(verbose ? HARBOR_LOG_DEBUG : HARBOR_LOG_INFO);
-	if (check && !verbose)
-		harbor_log_set_level(HARBOR_LOG_NOTICE);
-	if ((hd.conf_path = absolute_path(conf_path)) == NULL) {
-		fprintf(stderr, "harbord: out of memory\n");
-		return EXIT_OSERR;
-	}
-
-	if ((hd.conf = harbord_load(&hd, &errs, &hd.snap, &missing)) == NULL) {
-		harbord_log_errors(&errs);
-		conf_errors_clear(&errs);
-		status = missing ? EXIT_NOINPUT : EXIT_CONFIG;
-		goto out;
-	}
-	if (check) {
-		status = check_only(&hd);
-		goto out;
-	}
-	harbord_apply_log_level(hd.conf);
-	if (startcheck_accounts(hd.conf, &errs) == -1) {
-		harbord_log_errors(&errs);
-		conf_errors_clear(&errs);
-		status = EXIT_CONFIG;
-		goto out;
-	}
-
-#ifndef _WIN32
-	{
-		/* Whatever the starter blocked (a shell's system(3), a test
-		 * runner's threads), harbord's signals must reach it. */
-		sigset_t	none;
-
-		sigemptyset(&none);
-		(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	}
-#endif
-#ifdef SIGPIPE
-	/* A client gone mid-write is an error return, not a death. */
-	(void)signal(SIGPIPE, SIG_IGN);
-#endif
-	if (!hd.foreground) {
-		if (daemonize(&hd.report) == -1) {
-			harbor_log(HARBOR_LOG_ERR, "cannot detach: %s",
-			    strerror(errno));
-			status = EXIT_OSERR;
-			goto out;
-		}
-		/* The starter waits for our word, and shows what goes wrong
-		 * until then. */
-		logsink_tee(hd.report);
-	}
-	/* Started by an upgrade, the pid file is the old harbord's until
-	 * this one serves (upgrade_announce). */
-	if (hd.conf->pidfile != NULL && hd.upgrade_fd == -1 &&
-	    ((hd.pidfile = pidfile_lock(hd.conf->pidfile, err,
-	    sizeof err)) == NULL ||
-	    pidfile_write(hd.pidfile, err, sizeof err) == -1)) {
-		harbor_log(HARBOR_LOG_ERR, "%s", err);
-		pidfile_forget(hd.pidfile);
-		hd.pidfile = NULL;
-		status = EXIT_CANTCREAT;
-		goto out;
-	}
-	if (harbord_control_open(&hd) == -1) {
-		status = EXIT_CANTCREAT;
-		goto out;
-	}
-#ifndef _WIN32
-	if (geteuid() == 0)
-		status = parent_run(&hd);
-	else
-#endif
-	{
-		harbor_log(HARBOR_LOG_INFO, "not started as root: serving in "
-		    "one process, as user %ld (no privilege separation)",
-#ifdef _WIN32
-		    -1L
-#else
-		    (long)geteuid()
-#endif
-		    );
-		status = serving_alone(&hd);
-	}
-
-out:
-	harbord_ready(&hd, status);
-	harbord_control_remove(&hd);
-	pidfile_remove(hd.pidfile);
-	free(hd.exe);
-	config_free(hd.conf);
-	conf_snapshot_free(hd.snap);
-	free(hd.conf_path);
-	logsink_close();
-	return status;
+	if (service != NULL)
+		return service_command(&st, service);
+	return start_harbord(&st);
 }

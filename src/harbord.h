@@ -11,8 +11,10 @@
 /* sysexits.h values, spelled out where the header is missing. */
 #define EXIT_USAGE	64
 #define EXIT_NOINPUT	66
+#define EXIT_UNAVAILABLE 69
 #define EXIT_OSERR	71
 #define EXIT_CANTCREAT	73
+#define EXIT_NOPERM	77
 #define EXIT_CONFIG	78
 
 /* Windows has no SIGHUP; Ctrl-Break (SIGBREAK), the one console signal

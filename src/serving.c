@@ -31,6 +31,7 @@
 #include "privsep-spawn.h"
 #include "sdnotify.h"
 #include "startcheck.h"
+#include "winservice.h"
 
 /* A socket bound here listens with this until its service listens again
  * with its own backlog. */
@@ -312,6 +313,7 @@ void
 serving_stop(struct serving *sv)
 {
 	(void)sdnotify("STOPPING=1");
+	winservice_stopping((unsigned)sv->hd->conf->shutdown_ms);
 	harbor_server_shutdown(sv->srv, (unsigned)sv->hd->conf->shutdown_ms);
 }
 
@@ -367,6 +369,22 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/* The Windows service's stop and reload, which the Service Control
+ * Manager's thread handed over: as a signal's. */
+static void
+on_service_control(unsigned what, void *arg)
+{
+	struct serving	*sv = arg;
+	char		 why[512];
+
+	if (what & WINSERVICE_STOP) {
+		harbor_log(HARBOR_LOG_NOTICE, "stop asked by the Service "
+		    "Control Manager");
+		serving_stop(sv);
+	} else if (what & WINSERVICE_RELOAD)
+		(void)serving_reload_from_file(sv, why, sizeof why);
+}
+
 static int
 serving_add_signals(struct serving *sv)
 {
@@ -382,6 +400,12 @@ serving_add_signals(struct serving *sv)
 			return -1;
 		}
 	}
+	if (winservice_watch(harbor_server_base(sv->srv), on_service_control,
+	    sv) == -1) {
+		harbor_log(HARBOR_LOG_ERR, "cannot take the Service Control "
+		    "Manager's controls");
+		return -1;
+	}
 	return 0;
 }
 
@@ -390,6 +414,7 @@ serving_free(struct serving *sv)
 {
 	size_t	i;
 
+	winservice_unwatch();
 	for (i = 0; i < NSIGNALS; i++)
 		if (sv->sigev[i] != NULL) {
 			event_free(sv->sigev[i]);
@@ -475,6 +500,7 @@ serving_alone(struct harbord *hd)
 		goto out;
 	harbord_ready(hd, 0);
 	notify_state(&sv, NULL);
+	winservice_running((unsigned)hd->conf->shutdown_ms);
 	/* Accepting starts only now, with the signals handled. */
 	if (harbor_server_run(sv.srv) == -1)
 		status = EXIT_OSERR;

@@ -107,6 +107,8 @@ START_TEST(test_flag_help)
 	ck_assert_msg(strcasestr(r.out, "usage") != NULL,
 	    "-h printed no usage on stdout: \"%s\"", r.out);
 	ck_assert_msg(strstr(r.out, "-f") != NULL, "usage does not mention -f");
+	ck_assert_msg(strstr(r.out, "-S install|remove|run") != NULL,
+	    "usage does not mention -S");
 	harness_run_free(&r);
 }
 END_TEST
@@ -125,6 +127,33 @@ START_TEST(test_flag_bad)
 	harness_run_free(&r);
 }
 END_TEST
+
+#ifndef _WIN32
+/* -S is the Windows service's: a usage error anywhere else, saying so
+ * (tests/integration_winservice.c has it on Windows). */
+START_TEST(test_flag_service_windows_only)
+{
+	static const char *const what[] = { "install", "remove", "run" };
+	struct hrun r;
+	size_t i;
+
+	for (i = 0; i < sizeof what / sizeof what[0]; i++) {
+		run(&r, "-S", what[i], NULL, NULL);
+		ck_assert_int_eq(r.code, EXIT_USAGE);
+		ck_assert_msg(strstr(r.err, "-S is Windows only") != NULL,
+		    "-S %s says: %s", what[i], r.err);
+		ck_assert_msg(strstr(r.err, "usage:") != NULL,
+		    "-S %s: no usage: %s", what[i], r.err);
+		ck_assert_str_eq(r.out, "");
+		harness_run_free(&r);
+	}
+	/* Without its argument, as any flag. */
+	run(&r, "-S", NULL, NULL, NULL);
+	ck_assert_int_eq(r.code, EXIT_USAGE);
+	harness_run_free(&r);
+}
+END_TEST
+#endif
 
 START_TEST(test_missing_config_file)
 {
@@ -1372,6 +1401,8 @@ daemon_suite(void)
 	tcase_add_test(tc, test_flag_version);
 	tcase_add_test(tc, test_flag_help);
 	tcase_add_test(tc, test_flag_bad);
+	add_test_not_windows(tc, test_flag_service_windows_only,
+	    "-S is tested by integration_winservice there");
 	tcase_add_test(tc, test_missing_config_file);
 	suite_add_tcase(s, tc);
 

@@ -15,6 +15,7 @@ harbor_tests = tests/unit_config tests/unit_conftable tests/unit_confwords \
 	tests/unit_acl \
 	tests/unit_limits tests/unit_proxy tests/unit_framing tests/unit_privsep \
 	tests/unit_pool tests/unit_library tests/library_api tests/unit_logqueue \
+	tests/unit_loopwake \
 	tests/library_input \
 	tests/integration_services \
 	tests/integration_access tests/integration_daemon \
@@ -25,6 +26,11 @@ harbor_tests = tests/unit_config tests/unit_conftable tests/unit_confwords \
 	tests/integration_upgrade \
 	tests/integration_reuseport \
 	tests/integration_modules tests/integration_examples
+if HARBOR_WINDOWS
+# harbord as a Windows service, under the Service Control Manager (wine's,
+# in a cross build).
+harbor_tests += tests/integration_winservice
+endif
 check_PROGRAMS = $(harbor_tests)
 TESTS = $(harbor_tests) tests/layers.sh tests/docs.sh tests/install.sh \
 	tests/logrotate.sh tests/conf-examples.sh tests/haproxy-example.sh
@@ -76,6 +82,12 @@ tests_unit_logqueue_SOURCES = tests/unit_logqueue.c src/logsink.c \
 tests_unit_logqueue_CFLAGS = $(TEST_CFLAGS)
 tests_unit_logqueue_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_unit_logqueue_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
+
+tests_unit_loopwake_SOURCES = tests/unit_loopwake.c src/loopwake.c \
+	src/loopwake.h
+tests_unit_loopwake_CFLAGS = $(TEST_CFLAGS)
+tests_unit_loopwake_LDFLAGS = $(HARBOR_PROG_LDFLAGS) $(PTHREAD_CFLAGS)
+tests_unit_loopwake_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
 
 tests_unit_addr_SOURCES = tests/unit_addr.c
 tests_unit_addr_CFLAGS = $(TEST_CFLAGS)
@@ -141,6 +153,12 @@ tests_integration_daemon_SOURCES = tests/integration_daemon.c $(HARNESS)
 tests_integration_daemon_CFLAGS = $(TEST_CFLAGS)
 tests_integration_daemon_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_integration_daemon_LDADD = $(TEST_LIBS)
+
+tests_integration_winservice_SOURCES = tests/integration_winservice.c \
+	$(HARNESS)
+tests_integration_winservice_CFLAGS = $(TEST_CFLAGS)
+tests_integration_winservice_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
+tests_integration_winservice_LDADD = $(TEST_LIBS) -ladvapi32
 
 tests_integration_control_SOURCES = tests/integration_control.c $(HARNESS)
 tests_integration_control_CFLAGS = $(TEST_CFLAGS)
