@@ -385,24 +385,26 @@ limits_child_give(struct limits *lim)
 	mutex_unlock(&lim->lock);
 }
 
-unsigned
-limits_active(struct limits *lim)
+/* A count the admitting threads change, read under their lock. */
+static unsigned
+limits_count(struct limits *lim, const unsigned *count)
 {
 	unsigned	n;
 
 	mutex_lock(&lim->lock);
-	n = lim->active;
+	n = *count;
 	mutex_unlock(&lim->lock);
 	return n;
 }
 
 unsigned
+limits_active(struct limits *lim)
+{
+	return limits_count(lim, &lim->active);
+}
+
+unsigned
 limits_children(struct limits *lim)
 {
-	unsigned	n;
-
-	mutex_lock(&lim->lock);
-	n = lim->children;
-	mutex_unlock(&lim->lock);
-	return n;
+	return limits_count(lim, &lim->children);
 }
