@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "compat.h"
 #include "thread.h"
@@ -21,6 +22,11 @@
 #include "logqueue.h"
 
 #define LOGQ_SLOTS	1024
+/* Lines handed to the sink at once. */
+#define LOGQ_BATCH	128
+/* Once woken, the writer lets lines gather this long: a busy server's
+ * lines go out a batch a write, not a wake-up and a write each. */
+#define LOGQ_GATHER_NS	1000000
 
 struct logq_entry {
 	struct timeval	tv;
@@ -36,16 +42,31 @@ static struct {
 	int			 running;
 	int			 stop;
 	int			 writing;	/* the writer holds lines */
+	int			 flushing;	/* someone waits: no gathering */
 	unsigned		 head, tail;	/* tail - head: queued */
 	struct logq_entry	*slot;
 	logqueue_emit_fn	*emit;
 } q;
 
 static void
+gather(void)
+{
+#ifdef _WIN32
+	Sleep(LOGQ_GATHER_NS / 1000000);
+#else
+	struct timespec	ts = { 0, LOGQ_GATHER_NS };
+
+	(void)nanosleep(&ts, NULL);
+#endif
+}
+
+static void
 writer(void *arg)
 {
+	struct logq_line	 batch[LOGQ_BATCH];
 	struct logq_entry	*e;
 	unsigned		 head, tail;
+	size_t			 n;
 
 	(void)arg;
 	mutex_lock(&q.lock);
@@ -54,15 +75,25 @@ writer(void *arg)
 			cond_wait(&q.more, &q.lock);
 		if (q.head == q.tail && q.stop)
 			break;
+		if (!q.stop && !q.flushing) {
+			mutex_unlock(&q.lock);
+			gather();
+			mutex_lock(&q.lock);
+		}
 		head = q.head;
 		tail = q.tail;
 		q.writing = 1;
 		mutex_unlock(&q.lock);
 		/* Producers write only past tail, and not into these until
 		 * head moves on. */
-		for (; head != tail; head++) {
-			e = &q.slot[head % LOGQ_SLOTS];
-			q.emit((enum harbor_log_level)e->level, e->text, &e->tv);
+		while (head != tail) {
+			for (n = 0; head != tail && n < LOGQ_BATCH; head++) {
+				e = &q.slot[head % LOGQ_SLOTS];
+				batch[n].tv = &e->tv;
+				batch[n].level = (enum harbor_log_level)e->level;
+				batch[n++].text = e->text;
+			}
+			q.emit(batch, n);
 		}
 		mutex_lock(&q.lock);
 		q.head = tail;
@@ -128,8 +159,11 @@ logqueue_flush(void)
 	if (!q.running)
 		return;
 	mutex_lock(&q.lock);
+	q.flushing++;
+	cond_signal(&q.more);
 	while (q.head != q.tail || q.writing)
 		cond_wait(&q.drained, &q.lock);
+	q.flushing--;
 	mutex_unlock(&q.lock);
 }
 

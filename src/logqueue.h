@@ -11,9 +11,14 @@
 
 #define LOGQ_LINE_MAX	1024	/* harbor_log's own bound */
 
-/* Writes one line, as it was logged at tv: the writer thread's. */
-typedef void logqueue_emit_fn(enum harbor_log_level level, const char *msg,
-    const struct timeval *tv);
+/* A line as it was logged. */
+struct logq_line {
+	const struct timeval	*tv;
+	enum harbor_log_level	 level;
+	const char		*text;
+};
+/* Writes lines, in order: the writer thread's. */
+typedef void logqueue_emit_fn(const struct logq_line *lines, size_t n);
 
 /* From now on, lines go through the queue to a writer thread that emits
  * them: 0, or -1 (out of memory, no thread). */

@@ -77,29 +77,39 @@ write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* "harbord: level: message", as a program's messages on stderr go. */
-static int
-write_plain(int fd, enum harbor_log_level level, const char *msg)
+#define LINE_MAX_LEN	1200
+
+/* "harbord: level: message", as a program's messages on stderr go, into
+ * line (LINE_MAX_LEN): its length, newline included. */
+static size_t
+format_plain(char *line, enum harbor_log_level level, const char *msg)
 {
-	char	line[1200];
 	int	n;
 
-	n = snprintf(line, sizeof line, "harbord: %s: %s\n",
+	n = snprintf(line, LINE_MAX_LEN, "harbord: %s: %s\n",
 	    harbor_log_level_name(level), msg);
 	if (n < 0)
-		return -1;
-	if ((size_t)n >= sizeof line) {
-		n = sizeof line - 1;
+		n = 0;
+	if ((size_t)n >= LINE_MAX_LEN) {
+		n = LINE_MAX_LEN - 1;
 		line[n - 1] = '\n';
 	}
-	return write_all(fd, line, (size_t)n);
+	return (size_t)n;
 }
 
 static int
-write_line(int fd, enum harbor_log_level level, const char *msg,
+write_plain(int fd, enum harbor_log_level level, const char *msg)
+{
+	char	line[LINE_MAX_LEN];
+
+	return write_all(fd, line, format_plain(line, level, msg));
+}
+
+/* A log's line: the time in UTC, the program and its pid, the level. */
+static size_t
+format_line(char *line, enum harbor_log_level level, const char *msg,
     const struct timeval *at)
 {
-	char		line[1200];
 	struct timeval	tv;
 	struct tm	tm;
 	time_t		secs;
@@ -116,17 +126,26 @@ write_line(int fd, enum harbor_log_level level, const char *msg,
 #else
 	(void)gmtime_r(&secs, &tm);
 #endif
-	n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ "
+	n = snprintf(line, LINE_MAX_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ "
 	    "harbord[%ld]: %s: %s\n", tm.tm_year + 1900, tm.tm_mon + 1,
 	    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 	    (long)(tv.tv_usec / 1000), (long)getpid(),
 	    harbor_log_level_name(level), msg);
 	if (n < 0)
-		return -1;
-	len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
-	if (len == sizeof line - 1)
+		return 0;
+	len = (size_t)n < LINE_MAX_LEN ? (size_t)n : LINE_MAX_LEN - 1;
+	if (len == LINE_MAX_LEN - 1)
 		line[len - 1] = '\n';
-	return write_all(fd, line, len);
+	return len;
+}
+
+static int
+write_line(int fd, enum harbor_log_level level, const char *msg,
+    const struct timeval *at)
+{
+	char	line[LINE_MAX_LEN];
+
+	return write_all(fd, line, format_line(line, level, msg, at));
 }
 
 /* One line to the sink: at is when it was logged (NULL: now). */
@@ -157,6 +176,44 @@ logsink_emit(enum harbor_log_level level, const char *msg,
 	mutex_unlock(&sink_lock);
 }
 
+/* The writer thread's lines, written a buffer at a time. */
+static void
+logsink_emit_batch(const struct logq_line *lines, size_t n)
+{
+	char	buf[32768];
+	size_t	used = 0, held = 0, i, k;
+
+	mutex_lock(&sink_lock);
+	for (i = 0; i < n; i++) {
+		if (tee_fd != -1 && lines[i].level <= HARBOR_LOG_WARNING)
+			(void)write_plain(tee_fd, lines[i].level,
+			    lines[i].text);
+		if (sink_kind == LOGSINK_SYSLOG) {
+#ifdef HAVE_SYSLOG_H
+			syslog(syslog_priorities[lines[i].level], "%s",
+			    lines[i].text);
+#endif
+			continue;
+		}
+		if (used + LINE_MAX_LEN > sizeof buf) {
+			if (write_all(sink_fd, buf, used) == -1)
+				while (held-- > 0)
+					harbor_log_count_dropped();
+			used = held = 0;
+		}
+		k = sink_kind == LOGSINK_STDERR && sink_plain ?
+		    format_plain(buf + used, lines[i].level, lines[i].text) :
+		    format_line(buf + used, lines[i].level, lines[i].text,
+		    lines[i].tv);
+		used += k;
+		held++;
+	}
+	if (used > 0 && write_all(sink_fd, buf, used) == -1)
+		while (held-- > 0)
+			harbor_log_count_dropped();
+	mutex_unlock(&sink_lock);
+}
+
 static void
 logsink_write(enum harbor_log_level level, const char *msg, void *arg)
 {
@@ -172,7 +229,7 @@ logsink_async(int on)
 		logqueue_stop();
 		return 0;
 	}
-	return logqueue_start(logsink_emit);
+	return logqueue_start(logsink_emit_batch);
 }
 
 int
