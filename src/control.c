@@ -371,11 +371,10 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	struct control_client	*cl = arg;
 
 	(void)bev;
-	if ((what & BEV_EVENT_TIMEOUT) && !cl->answered && !cl->busy &&
-	    cl->req.cmd != CTL_RELOAD) {
+	/* The only timeout is the request's: it is cleared once read. */
+	if (what & BEV_EVENT_TIMEOUT)
 		harbor_log(HARBOR_LOG_INFO, "control: a client sent no request "
 		    "in %d s", CTL_REQUEST_MS / 1000);
-	}
 	/* Gone, or silent too long: a reload it asked for goes on. */
 	client_end(cl);
 }
