@@ -59,6 +59,12 @@ const char	*compat_reuseport_name(void);
 int	compat_socket_reuseport(intptr_t fd);
 int	compat_socket_reuseport_on(intptr_t fd);
 
+#ifdef _WIN32
+/* The system's words for a Windows or Winsock error (GetLastError(),
+ * WSAGetLastError()), without their line end, in buf. */
+const char	*compat_win_strerror(unsigned long e, char *buf, size_t len);
+#endif
+
 /* A shared object, and a symbol of it (module.c).  NULL on failure, with
  * why in err for the open. */
 void	*compat_module_open(const char *path, char *err, size_t errlen);

@@ -94,7 +94,7 @@ const struct conf_keyword conf_keywords[] = {
 	    .offset = G(chroot_dir) },
 	{ "shutdown-timeout", DEFAULTED, CONF_DURATION, 0, MAX_DURATION_MS,
 	    .dflt = DEFAULT_SHUTDOWN_MS, .offset = G(shutdown_ms) },
-	{ "control-socket", GLOBAL | RESTART | CONF_POSIX, CONF_SPECIAL,
+	{ "control-socket", GLOBAL | RESTART, CONF_SPECIAL,
 	    .offset = G(control_socket), .parse = conf_parse_control_socket },
 	{ "control-group", GLOBAL | RESTART | CONF_POSIX, CONF_WORD,
 	    .offset = G(control_group) },

@@ -26,10 +26,12 @@ struct control_ops {
 	long	  privileged_pid;		/* 0: none */
 };
 
-/* Serves the listening socket fd (it takes it): NULL with why. */
+/* Serves the listening socket fd (it takes it), answering only clients
+ * that send key first unless key is "" (ctl_socket_listen's): NULL with
+ * why. */
 struct control *control_start(struct harbor_server *srv, int fd,
-	    const struct control_ops *ops, void *arg, char *why,
-	    size_t whylen);
+	    const char *key, const struct control_ops *ops, void *arg,
+	    char *why, size_t whylen);
 /* The privileged process's answer to the count oldest reloads asked. */
 void	control_reloaded(struct control *ctl, unsigned count, int ok,
 	    const char *why);

@@ -24,6 +24,7 @@
 #include <event2/listener.h>
 
 #include "harbor.h"
+#include "compat.h"
 #include "control.h"
 #include "control-run.h"
 #include "control-show.h"
@@ -36,6 +37,7 @@ struct control_client {
 	int			 busy;		/* the library answers later */
 	int			 gone;		/* freed when that comes */
 	int			 stop_after;	/* harborctl stop: once sent */
+	int			 keyed;		/* sent the key, or none needed */
 	struct control_client	*prev, *next;
 };
 
@@ -54,6 +56,7 @@ struct control {
 	unsigned			 nclients;
 	struct control_wait		*waiting, **waiting_tail;
 	struct control_client		*upgrading;	/* asked it */
+	char				 key[CTL_KEY_SIZE]; /* "": none */
 };
 
 static void
@@ -329,6 +332,22 @@ run(struct control_client *cl)
 
 /* --- the connections ---------------------------------------------------- */
 
+/* The client's first line, where the channel needs a key: 0 if it is
+ * the key, -1 (answered) if not. */
+static int
+read_key(struct control_client *cl, const char *line, size_t n)
+{
+	if (ctl_key_check(line, n, cl->ctl->key) == 0) {
+		cl->keyed = 1;
+		return 0;
+	}
+	harbor_log(HARBOR_LOG_WARNING, "control: refused a client: it did "
+	    "not send the control file's key");
+	answer(cl, 0, "not authorised: the key of the control file comes "
+	    "first");
+	return -1;
+}
+
 static void
 on_read(struct bufferevent *bev, void *arg)
 {
@@ -338,6 +357,7 @@ on_read(struct bufferevent *bev, void *arg)
 	char			 line[CTL_LINE_MAX], why[128];
 	size_t			 n;
 
+next:
 	if (cl->answered || cl->busy)
 		return;
 	eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
@@ -354,6 +374,11 @@ on_read(struct bufferevent *bev, void *arg)
 	}
 	n = (size_t)eol.pos;
 	evbuffer_remove(in, line, n + 1);
+	if (!cl->keyed) {
+		if (read_key(cl, line, n) == -1)
+			return;
+		goto next;
+	}
 	/* One request: what follows is not read, nor is the end of it (a
 	 * client that shuts its side down still gets its answer). */
 	bufferevent_disable(bev, EV_READ);
@@ -410,6 +435,7 @@ on_accept(struct evconnlistener *evl, evutil_socket_t fd,
 		return;
 	}
 	cl->ctl = ctl;
+	cl->keyed = ctl->key[0] == '\0';
 	cl->next = ctl->clients;
 	if (ctl->clients != NULL)
 		ctl->clients->prev = cl;
@@ -422,8 +448,8 @@ on_accept(struct evconnlistener *evl, evutil_socket_t fd,
 }
 
 struct control *
-control_start(struct harbor_server *srv, int fd, const struct control_ops *ops,
-    void *arg, char *why, size_t whylen)
+control_start(struct harbor_server *srv, int fd, const char *key,
+    const struct control_ops *ops, void *arg, char *why, size_t whylen)
 {
 	struct control	*ctl;
 
@@ -435,6 +461,11 @@ control_start(struct harbor_server *srv, int fd, const struct control_ops *ops,
 	ctl->ops = ops;
 	ctl->arg = arg;
 	ctl->waiting_tail = &ctl->waiting;
+	if (strlcpy(ctl->key, key, sizeof ctl->key) >= sizeof ctl->key) {
+		snprintf(why, whylen, "control socket: the key is too long");
+		free(ctl);
+		return NULL;
+	}
 	(void)evutil_make_socket_nonblocking(fd);
 	(void)evutil_make_socket_closeonexec(fd);
 	/* Its clients' sockets are not for the programs harbord starts,

@@ -2,7 +2,7 @@
  * The control socket's file: made listening by harbord (the privileged
  * process when there is one, so that it can sit where only root writes),
  * connected to by harborctl.  A Unix socket: its file's owner, group and
- * mode say who may steer harbord.
+ * mode say who may steer harbord.  (Windows: ctl-socket-win.c.)
  */
 #include "autoconfig.h"
 
@@ -10,17 +10,17 @@
 #include <stdio.h>
 #include <string.h>
 
-#ifndef _WIN32
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-#endif
 
 #include "control.h"
 
-#ifndef _WIN32
+#ifndef HARBORD_CONTROL
+#define HARBORD_CONTROL	"/var/run/harbord/harbord.sock"
+#endif
 
 static int
 address_of(const char *path, struct sockaddr_un *sun, char *why,
@@ -74,12 +74,15 @@ clear_stale(const char *path, const struct sockaddr_un *sun, char *why,
 }
 
 int
-ctl_socket_listen(const char *path, long gid, char *why, size_t whylen)
+ctl_socket_listen(const char *path, long gid, char key[CTL_KEY_SIZE],
+    char *why, size_t whylen)
 {
 	struct sockaddr_un	sun;
 	mode_t			mask;
 	int			fd, r;
 
+	/* Its mode says who may connect: no key. */
+	key[0] = '\0';
 	*why = '\0';
 	if (address_of(path, &sun, why, whylen) == -1)
 		return -1;
@@ -147,23 +150,14 @@ ctl_socket_connect(const char *path, char *why, size_t whylen)
 	return -1;
 }
 
-#else /* _WIN32 */
-
-int
-ctl_socket_listen(const char *path, long gid, char *why, size_t whylen)
+void
+ctl_socket_close(int fd)
 {
-	(void)gid;
-	snprintf(why, whylen, "control socket %s: not available on Windows",
-	    path);
-	return -1;
+	(void)close(fd);
 }
 
-int
-ctl_socket_connect(const char *path, char *why, size_t whylen)
+const char *
+ctl_socket_default(void)
 {
-	snprintf(why, whylen, "control socket %s: not available on Windows",
-	    path);
-	return -1;
+	return HARBORD_CONTROL;
 }
-
-#endif

@@ -13,17 +13,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef _WIN32
+#ifdef _WIN32
+#include <winsock2.h>
+#include <windows.h>
+#else
 #include <poll.h>
 #include <time.h>
 #endif
 
 #include "compat.h"
 #include "control.h"
-
-#ifndef HARBORD_CONTROL
-#define HARBORD_CONTROL	"/var/run/harbord/harbord.sock"
-#endif
 
 /* sysexits.h's */
 #define EXIT_REFUSED	1	/* harbord answered with an error */
@@ -56,10 +55,43 @@ usage(FILE *f)
 	fprintf(f, "\n  -j          print JSON\n"
 	    "  -s socket   the control socket (default %s)\n"
 	    "  -t seconds  how long to wait for the answer (default %d)\n",
-	    HARBORD_CONTROL, TIMEOUT_DEFAULT);
+	    ctl_socket_default(), TIMEOUT_DEFAULT);
 }
 
-#ifndef _WIN32
+/* The socket's calls, and their errors as errno's (Winsock's are its
+ * own). */
+#ifdef _WIN32
+#define sock_read(fd, p, n)	recv((SOCKET)(fd), (p), (int)(n), 0)
+#define sock_write(fd, p, n)	send((SOCKET)(fd), (p), (int)(n), 0)
+#define sock_poll(pfd, ms)	WSAPoll((pfd), 1, (ms))
+
+static int
+sock_errno(void)
+{
+	switch (WSAGetLastError()) {
+	case WSAEINTR:
+		return EINTR;
+	case WSAECONNRESET:
+	case WSAECONNABORTED:
+		return ECONNRESET;
+	case WSAESHUTDOWN:
+		return EPIPE;
+	default:
+		return EIO;
+	}
+}
+
+static long long
+now_ms(void)
+{
+	return (long long)GetTickCount64();
+}
+#else
+#define sock_read(fd, p, n)	read((fd), (p), (n))
+#define sock_write(fd, p, n)	write((fd), (p), (n))
+#define sock_poll(pfd, ms)	poll((pfd), 1, (ms))
+#define sock_errno()		errno
+
 static long long
 now_ms(void)
 {
@@ -68,18 +100,22 @@ now_ms(void)
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+#endif
 
 /* The whole answer, until harbord closes: 0, or an exit status. */
 static int
 read_answer(int fd, int timeout_s, char **out, size_t *outlen)
 {
-	struct pollfd	 pfd = { fd, POLLIN, 0 };
+	struct pollfd	 pfd;
 	long long	 deadline = now_ms() + (long long)timeout_s * 1000;
 	char		*buf = NULL, *grown;
 	size_t		 len = 0, cap = 0;
 	ssize_t		 n;
-	int		 left;
+	int		 left, e;
 
+	memset(&pfd, 0, sizeof pfd);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
 	for (;;) {
 		if (len + 4096 > cap) {
 			cap = cap == 0 ? 8192 : cap * 2;
@@ -93,22 +129,23 @@ read_answer(int fd, int timeout_s, char **out, size_t *outlen)
 			buf = grown;
 		}
 		left = (int)(deadline - now_ms());
-		if (left <= 0 || poll(&pfd, 1, left) == 0) {
+		if (left <= 0 || sock_poll(&pfd, left) == 0) {
 			fprintf(stderr, "harborctl: no answer in %d s\n",
 			    timeout_s);
 			free(buf);
 			return EXIT_TEMPFAIL;
 		}
-		n = read(fd, buf + len, cap - len);
-		if (n == -1 && errno == EINTR)
+		n = sock_read(fd, buf + len, cap - len);
+		e = n == -1 ? sock_errno() : 0;
+		if (e == EINTR)
 			continue;
 		/* harbord closed at once (too many clients) before it read
 		 * the request: what it said came first. */
-		if (n == -1 && errno == ECONNRESET && len > 0)
+		if (e == ECONNRESET && len > 0)
 			break;
 		if (n == -1) {
 			fprintf(stderr, "harborctl: reading the answer: %s\n",
-			    strerror(errno));
+			    strerror(e));
 			free(buf);
 			return EXIT_PROTOCOL;
 		}
@@ -128,8 +165,8 @@ write_all(int fd, const char *p, size_t len)
 	ssize_t	n;
 
 	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
+		if ((n = sock_write(fd, p, len)) == -1) {
+			if ((errno = sock_errno()) == EINTR)
 				continue;
 			return -1;
 		}
@@ -138,12 +175,11 @@ write_all(int fd, const char *p, size_t len)
 	}
 	return 0;
 }
-#endif
 
 int
 main(int argc, char **argv)
 {
-	const char		*path = HARBORD_CONTROL;
+	const char		*path = ctl_socket_default();
 	struct ctl_request	 req;
 	char			 line[CTL_LINE_MAX + 8], why[600];
 	int			 json = 0, timeout_s = TIMEOUT_DEFAULT, ch, fd;
@@ -198,16 +234,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "harborctl: %s\n", why);
 		return EXIT_UNAVAILABLE;
 	}
-#ifdef _WIN32
-	(void)timeout_s;
-	return EXIT_UNAVAILABLE;
-#else
 	{
 		char	*answer, *body;
 		size_t	 len;
 		int	 r, ok, wrote = 0;
 
+#ifdef SIGPIPE
 		(void)signal(SIGPIPE, SIG_IGN);
+#endif
 		strlcat(line, "\n", sizeof line);
 		/* harbord may have answered and closed before reading (too
 		 * many clients): its answer comes first. */
@@ -215,11 +249,11 @@ main(int argc, char **argv)
 		    ((wrote = errno) != EPIPE && wrote != ECONNRESET)) {
 			fprintf(stderr, "harborctl: %s: %s\n", path,
 			    strerror(wrote));
-			(void)close(fd);
+			ctl_socket_close(fd);
 			return EXIT_UNAVAILABLE;
 		}
 		r = read_answer(fd, timeout_s, &answer, &len);
-		(void)close(fd);
+		ctl_socket_close(fd);
 		if (r != 0)
 			return r;
 		if (strncmp(answer, "ok\n", 3) == 0)
@@ -246,5 +280,4 @@ main(int argc, char **argv)
 		}
 		return ok ? 0 : EXIT_REFUSED;
 	}
-#endif
 }

@@ -37,10 +37,6 @@ static int	verbose;
 #ifndef HARBORD_CONF
 #define HARBORD_CONF	"/etc/harbord.conf"
 #endif
-#ifndef HARBORD_CONTROL
-#define HARBORD_CONTROL	"/var/run/harbord/harbord.sock"
-#endif
-
 
 static void
 usage(FILE *f)
@@ -265,6 +261,7 @@ harbord_control_open(struct harbord *hd)
 	long			 gid;
 
 	hd->control_fd = -1;
+	hd->control_key[0] = '\0';
 	if (hd->conf->control_off)
 		return 0;
 	if (startcheck_control(hd->conf, &gid, &errs) == -1) {
@@ -272,14 +269,9 @@ harbord_control_open(struct harbord *hd)
 		conf_errors_clear(&errs);
 		return -1;
 	}
-#ifdef _WIN32
-	(void)path;
-	(void)why;
-	(void)gid;
-	return 0;	/* the keyword is refused there; no default */
-#else
 	if (path == NULL)
-		path = HARBORD_CONTROL;
+		path = ctl_socket_default();
+#ifndef _WIN32
 	/* The harbord this one replaces passed its own. */
 	if ((hd->control_fd = activation_take_named(
 	    UPGRADE_CONTROL_NAME)) != -1) {
@@ -297,8 +289,9 @@ harbord_control_open(struct harbord *hd)
 			harbor_log(HARBOR_LOG_DEBUG, "cannot make the directory "
 			    "of %s: %s", path, strerror(errno));
 	}
-	if ((hd->control_fd = ctl_socket_listen(path, gid, why,
-	    sizeof why)) == -1) {
+#endif
+	if ((hd->control_fd = ctl_socket_listen(path, gid, hd->control_key,
+	    why, sizeof why)) == -1) {
 		if (hd->conf->control_socket != NULL) {
 			harbor_log(HARBOR_LOG_ERR, "%s", why);
 			return -1;
@@ -309,7 +302,7 @@ harbord_control_open(struct harbord *hd)
 		return 0;
 	}
 	if ((hd->control_path = strdup(path)) == NULL) {
-		(void)close(hd->control_fd);
+		ctl_socket_close(hd->control_fd);
 		(void)unlink(path);
 		hd->control_fd = -1;
 		harbor_log(HARBOR_LOG_ERR, "out of memory");
@@ -317,14 +310,13 @@ harbord_control_open(struct harbord *hd)
 	}
 	harbor_log(HARBOR_LOG_INFO, "control socket %s", path);
 	return 0;
-#endif
 }
 
 void
 harbord_control_remove(struct harbord *hd)
 {
 	if (hd->control_fd != -1)
-		(void)close(hd->control_fd);
+		ctl_socket_close(hd->control_fd);
 	hd->control_fd = -1;
 	if (hd->control_path != NULL)
 		(void)unlink(hd->control_path);

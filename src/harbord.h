@@ -7,6 +7,7 @@
 #define HARBORD_H
 
 #include "config.h"
+#include "control.h"
 
 /* sysexits.h values, spelled out where the header is missing. */
 #define EXIT_USAGE	64
@@ -37,6 +38,7 @@ struct harbord {
 	struct pidfile		*pidfile;
 	int			 control_fd;	/* listening; -1: none */
 	char			*control_path;	/* made by this process */
+	char			 control_key[CTL_KEY_SIZE]; /* "": none */
 	char			*exe;		/* this program, absolute */
 	int			 verbose;	/* -v */
 	int			 upgrade_fd;	/* to the harbord this one

@@ -130,7 +130,7 @@ serving_control(struct serving *sv)
 	}
 #endif
 	if ((sv->ctl = control_start(sv->srv, sv->hd->control_fd,
-	    &sv->ctl_ops, sv, why, sizeof why)) == NULL) {
+	    sv->hd->control_key, &sv->ctl_ops, sv, why, sizeof why)) == NULL) {
 		harbor_log(HARBOR_LOG_ERR, "%s", why);
 		return EXIT_OSERR;
 	}
@@ -237,8 +237,10 @@ serving_upgrade(struct serving *sv, int asked)
 	if (sv->upgrade_ev == NULL || event_add(sv->upgrade_ev, &tv) == -1)
 		upgrade_end(sv, 0, "cannot wait for the new harbord");
 #else
-	(void)sv;
-	(void)asked;
+	/* No fork and exec with sockets handed over: said, not hung. */
+	if (asked && sv->ctl != NULL)
+		control_upgraded(sv->ctl, 0, "upgrade is not available on "
+		    "Windows: stop harbord and start the new one");
 #endif
 }
 

@@ -157,7 +157,12 @@ startcheck_control(const struct config *conf, long *gid,
 		conf_error(errs, at, "out of memory");
 		return -1;
 	}
-	if ((slash = strrchr(dir, '/')) != NULL) {
+	slash = strrchr(dir, '/');
+#ifdef _WIN32
+	if (strrchr(dir, '\\') > slash)
+		slash = strrchr(dir, '\\');
+#endif
+	if (slash != NULL) {
 		slash[slash == dir ? 1 : 0] = '\0';
 		if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
 			conf_error(errs, at, "control-socket %s: %s is not a "

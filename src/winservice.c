@@ -20,6 +20,7 @@
 #include <winsock2.h>
 #include <windows.h>
 
+#include "compat.h"
 #include "harbord.h"
 #include "loopwake.h"
 #include "winservice.h"
@@ -54,25 +55,6 @@ static SERVICE_STATUS		status;
 static unsigned			stop_hint_ms = 10000 + STOP_MARGIN_MS;
 static int			exit_status;
 
-/* The system's words for an error, without their line end. */
-static const char *
-win_strerror(DWORD e, char *buf, size_t len)
-{
-	size_t	n;
-
-	if (FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM |
-	    FORMAT_MESSAGE_IGNORE_INSERTS, NULL, e, 0, buf, (DWORD)len,
-	    NULL) == 0) {
-		snprintf(buf, len, "error %lu", (unsigned long)e);
-		return buf;
-	}
-	n = strlen(buf);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
-	    buf[n - 1] == ' ' || buf[n - 1] == '.'))
-		buf[--n] = '\0';
-	return buf;
-}
-
 /* What the SCM refused, as a sysexits status. */
 static int
 refused_status(DWORD e)
@@ -95,7 +77,7 @@ refused(const char *what, DWORD e)
 	char	why[256];
 
 	fprintf(stderr, "harbord: %s: %s%s\n", what,
-	    win_strerror(e, why, sizeof why),
+	    compat_win_strerror(e, why, sizeof why),
 	    e == ERROR_ACCESS_DENIED ? " (run it as an administrator)" : "");
 	return refused_status(e);
 }
@@ -167,7 +149,7 @@ winservice_install(const char *conf_path, int verbose)
 	desc.lpDescription = (char *)SERVICE_DESCRIPTION;
 	if (!ChangeServiceConfig2A(svc, SERVICE_CONFIG_DESCRIPTION, &desc))
 		fprintf(stderr, "harbord: warning: the service has no "
-		    "description: %s\n", win_strerror(GetLastError(), why,
+		    "description: %s\n", compat_win_strerror(GetLastError(), why,
 		    sizeof why));
 	CloseServiceHandle(svc);
 	CloseServiceHandle(scm);

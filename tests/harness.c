@@ -1584,18 +1584,22 @@ hd_start(const char *config, const struct hd_opts *opts)
 	if (!opts->no_config) {
 		char *full;
 
-#ifndef _WIN32
 		/* Each daemon its own control socket, not the system's; one
 		 * run as another user makes none in the harness's directory,
-		 * which is root's. */
+		 * which is root's.  (On Windows, its control file.) */
 		if (!opts->as_written && !d->as_user &&
 		    strstr(config, "control-socket") == NULL) {
 			static int n;
 
-			d->ctl_path = harness_fmt("%s/ctl.%ld.%d.sock", tmpdir,
-			    (long)getpid(), ++n);
-		}
+#ifdef _WIN32
+			const char *ext = "ctl";
+#else
+			const char *ext = "sock";
 #endif
+
+			d->ctl_path = harness_fmt("%s/ctl.%ld.%d.%s", tmpdir,
+			    (long)getpid(), ++n, ext);
+		}
 		full = opts->as_written || d->as_user ?
 		    harness_fmt("%s", config) : daemon_config(d, config);
 
@@ -1935,6 +1939,30 @@ hd_dump_log(struct hdaemon *d, const char *why)
 	pthread_mutex_unlock(&d->mu);
 }
 
+#ifdef _WIN32
+/* harborctl CMD, as the Windows build is steered: 0 once harbord
+ * answered (whatever it answered), -1 if it could not be asked. */
+static int
+hd_ctl_quiet(struct hdaemon *d, const char *cmd)
+{
+	const char *ctl = harness_harborctl();
+	const char *args[] = { "-s", d->ctl_path, "-t", "20", cmd, NULL };
+	struct hrun r;
+	int code;
+
+	if (ctl == NULL || d->ctl_path == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	harness_run_program(ctl, args, 30000, &r);
+	code = r.code;
+	if (code != 0 && code != 1)
+		fprintf(stderr, "harborctl %s: exit %d: %s", cmd, code, r.err);
+	harness_run_free(&r);
+	return code == 0 || code == 1 ? 0 : -1;
+}
+#endif
+
 int
 hd_signal(struct hdaemon *d, int sig)
 {
@@ -1942,8 +1970,10 @@ hd_signal(struct hdaemon *d, int sig)
 	if (d->reaped)
 		return -1;
 #ifdef _WIN32
-	/* See harness.h: nothing delivers a signal to it there. */
-	(void)sig;
+	/* See harness.h: no signal reaches it there; a stop is asked on
+	 * its control socket. */
+	if (sig == SIGTERM)
+		return hd_ctl_quiet(d, "stop");
 	errno = ENOSYS;
 	return -1;
 #else
@@ -1952,6 +1982,19 @@ hd_signal(struct hdaemon *d, int sig)
 	    kill(hd_serving_pid(d), sig) == -1)
 		return -1;
 	return kill(d->pid, sig);
+#endif
+}
+
+int
+hd_reload(struct hdaemon *d)
+{
+#ifdef _WIN32
+	reap_nohang(d);
+	if (d->reaped)
+		return -1;
+	return hd_ctl_quiet(d, "reload");
+#else
+	return hd_signal(d, SIGHUP);
 #endif
 }
 
@@ -2002,20 +2045,20 @@ hd_stop(struct hdaemon *d)
 	int code;
 
 #ifdef _WIN32
-	/* No SIGTERM there: terminated, it has no exit code of its own. */
-	(void)code;
-	reap_nohang(d);
-	hd_kill(d);
-	return -1;
-#else
+	/* Without a control socket, no way to ask: terminated, it has no
+	 * exit code of its own. */
+	if (d->ctl_path == NULL) {
+		reap_nohang(d);
+		hd_kill(d);
+		return -1;
+	}
+#endif
 	hd_signal(d, SIGTERM);
 	if ((code = hd_wait_exit(d, 15000)) != -1)
 		return code;
 	hd_dump_log(d, "did not exit within 15 s of SIGTERM; killing it");
-	kill(d->pid, SIGKILL);
-	hd_wait_exit(d, 5000);
+	hd_kill(d);
 	return -1;
-#endif
 }
 
 void
@@ -2550,15 +2593,18 @@ hd_finish(struct hdaemon *d)
 #ifdef _WIN32
 	static bool said;
 
-	if (!said) {
-		harness_skip_note("hd_finish", "no signal reaches harbord from "
-		    "here on Windows: it is terminated, and its exit code "
-		    "after a graceful stop is not checked");
-		said = true;
+	if (d->ctl_path == NULL) {
+		if (!said) {
+			harness_skip_note("hd_finish", "a daemon without the "
+			    "harness's control socket cannot be asked to stop "
+			    "on Windows: it is terminated, and its exit code "
+			    "after a graceful stop is not checked");
+			said = true;
+		}
+		hd_stop(d);
+		hd_free(d);
+		return;
 	}
-	hd_stop(d);
-	hd_free(d);
-	return;
 #endif
 	code = hd_stop(d);
 

@@ -17,9 +17,13 @@
  * Windows (a MinGW build, run under wine): processes are started with
  * CreateProcess, into a job object that kills them when the test program
  * ends, since Check cannot fork there (CK_FORK=no).  No signal reaches
- * another process there, so hd_signal() fails with ENOSYS and hd_stop()
- * terminates the daemon (TerminateProcess): hd_finish() then checks no
- * exit code, and says so once.  Sockets are Winsock SOCKETs held as int
+ * another process there: harbord is steered as the Windows build is,
+ * through harborctl and the daemon's control socket (the harness gives
+ * each daemon one unless its config names one or is used as written):
+ * hd_signal(SIGTERM) is "harborctl stop", hd_reload() "harborctl reload",
+ * other signals fail with ENOSYS.  A daemon without that socket is
+ * terminated by hd_stop() (TerminateProcess), and hd_finish() then checks
+ * no exit code, and says so once.  Sockets are Winsock SOCKETs held as int
  * (their values are small); hc_recv() and hc_poll() leave Winsock's
  * errors in errno as POSIX would, and hc_poll() is made of select(), as
  * WSAPoll() misses a refused connect on some Windows versions.  There is
@@ -244,6 +248,10 @@ bool		 hd_wait_log_or_dump(struct hdaemon *d, const char *s,
 } while (0)
 
 int		 hd_signal(struct hdaemon *d, int sig);
+/* Tells it to read its configuration again: SIGHUP (on Windows harborctl
+ * reload, which waits for the result).  0, or -1 if it could not be
+ * told. */
+int		 hd_reload(struct hdaemon *d);
 bool		 hd_running(struct hdaemon *d);
 /* Wait for the daemon to exit: exit code, 128+signal, or -1 on timeout (the
  * daemon keeps running then). */

@@ -20,9 +20,6 @@
 
 /* On Windows (under wine) what needs a signal or fork() is left out: no
  * signal reaches harbord from the harness there (see harness.h). */
-#define NO_SIGNALS	"no signal reaches harbord from the harness on " \
-			"Windows, so it cannot be told to reload"
-
 #define HAPROXY	"/usr/sbin/haproxy"
 
 /* A client from src to the service's address host ("127.0.0.1" or
@@ -132,7 +129,6 @@ START_TEST(test_defaults_rules_and_their_override)
 }
 END_TEST
 
-#ifndef _WIN32
 START_TEST(test_rules_change_on_reload)
 {
 	struct hdaemon *d = hd_start(
@@ -143,7 +139,7 @@ START_TEST(test_rules_change_on_reload)
 	hd_rewrite_config(d, "service echo { listen 127.0.0.1:0; "
 	    "handler echo; deny 127.0.0.2 }\n");
 	hd_mark(d);
-	ck_assert_int_eq(hd_signal(d, SIGHUP), 0);
+	ck_assert_int_eq(hd_reload(d), 0);
 	HD_EXPECT_LOG(d, "configuration reloaded", 5000);
 	ck_assert_int_eq(hd_port(d, "echo"), port);
 	expect_refused(d, "127.0.0.2", "127.0.0.1", ": deny 127.0.0.2");
@@ -151,8 +147,6 @@ START_TEST(test_rules_change_on_reload)
 	hd_finish(d);
 }
 END_TEST
-
-#endif
 
 /* A client from src that gets in and stays: returns its fd. */
 static int
@@ -372,7 +366,6 @@ START_TEST(test_refusals_log_limited)
 }
 END_TEST
 
-#ifndef _WIN32
 START_TEST(test_counts_survive_reload)
 {
 	struct hdaemon *d = hd_start(
@@ -385,7 +378,7 @@ START_TEST(test_counts_survive_reload)
 	hd_rewrite_config(d, "service echo { listen 127.0.0.1:0; "
 	    "handler echo; max-connections 3; max-per-source 0 }\n");
 	hd_mark(d);
-	ck_assert_int_eq(hd_signal(d, SIGHUP), 0);
+	ck_assert_int_eq(hd_reload(d), 0);
 	HD_EXPECT_LOG(d, "configuration reloaded", 5000);
 	hc_close(hold_open(d, "127.0.0.1", "echo"));
 	HD_EXPECT_LOG(d, "closed 127.0.0.1", 5000);
@@ -401,8 +394,6 @@ START_TEST(test_counts_survive_reload)
 	hd_finish(d);
 }
 END_TEST
-
-#endif
 
 /* --- PROXY protocol ---------------------------------------------------- */
 
@@ -665,7 +656,7 @@ access_suite(void)
 	tcase_add_loop_test(tc, test_allow_and_deny, 0, 2);
 	tcase_add_test(tc, test_allow_list_refuses_the_rest);
 	tcase_add_test(tc, test_defaults_rules_and_their_override);
-	add_test_not_windows(tc, test_rules_change_on_reload, NO_SIGNALS);
+	tcase_add_test(tc, test_rules_change_on_reload);
 	suite_add_tcase(s, tc);
 
 	tc = harness_tcase("limits");
@@ -676,7 +667,7 @@ access_suite(void)
 	tcase_add_test(tc, test_global_max_connections);
 	tcase_add_test(tc, test_refused_clients_spend_no_service_token);
 	tcase_add_test(tc, test_refusals_log_limited);
-	add_test_not_windows(tc, test_counts_survive_reload, NO_SIGNALS);
+	tcase_add_test(tc, test_counts_survive_reload);
 	suite_add_tcase(s, tc);
 
 	tc = harness_tcase("proxy");

@@ -525,7 +525,7 @@ START_TEST(test_backlog)
 	hd_rewrite_config(d, "service echo { listen 127.0.0.1:0; handler echo; "
 	    "backlog 40 }\n");
 	hd_mark(d);
-	ck_assert_int_eq(hd_signal(d, SIGHUP), 0);
+	ck_assert_int_eq(hd_reload(d), 0);
 	HD_EXPECT_LOG(d, "configuration reloaded", 5000);
 	port = hd_port(d, "echo");
 	ck_assert_int_eq(hd_signal(d, SIGSTOP), 0);

@@ -13,18 +13,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #ifndef _WIN32
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <unistd.h>
 #endif
 
 #include <check.h>
 
 #include "check-run.h"
-
-#ifndef _WIN32
+#include "control.h"
 
 static const char echo_conf[] =
     "service echo {\n"
@@ -52,26 +51,69 @@ ctl(struct hdaemon *d, struct hrun *r, const char *cmd, const char *arg)
 	return r->code;
 }
 
-/* The control socket, by hand: what it answers to the bytes sent. */
-static char *
-raw_request(const char *path, const void *req, size_t len)
+#ifdef _WIN32
+/* The key and port its control file at path says. */
+static int
+control_file(const char *path, char key[CTL_KEY_SIZE])
 {
-	struct sockaddr_un	sun;
-	char			buf[4096];
-	size_t			n;
-	bool			eof;
-	int			fd;
+	char	*text = harness_read_file(path), why[64];
+	int	 port;
 
+	ck_assert_msg(text != NULL, "no control file %s", path);
+	ck_assert_msg(ctl_keyfile_parse(text, &port, key, why,
+	    sizeof why) == 0, "%s: %s: %s", path, why, text);
+	free(text);
+	return port;
+}
+#endif
+
+/* Connected to the control socket by hand, having sent the key where the
+ * channel wants one and with_key says so. */
+static int
+raw_connect(const char *path, bool with_key)
+{
+	int	fd;
+#ifdef _WIN32
+	char	key[CTL_KEY_SIZE], line[96];
+
+	fd = hc_connect_ok(control_file(path, key));
+	if (with_key) {
+		ck_assert_int_gt(ctl_key_line(line, sizeof line, key), 0);
+		ck_assert(hc_send_str(fd, line));
+	}
+#else
+	struct sockaddr_un	sun;
+
+	(void)with_key;
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	strcpy(sun.sun_path, path);
 	ck_assert_int_ge(fd = socket(AF_UNIX, SOCK_STREAM, 0), 0);
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+#endif
+	return fd;
+}
+
+/* What it answers to the bytes sent on a connection of raw_connect's. */
+static char *
+raw_exchange(int fd, const void *req, size_t len)
+{
+	char	buf[4096];
+	size_t	n;
+	bool	eof;
+
 	ck_assert(hc_send_all(fd, req, len, 5000));
 	n = hc_read_eof(fd, buf, sizeof buf - 1, 15000, &eof);
-	close(fd);
+	hc_close(fd);
 	buf[n] = '\0';
 	return harness_fmt("%s", buf);
+}
+
+/* The control socket, by hand: what it answers to the bytes sent. */
+static char *
+raw_request(const char *path, const void *req, size_t len)
+{
+	return raw_exchange(raw_connect(path, true), req, len);
 }
 
 /* The connection id the log gave the client last accepted by service. */
@@ -266,6 +308,7 @@ START_TEST(test_log_reopen_and_stop)
 }
 END_TEST
 
+#ifndef _WIN32
 START_TEST(test_socket_file)
 {
 	struct hdaemon	*d, *second;
@@ -316,6 +359,110 @@ START_TEST(test_socket_file)
 	free(path);
 }
 END_TEST
+#endif
+
+/* Where the channel is loopback TCP (Windows), the key comes first: a
+ * client that does not send it, or sends another, is refused, logged, and
+ * changes nothing.  (Elsewhere a key line is not a command.) */
+START_TEST(test_key_first)
+{
+	struct hdaemon	*d = start(echo_conf);
+	const char	*path = hd_control_path(d);
+	char		*a, wrong[96], key[CTL_KEY_SIZE];
+
+	memset(key, 'a', CTL_KEY_SIZE - 1);
+	key[CTL_KEY_SIZE - 1] = '\0';
+	ck_assert_int_gt(ctl_key_line(wrong, sizeof wrong, key), 0);
+#ifdef _WIN32
+	a = raw_exchange(raw_connect(path, false), "stop\n", 5);
+	ck_assert_msg(strncmp(a, "error\nnot authorised", 20) == 0, "%s", a);
+	free(a);
+	ck_assert(hd_wait_log(d, "control: refused a client: it did not send "
+	    "the control file's key", 5000));
+	a = raw_exchange(raw_connect(path, false), wrong, strlen(wrong));
+	ck_assert_msg(strncmp(a, "error\nnot authorised", 20) == 0, "%s", a);
+	free(a);
+	/* The right one, then the command. */
+	a = raw_request(path, "status\n", 7);
+	ck_assert_msg(strncmp(a, "ok\nharbord ", 11) == 0, "%s", a);
+	free(a);
+#else
+	a = raw_request(path, wrong, strlen(wrong));
+	ck_assert_msg(strncmp(a, "error\nunknown command 'key'", 27) == 0,
+	    "%s", a);
+	free(a);
+#endif
+	ck_assert(hd_running(d));
+	hd_finish(d);
+}
+END_TEST
+
+#ifdef _WIN32
+/* The control file: one another harbord answers at is not taken; one
+ * left by a harbord that is gone is replaced; a file that is not one is
+ * not overwritten. */
+START_TEST(test_control_file)
+{
+	struct hdaemon	*d, *second;
+	struct hrun	 r;
+	char		*path, *conf, *cfg, key[CTL_KEY_SIZE], text[200];
+	int		 port, fd;
+
+	d = start(echo_conf);
+	path = harness_fmt("%s", hd_control_path(d));
+	port = control_file(path, key);
+	conf = harness_fmt("control-socket %s\nservice e {\n"
+	    "    listen 127.0.0.1:0\n    handler echo\n}\n", path);
+	cfg = harness_write_temp("harbord.conf", conf);
+	{
+		const char *a[] = { "-d", "-f", cfg, NULL };
+
+		harness_run(a, 10000, &r);
+		ck_assert_int_ne(r.code, 0);
+		ck_assert_msg(strstr(r.err, "another harbord answers there") !=
+		    NULL, "%s", r.err);
+		harness_run_free(&r);
+	}
+	/* It kept its file, and answers as before. */
+	ck_assert_int_eq(control_file(path, key), port);
+	hd_finish(d);
+	ck_assert_int_eq(access(path, F_OK), -1);
+
+	/* Left by one that is gone: a port nothing listens on now. */
+	fd = harness_listen_ip("127.0.0.1", 0, &port);
+	hc_close(fd);
+	ck_assert_int_gt(ctl_keyfile_format(text, sizeof text, port, key), 0);
+	harness_write_file(path, text);
+	second = hd_start(conf, NULL);
+	ck_assert(hd_wait_log(second, "control socket", 5000));
+	ck_assert_int_ne(control_file(path, key), port);
+	hd_finish(second);
+
+	/* Not a control file: left alone. */
+	harness_write_file(path, "precious\n");
+	{
+		const char *a[] = { "-d", "-f", cfg, NULL };
+
+		harness_run(a, 10000, &r);
+		ck_assert_int_ne(r.code, 0);
+		ck_assert_msg(strstr(r.err, "is not a harbord control file") !=
+		    NULL, "%s", r.err);
+		harness_run_free(&r);
+	}
+	{
+		char *kept = harness_read_file(path);
+
+		ck_assert_str_eq(kept, "precious\n");
+		free(kept);
+	}
+	(void)unlink(path);
+	(void)unlink(cfg);
+	free(cfg);
+	free(conf);
+	free(path);
+}
+END_TEST
+#endif
 
 START_TEST(test_bad_requests)
 {
@@ -351,16 +498,8 @@ START_TEST(test_bad_requests)
 	free(a);
 
 	/* Clients that say nothing take their places, and no more. */
-	for (i = 0; i < 16; i++) {
-		struct sockaddr_un	sun;
-
-		memset(&sun, 0, sizeof sun);
-		sun.sun_family = AF_UNIX;
-		strcpy(sun.sun_path, path);
-		ck_assert_int_ge(silent[i] = socket(AF_UNIX, SOCK_STREAM, 0), 0);
-		ck_assert_int_eq(connect(silent[i], (struct sockaddr *)&sun,
-		    sizeof sun), 0);
-	}
+	for (i = 0; i < 16; i++)
+		silent[i] = raw_connect(path, false);
 	ck_assert(hd_wait_log(d, "connected already", 5000) || 1);
 	hd_ctl(d, &r, "status", NULL);
 	if (r.code == 0) {
@@ -373,7 +512,7 @@ START_TEST(test_bad_requests)
 	    "clients") != NULL, "harborctl: %d, %s", r.code, r.err);
 	harness_run_free(&r);
 	for (i = 0; i < 16; i++)
-		close(silent[i]);
+		hc_close(silent[i]);
 	/* Their places come back; the service never noticed. */
 	harness_sleep_ms(200);
 	ck_assert_int_eq(ctl(d, &r, "status", NULL), 0);
@@ -406,7 +545,7 @@ START_TEST(test_harborctl_usage)
 
 		harness_run_program(ctlp, a, 5000, &r);
 		ck_assert_int_eq(r.code, 69);
-		ck_assert_msg(strstr(r.err, "no such socket") != NULL, "%s",
+		ck_assert_msg(strstr(r.err, ": no such ") != NULL, "%s",
 		    r.err);
 		harness_run_free(&r);
 		free(nowhere);
@@ -454,7 +593,6 @@ START_TEST(test_harborctl_usage)
 	}
 }
 END_TEST
-#endif
 
 int
 main(void)
@@ -464,18 +602,19 @@ main(void)
 
 	harness_init();
 	tcase_set_timeout(tc, 60);
-#ifndef _WIN32
 	tcase_add_test(tc, test_status_counts);
 	tcase_add_test(tc, test_connections_and_drop);
 	tcase_add_test(tc, test_drain_and_resume);
 	tcase_add_test(tc, test_reload_result);
 	tcase_add_test(tc, test_log_reopen_and_stop);
+#ifdef _WIN32
+	tcase_add_test(tc, test_control_file);
+#else
 	tcase_add_test(tc, test_socket_file);
+#endif
+	tcase_add_test(tc, test_key_first);
 	tcase_add_test(tc, test_bad_requests);
 	tcase_add_test(tc, test_harborctl_usage);
-#else
-	check_skip("test_control", "no control socket on Windows yet");
-#endif
 	suite_add_tcase(s, tc);
 	return harness_run_suite(s);
 }

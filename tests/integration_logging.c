@@ -55,7 +55,6 @@ START_TEST(test_per_service)
 }
 END_TEST
 
-#ifndef _WIN32
 START_TEST(test_global_and_reload)
 {
 	const char	*conf =
@@ -75,7 +74,7 @@ START_TEST(test_global_and_reload)
 	info = harness_fmt("log-level info\n%s", strchr(conf, '\n') + 1);
 	hd_rewrite_config(d, info);
 	hd_mark(d);
-	ck_assert_int_eq(hd_signal(d, SIGHUP), 0);
+	ck_assert_int_eq(hd_reload(d), 0);
 	ck_assert(hd_wait_log(d, "configuration reloaded", 5000));
 	visit(d, "low");
 	ck_assert(hd_wait_log(d, "service low: closed", 5000));
@@ -83,7 +82,6 @@ START_TEST(test_global_and_reload)
 	hd_finish(d);
 }
 END_TEST
-#endif
 
 int
 main(void)
@@ -94,12 +92,7 @@ main(void)
 	harness_init();
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_per_service);
-#ifndef _WIN32
 	tcase_add_test(tc, test_global_and_reload);
-#else
-	check_skip("test_global_and_reload", "no signal reaches harbord from "
-	    "the harness on Windows, so it cannot be told to reload");
-#endif
 	suite_add_tcase(s, tc);
 	return harness_run_suite(s);
 }

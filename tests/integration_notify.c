@@ -102,7 +102,7 @@ START_TEST(test_readiness_protocol)
 	}
 
 	/* A reload: RELOADING=1 with the time, then READY=1. */
-	ck_assert_int_eq(hd_signal(d, SIGHUP), 0);
+	ck_assert_int_eq(hd_reload(d), 0);
 	m = expect_message(fd, "RELOADING=1", 5000);
 	ck_assert_msg(m != NULL && strstr(m, "\nMONOTONIC_USEC=") != NULL,
 	    "RELOADING: %s", m != NULL ? m : "none");
@@ -115,7 +115,7 @@ START_TEST(test_readiness_protocol)
 	bad = harness_fmt("service echo { listen 127.0.0.1:%d; handler echo; "
 	    "lisen x }\n", port);
 	hd_rewrite_config(d, bad);
-	ck_assert_int_eq(hd_signal(d, SIGHUP), 0);
+	ck_assert_int_eq(hd_reload(d), 0);
 	m = expect_message(fd, "STATUS=reload failed", 5000);
 	ck_assert_msg(m != NULL, "no failed reload said");
 	ck_assert_msg(strstr(m, "READY=1") != NULL && strstr(m, ":1:") != NULL,

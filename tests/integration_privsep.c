@@ -276,7 +276,7 @@ START_TEST(test_reload_binds_low_port)
 	    hd_port(d, "echo"), low);
 	hd_rewrite_config(d, cfg);
 	hd_mark(d);
-	ck_assert_int_eq(hd_signal(d, SIGHUP), 0);
+	ck_assert_int_eq(hd_reload(d), 0);
 	HD_EXPECT_LOG(d, "configuration reloaded: 2 services", 5000);
 	want = harness_fmt("service low listening on 127.0.0.1:%d", low);
 	HD_EXPECT_LOG(d, want, 1000);
@@ -290,7 +290,7 @@ START_TEST(test_reload_binds_low_port)
 	    hd_port(d, "echo"));
 	hd_rewrite_config(d, cfg);
 	hd_mark(d);
-	ck_assert_int_eq(hd_signal(d, SIGHUP), 0);
+	ck_assert_int_eq(hd_reload(d), 0);
 	HD_EXPECT_LOG(d, "configuration reloaded: 1 service", 5000);
 	harness_sleep_ms(200);
 	ck_assert_int_eq(hc_connect_ip("127.0.0.1", low, 1000), -1);
@@ -324,7 +324,7 @@ START_TEST(test_reload_under_chroot)
 	    dir, hd_port(d, "echo"));
 	hd_rewrite_config(d, cfg);
 	hd_mark(d);
-	ck_assert_int_eq(hd_signal(d, SIGHUP), 0);
+	ck_assert_int_eq(hd_reload(d), 0);
 	HD_EXPECT_LOG(d, "configuration reloaded: 2 services", 5000);
 	ck_assert_int_eq(hd_count_log(d, "reload failed"), 0);
 	fd = hc_connect_ok(hd_port(d, "daytime"));
@@ -583,7 +583,7 @@ START_TEST(test_reloads_in_a_row)
 		    echo, i);
 		hd_rewrite_config(d, cfg);
 		free(cfg);
-		ck_assert_int_eq(hd_signal(d, SIGHUP), 0);
+		ck_assert_int_eq(hd_reload(d), 0);
 	}
 	HD_EXPECT_LOG(d, "service s2 listening on 127.0.0.1:", 5000);
 	ck_assert(hd_wait_log(d, "configuration reloaded: 2 services", 5000));

@@ -910,10 +910,6 @@ END_TEST
  * one, a client relayed before the reload stays with the old. */
 START_TEST(test_forward_reload)
 {
-#ifdef _WIN32
-	HARNESS_SKIP("no signal reaches harbord from the harness on Windows, "
-	    "so it cannot be told to reload");
-#else
 	int		 aport, a = harness_listen_ip("127.0.0.1", 0, &aport);
 	int		 bport, b = harness_listen_ip("127.0.0.1", 0, &bport);
 	struct hdaemon	*d = start_forward("localhost", aport, NULL);
@@ -930,7 +926,7 @@ START_TEST(test_forward_reload)
 	hd_rewrite_config(d, cfg);
 	free(cfg);
 	hd_mark(d);
-	ck_assert_int_eq(hd_signal(d, SIGHUP), 0);
+	ck_assert_int_eq(hd_reload(d), 0);
 	HD_EXPECT_LOG(d, "configuration reloaded: 1 service", 5000);
 	c2 = hc_connect_ok(hd_port(d, "fwd"));
 	ck_assert_int_ge(s2 = harness_accept(b, 5000), 0);
@@ -945,7 +941,6 @@ START_TEST(test_forward_reload)
 	hc_close(a);
 	hc_close(b);
 	hd_finish(d);
-#endif
 }
 END_TEST
 

@@ -392,7 +392,7 @@ START_TEST(test_lookup_too_slow)
 	    "    listen 127.0.0.1:0\n"
 	    "    forward 127.0.0.1:9\n"
 	    "}\n");
-	ck_assert_int_eq(hd_signal(d, SIGHUP), 0);
+	ck_assert_int_eq(hd_reload(d), 0);
 	HD_EXPECT_LOG(d, "configuration reloaded: 1 service", 5000);
 	HD_ASSERT(d, harness_now_ms() - t0 < 2500, "the reload came after the "
 	    "lookup's end");
@@ -452,7 +452,7 @@ START_TEST(test_reload_while_waiting)
 	hd_rewrite_config(d, cfg);
 	free(cfg);
 	hd_mark(d);
-	ck_assert_int_eq(hd_signal(d, SIGHUP), 0);
+	ck_assert_int_eq(hd_reload(d), 0);
 	HD_EXPECT_LOG(d, "configuration reloaded: 1 service", 5000);
 	c2 = hc_connect_ok(hd_port(d, "fwd"));
 	HD_ASSERT(d, (s2 = harness_accept(b, 5000)) >= 0, "the new service "

@@ -245,7 +245,7 @@ START_TEST(test_reload_binds_new_addresses_with_it)
 	    "  quote-file %s\n  reuse-port yes\n}\n", port, qa, qa);
 	hd_rewrite_config(a, cfg);
 	hd_mark(a);
-	ck_assert_int_eq(hd_signal(a, SIGHUP), 0);
+	ck_assert_int_eq(hd_reload(a), 0);
 	HD_EXPECT_LOG(a, "configuration reloaded: 2 services", 5000);
 	HD_EXPECT_LOG(a, "warning: service q's reuse-port changed: takes "
 	    "effect when harbord restarts", 1000);

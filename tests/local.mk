@@ -15,7 +15,7 @@ harbor_tests = tests/unit_config tests/unit_conftable tests/unit_confwords \
 	tests/unit_acl \
 	tests/unit_limits tests/unit_proxy tests/unit_framing tests/unit_privsep \
 	tests/unit_pool tests/unit_library tests/library_api tests/unit_logqueue \
-	tests/unit_loopwake \
+	tests/unit_loopwake tests/unit_ctlkey \
 	tests/library_input \
 	tests/integration_services \
 	tests/integration_access tests/integration_daemon \
@@ -89,6 +89,11 @@ tests_unit_loopwake_CFLAGS = $(TEST_CFLAGS)
 tests_unit_loopwake_LDFLAGS = $(HARBOR_PROG_LDFLAGS) $(PTHREAD_CFLAGS)
 tests_unit_loopwake_LDADD = src/libharborcore.la $(CORE_LIBS) $(TEST_LIBS)
 
+tests_unit_ctlkey_SOURCES = tests/unit_ctlkey.c src/ctl-key.c src/control.h
+tests_unit_ctlkey_CFLAGS = $(TEST_CFLAGS)
+tests_unit_ctlkey_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
+tests_unit_ctlkey_LDADD = compat/libcompat.la $(TEST_LIBS)
+
 tests_unit_addr_SOURCES = tests/unit_addr.c
 tests_unit_addr_CFLAGS = $(TEST_CFLAGS)
 tests_unit_addr_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
@@ -160,7 +165,8 @@ tests_integration_winservice_CFLAGS = $(TEST_CFLAGS)
 tests_integration_winservice_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_integration_winservice_LDADD = $(TEST_LIBS) -ladvapi32
 
-tests_integration_control_SOURCES = tests/integration_control.c $(HARNESS)
+tests_integration_control_SOURCES = tests/integration_control.c \
+	src/ctl-key.c $(HARNESS)
 tests_integration_control_CFLAGS = $(TEST_CFLAGS)
 tests_integration_control_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_integration_control_LDADD = $(TEST_LIBS)

@@ -34,7 +34,8 @@ tests_fuzz_fuzz_privsep_SOURCES = tests/fuzz/fuzz_privsep.c src/privsep-msg.c \
 tests_fuzz_fuzz_privsep_LDADD = src/libharbordconf.la $(FUZZ_CORE)
 tests_fuzz_fuzz_privsep_LDFLAGS = -fsanitize=fuzzer
 
-tests_fuzz_fuzz_control_SOURCES = tests/fuzz/fuzz_control.c src/ctl-commands.c
+tests_fuzz_fuzz_control_SOURCES = tests/fuzz/fuzz_control.c src/ctl-commands.c \
+	src/ctl-key.c
 tests_fuzz_fuzz_control_LDADD = $(FUZZ_CORE)
 tests_fuzz_fuzz_control_LDFLAGS = -fsanitize=fuzzer
 endif
