@@ -301,6 +301,8 @@ run_pingpong(int conns, double seconds, size_t size)
 	if (out == NULL || in == NULL)
 		return 71;
 	memset(out, 'p', size);
+	/* A line, for a service with framing line too. */
+	out[size - 1] = '\n';
 	for (i = 0; i < conns; i++) {
 		pfd[i].fd = socket(AF_INET, SOCK_STREAM, 0);
 		if (pfd[i].fd == -1 || connect(pfd[i].fd,

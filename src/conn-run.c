@@ -213,7 +213,7 @@ conn_feed_lines(struct harbor_conn *c, struct evbuffer *in,
 		if (!conn_may_feed(c))
 			return 0;
 		r = frame_next(in, HARBOR_FRAMING_LINE, c->svc->max_line,
-		    atomic_load(&c->eof), &len);
+		    atomic_load(&c->eof), &c->line_scan, &len);
 		if (r == FRAME_NONE)
 			return 1;
 		if (r == FRAME_TOO_LONG) {

@@ -188,6 +188,10 @@ conn_count_bytes(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 			stats_bytes(c->stats, info->n_added, 0);
 			conn_touch(c);
 		}
+		/* Taken from the front, by the handler's thread, however it
+		 * was taken: line framing's search follows. */
+		if (info->n_deleted > 0)
+			frame_scan_drained(&c->line_scan, info->n_deleted);
 	} else if (info->n_deleted > 0) {
 		c->bytes_out += info->n_deleted;
 		stats_bytes(c->stats, 0, info->n_deleted);

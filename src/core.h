@@ -185,6 +185,7 @@ struct harbor_conn {
 	int			 in_input;	/* inside its input callback */
 	int			 paused_in_input; /* paused in that call */
 	size_t			 need;		/* harbor_conn_need_input */
+	struct frame_scan	 line_scan;	/* line framing's search */
 	atomic_uint		 refs;
 	void			*data;		/* handler's */
 

@@ -6,6 +6,8 @@
  */
 #include "autoconfig.h"
 
+#include <sys/types.h>
+
 #include <event2/buffer.h>
 
 #include "util.h"
@@ -13,13 +15,42 @@
 /* Raw input is handed on in chunks no larger than this. */
 #define RAW_CHUNK	(16 * 1024)
 
+/* The offset of the first "\n" in in, searching from where the last
+ * search stopped; scan->scanned moves past what was searched, so that a
+ * line that comes in pieces is searched once in all, not once a piece.
+ * -1: none there. */
+static ssize_t
+find_lf(struct evbuffer *in, size_t have, struct frame_scan *scan)
+{
+	struct evbuffer_ptr	at, lf;
+
+	if (scan->scanned >= have ||
+	    evbuffer_ptr_set(in, &at, scan->scanned, EVBUFFER_PTR_SET) != 0)
+		return -1;
+	lf = evbuffer_search_eol(in, &at, NULL, EVBUFFER_EOL_LF);
+	if (lf.pos == -1) {
+		scan->examined += have - scan->scanned;
+		scan->scanned = have;
+		return -1;
+	}
+	scan->examined += (size_t)lf.pos - scan->scanned + 1;
+	scan->scanned = (size_t)lf.pos;
+	return (ssize_t)lf.pos;
+}
+
+void
+frame_scan_drained(struct frame_scan *scan, size_t n)
+{
+	scan->scanned = scan->scanned > n ? scan->scanned - n : 0;
+}
+
 enum frame_result
 frame_next(struct evbuffer *in, enum harbor_framing framing, size_t max_line,
-    int eof, size_t *len)
+    int eof, struct frame_scan *scan, size_t *len)
 {
-	size_t			have = evbuffer_get_length(in);
-	struct evbuffer_ptr	eol;
-	size_t			eol_len = 0;
+	size_t	have = evbuffer_get_length(in), content;
+	ssize_t	lf;
+	char	c;
 
 	if (have == 0)
 		return FRAME_NONE;
@@ -28,8 +59,7 @@ frame_next(struct evbuffer *in, enum harbor_framing framing, size_t max_line,
 		return FRAME_READY;
 	}
 
-	eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
-	if (eol.pos == -1) {
+	if ((lf = find_lf(in, have, scan)) == -1) {
 		/* A line can be max_line bytes plus "\r" before its "\n". */
 		if (have > max_line + 1)
 			return FRAME_TOO_LONG;
@@ -43,27 +73,17 @@ frame_next(struct evbuffer *in, enum harbor_framing framing, size_t max_line,
 		}
 		return FRAME_NONE;
 	}
-	{
-		size_t	content = (size_t)eol.pos;
+	content = (size_t)lf;
+	if (content > max_line) {
+		struct evbuffer_ptr	cr;
 
-		if (content > 0 && max_line < content) {
-			/* "\r" belongs to the ending, not the content. */
-			struct evbuffer_ptr cr;
-
-			if (content == max_line + 1 &&
-			    evbuffer_ptr_set(in, &cr, content - 1,
-			    EVBUFFER_PTR_SET) == 0) {
-				char c;
-
-				if (evbuffer_copyout_from(in, &cr, &c, 1) == 1 &&
-				    c == '\r') {
-					*len = content + eol_len;
-					return FRAME_READY;
-				}
-			}
+		/* "\r\n": the "\r" belongs to the ending, not the content. */
+		if (content != max_line + 1 ||
+		    evbuffer_ptr_set(in, &cr, content - 1,
+		    EVBUFFER_PTR_SET) != 0 ||
+		    evbuffer_copyout_from(in, &cr, &c, 1) != 1 || c != '\r')
 			return FRAME_TOO_LONG;
-		}
-		*len = content + eol_len;
-		return FRAME_READY;
 	}
+	*len = content + 1;
+	return FRAME_READY;
 }

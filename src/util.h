@@ -92,8 +92,17 @@ enum frame_result {
 	FRAME_READY,		/* a frame of *len bytes is at the front */
 	FRAME_TOO_LONG		/* a line longer than max_line */
 };
+/* Where line framing's search for a line's end stopped: the first
+ * scanned bytes of the input hold no "\n".  A connection keeps one, and
+ * tells frame_scan_drained() what left the front of its input, so that a
+ * line that comes in pieces is searched once, not once a piece. */
+struct frame_scan {
+	size_t		scanned;
+	uint64_t	examined;	/* bytes searched in all */
+};
 enum frame_result frame_next(struct evbuffer *in, enum harbor_framing framing,
-	    size_t max_line, int eof, size_t *len);
+	    size_t max_line, int eof, struct frame_scan *scan, size_t *len);
+void	frame_scan_drained(struct frame_scan *scan, size_t n);
 
 /* bucket.c: token buckets (the caller locks) */
 struct rate {

@@ -2,7 +2,8 @@
  * libFuzzer target: the framer, as a client drives it.  The first byte
  * picks max-line and the framing; the rest arrives in pieces whose sizes
  * the input also decides.  Every frame must lie within what arrived, and a
- * line frame must respect max-line.
+ * line frame must respect max-line and hold one line: the search that goes
+ * on from where it stopped skips no line end.
  */
 #include "autoconfig.h"
 
@@ -20,6 +21,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct evbuffer		*in;
+	struct frame_scan	 scan = { 0, 0 };
 	enum harbor_framing	 framing;
 	enum frame_result	 r;
 	size_t			 max_line, len, off = 1, piece;
@@ -43,7 +45,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (;;) {
 			size_t have = evbuffer_get_length(in);
 
-			r = frame_next(in, framing, max_line, eof, &len);
+			r = frame_next(in, framing, max_line, eof, &scan,
+			    &len);
 			if (r != FRAME_READY)
 				break;
 			if (len == 0 || len > have)
@@ -66,6 +69,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					abort();	/* two lines in one */
 			}
 			evbuffer_drain(in, len);
+			frame_scan_drained(&scan, len);
 		}
 		if (r == FRAME_TOO_LONG) {
 			if (framing != HARBOR_FRAMING_LINE)
