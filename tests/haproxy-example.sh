@@ -129,7 +129,15 @@ for i in 1 2 3 4 5 6; do
 	got=$(echo_through "client $i")
 	[ "$got" = "client $i" ] || { echo "client $i got '$got'"; fail=1; }
 done
-n=$(cat "$tmp"/700?.log | grep -c "via proxy 127\.0\.0\.1:[0-9]* (PROXY v2)$")
+# Each harbord writes its log from a thread of its own: a line may come a
+# moment after the echo did.
+tries=0
+while :; do
+	n=$(cat "$tmp"/700?.log | grep -c "via proxy 127\.0\.0\.1:[0-9]* (PROXY v2)$")
+	[ "$n" -ge 6 ] || [ "$tries" -ge 100 ] && break
+	sleep 0.05
+	tries=$((tries + 1))
+done
 [ "$n" -ge 6 ] || { echo "$n of 6 clients came with a PROXY v2 header"; fail=1; }
 
 # Clients one after another, all along, until told to stop: each failure
