@@ -130,6 +130,7 @@ conn_free(struct harbor_conn *c)
 			event_free(c->session_timer);
 		if (c->deadline != NULL)
 			event_free(c->deadline);
+		conn_io_free(c);
 		bufferevent_free(c->bev);	/* closes the socket */
 		if (c->prev != NULL)
 			c->prev->next = c->next;
@@ -190,12 +191,19 @@ conn_count_bytes(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 		}
 		/* Taken from the front, by the handler's thread, however it
 		 * was taken: line framing's search follows. */
-		if (info->n_deleted > 0)
+		if (info->n_deleted > 0) {
 			frame_scan_drained(&c->line_scan, info->n_deleted);
-	} else if (info->n_deleted > 0) {
-		c->bytes_out += info->n_deleted;
-		stats_bytes(c->stats, 0, info->n_deleted);
-		conn_touch(c);
+			conn_input_taken(c, info->orig_size + info->n_added -
+			    info->n_deleted);
+		}
+	} else {
+		if (info->n_deleted > 0) {
+			c->bytes_out += info->n_deleted;
+			stats_bytes(c->stats, 0, info->n_deleted);
+			conn_touch(c);
+		}
+		if (info->n_added > 0)
+			conn_output_added(c);
 	}
 }
 
@@ -261,15 +269,15 @@ void
 conn_start(struct harbor_conn *c)
 {
 	bufferevent_setcb(c->bev, conn_readcb, conn_writecb, conn_eventcb, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0,
-	    c->svc->framing == HARBOR_FRAMING_LINE ?
-	    c->svc->max_line + 2 : c->svc->max_input);
+	conn_io_init(c);
 	if (c->svc->idle_timeout_ms != 0) {
 		conn_touch(c);
 		conn_deadline_arm(c, c->svc->idle_timeout_ms);
 	} else if (c->deadline != NULL)
 		(void)evtimer_del(c->deadline);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (conn_write_events(c) != 0)
+		bufferevent_enable(c->bev, EV_WRITE);
+	conn_read_on(c);
 	conn_hold(c);
 	conn_dispatch(c, CONN_EV_OPEN);
 	/* A relay moves what is already here itself. */
@@ -422,7 +430,7 @@ conn_begin_close(struct harbor_conn *c, enum conn_reason reason)
 	c->state = CONN_CLOSING;
 	atomic_store(&c->stop_input, 1);
 	out = bufferevent_get_output(c->bev);
-	bufferevent_disable(c->bev, EV_READ);
+	conn_read_off(c);
 	if (evbuffer_get_length(out) == 0)
 		conn_finish(c, reason);
 	else
@@ -451,6 +459,7 @@ conn_finish(struct harbor_conn *c, enum conn_reason reason)
 		(void)evtimer_del(c->session_timer);
 	if (c->deadline != NULL)
 		(void)evtimer_del(c->deadline);
+	conn_read_off(c);
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 	/* The handler hears of the end only if it heard of the start. */
@@ -485,6 +494,7 @@ conn_writecb(struct bufferevent *bev, void *arg)
 	struct harbor_conn	*c = arg;
 	struct evbuffer		*out = bufferevent_get_output(bev);
 
+	conn_write_drained(c);
 	if (c->state == CONN_CLOSING) {
 		if (evbuffer_get_length(out) == 0)
 			conn_finish(c, c->reason);
@@ -509,7 +519,6 @@ static void
 conn_eventcb(struct bufferevent *bev, short what, void *arg)
 {
 	struct harbor_conn	*c = arg;
-	int			 err;
 
 	if (what & BEV_EVENT_EOF) {
 		if (c->state != CONN_OPEN) {
@@ -524,16 +533,40 @@ conn_eventcb(struct bufferevent *bev, short what, void *arg)
 		conn_release(c);
 		return;
 	}
-	if (what & BEV_EVENT_ERROR) {
-		err = EVUTIL_SOCKET_ERROR();
-		/* A reset or a broken pipe is how a client that stopped
-		 * reading usually leaves (chargen's normal end). */
-		if (err == ECONNRESET || err == EPIPE)
-			conn_finish(c, CLOSE_CLIENT);
-		else {
-			c->error = err;
-			conn_finish(c, CLOSE_ERROR);
-		}
+	if (what & BEV_EVENT_ERROR)
+		conn_io_failed(c, EVUTIL_SOCKET_ERROR());
+}
+
+void
+conn_io_failed(struct harbor_conn *c, int err)
+{
+	/* A reset or a broken pipe is how a client that stopped reading
+	 * usually leaves (chargen's normal end). */
+	if (SOCKET_ERR_RESET(err))
+		conn_finish(c, CLOSE_CLIENT);
+	else {
+		c->error = err;
+		conn_finish(c, CLOSE_ERROR);
+	}
+}
+
+void
+conn_output_sent(struct harbor_conn *c, int was_full)
+{
+	if (c->state == CONN_CLOSING) {
+		conn_finish(c, c->reason);
+		return;
+	}
+	if (c->shut_pending) {
+		c->shut_pending = 0;
+		(void)shutdown(c->fd, SHUT_WR);
+	}
+	if (was_full && c->state == CONN_OPEN &&
+	    (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 ||
+	    atomic_load(&c->eof))) {
+		conn_hold(c);
+		conn_dispatch(c, CONN_EV_INPUT);
+		conn_release(c);
 	}
 }
 

@@ -18,6 +18,33 @@ void	conn_release(struct harbor_conn *c);
 /* Closing: stop reading, flush what was written, then finish.  Loop. */
 void	conn_begin_close(struct harbor_conn *c, enum conn_reason reason);
 
+/* An error reading from or writing to the client (errno's or
+ * Winsock's): finishes it. */
+void	conn_io_failed(struct harbor_conn *c, int err);
+/* All its output is sent: a close or a shutdown that waited for it goes
+ * on; input that waited (was_full: output reached its high-water mark)
+ * is offered again.  Loop. */
+void	conn_output_sent(struct harbor_conn *c, int was_full);
+
+/* conn-io.c: reads and writes of its own for an inline connection.  Loop
+ * thread, but for conn_input_taken (the handler's). */
+/* Sets it up at its start, the bufferevent's events off if it does its
+ * own; conn_io_free at its free. */
+void	conn_io_init(struct harbor_conn *c);
+void	conn_io_free(struct harbor_conn *c);
+/* Reading from the client on or off. */
+void	conn_read_on(struct harbor_conn *c);
+void	conn_read_off(struct harbor_conn *c);
+/* The handler took input, left bytes: reading goes on below the mark. */
+void	conn_input_taken(struct harbor_conn *c, size_t left);
+/* EV_WRITE if its bufferevent writes its output, 0 if it writes it. */
+int	conn_write_events(const struct harbor_conn *c);
+/* Output was added: written once the callbacks are done. */
+void	conn_output_added(struct harbor_conn *c);
+/* Its bufferevent wrote what the socket could not take: back to writing
+ * it itself, if all of it is out. */
+void	conn_write_drained(struct harbor_conn *c);
+
 /* conn-run.c */
 /* The handler's calls for the events in bits (CONN_EV_*), right there
  * (inline) or as the connection's job on the pool.  Loop thread. */

@@ -186,6 +186,16 @@ struct harbor_conn {
 	int			 paused_in_input; /* paused in that call */
 	size_t			 need;		/* harbor_conn_need_input */
 	struct frame_scan	 line_scan;	/* line framing's search */
+	/* conn-io.c, loop thread: */
+	struct event		*rd;		/* reads, when direct */
+	struct loop_later	 flush;		/* writes what was added */
+	size_t			 read_high;	/* input's high-water mark */
+	size_t			 read_size;	/* what a read asks for */
+	int			 direct;	/* reads and writes itself
+						   (inline, no writable) */
+	int			 read_full;	/* at read_high: not reading */
+	int			 write_waiting;	/* the socket was full: the
+						   bufferevent writes */
 	atomic_uint		 refs;
 	void			*data;		/* handler's */
 

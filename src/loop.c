@@ -34,6 +34,41 @@ loop_drain_inbox(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The calls queued before this one ran; those they queue run next, in
+ * the same pass of the loop (libevent runs what becomes active while it
+ * runs callbacks before it waits again). */
+static void
+loop_run_later(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop		*loop = arg;
+	struct loop_later	*l, *next;
+
+	(void)fd;
+	(void)what;
+	l = loop->later_head;
+	loop->later_head = NULL;
+	loop->later_tail = &loop->later_head;
+	for (; l != NULL; l = next) {
+		next = l->next;
+		l->next = NULL;
+		l->queued = 0;
+		l->fn(l->arg);
+	}
+}
+
+void
+loop_later(struct loop *loop, struct loop_later *l)
+{
+	if (l->queued)
+		return;
+	l->queued = 1;
+	l->next = NULL;
+	*loop->later_tail = l;
+	loop->later_tail = &l->next;
+	if (loop->later_head == l)
+		event_active(loop->later_ev, EV_TIMEOUT, 0);
+}
+
 int
 loop_init(struct loop *loop, struct event_base *shared_base)
 {
@@ -44,7 +79,14 @@ loop_init(struct loop *loop, struct event_base *shared_base)
 	mutex_init(&loop->lock);
 	atomic_init(&loop->nconns, 0);
 	loop->wakeup = event_new(loop->base, -1, 0, loop_drain_inbox, loop);
-	if (loop->wakeup == NULL) {
+	loop->later_ev = event_new(loop->base, -1, 0, loop_run_later, loop);
+	loop->later_head = NULL;
+	loop->later_tail = &loop->later_head;
+	if (loop->wakeup == NULL || loop->later_ev == NULL) {
+		if (loop->wakeup != NULL)
+			event_free(loop->wakeup);
+		if (loop->later_ev != NULL)
+			event_free(loop->later_ev);
 		if (loop->threaded)
 			event_base_free(loop->base);
 		loop->base = NULL;
@@ -125,7 +167,9 @@ loop_free(struct loop *loop)
 		return;
 	/* Tasks posted after the loop stopped still own memory. */
 	loop_drain_inbox(-1, 0, loop);
+	loop_run_later(-1, 0, loop);
 	event_free(loop->wakeup);
+	event_free(loop->later_ev);
 	if (loop->threaded)
 		event_base_free(loop->base);
 	mutex_destroy(&loop->lock);

@@ -40,12 +40,8 @@
 #ifdef _WIN32
 #include <winsock2.h>
 #define SHUT_WR		SD_SEND
-#define RETRIABLE(e)	((e) == WSAEWOULDBLOCK || (e) == WSAEINTR)
-#define RESET(e)	((e) == WSAECONNRESET || (e) == WSAECONNABORTED)
 #else
 #include <sys/socket.h>
-#define RETRIABLE(e)	((e) == EAGAIN || (e) == EWOULDBLOCK || (e) == EINTR)
-#define RESET(e)	((e) == ECONNRESET || (e) == EPIPE)
 #endif
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL	0	/* the sockets have SO_NOSIGPIPE instead */
@@ -54,7 +50,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
-#include "core.h"
+#include "conn.h"
 
 #define RELAY_BUF	(64 * 1024)
 #define RELAY_LINGER_MS	5000
@@ -110,7 +106,7 @@ relay_backend_failed(struct relay *r, int err)
 static void
 relay_client_failed(struct relay *r, int err)
 {
-	if (RESET(err))
+	if (SOCKET_ERR_RESET(err))
 		conn_end(r->conn, CLOSE_CLIENT, NULL);
 	else {
 		r->conn->error = err;
@@ -153,7 +149,7 @@ flow_flush(struct flow *f)
 			continue;
 		}
 		err = EVUTIL_SOCKET_ERROR();
-		if (RETRIABLE(err))
+		if (SOCKET_ERR_RETRIABLE(err))
 			return 1;
 		if (!f->up) {
 			relay_client_failed(r, err);
@@ -186,7 +182,7 @@ flow_pass(struct flow *f, const char *buf, size_t len)
 			continue;
 		}
 		err = EVUTIL_SOCKET_ERROR();
-		if (RETRIABLE(err))
+		if (SOCKET_ERR_RETRIABLE(err))
 			break;
 		if (!f->up) {
 			relay_client_failed(r, err);
@@ -230,7 +226,7 @@ flow_readable(evutil_socket_t fd, short what, void *arg)
 			r->up.dead = 1;
 	} else {
 		err = EVUTIL_SOCKET_ERROR();
-		if (RETRIABLE(err))
+		if (SOCKET_ERR_RETRIABLE(err))
 			return;
 		if (f->up) {
 			relay_client_failed(r, err);
@@ -341,6 +337,7 @@ harbor_conn_relay(struct harbor_conn *c, harbor_socket_t fd, unsigned flags,
 	c->detach = relay_detach;
 	/* From here on the relay reads and writes the socket itself; the
 	 * connection's idle timeout goes on, touched by its traffic. */
+	conn_read_off(c);
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	in = bufferevent_get_input(c->bev);
 	have = evbuffer_get_length(in);

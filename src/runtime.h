@@ -37,11 +37,25 @@ struct loop {
 	struct loop_task	*inbox_head;
 	struct loop_task	*inbox_tail;
 	struct event		*wakeup;
+	struct event		*later_ev;	/* runs later_head's */
+	struct loop_later	*later_head, **later_tail;
 	atomic_uint		 nconns;
 	struct harbor_conn	*conns;		/* loop thread only */
 	unsigned		 index;		/* its stats slot */
 };
+/* A call the loop makes once the callbacks now running are done, before
+ * it waits for events again (loop_later): for work that is cheaper done
+ * once after several changes, as writing what a callback added to a
+ * connection's output.  Its owner embeds it; queued once at most. */
+struct loop_later {
+	void			(*fn)(void *);
+	void			*arg;
+	struct loop_later	*next;
+	int			 queued;
+};
 int	loop_init(struct loop *loop, struct event_base *shared_base);
+/* Queues l (its fn and arg set) unless it is queued: loop thread only. */
+void	loop_later(struct loop *loop, struct loop_later *l);
 int	loop_run_thread(struct loop *loop);
 /* Runs fn(arg) on the loop's thread.  Any thread. */
 int	loop_post(struct loop *loop, void (*fn)(void *), void *arg);

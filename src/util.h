@@ -86,6 +86,17 @@ enum proxy_result proxy_parse(const uint8_t *buf, size_t len, int versions,
 size_t	proxy_header_build(int version, const struct sockaddr *src,
 	    const struct sockaddr *dst, uint8_t *buf, size_t len);
 
+/* A socket error (EVUTIL_SOCKET_ERROR()'s) that says try again later,
+ * and one that says the peer is gone (a reset, a broken pipe). */
+#ifdef _WIN32
+#define SOCKET_ERR_RETRIABLE(e)	((e) == WSAEWOULDBLOCK || (e) == WSAEINTR)
+#define SOCKET_ERR_RESET(e)	((e) == WSAECONNRESET || (e) == WSAECONNABORTED)
+#else
+#define SOCKET_ERR_RETRIABLE(e)	((e) == EAGAIN || (e) == EWOULDBLOCK || \
+				 (e) == EINTR)
+#define SOCKET_ERR_RESET(e)	((e) == ECONNRESET || (e) == EPIPE)
+#endif
+
 /* framing.c */
 enum frame_result {
 	FRAME_NONE,		/* no complete frame yet */

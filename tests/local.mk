@@ -16,7 +16,7 @@ harbor_tests = tests/unit_config tests/unit_conftable tests/unit_confwords \
 	tests/unit_limits tests/unit_proxy tests/unit_framing tests/unit_privsep \
 	tests/unit_pool tests/unit_library tests/library_api tests/unit_logqueue \
 	tests/unit_loopwake tests/unit_ctlkey \
-	tests/library_input \
+	tests/library_input tests/library_output \
 	tests/integration_services \
 	tests/integration_access tests/integration_daemon \
 	tests/integration_privsep tests/integration_badinput tests/integration_relay \
@@ -142,6 +142,11 @@ tests_library_api_SOURCES = tests/library_api.c $(EMBED)
 tests_library_api_CFLAGS = $(TEST_CFLAGS)
 tests_library_api_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_library_api_LDADD = src/libharbor.la $(CORE_LIBS) $(TEST_LIBS)
+
+tests_library_output_SOURCES = tests/library_output.c $(EMBED)
+tests_library_output_CFLAGS = $(TEST_CFLAGS)
+tests_library_output_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
+tests_library_output_LDADD = src/libharbor.la $(CORE_LIBS) $(TEST_LIBS)
 
 tests_library_input_SOURCES = tests/library_input.c $(EMBED)
 tests_library_input_CFLAGS = $(TEST_CFLAGS)

@@ -1,0 +1,264 @@
+/*
+ * A connection's reads and writes on its loop, where libevent's
+ * bufferevent does more than a request and its reply need.  It reads at
+ * most 4 KiB at a time, each after an ioctl(FIONREAD) to learn how much
+ * there is; and it registers for writability each time output is added,
+ * and unregisters once it is sent: two epoll_ctl calls and a pass of the
+ * loop per reply.
+ *
+ * A connection whose handler runs on its loop (dispatch inline) and has
+ * no writable callback does its own: it reads, on an event of its own,
+ * as much as the socket has (READ_CHUNK at most, and never past its
+ * input's high-water mark) straight into the bufferevent's input; and it
+ * writes what its callbacks added once they are done (loop_later),
+ * straight to the socket.  Only when the socket takes less than all of it
+ * does the bufferevent write the rest, as it does for every other
+ * connection, and hand back once it has.  The bufferevent stays the
+ * connection's buffers, its counts and its timeouts; what is bypassed is
+ * its read event and, while the socket keeps up, its write event.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#ifndef _WIN32
+#include <sys/uio.h>
+#endif
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "conn.h"
+
+/* The most one read takes: what a stream needs in one go, without one
+ * connection keeping its loop from the others for long.  A read asks for
+ * read_size, which doubles when a read fills it and halves when one
+ * takes less than a quarter of it: as much as the socket has, without
+ * holding 64 KiB for each 64-byte request. */
+#define READ_CHUNK	(64 * 1024)
+#define READ_LEAST	2048
+
+static void	conn_flush(void *);
+static void	conn_readable(evutil_socket_t, short, void *);
+
+void
+conn_io_init(struct harbor_conn *c)
+{
+	c->direct = conn_inline(c) && c->svc->handler->writable == NULL;
+	c->write_waiting = 0;
+	c->read_full = 0;
+	c->read_size = READ_LEAST;
+	c->read_high = c->svc->framing == HARBOR_FRAMING_LINE ?
+	    c->svc->max_line + 2 : c->svc->max_input;
+	c->flush.fn = conn_flush;
+	c->flush.arg = c;
+	if (c->direct && c->rd == NULL &&
+	    (c->rd = event_new(c->loop->base, c->fd, EV_READ | EV_PERSIST,
+	    conn_readable, c)) == NULL)
+		c->direct = 0;		/* the bufferevent does it all */
+	if (c->direct)
+		/* (A new bufferevent has writing on; the PROXY header's
+		 * stage had reading on.) */
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	else
+		bufferevent_setwatermark(c->bev, EV_READ, 0, c->read_high);
+}
+
+void
+conn_io_free(struct harbor_conn *c)
+{
+	if (c->rd != NULL)
+		event_free(c->rd);
+	c->rd = NULL;
+}
+
+/* --- reading --------------------------------------------------------------- */
+
+void
+conn_read_on(struct harbor_conn *c)
+{
+	if (!c->direct) {
+		bufferevent_enable(c->bev, EV_READ);
+		return;
+	}
+	c->read_full = 0;
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) >=
+	    c->read_high)
+		c->read_full = 1;	/* until the handler takes some */
+	else
+		(void)event_add(c->rd, NULL);
+}
+
+void
+conn_read_off(struct harbor_conn *c)
+{
+	if (c->direct) {
+		c->read_full = 0;
+		if (c->rd != NULL)
+			(void)event_del(c->rd);
+	} else
+		bufferevent_disable(c->bev, EV_READ);
+}
+
+void
+conn_input_taken(struct harbor_conn *c, size_t left)
+{
+	if (c->direct && c->read_full && left < c->read_high &&
+	    c->state == CONN_OPEN && !atomic_load(&c->eof)) {
+		c->read_full = 0;
+		(void)event_add(c->rd, NULL);
+	}
+}
+
+/* Reads what the socket has, up to room bytes, into in: the bytes read, 0
+ * at the client's end, -1 with the socket error in *err. */
+static ssize_t
+read_into(struct evbuffer *in, evutil_socket_t fd, size_t room, int *err)
+{
+	struct evbuffer_iovec	v[2];
+	ssize_t			n;
+	size_t			left;
+	int			nv, i;
+
+	/* The bufferevent keeps the end of its input frozen, so that only
+	 * it adds there; it thaws it to read, and so does this. */
+	(void)evbuffer_unfreeze(in, 0);
+	if ((nv = evbuffer_reserve_space(in, (ev_ssize_t)room, v, 2)) <= 0) {
+		(void)evbuffer_freeze(in, 0);
+		*err = ENOMEM;
+		return -1;
+	}
+	/* (Reserved may be more than room: no more than room is read.) */
+	for (i = 0, left = room; i < nv; i++) {
+		if (v[i].iov_len > left)
+			v[i].iov_len = left;
+		left -= v[i].iov_len;
+	}
+#ifdef _WIN32
+	n = recv(fd, v[0].iov_base, (int)v[0].iov_len, 0);
+	nv = 1;
+#else
+	do
+		n = readv(fd, (struct iovec *)v, nv);
+	while (n == -1 && errno == EINTR);
+#endif
+	if (n <= 0) {
+		*err = EVUTIL_SOCKET_ERROR();
+		(void)evbuffer_commit_space(in, v, 0);
+		(void)evbuffer_freeze(in, 0);
+		return n;
+	}
+	for (i = 0, left = (size_t)n; i < nv; i++) {
+		if (v[i].iov_len > left)
+			v[i].iov_len = left;
+		left -= v[i].iov_len;
+	}
+	(void)evbuffer_commit_space(in, v, nv > 1 && v[1].iov_len > 0 ? 2 : 1);
+	(void)evbuffer_freeze(in, 0);
+	return n;
+}
+
+static void
+conn_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct harbor_conn	*c = arg;
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	size_t			 have = evbuffer_get_length(in), room;
+	ssize_t			 n;
+	int			 err = 0;
+
+	(void)what;
+	if (c->state != CONN_OPEN) {
+		conn_read_off(c);
+		return;
+	}
+	if (have >= c->read_high) {
+		/* Until the handler takes some (conn_input_taken). */
+		(void)event_del(c->rd);
+		c->read_full = 1;
+		return;
+	}
+	room = c->read_high - have;
+	if (room > c->read_size)
+		room = c->read_size;
+	if ((n = read_into(in, fd, room, &err)) == -1) {
+		if (!SOCKET_ERR_RETRIABLE(err))
+			conn_io_failed(c, err);
+		return;
+	}
+	if ((size_t)n == c->read_size && c->read_size < READ_CHUNK)
+		c->read_size *= 2;
+	else if ((size_t)n < c->read_size / 4 && c->read_size > READ_LEAST)
+		c->read_size /= 2;
+	conn_hold(c);
+	if (n == 0) {
+		/* Half-close: answer what was sent, then close. */
+		atomic_store(&c->eof, 1);
+		conn_read_off(c);
+	} else if (evbuffer_get_length(in) >= c->read_high) {
+		(void)event_del(c->rd);
+		c->read_full = 1;
+	}
+	conn_dispatch(c, CONN_EV_INPUT);
+	conn_release(c);
+}
+
+/* --- writing --------------------------------------------------------------- */
+
+int
+conn_write_events(const struct harbor_conn *c)
+{
+	return c->direct && !c->write_waiting ? 0 : EV_WRITE;
+}
+
+void
+conn_output_added(struct harbor_conn *c)
+{
+	if (!c->direct || c->write_waiting || c->flush.queued)
+		return;
+	conn_hold(c);		/* the flush's */
+	loop_later(c->loop, &c->flush);
+}
+
+void
+conn_write_drained(struct harbor_conn *c)
+{
+	if (c->write_waiting &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		c->write_waiting = 0;
+		bufferevent_disable(c->bev, EV_WRITE);
+	}
+}
+
+static void
+conn_flush(void *arg)
+{
+	struct harbor_conn	*c = arg;
+	struct evbuffer		*out = bufferevent_get_output(c->bev);
+	size_t			 before = evbuffer_get_length(out);
+	int			 r, err;
+
+	if ((c->state != CONN_OPEN && c->state != CONN_CLOSING) ||
+	    c->write_waiting || before == 0) {
+		conn_release(c);
+		return;
+	}
+	/* The bufferevent keeps the front of its output frozen so that no
+	 * one else drains it; it thaws it to write, and so does this. */
+	(void)evbuffer_unfreeze(out, 1);
+	r = evbuffer_write(out, c->fd);
+	err = EVUTIL_SOCKET_ERROR();
+	(void)evbuffer_freeze(out, 1);
+	if (r == -1 && !SOCKET_ERR_RETRIABLE(err)) {
+		conn_io_failed(c, err);
+		conn_release(c);
+		return;
+	}
+	if (evbuffer_get_length(out) > 0) {
+		/* The socket is full: the loop writes the rest when it can. */
+		c->write_waiting = 1;
+		bufferevent_enable(c->bev, EV_WRITE);
+	} else
+		conn_output_sent(c, before >= c->svc->output_high);
+	conn_release(c);
+}
