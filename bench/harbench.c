@@ -14,10 +14,16 @@
  *	One connection sends that much while reading the echo back, and
  *	checks every byte.  Prints MiB per second.
  *
- *   harbench pingpong HOST PORT [-c conns] [-d seconds] [-s size]
+ *   harbench pingpong HOST PORT [-c conns] [-d seconds] [-s size] [-P]
  *	Each of conns connections, open for the whole run, sends size bytes
- *	(64 unless told), waits until they have all come back, and sends
- *	again.  Prints round trips per second over all of them.
+ *	(64 unless told; a line), waits until they have all come back, and
+ *	sends again.  With -P it sends redis's inline "PING" and waits for
+ *	"+PONG".  Prints round trips per second over all of them.
+ *
+ *   harbench idle HOST PORT [-c conns] [-d seconds]
+ *	Opens conns connections (up to 30000) that send nothing, prints
+ *	open=N once they are all open, holds them for the seconds given,
+ *	and closes them: for the server's memory per idle connection.
  *
  * Output is one line of name=value pairs, for scripts.
  */
@@ -45,6 +51,7 @@
 #endif
 
 #define MAX_CONNS	1024
+#define MAX_IDLE	30000
 #define MAX_SAMPLES	(4 * 1024 * 1024)
 
 enum slot_state {
@@ -81,7 +88,8 @@ usage(void)
 	    "[-d seconds] [-m message]\n"
 	    "       harbench stream HOST PORT [-b megabytes]\n"
 	    "       harbench pingpong HOST PORT [-c conns] [-d seconds] "
-	    "[-s size]\n");
+	    "[-s size] [-P]\n"
+	    "       harbench idle HOST PORT [-c conns] [-d seconds]\n");
 	exit(64);
 }
 
@@ -288,21 +296,29 @@ run_stream(size_t megabytes)
 }
 
 static int
-run_pingpong(int conns, double seconds, size_t size)
+run_pingpong(int conns, double seconds, size_t size, int redis)
 {
 	static struct pollfd	 pfd[MAX_CONNS];
 	static size_t		 got[MAX_CONNS];
-	char			*out = malloc(size), *in = malloc(size);
+	static const char	 ping[] = "PING\r\n", pong[] = "+PONG\r\n";
+	size_t			 reply = redis ? sizeof pong - 1 : size;
+	char			*out, *in;
 	unsigned long long	 trips = 0;
 	double			 t0, end;
 	int			 i, one = 1;
 	ssize_t			 n;
 
+	if (redis)
+		size = sizeof ping - 1;
+	out = malloc(size);
+	in = malloc(reply);
 	if (out == NULL || in == NULL)
 		return 71;
 	memset(out, 'p', size);
 	/* A line, for a service with framing line too. */
 	out[size - 1] = '\n';
+	if (redis)
+		memcpy(out, ping, size);
 	for (i = 0; i < conns; i++) {
 		pfd[i].fd = socket(AF_INET, SOCK_STREAM, 0);
 		if (pfd[i].fd == -1 || connect(pfd[i].fd,
@@ -330,16 +346,20 @@ run_pingpong(int conns, double seconds, size_t size)
 		for (i = 0; i < conns; i++) {
 			if (pfd[i].revents == 0)
 				continue;
-			n = recv(pfd[i].fd, in, size - got[i], 0);
+			n = recv(pfd[i].fd, in + got[i], reply - got[i], 0);
 			if (n <= 0) {
 				fprintf(stderr, "harbench: connection %d "
 				    "closed\n", i);
 				return 1;
 			}
 			got[i] += (size_t)n;
-			if (got[i] < size)
+			if (got[i] < reply)
 				continue;
 			got[i] = 0;
+			if (redis && memcmp(in, pong, reply) != 0) {
+				fprintf(stderr, "harbench: not +PONG\n");
+				return 1;
+			}
 			trips++;
 			if (send(pfd[i].fd, out, size, MSG_NOSIGNAL) !=
 			    (ssize_t)size) {
@@ -357,6 +377,32 @@ run_pingpong(int conns, double seconds, size_t size)
 	return 0;
 }
 
+static int
+run_idle(int conns, double seconds)
+{
+	static int	fd[MAX_IDLE];
+	struct timespec	ts;
+	int		i;
+
+	for (i = 0; i < conns; i++) {
+		fd[i] = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd[i] == -1 || connect(fd[i], (struct sockaddr *)&target,
+		    sizeof target) == -1) {
+			fprintf(stderr, "harbench: connection %d: %s\n", i,
+			    strerror(errno));
+			return 69;
+		}
+	}
+	printf("open=%d\n", conns);
+	(void)fflush(stdout);
+	ts.tv_sec = (time_t)seconds;
+	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+	(void)nanosleep(&ts, NULL);
+	for (i = 0; i < conns; i++)
+		close(fd[i]);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -364,6 +410,7 @@ main(int argc, char **argv)
 	int		 conns = 16, opt;
 	double		 seconds = 3;
 	size_t		 megabytes = 256, size = 64;
+	int		 redis = 0;
 
 	if (argc < 4)
 		usage();
@@ -374,7 +421,7 @@ main(int argc, char **argv)
 	if (inet_pton(AF_INET, argv[2], &target.sin_addr) != 1)
 		usage();
 	optind = 4;
-	while ((opt = getopt(argc, argv, "b:c:d:m:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "b:c:d:m:Ps:")) != -1) {
 		switch (opt) {
 		case 'b':
 			megabytes = (size_t)atol(optarg);
@@ -391,11 +438,19 @@ main(int argc, char **argv)
 		case 's':
 			size = (size_t)atol(optarg);
 			break;
+		case 'P':
+			redis = 1;
+			break;
 		default:
 			usage();
 		}
 	}
 	message_len = strlen(message);
+	if (strcmp(mode, "idle") == 0) {
+		if (conns < 1 || conns > MAX_IDLE || seconds <= 0)
+			usage();
+		return run_idle(conns, seconds);
+	}
 	if (conns < 1 || conns > MAX_CONNS || seconds <= 0 ||
 	    message_len == 0 || megabytes == 0 || size == 0 ||
 	    size > 65536)
@@ -406,7 +461,7 @@ main(int argc, char **argv)
 	if (strcmp(mode, "stream") == 0)
 		return run_stream(megabytes);
 	if (strcmp(mode, "pingpong") == 0)
-		return run_pingpong(conns, seconds, size);
+		return run_pingpong(conns, seconds, size, redis);
 	usage();
 	return 64;
 }
