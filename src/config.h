@@ -141,7 +141,7 @@ struct conf_account {
 
 /* The global settings: each has its value, its default unless set. */
 struct config {
-	long long		 io_threads;	/* -1: one per CPU */
+	long long		 io_threads;	/* -1: the library's default */
 	long long		 workers;	/* -1: one per CPU */
 	long long		 queue_size;	/* 0: the library's default */
 	long long		 max_connections; /* all services; 0: none */

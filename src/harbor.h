@@ -446,7 +446,7 @@ int	harbor_service_set_stderr_limits(struct harbor_service *svc,
 struct harbor_server_settings {
 	size_t		size;		/* sizeof(struct harbor_server_settings) */
 	int		io_threads;	/* I/O loops; 0: I/O on the main loop;
-					   -1: one per CPU */
+					   -1: one per CPU but one */
 	int		workers;	/* pool threads; -1: one per CPU */
 	unsigned	queue_size;	/* pool queue bound; 0: default */
 	unsigned	max_connections; /* over all services; 0: none */

@@ -110,8 +110,12 @@ harbor_server_new(const struct harbor_server_settings *settings)
 #endif
 		return NULL;
 	}
+	/* A CPU is left to the kernel's network processing, the main loop
+	 * and the workers: a loop more than that takes turns with them on a
+	 * CPU and costs more in wake-ups than it serves. */
 	if (srv->settings.io_threads < 0)
-		srv->settings.io_threads = harbor_cpu_count();
+		srv->settings.io_threads = harbor_cpu_count() > 1 ?
+		    harbor_cpu_count() - 1 : 1;
 	if (srv->settings.workers < 1)
 		srv->settings.workers = harbor_cpu_count();
 	atomic_init(&srv->host.nconns, 0);
