@@ -260,7 +260,7 @@ conn_fail(struct harbor_conn *c, const char *why)
 	atomic_store(&c->stop_input, 1);
 	if (atomic_exchange(&c->failing, 1))
 		return 0;
-	strlcpy(c->detail, why != NULL ? why : "failed", sizeof c->detail);
+	conn_detail(c, why != NULL ? why : "failed");
 	return conn_on_loop(c, conn_fail_task);
 }
 

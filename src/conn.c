@@ -38,6 +38,10 @@
 
 #include "conn.h"
 
+/* A close's reason kept when it cannot be copied: the close is logged all
+ * the same. */
+static char	detail_lost[] = "(no memory for the reason)";
+
 static void	conn_finish(struct harbor_conn *, enum conn_reason);
 static void	conn_readcb(struct bufferevent *, void *);
 static void	conn_writecb(struct bufferevent *, void *);
@@ -92,7 +96,8 @@ conn_reason_text(const struct harbor_conn *c, char *buf, size_t len)
 	case CLOSE_DONE:
 		return "both sides closed";
 	case CLOSE_DETAIL:
-		return c->detail;
+		return atomic_load(&c->detail) != NULL ?
+		    atomic_load(&c->detail) : "closed";
 	case CLOSE_NONE:
 		break;
 	}
@@ -131,6 +136,8 @@ conn_free(struct harbor_conn *c)
 		if (c->deadline != NULL)
 			event_free(c->deadline);
 		conn_io_free(c);
+		if (atomic_load(&c->detail) != detail_lost)
+			free(atomic_load(&c->detail));
 		bufferevent_free(c->bev);	/* closes the socket */
 		if (c->prev != NULL)
 			c->prev->next = c->next;
@@ -571,10 +578,30 @@ conn_output_sent(struct harbor_conn *c, int was_full)
 }
 
 void
+conn_detail(struct harbor_conn *c, const char *why)
+{
+	char	*copy, *none = NULL;
+	size_t	 n = strlen(why);
+
+	/* Most of a reason (a handler's may be long), allocated only for a
+	 * connection that has one: most never do. */
+	if (n > CONN_DETAIL_MAX)
+		n = CONN_DETAIL_MAX;
+	if ((copy = malloc(n + 1)) != NULL) {
+		memcpy(copy, why, n);
+		copy[n] = '\0';
+	} else
+		copy = detail_lost;
+	if (!atomic_compare_exchange_strong(&c->detail, &none, copy) &&
+	    copy != detail_lost)
+		free(copy);
+}
+
+void
 conn_end(struct harbor_conn *c, enum conn_reason reason, const char *detail)
 {
 	if (detail != NULL)
-		strlcpy(c->detail, detail, sizeof c->detail);
+		conn_detail(c, detail);
 	conn_hold(c);
 	conn_finish(c, reason);
 	conn_release(c);

@@ -18,6 +18,10 @@ void	conn_release(struct harbor_conn *c);
 /* Closing: stop reading, flush what was written, then finish.  Loop. */
 void	conn_begin_close(struct harbor_conn *c, enum conn_reason reason);
 
+/* The reason a CLOSE_DETAIL close gives, copied (the first one given
+ * stays; at most CONN_DETAIL_MAX bytes of it).  Any thread. */
+#define CONN_DETAIL_MAX	159
+void	conn_detail(struct harbor_conn *c, const char *why);
 /* An error reading from or writing to the client (errno's or
  * Winsock's): finishes it. */
 void	conn_io_failed(struct harbor_conn *c, int err);

@@ -154,7 +154,8 @@ struct harbor_conn {
 	/* What took the connection over lets go of it (at its finish). */
 	void			(*detach)(struct harbor_conn *);
 	struct conn_connect	*connects;	/* harbor_conn_connect's */
-	char			 detail[160];	/* with CLOSE_DETAIL */
+	_Atomic(char *)		 detail;	/* with CLOSE_DETAIL: the
+						   first given (conn_detail) */
 	char			 peer[HARBOR_ADDRSTRLEN];
 	char			 local[HARBOR_ADDRSTRLEN];
 	struct timeval		 started;
