@@ -1049,7 +1049,12 @@ harness_run_program(const char *path, const char *const *args,
 	    CreatePipe(&err.h, &we, NULL, 0));
 	nul = win_devnull();
 	argv = build_argv(head, args);
-	proc = win_spawn(argv, nul, wo, we, &pid);
+	/* Wine's CreateProcess now and then fails with an internal error
+	 * (1359) while other processes start: tried three times. */
+	for (int tries = 0; (proc = win_spawn(argv, nul, wo, we,
+	    &pid)) == NULL && GetLastError() == ERROR_INTERNAL_ERROR &&
+	    tries < 2; tries++)
+		harness_sleep_ms(200);
 	ck_assert_msg(proc != NULL, "CreateProcess %s: error %lu",
 	    path, (unsigned long)GetLastError());
 	free(argv);

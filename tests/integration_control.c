@@ -116,6 +116,19 @@ raw_request(const char *path, const void *req, size_t len)
 	return raw_exchange(raw_connect(path, true), req, len);
 }
 
+/* harbord -d -f cfg does not start, and says why. */
+static void
+start_fails(const char *cfg, const char *why)
+{
+	const char	*a[] = { "-d", "-f", cfg, NULL };
+	struct hrun	 r;
+
+	harness_run(a, 10000, &r);
+	ck_assert_int_ne(r.code, 0);
+	ck_assert_msg(strstr(r.err, why) != NULL, "%s", r.err);
+	harness_run_free(&r);
+}
+
 /* The connection id the log gave the client last accepted by service. */
 static char *
 last_conn_id(struct hdaemon *d, const char *service)
@@ -313,7 +326,6 @@ START_TEST(test_socket_file)
 {
 	struct hdaemon	*d, *second;
 	struct stat	 st;
-	struct hrun	 r;
 	char		*path, *conf, *stale;
 
 	d = start(echo_conf);
@@ -326,15 +338,7 @@ START_TEST(test_socket_file)
 	conf = harness_fmt("control-socket %s\nservice e {\n"
 	    "    listen 127.0.0.1:0\n    handler echo\n}\n", path);
 	stale = harness_write_temp("harbord.conf", conf);
-	{
-		const char *a[] = { "-d", "-f", stale, NULL };
-
-		harness_run(a, 10000, &r);
-		ck_assert_int_ne(r.code, 0);
-		ck_assert_msg(strstr(r.err, "another harbord answers there") !=
-		    NULL, "%s", r.err);
-		harness_run_free(&r);
-	}
+	start_fails(stale, "another harbord answers there");
 	hd_finish(d);
 
 	/* One left by a harbord that is gone is replaced. */
@@ -404,7 +408,6 @@ END_TEST
 START_TEST(test_control_file)
 {
 	struct hdaemon	*d, *second;
-	struct hrun	 r;
 	char		*path, *conf, *cfg, key[CTL_KEY_SIZE], text[200];
 	int		 port, fd;
 
@@ -414,15 +417,7 @@ START_TEST(test_control_file)
 	conf = harness_fmt("control-socket %s\nservice e {\n"
 	    "    listen 127.0.0.1:0\n    handler echo\n}\n", path);
 	cfg = harness_write_temp("harbord.conf", conf);
-	{
-		const char *a[] = { "-d", "-f", cfg, NULL };
-
-		harness_run(a, 10000, &r);
-		ck_assert_int_ne(r.code, 0);
-		ck_assert_msg(strstr(r.err, "another harbord answers there") !=
-		    NULL, "%s", r.err);
-		harness_run_free(&r);
-	}
+	start_fails(cfg, "another harbord answers there");
 	/* It kept its file, and answers as before. */
 	ck_assert_int_eq(control_file(path, key), port);
 	hd_finish(d);
@@ -440,15 +435,7 @@ START_TEST(test_control_file)
 
 	/* Not a control file: left alone. */
 	harness_write_file(path, "precious\n");
-	{
-		const char *a[] = { "-d", "-f", cfg, NULL };
-
-		harness_run(a, 10000, &r);
-		ck_assert_int_ne(r.code, 0);
-		ck_assert_msg(strstr(r.err, "is not a harbord control file") !=
-		    NULL, "%s", r.err);
-		harness_run_free(&r);
-	}
+	start_fails(cfg, "is not a harbord control file");
 	{
 		char *kept = harness_read_file(path);
 
