@@ -60,9 +60,12 @@ int	compat_socket_reuseport(intptr_t fd);
 int	compat_socket_reuseport_on(intptr_t fd);
 
 #ifdef _WIN32
-/* The system's words for a Windows or Winsock error (GetLastError(),
- * WSAGetLastError()), without their line end, in buf. */
+/* compat/windows.c.  The system's words for a Windows or Winsock error
+ * (GetLastError(), WSAGetLastError()), without their line end, in buf. */
 const char	*compat_win_strerror(unsigned long e, char *buf, size_t len);
+/* The path of the file name in the program's own directory, in buf (name
+ * alone if that path cannot be had, or is too long). */
+const char	*compat_beside_program(const char *name, char *buf, size_t len);
 #endif
 
 /* A shared object, and a symbol of it (module.c).  NULL on failure, with

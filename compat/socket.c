@@ -13,7 +13,6 @@
 #include "autoconfig.h"
 
 #include <stdio.h>
-#include <string.h>
 #ifdef HAVE_SYSCTLBYNAME
 #include <sys/types.h>
 #include <sys/sysctl.h>
@@ -165,22 +164,3 @@ compat_socket_reuseport(intptr_t fd)
 #endif
 }
 
-#ifdef _WIN32
-const char *
-compat_win_strerror(unsigned long e, char *buf, size_t len)
-{
-	size_t	n;
-
-	if (FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM |
-	    FORMAT_MESSAGE_IGNORE_INSERTS, NULL, (DWORD)e, 0, buf, (DWORD)len,
-	    NULL) == 0) {
-		snprintf(buf, len, "error %lu", e);
-		return buf;
-	}
-	n = strlen(buf);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
-	    buf[n - 1] == ' ' || buf[n - 1] == '.'))
-		buf[--n] = '\0';
-	return buf;
-}
-#endif

@@ -34,17 +34,10 @@ const char *
 ctl_socket_default(void)
 {
 	static char	path[MAX_PATH + sizeof CONTROL_FILE_NAME];
-	char		*slash;
-	DWORD		 n;
 
 	/* Beside the program: harbord.exe and harborctl.exe are installed
 	 * side by side. */
-	n = GetModuleFileNameA(NULL, path, MAX_PATH);
-	if (n == 0 || n >= MAX_PATH ||
-	    (slash = strrchr(path, '\\')) == NULL)
-		return CONTROL_FILE_NAME;
-	memcpy(slash + 1, CONTROL_FILE_NAME, sizeof CONTROL_FILE_NAME);
-	return path;
+	return compat_beside_program(CONTROL_FILE_NAME, path, sizeof path);
 }
 
 static void

@@ -325,15 +325,7 @@ null_stdio(void)
 static void
 set_log_path(void)
 {
-	char	*slash;
-	DWORD	 n;
-
-	n = GetModuleFileNameA(NULL, log_path, MAX_PATH);
-	if (n == 0 || n >= MAX_PATH ||
-	    (slash = strrchr(log_path, '\\')) == NULL)
-		snprintf(log_path, sizeof log_path, "%s", SERVICE_LOG);
-	else
-		memcpy(slash + 1, SERVICE_LOG, sizeof SERVICE_LOG);
+	(void)compat_beside_program(SERVICE_LOG, log_path, sizeof log_path);
 }
 
 static void WINAPI

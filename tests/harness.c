@@ -1950,16 +1950,14 @@ hd_dump_log(struct hdaemon *d, const char *why)
 static int
 hd_ctl_quiet(struct hdaemon *d, const char *cmd)
 {
-	const char *ctl = harness_harborctl();
-	const char *args[] = { "-s", d->ctl_path, "-t", "20", cmd, NULL };
 	struct hrun r;
 	int code;
 
-	if (ctl == NULL || d->ctl_path == NULL) {
+	if (harness_harborctl() == NULL || d->ctl_path == NULL) {
 		errno = ENOSYS;
 		return -1;
 	}
-	harness_run_program(ctl, args, 30000, &r);
+	hd_ctl(d, &r, cmd, NULL);
 	code = r.code;
 	if (code != 0 && code != 1)
 		fprintf(stderr, "harborctl %s: exit %d: %s", cmd, code, r.err);
