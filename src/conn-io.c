@@ -4,18 +4,23 @@
  * most 4 KiB at a time, each after an ioctl(FIONREAD) to learn how much
  * there is; and it registers for writability each time output is added,
  * and unregisters once it is sent: two epoll_ctl calls and a pass of the
- * loop per reply.
+ * loop per reply.  Its output added from a worker's thread costs more: a
+ * wakeup of the loop for each event_add.
  *
- * A connection whose handler runs on its loop (dispatch inline) and has
- * no writable callback does its own: it reads, on an event of its own,
- * as much as the socket has (READ_CHUNK at most, and never past its
- * input's high-water mark) straight into the bufferevent's input; and it
- * writes what its callbacks added once they are done (loop_later),
- * straight to the socket.  Only when the socket takes less than all of it
- * does the bufferevent write the rest, as it does for every other
- * connection, and hand back once it has.  The bufferevent stays the
- * connection's buffers, its counts and its timeouts; what is bypassed is
- * its read event and, while the socket keeps up, its write event.
+ * A connection whose handler has no writable callback does its own: it
+ * reads, on an event of its own, as much as the socket has (READ_CHUNK at
+ * most, and never past its input's high-water mark) straight into the
+ * bufferevent's input; and it writes what its callbacks added once they
+ * are done, straight to the socket.  Inline, "done" is once the loop's
+ * callbacks have run (loop_later); on the pool, it is once the job's
+ * calls have run, and the worker hands the connection back to its loop
+ * (loop_call), which writes for every connection handed back since it
+ * last looked: one wakeup for as many replies as the workers made
+ * meanwhile.  Only when the socket takes less than all of it does the
+ * bufferevent write the rest, as it does for every other connection, and
+ * hand back once it has.  The bufferevent stays the connection's
+ * buffers, its counts and its timeouts; what is bypassed is its read
+ * event and, while the socket keeps up, its write event.
  */
 #include "autoconfig.h"
 
@@ -39,19 +44,25 @@
 #define READ_LEAST	2048
 
 static void	conn_flush(void *);
+static void	conn_handed_back(void *);
 static void	conn_readable(evutil_socket_t, short, void *);
 
 void
 conn_io_init(struct harbor_conn *c)
 {
-	c->direct = conn_inline(c) && c->svc->handler->writable == NULL;
+	c->on_pool = !conn_inline(c);
+	c->direct = c->svc->handler->writable == NULL;
 	c->write_waiting = 0;
-	c->read_full = 0;
+	atomic_store(&c->read_full, 0);
+	atomic_store(&c->io_due, 0);
 	c->read_size = READ_LEAST;
 	c->read_high = c->svc->framing == HARBOR_FRAMING_LINE ?
 	    c->svc->max_line + 2 : c->svc->max_input;
 	c->flush.fn = conn_flush;
 	c->flush.arg = c;
+	c->handback.fn = conn_handed_back;
+	c->handback.arg = c;
+	atomic_init(&c->handback.queued, 0);
 	if (c->direct && c->rd == NULL &&
 	    (c->rd = event_new(c->loop->base, c->fd, EV_READ | EV_PERSIST,
 	    conn_readable, c)) == NULL)
@@ -81,10 +92,11 @@ conn_read_on(struct harbor_conn *c)
 		bufferevent_enable(c->bev, EV_READ);
 		return;
 	}
-	c->read_full = 0;
+	atomic_store(&c->read_full, 0);
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) >=
 	    c->read_high)
-		c->read_full = 1;	/* until the handler takes some */
+		/* Until the handler takes some. */
+		atomic_store(&c->read_full, 1);
 	else
 		(void)event_add(c->rd, NULL);
 }
@@ -93,27 +105,36 @@ void
 conn_read_off(struct harbor_conn *c)
 {
 	if (c->direct) {
-		c->read_full = 0;
+		atomic_store(&c->read_full, 0);
 		if (c->rd != NULL)
 			(void)event_del(c->rd);
 	} else
 		bufferevent_disable(c->bev, EV_READ);
 }
 
-void
-conn_input_taken(struct harbor_conn *c, size_t left)
+/* Loop thread. */
+static void
+conn_read_resume(struct harbor_conn *c, size_t left)
 {
-	if (c->direct && c->read_full && left < c->read_high &&
+	if (c->direct && atomic_load(&c->read_full) && left < c->read_high &&
 	    c->state == CONN_OPEN && !atomic_load(&c->eof)) {
-		c->read_full = 0;
+		atomic_store(&c->read_full, 0);
 		(void)event_add(c->rd, NULL);
 	}
 }
 
-/* Reads what the socket has, up to room bytes, into in: the bytes read, 0
- * at the client's end, -1 with the socket error in *err. */
+void
+conn_input_taken(struct harbor_conn *c, size_t left)
+{
+	/* On the pool, the worker's thread: the handback at the end of
+	 * its calls resumes reading (conn_io_calls_done). */
+	if (!c->on_pool)
+		conn_read_resume(c, left);
+}
+
 static ssize_t
-read_into(struct evbuffer *in, evutil_socket_t fd, size_t room, int *err)
+read_into_locked(struct evbuffer *in, evutil_socket_t fd, size_t room,
+    int *err)
 {
 	struct evbuffer_iovec	v[2];
 	ssize_t			n;
@@ -158,6 +179,21 @@ read_into(struct evbuffer *in, evutil_socket_t fd, size_t room, int *err)
 	return n;
 }
 
+/* Reads what the socket has, up to room bytes, into in: the bytes read, 0
+ * at the client's end, -1 with the socket error in *err.  Under in's
+ * lock, if it has one: a worker draining the front could otherwise free
+ * the space reserved at the end while the read fills it. */
+static ssize_t
+read_into(struct evbuffer *in, evutil_socket_t fd, size_t room, int *err)
+{
+	ssize_t	n;
+
+	evbuffer_lock(in);
+	n = read_into_locked(in, fd, room, err);
+	evbuffer_unlock(in);
+	return n;
+}
+
 static void
 conn_readable(evutil_socket_t fd, short what, void *arg)
 {
@@ -175,7 +211,7 @@ conn_readable(evutil_socket_t fd, short what, void *arg)
 	if (have >= c->read_high) {
 		/* Until the handler takes some (conn_input_taken). */
 		(void)event_del(c->rd);
-		c->read_full = 1;
+		atomic_store(&c->read_full, 1);
 		return;
 	}
 	room = c->read_high - have;
@@ -196,8 +232,9 @@ conn_readable(evutil_socket_t fd, short what, void *arg)
 		atomic_store(&c->eof, 1);
 		conn_read_off(c);
 	} else if (evbuffer_get_length(in) >= c->read_high) {
+		/* (Set before the dispatch: the job it leads to sees it.) */
 		(void)event_del(c->rd);
-		c->read_full = 1;
+		atomic_store(&c->read_full, 1);
 	}
 	conn_dispatch(c, CONN_EV_INPUT);
 	conn_release(c);
@@ -214,7 +251,14 @@ conn_write_events(const struct harbor_conn *c)
 void
 conn_output_added(struct harbor_conn *c)
 {
-	if (!c->direct || c->write_waiting || c->flush.queued)
+	if (!c->direct)
+		return;
+	if (c->on_pool) {
+		/* The worker's thread: handed back once its calls are done. */
+		atomic_store(&c->io_due, 1);
+		return;
+	}
+	if (c->write_waiting || c->flush.queued)
 		return;
 	conn_hold(c);		/* the flush's */
 	loop_later(c->loop, &c->flush);
@@ -230,19 +274,17 @@ conn_write_drained(struct harbor_conn *c)
 	}
 }
 
+/* Writes what its output has, as much as the socket takes. */
 static void
-conn_flush(void *arg)
+conn_write_out(struct harbor_conn *c)
 {
-	struct harbor_conn	*c = arg;
 	struct evbuffer		*out = bufferevent_get_output(c->bev);
 	size_t			 before = evbuffer_get_length(out);
 	int			 r, err;
 
 	if ((c->state != CONN_OPEN && c->state != CONN_CLOSING) ||
-	    c->write_waiting || before == 0) {
-		conn_release(c);
+	    c->write_waiting || before == 0)
 		return;
-	}
 	/* The bufferevent keeps the front of its output frozen so that no
 	 * one else drains it; it thaws it to write, and so does this. */
 	(void)evbuffer_unfreeze(out, 1);
@@ -251,14 +293,47 @@ conn_flush(void *arg)
 	(void)evbuffer_freeze(out, 1);
 	if (r == -1 && !SOCKET_ERR_RETRIABLE(err)) {
 		conn_io_failed(c, err);
-		conn_release(c);
 		return;
 	}
 	if (evbuffer_get_length(out) > 0) {
-		/* The socket is full: the loop writes the rest when it can. */
+		/* The socket is full (or a worker added more meanwhile): the
+		 * loop writes the rest when it can. */
 		c->write_waiting = 1;
 		bufferevent_enable(c->bev, EV_WRITE);
 	} else
 		conn_output_sent(c, before >= c->svc->output_high);
+}
+
+static void
+conn_flush(void *arg)
+{
+	struct harbor_conn	*c = arg;
+
+	conn_write_out(c);
+	conn_release(c);
+}
+
+void
+conn_io_calls_done(struct harbor_conn *c)
+{
+	/* Reading stopped at the mark is checked on every handback: the
+	 * loop sets read_full before the dispatch that leads here. */
+	if (!c->direct || (!atomic_exchange(&c->io_due, 0) &&
+	    !atomic_load(&c->read_full)))
+		return;
+	conn_hold(c);		/* the handback's */
+	if (!loop_call(c->loop, &c->handback))
+		conn_release_any(c);	/* queued already, with its own */
+}
+
+/* On the loop: what the pool's handler wrote goes out, and reading goes
+ * on if it took enough input. */
+static void
+conn_handed_back(void *arg)
+{
+	struct harbor_conn	*c = arg;
+
+	conn_write_out(c);
+	conn_read_resume(c, evbuffer_get_length(bufferevent_get_input(c->bev)));
 	conn_release(c);
 }

@@ -16,11 +16,65 @@
 
 static void	conn_run(struct harbor_conn *, unsigned);
 
+static struct harbor_conn *
+job_conn(struct pool_job *job)
+{
+	return (struct harbor_conn *)((char *)job -
+	    offsetof(struct harbor_conn, job));
+}
+
+/* On the loop, once its callbacks are done: the jobs they made go to the
+ * pool together, one lock and at most one wakeup for all of them. */
+static void
+conn_submit_batch(void *arg)
+{
+	struct loop		*loop = arg;
+	struct harbor_conn	*c;
+	struct pool		*pool;
+	unsigned		 i, n = loop->nbatch, queued;
+
+	if (n == 0)
+		return;
+	loop->nbatch = 0;
+	pool = job_conn(loop->batch[0])->svc->host->pool;
+	if (pool == NULL) {
+		/* The pool is gone (the server is being freed): what it
+		 * would have run at its end runs here. */
+		for (i = 0; i < n; i++) {
+			c = job_conn(loop->batch[i]);
+			conn_job_run(&c->job);
+			conn_release(c);
+		}
+		return;
+	}
+	queued = pool_submit_many(pool, loop->batch, n);
+	for (i = 0; i < n; i++) {
+		c = job_conn(loop->batch[i]);
+		if (i >= queued && pool_submit(pool, &c->job) == 1) {
+			/* The pool is full: stop reading from this client
+			 * until the job gets a place.  The submitter's
+			 * reference is the resume task's
+			 * (conn_job_admitted). */
+			if (c->state == CONN_OPEN) {
+				c->read_deferred = 1;
+				conn_read_off(c);
+			}
+			continue;
+		}
+		/* Once queued, the job may have run and let go already. */
+		conn_release(c);
+	}
+}
+
 /* Runs the handler's open/input/writable/close for the events in bits, on
- * whichever thread the service's dispatch says. */
+ * whichever thread the service's dispatch says: on the pool, as the
+ * connection's job, submitted with the others the loop's callbacks made
+ * (conn_submit_batch). */
 void
 conn_dispatch(struct harbor_conn *c, unsigned bits)
 {
+	struct loop	*loop = c->loop;
+
 	if (conn_inline(c)) {
 		conn_run(c, bits);
 		return;
@@ -29,20 +83,15 @@ conn_dispatch(struct harbor_conn *c, unsigned bits)
 	if (atomic_exchange(&c->scheduled, 1))
 		return;		/* the job already queued or running sees it */
 	conn_hold(c);		/* the job's */
-	/* Held before submitting: once submitted, the job may run and
-	 * drop its reference before we get to look at the result. */
-	conn_hold(c);
-	if (pool_submit(c->svc->host->pool, &c->job) == 0) {
-		conn_release(c);
-		return;
+	conn_hold(c);		/* the submitter's, until it is queued */
+	if (loop->nbatch == 0) {
+		loop->batch_later.fn = conn_submit_batch;
+		loop->batch_later.arg = loop;
+		loop_later(loop, &loop->batch_later);
 	}
-	/* The pool is full: stop reading from this client until the job
-	 * gets a place.  The second reference is the resume task's
-	 * (conn_job_admitted). */
-	if (c->state == CONN_OPEN) {
-		c->read_deferred = 1;
-		bufferevent_disable(c->bev, EV_READ);
-	}
+	loop->batch[loop->nbatch++] = &c->job;
+	if (loop->nbatch == LOOP_BATCH)
+		conn_submit_batch(loop);
 }
 
 static void
@@ -53,7 +102,7 @@ conn_resume_read_task(void *arg)
 	if (c->read_deferred) {
 		c->read_deferred = 0;
 		if (c->state == CONN_OPEN && !atomic_load(&c->eof))
-			bufferevent_enable(c->bev, EV_READ);
+			conn_read_on(c);
 	}
 	conn_release(c);
 }
@@ -61,8 +110,7 @@ conn_resume_read_task(void *arg)
 void
 conn_job_admitted(struct pool_job *job)
 {
-	struct harbor_conn	*c = (struct harbor_conn *)((char *)job -
-	    offsetof(struct harbor_conn, job));
+	struct harbor_conn	*c = job_conn(job);
 
 	/* The reference taken when the job was deferred is the task's. */
 	if (loop_post(c->loop, conn_resume_read_task, c) == -1)
@@ -72,14 +120,14 @@ conn_job_admitted(struct pool_job *job)
 void
 conn_job_run(struct pool_job *job)
 {
-	struct harbor_conn	*c = (struct harbor_conn *)((char *)job -
-	    offsetof(struct harbor_conn, job));
+	struct harbor_conn	*c = job_conn(job);
 	unsigned		 bits;
 
 	for (;;) {
 		bits = atomic_exchange(&c->pending, 0);
 		if (bits != 0) {
 			conn_run(c, bits);
+			conn_io_calls_done(c);
 			continue;
 		}
 		atomic_store(&c->scheduled, 0);

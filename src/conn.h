@@ -30,8 +30,9 @@ void	conn_io_failed(struct harbor_conn *c, int err);
  * is offered again.  Loop. */
 void	conn_output_sent(struct harbor_conn *c, int was_full);
 
-/* conn-io.c: reads and writes of its own for an inline connection.  Loop
- * thread, but for conn_input_taken (the handler's). */
+/* conn-io.c: reads and writes of its own for a connection whose handler
+ * has no writable callback.  Loop thread, but for conn_input_taken and
+ * conn_output_added (the handler's) and conn_io_calls_done (a worker's). */
 /* Sets it up at its start, the bufferevent's events off if it does its
  * own; conn_io_free at its free. */
 void	conn_io_init(struct harbor_conn *c);
@@ -48,6 +49,10 @@ void	conn_output_added(struct harbor_conn *c);
 /* Its bufferevent wrote what the socket could not take: back to writing
  * it itself, if all of it is out. */
 void	conn_write_drained(struct harbor_conn *c);
+/* On the pool, the worker's thread, after the handler's calls: the
+ * connection is handed back to its loop if they added output or it
+ * stopped reading at its mark. */
+void	conn_io_calls_done(struct harbor_conn *c);
 
 /* conn-run.c */
 /* The handler's calls for the events in bits (CONN_EV_*), right there

@@ -190,11 +190,15 @@ struct harbor_conn {
 	/* conn-io.c, loop thread: */
 	struct event		*rd;		/* reads, when direct */
 	struct loop_later	 flush;		/* writes what was added */
+	struct loop_call	 handback;	/* the same, from the pool */
 	size_t			 read_high;	/* input's high-water mark */
 	size_t			 read_size;	/* what a read asks for */
 	int			 direct;	/* reads and writes itself
-						   (inline, no writable) */
-	int			 read_full;	/* at read_high: not reading */
+						   (no writable callback) */
+	int			 on_pool;	/* its handler on the pool */
+	atomic_int		 read_full;	/* at read_high: not reading */
+	atomic_int		 io_due;	/* the pool's handler added
+						   output: handback */
 	int			 write_waiting;	/* the socket was full: the
 						   bufferevent writes */
 	atomic_uint		 refs;

@@ -22,9 +22,14 @@ loop_drain_inbox(evutil_socket_t fd, short what, void *arg)
 	struct loop		*loop = arg;
 	struct loop_task	*task, *next;
 
+	struct loop_call	*call, *cnext;
+
 	mutex_lock(&loop->lock);
 	task = loop->inbox_head;
 	loop->inbox_head = loop->inbox_tail = NULL;
+	call = loop->calls_head;
+	loop->calls_head = NULL;
+	loop->calls_tail = &loop->calls_head;
 	mutex_unlock(&loop->lock);
 
 	for (; task != NULL; task = next) {
@@ -32,6 +37,38 @@ loop_drain_inbox(evutil_socket_t fd, short what, void *arg)
 		task->fn(task->arg);
 		free(task);
 	}
+	for (; call != NULL; call = cnext) {
+		cnext = call->next;
+		/* Asked again from here on: queued anew, called again. */
+		atomic_store(&call->queued, 0);
+		call->fn(call->arg);
+	}
+}
+
+/* One activation of the wakeup event runs everything posted and called
+ * before it runs: only the first into both lists activates it. */
+static int
+loop_idle_locked(const struct loop *loop)
+{
+	return loop->inbox_head == NULL && loop->calls_head == NULL;
+}
+
+int
+loop_call(struct loop *loop, struct loop_call *l)
+{
+	int	was_empty;
+
+	if (atomic_exchange(&l->queued, 1))
+		return 0;
+	l->next = NULL;
+	mutex_lock(&loop->lock);
+	was_empty = loop_idle_locked(loop);
+	*loop->calls_tail = l;
+	loop->calls_tail = &l->next;
+	mutex_unlock(&loop->lock);
+	if (was_empty)
+		event_active(loop->wakeup, EV_READ, 0);
+	return 1;
 }
 
 /* The calls queued before this one ran; those they queue run next, in
@@ -82,6 +119,8 @@ loop_init(struct loop *loop, struct event_base *shared_base)
 	loop->later_ev = event_new(loop->base, -1, 0, loop_run_later, loop);
 	loop->later_head = NULL;
 	loop->later_tail = &loop->later_head;
+	loop->calls_head = NULL;
+	loop->calls_tail = &loop->calls_head;
 	if (loop->wakeup == NULL || loop->later_ev == NULL) {
 		if (loop->wakeup != NULL)
 			event_free(loop->wakeup);
@@ -128,7 +167,7 @@ loop_post(struct loop *loop, void (*fn)(void *), void *arg)
 	task->next = NULL;
 
 	mutex_lock(&loop->lock);
-	was_empty = loop->inbox_head == NULL;
+	was_empty = loop_idle_locked(loop);
 	if (loop->inbox_tail != NULL)
 		loop->inbox_tail->next = task;
 	else
@@ -136,7 +175,6 @@ loop_post(struct loop *loop, void (*fn)(void *), void *arg)
 	loop->inbox_tail = task;
 	mutex_unlock(&loop->lock);
 
-	/* One activation drains everything posted before it runs. */
 	if (was_empty)
 		event_active(loop->wakeup, EV_READ, 0);
 	return 0;

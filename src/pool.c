@@ -7,6 +7,12 @@
  * the oldest deferred job into the freed place and calls its admitted
  * callback, so the submitter can resume.  Jobs are intrusive (embedded in
  * what they work on), so neither list allocates.
+ *
+ * A worker takes its share of what is queued at once (POOL_BATCH at
+ * most), one lock for all of it, and wakes another idle worker only if
+ * more is left.  A submitter wakes a worker only if one is idle and not
+ * already being woken, and after letting go of the lock: a worker woken
+ * while the lock is held would only wait for it again.
  */
 #include "autoconfig.h"
 
@@ -23,8 +29,13 @@ struct pool {
 	unsigned	 queued;
 	unsigned	 queue_max;
 	struct pool_job	*dhead, *dtail;		/* deferred */
+	unsigned	 idle;			/* workers waiting for work */
+	unsigned	 waking;		/* of those, signalled */
 	int		 stopping;
 };
+
+/* The most jobs a worker takes at once. */
+#define POOL_BATCH	16
 
 static void
 append(struct pool_job **head, struct pool_job **tail, struct pool_job *job)
@@ -51,30 +62,61 @@ take(struct pool_job **head, struct pool_job **tail)
 	return job;
 }
 
+/* Whether to wake an idle worker for the jobs queued: one that is not
+ * being woken already.  Under the lock. */
+static int
+pool_should_wake(struct pool *pool)
+{
+	if (pool->queued == 0 || pool->idle <= pool->waking)
+		return 0;
+	pool->waking++;
+	return 1;
+}
+
 static void
 pool_worker(void *arg)
 {
 	struct pool	*pool = arg;
-	struct pool_job	*job, *admitted;
+	struct pool_job	*batch[POOL_BATCH], *admitted[POOL_BATCH], *job;
+	unsigned	 n, nadmitted, i, share;
+	int		 wake;
 
 	mutex_lock(&pool->lock);
 	for (;;) {
-		while (pool->queued == 0 && !pool->stopping)
+		while (pool->queued == 0 && !pool->stopping) {
+			pool->idle++;
 			cond_wait(&pool->work, &pool->lock);
+			pool->idle--;
+			if (pool->waking > 0)
+				pool->waking--;
+		}
 		if (pool->queued == 0)
 			break;		/* stopping, and nothing left */
-		job = take(&pool->head, &pool->tail);
-		pool->queued--;
-		admitted = take(&pool->dhead, &pool->dtail);
-		if (admitted != NULL) {
-			append(&pool->head, &pool->tail, admitted);
-			pool->queued++;
+		/* A share of the queue, leaving the rest to the others. */
+		share = (pool->queued + (unsigned)pool->nthreads - 1) /
+		    (unsigned)pool->nthreads;
+		if (share > POOL_BATCH)
+			share = POOL_BATCH;
+		for (n = 0, nadmitted = 0; n < share; n++) {
+			batch[n] = take(&pool->head, &pool->tail);
+			pool->queued--;
+			job = take(&pool->dhead, &pool->dtail);
+			if (job != NULL) {
+				append(&pool->head, &pool->tail, job);
+				pool->queued++;
+				admitted[nadmitted++] = job;
+			}
 		}
+		wake = pool_should_wake(pool);
 		mutex_unlock(&pool->lock);
 
-		if (admitted != NULL && admitted->admitted != NULL)
-			admitted->admitted(admitted);
-		job->run(job);
+		if (wake)
+			cond_signal(&pool->work);
+		for (i = 0; i < nadmitted; i++)
+			if (admitted[i]->admitted != NULL)
+				admitted[i]->admitted(admitted[i]);
+		for (i = 0; i < n; i++)
+			batch[i]->run(batch[i]);
 
 		mutex_lock(&pool->lock);
 	}
@@ -112,20 +154,42 @@ pool_new(int nthreads, unsigned queue_max)
 int
 pool_submit(struct pool *pool, struct pool_job *job)
 {
-	int	deferred;
+	int	deferred, wake = 0;
 
 	mutex_lock(&pool->lock);
 	if (pool->queued < pool->queue_max && pool->dhead == NULL) {
 		append(&pool->head, &pool->tail, job);
 		pool->queued++;
-		cond_signal(&pool->work);
+		wake = pool_should_wake(pool);
 		deferred = 0;
 	} else {
 		append(&pool->dhead, &pool->dtail, job);
 		deferred = 1;
 	}
 	mutex_unlock(&pool->lock);
+	if (wake)
+		cond_signal(&pool->work);
 	return deferred;
+}
+
+unsigned
+pool_submit_many(struct pool *pool, struct pool_job **jobs, unsigned n)
+{
+	unsigned	i;
+	int		wake;
+
+	mutex_lock(&pool->lock);
+	for (i = 0; i < n && pool->queued < pool->queue_max &&
+	    pool->dhead == NULL; i++) {
+		append(&pool->head, &pool->tail, jobs[i]);
+		pool->queued++;
+	}
+	/* One worker: it takes its share and wakes another for the rest. */
+	wake = pool_should_wake(pool);
+	mutex_unlock(&pool->lock);
+	if (wake)
+		cond_signal(&pool->work);
+	return i;
 }
 
 unsigned

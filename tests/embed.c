@@ -41,6 +41,7 @@ struct harbor_server	*embed_srv;
 harbor_listen_fn	*embed_listen_fn;
 void			*embed_listen_arg;
 static pthread_t	 runner;
+unsigned		 embed_queue_size;
 
 static void *
 run_server(void *arg)
@@ -60,6 +61,8 @@ embed_start(struct harbor_service **svcs, size_t n, int io_threads)
 	harbor_server_settings_default(&set);
 	set.io_threads = io_threads;
 	set.workers = 2;
+	if (embed_queue_size > 0)
+		set.queue_size = embed_queue_size;
 	ck_assert_ptr_nonnull(embed_srv = harbor_server_new(&set));
 	for (i = 0; i < n; i++)
 		ck_assert_msg(harbor_server_add_service(embed_srv, svcs[i],

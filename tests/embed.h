@@ -14,7 +14,9 @@
 extern struct harbor_server *embed_srv;
 
 /* A server of the given services (taken), io_threads I/O threads and two
- * workers, bound, started and run on a thread. */
+ * workers, bound, started and run on a thread.  Its pool's queue holds
+ * embed_queue_size jobs, if that is set. */
+extern unsigned	embed_queue_size;
 void	embed_start(struct harbor_service **svcs, size_t n, int io_threads);
 /* If set, where embed_start()'s server gets its listening sockets. */
 extern harbor_listen_fn	*embed_listen_fn;

@@ -16,7 +16,7 @@ harbor_tests = tests/unit_config tests/unit_conftable tests/unit_confwords \
 	tests/unit_limits tests/unit_proxy tests/unit_framing tests/unit_privsep \
 	tests/unit_pool tests/unit_library tests/library_api tests/unit_logqueue \
 	tests/unit_loopwake tests/unit_ctlkey \
-	tests/library_input tests/library_output \
+	tests/library_input tests/library_output tests/library_order \
 	tests/integration_services \
 	tests/integration_access tests/integration_daemon \
 	tests/integration_privsep tests/integration_badinput tests/integration_relay \
@@ -147,6 +147,11 @@ tests_library_output_SOURCES = tests/library_output.c $(EMBED)
 tests_library_output_CFLAGS = $(TEST_CFLAGS)
 tests_library_output_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_library_output_LDADD = src/libharbor.la $(CORE_LIBS) $(TEST_LIBS)
+
+tests_library_order_SOURCES = tests/library_order.c $(EMBED)
+tests_library_order_CFLAGS = $(TEST_CFLAGS)
+tests_library_order_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
+tests_library_order_LDADD = src/libharbor.la $(CORE_LIBS) $(TEST_LIBS)
 
 tests_library_input_SOURCES = tests/library_input.c $(EMBED)
 tests_library_input_CFLAGS = $(TEST_CFLAGS)

@@ -1,6 +1,7 @@
 /* The worker pool: every job runs once, the queue is bounded, a job that
- * finds it full waits (deferred) and is admitted in order, and freeing the
- * pool runs what is left. */
+ * finds it full waits (deferred) and is admitted in order, a batch takes
+ * the places there are and no more, and freeing the pool runs what is
+ * left. */
 #include "autoconfig.h"
 
 #include <check.h>
@@ -91,8 +92,21 @@ START_TEST(test_every_job_runs_once)
 		atomic_init(&runs[i], 0);
 		atomic_init(&jobs[i].admitted, 0);
 	}
-	for (i = 0; i < N; i++)
+	/* Half one by one, half in batches of 7 (what does not fit of a
+	 * batch is submitted alone, as the loops do). */
+	for (i = 0; i < N / 2; i++)
 		deferred += pool_submit(pool, &jobs[i].job);
+	while (i < N) {
+		struct pool_job	*batch[7];
+		unsigned	 n, k, queued;
+
+		for (n = 0; n < 7 && i + (int)n < N; n++)
+			batch[n] = &jobs[i + (int)n].job;
+		queued = pool_submit_many(pool, batch, n);
+		for (k = queued; k < n; k++)
+			deferred += pool_submit(pool, batch[k]);
+		i += (int)n;
+	}
 	pool_free(pool);
 	for (i = 0; i < N; i++)
 		ck_assert_int_eq(atomic_load(&runs[i]), 1);
@@ -164,6 +178,59 @@ START_TEST(test_full_queue_defers_and_admits_in_order)
 }
 END_TEST
 
+/* A batch takes the places there are, in order; what it leaves waits
+ * outside the queue behind what was there, and is admitted in order. */
+START_TEST(test_batch_fills_the_queue_in_order)
+{
+	struct test_job	 jobs[7];
+	struct pool_job	*batch[5];
+	atomic_int	 runs[7];
+	struct pool	*pool = pool_new(1, 3);
+	int		 i;
+
+	gate_init();
+	ck_assert_ptr_nonnull(pool);
+	for (i = 0; i < 7; i++) {
+		memset(&jobs[i], 0, sizeof jobs[i]);
+		jobs[i].job.run = i == 0 ? gated_run : plain_run;
+		jobs[i].job.admitted = note_admitted;
+		jobs[i].index = i;
+		jobs[i].runs = runs;
+		atomic_init(&jobs[i].admitted, 0);
+		atomic_init(&runs[i], 0);
+	}
+	ck_assert_uint_eq(pool_submit_many(pool, batch, 0), 0);
+	batch[0] = &jobs[0].job;
+	ck_assert_uint_eq(pool_submit_many(pool, batch, 1), 1);
+	mutex_lock(&gate_lock);
+	while (!gate_reached)
+		cond_wait(&gate_cond, &gate_lock);
+	mutex_unlock(&gate_lock);
+	/* Three places for five jobs: 1-3 are queued, 4 and 5 are not. */
+	for (i = 0; i < 5; i++)
+		batch[i] = &jobs[i + 1].job;
+	ck_assert_uint_eq(pool_submit_many(pool, batch, 5), 3);
+	ck_assert_uint_eq(pool_queued(pool), 3);
+	ck_assert_int_eq(pool_submit(pool, &jobs[4].job), 1);
+	/* Still full: a batch queues nothing. */
+	batch[0] = &jobs[5].job;
+	ck_assert_uint_eq(pool_submit_many(pool, batch, 1), 0);
+	ck_assert_int_eq(pool_submit(pool, &jobs[5].job), 1);
+	ck_assert_int_eq(pool_submit(pool, &jobs[6].job), 1);
+
+	mutex_lock(&gate_lock);
+	gate_open = 1;
+	cond_broadcast(&gate_cond);
+	mutex_unlock(&gate_lock);
+	pool_free(pool);
+	for (i = 0; i < 7; i++) {
+		ck_assert_int_eq(atomic_load(&runs[i]), 1);
+		ck_assert_int_eq(order[i], i);
+		ck_assert_int_eq(atomic_load(&jobs[i].admitted), i >= 4);
+	}
+}
+END_TEST
+
 START_TEST(test_bad_sizes)
 {
 	ck_assert_ptr_null(pool_new(0, 10));
@@ -179,6 +246,7 @@ main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_every_job_runs_once);
 	tcase_add_test(tc, test_full_queue_defers_and_admits_in_order);
+	tcase_add_test(tc, test_batch_fills_the_queue_in_order);
 	tcase_add_test(tc, test_bad_sizes);
 	suite_add_tcase(s, tc);
 	return check_run(s);
