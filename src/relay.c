@@ -29,7 +29,20 @@
  * Idle: traffic either way counts as the connection's (conn_touch), whose
  * idle timeout goes on as for any other.  Once both directions are over, a
  * client that does not close within RELAY_LINGER_MS is closed.
+ *
+ * A stream: where the system has splice(2), a direction whose read fills
+ * the whole buffer is moved from then on through a pipe of its own
+ * (RELAY_PIPE, if the system lets it be that large), socket to pipe to
+ * socket, without its bytes passing through the server's memory.  The
+ * pipe is the buffer (what the other side cannot take now waits there,
+ * and reading stops as above); it is made only for such a direction, so
+ * a short session costs no descriptors more.  If the pipe cannot be made,
+ * or a socket does not splice, the direction goes on with copies.
  */
+/* glibc declares splice for this. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
 #include "autoconfig.h"
 
 #include <errno.h>
@@ -42,6 +55,11 @@
 #define SHUT_WR		SD_SEND
 #else
 #include <sys/socket.h>
+#include <fcntl.h>
+#include <unistd.h>
+#endif
+#if HAVE_DECL_SPLICE && HAVE_DECL_SPLICE_F_NONBLOCK
+#define RELAY_SPLICE	1
 #endif
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL	0	/* the sockets have SO_NOSIGPIPE instead */
@@ -53,6 +71,7 @@
 #include "conn.h"
 
 #define RELAY_BUF	(64 * 1024)
+#define RELAY_PIPE	(256 * 1024)
 #define RELAY_LINGER_MS	5000
 
 /* One direction: what `from` sends goes to `to`. */
@@ -63,6 +82,9 @@ struct flow {
 	struct event		*wr;		/* to is writable (while held) */
 	char			*held;		/* read, not yet written */
 	size_t			 off, len;
+	int			 pipe_r, pipe_w; /* splicing, else -1 */
+	size_t			 piped;		/* in the pipe, not yet written */
+	int			 splice_off;	/* copies from now on */
 	int			 eof;		/* from sent its FIN */
 	int			 done;		/* and it was passed on */
 	int			 dead;		/* to takes no more: drop */
@@ -205,6 +227,148 @@ flow_pass(struct flow *f, const char *buf, size_t len)
 	return 1;
 }
 
+/* What waits for `to`: held, or in the pipe. */
+static size_t
+flow_waiting(const struct flow *f)
+{
+	return f->len + f->piped;
+}
+
+#ifdef RELAY_SPLICE
+/* The pipe goes, and what it holds with it. */
+static void
+flow_unpipe(struct flow *f)
+{
+	if (f->pipe_r != -1) {
+		(void)close(f->pipe_r);
+		(void)close(f->pipe_w);
+	}
+	f->pipe_r = f->pipe_w = -1;
+	f->piped = 0;
+}
+
+/* A read filled the buffer: a stream, passed through a pipe from now on.
+ * Without a pipe (descriptors short), copies go on. */
+static void
+flow_splice_start(struct flow *f)
+{
+	int	p[2];
+
+	if (f->pipe_r != -1 || f->splice_off || f->dead)
+		return;
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) == -1) {
+		f->splice_off = 1;
+		return;
+	}
+#ifdef F_SETPIPE_SZ
+	(void)fcntl(p[1], F_SETPIPE_SZ, RELAY_PIPE);
+#endif
+	f->pipe_r = p[0];
+	f->pipe_w = p[1];
+}
+
+/* `to` does not splice: what the pipe holds is held as read, and the
+ * direction goes on with copies.  -1: out of memory. */
+static int
+flow_pipe_to_held(struct flow *f)
+{
+	ssize_t	n;
+	size_t	got = 0;
+
+	if ((f->held = malloc(f->piped)) == NULL)
+		return -1;
+	while (got < f->piped &&
+	    (n = read(f->pipe_r, f->held + got, f->piped - got)) > 0)
+		got += (size_t)n;
+	f->off = 0;
+	f->len = got;
+	flow_unpipe(f);
+	f->splice_off = 1;
+	return 0;
+}
+
+/* Writes what the pipe holds to `to`, as flow_flush does what is held. */
+static int
+flow_splice_out(struct flow *f)
+{
+	struct relay	*r = f->relay;
+	ssize_t		 n;
+	int		 err;
+
+	while (f->piped > 0 && !f->dead) {
+		n = splice(f->pipe_r, NULL, f->to, NULL, f->piped,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0) {
+			flow_count(f, (size_t)n, 1);
+			f->piped -= (size_t)n;
+			continue;
+		}
+		err = n == 0 ? EPIPE : errno;
+		if (err == EINTR)
+			continue;
+		if (SOCKET_ERR_RETRIABLE(err))
+			return 1;
+		if (err == EINVAL) {
+			if (flow_pipe_to_held(f) == -1) {
+				snprintf(r->why, sizeof r->why,
+				    "out of memory");
+				relay_end(r);
+				return -1;
+			}
+			return flow_flush(f);
+		}
+		if (!f->up) {
+			relay_client_failed(r, err);
+			return -1;
+		}
+		relay_backend_failed(r, err);
+	}
+	if (f->dead) {
+		/* What `to` will not take is dropped; so is the rest,
+		 * read with copies. */
+		flow_unpipe(f);
+		f->splice_off = 1;
+	}
+	return 0;
+}
+#endif
+
+/* Writes what waits for `to`: as flow_flush. */
+static int
+flow_write_waiting(struct flow *f)
+{
+#ifdef RELAY_SPLICE
+	if (f->piped > 0)
+		return flow_splice_out(f);
+#endif
+	return flow_flush(f);
+}
+
+/* Reads what `from` has: into the pipe (*spliced set) if the direction
+ * has one, else into buf. */
+static ev_ssize_t
+flow_read(struct flow *f, evutil_socket_t fd, char *buf, size_t size,
+    int *spliced)
+{
+	*spliced = 0;
+#ifdef RELAY_SPLICE
+	if (f->pipe_r != -1) {
+		ssize_t	n = splice(fd, NULL, f->pipe_w, NULL, RELAY_PIPE,
+			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+
+		if (n != -1 || errno != EINVAL) {
+			*spliced = 1;
+			return n;
+		}
+		/* `from` does not splice (nothing is in the pipe: reading
+		 * waits while something is): copies. */
+		flow_unpipe(f);
+		f->splice_off = 1;
+	}
+#endif
+	return recv(fd, buf, size, 0);
+}
+
 static void
 flow_readable(evutil_socket_t fd, short what, void *arg)
 {
@@ -212,13 +376,27 @@ flow_readable(evutil_socket_t fd, short what, void *arg)
 	struct relay	*r = f->relay;
 	char		 buf[RELAY_BUF];
 	ev_ssize_t	 n;
-	int		 err;
+	int		 err, spliced, left;
 
-	n = recv(fd, buf, sizeof buf, 0);
+	n = flow_read(f, fd, buf, sizeof buf, &spliced);
 	if (n > 0) {
 		flow_count(f, (size_t)n, 0);
-		if (flow_pass(f, buf, (size_t)n) == -1)
-			return;
+		if (spliced) {
+			f->piped += (size_t)n;
+			if ((left = flow_write_waiting(f)) == -1)
+				return;
+			if (left == 1) {
+				(void)event_del(f->rd);
+				(void)event_add(f->wr, NULL);
+			}
+		} else {
+			if (flow_pass(f, buf, (size_t)n) == -1)
+				return;
+#ifdef RELAY_SPLICE
+			if ((size_t)n == sizeof buf)
+				flow_splice_start(f);
+#endif
+		}
 	} else if (n == 0) {
 		f->eof = 1;
 		(void)event_del(f->rd);
@@ -243,7 +421,7 @@ flow_writable(evutil_socket_t fd, short what, void *arg)
 	struct flow	*f = arg;
 	int		 r;
 
-	if ((r = flow_flush(f)) == -1)
+	if ((r = flow_write_waiting(f)) == -1)
 		return;
 	if (r == 0) {
 		(void)event_del(f->wr);
@@ -268,21 +446,25 @@ relay_progress(struct relay *r)
 	struct flow	*up = &r->up, *down = &r->down;
 
 	/* A dead direction's data is dropped, its end needs no passing. */
-	if (up->dead && up->held != NULL) {
+	if (up->dead && flow_waiting(up) > 0) {
 		free(up->held);
 		up->held = NULL;
 		up->len = 0;
+#ifdef RELAY_SPLICE
+		flow_unpipe(up);
+		up->splice_off = 1;
+#endif
 		(void)event_del(up->wr);
 		if (!up->eof)
 			(void)event_add(up->rd, NULL);
 	}
-	if (!up->done && up->eof && up->len == 0 && up->to != -1) {
+	if (!up->done && up->eof && flow_waiting(up) == 0 && up->to != -1) {
 		if (!up->dead)
 			(void)shutdown(up->to, SHUT_WR);
 		up->done = 1;
 	} else if (!up->done && up->dead && up->to != -1)
 		up->done = 1;
-	if (!down->done && down->eof && down->len == 0) {
+	if (!down->done && down->eof && flow_waiting(down) == 0) {
 		(void)shutdown(down->to, SHUT_WR);
 		down->done = 1;
 	}
@@ -328,6 +510,7 @@ harbor_conn_relay(struct harbor_conn *c, harbor_socket_t fd, unsigned flags,
 		return -1;
 	}
 	r->conn = c;
+	r->up.pipe_r = r->up.pipe_w = r->down.pipe_r = r->down.pipe_w = -1;
 	r->eof_is_close = (flags & HARBOR_RELAY_PEER_EOF_ENDS) != 0;
 	r->up.relay = r->down.relay = r;
 	r->up.up = 1;
@@ -380,6 +563,9 @@ flow_free(struct flow *f)
 	if (f->wr != NULL)
 		event_free(f->wr);
 	free(f->held);
+#ifdef RELAY_SPLICE
+	flow_unpipe(f);
+#endif
 }
 
 static void
