@@ -9,6 +9,10 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#ifndef _WIN32
+#include <pthread.h>
+#endif
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +37,34 @@ static char		*sink_arg;
 static int		 sink_fd = 2;
 static int		 sink_plain;	/* stderr as messages, not a log */
 static int		 tee_fd = -1;	/* warnings and errors, copied */
+/* The pid lines name, asked once a process, not once a line; a fork's
+ * child asks again. */
+static atomic_long	 line_pid;
+static atomic_int	 line_pid_hooked;
+
+#ifndef _WIN32
+static void
+line_pid_forget(void)
+{
+	atomic_store(&line_pid, 0);
+}
+#endif
+
+static long
+line_pid_get(void)
+{
+	long	pid = atomic_load(&line_pid);
+
+	if (pid == 0) {
+#ifndef _WIN32
+		if (!atomic_exchange(&line_pid_hooked, 1))
+			(void)pthread_atfork(NULL, NULL, line_pid_forget);
+#endif
+		pid = (long)getpid();
+		atomic_store(&line_pid, pid);
+	}
+	return pid;
+}
 
 #ifdef HAVE_SYSLOG_H
 static const struct {
@@ -129,7 +161,7 @@ format_line(char *line, enum harbor_log_level level, const char *msg,
 	n = snprintf(line, LINE_MAX_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ "
 	    "harbord[%ld]: %s: %s\n", tm.tm_year + 1900, tm.tm_mon + 1,
 	    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	    (long)(tv.tv_usec / 1000), (long)getpid(),
+	    (long)(tv.tv_usec / 1000), line_pid_get(),
 	    harbor_log_level_name(level), msg);
 	if (n < 0)
 		return 0;
@@ -248,6 +280,7 @@ sink_ready(void)
 	if (!sink_lock_ready) {
 		mutex_init(&sink_lock);
 		sink_lock_ready = 1;
+
 		harbor_log_set_sink(logsink_write, NULL);
 	}
 }

@@ -519,8 +519,9 @@ harbor_conn_relay(struct harbor_conn *c, harbor_socket_t fd, unsigned flags,
 	c->relay = r;
 	c->detach = relay_detach;
 	/* From here on the relay reads and writes the socket itself; the
-	 * connection's idle timeout goes on, touched by its traffic. */
-	conn_read_off(c);
+	 * connection's idle timeout goes on, touched by its traffic.  (Its
+	 * own read event goes once the relay's is there: the socket stays
+	 * registered with the system's poller, not taken out and put back.) */
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	in = bufferevent_get_input(c->bev);
 	have = evbuffer_get_length(in);
@@ -548,10 +549,13 @@ harbor_conn_relay(struct harbor_conn *c, harbor_socket_t fd, unsigned flags,
 		(void)evbuffer_remove(in, r->up.held + firstlen, have);
 	r->up.len = firstlen + have;
 	(void)event_add(r->down.rd, NULL);
-	if (r->up.len > 0)
+	/* What is held goes at once if the second stream takes it; only the
+	 * rest, or the news that it failed, waits for the loop. */
+	if (r->up.len > 0 && (flow_flush(&r->up) == 1 || r->up.dead))
 		(void)event_add(r->up.wr, NULL);
 	else
 		(void)event_add(r->up.rd, NULL);
+	conn_read_off(c);
 	return 0;
 }
 
