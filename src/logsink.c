@@ -40,9 +40,10 @@ static int		 tee_fd = -1;	/* warnings and errors, copied */
 /* The pid lines name, asked once a process, not once a line; a fork's
  * child asks again. */
 static atomic_long	 line_pid;
-static atomic_int	 line_pid_hooked;
 
 #ifndef _WIN32
+static atomic_int	 line_pid_hooked;
+
 static void
 line_pid_forget(void)
 {
