@@ -125,16 +125,14 @@ START_TEST(test_every_job_runs_once)
 }
 END_TEST
 
-START_TEST(test_full_queue_defers_and_admits_in_order)
+/* n jobs, the first waiting at the gate, the others running at once. */
+static void
+gated_jobs_init(struct test_job *jobs, atomic_int *runs, int n)
 {
-	struct test_job	 jobs[6];
-	atomic_int	 runs[6];
-	struct pool	*pool = pool_new(1, 2);
-	int		 i;
+	int	i;
 
 	gate_init();
-	ck_assert_ptr_nonnull(pool);
-	for (i = 0; i < 6; i++) {
+	for (i = 0; i < n; i++) {
 		memset(&jobs[i], 0, sizeof jobs[i]);
 		jobs[i].job.run = i == 0 ? gated_run : plain_run;
 		jobs[i].job.admitted = note_admitted;
@@ -143,6 +141,17 @@ START_TEST(test_full_queue_defers_and_admits_in_order)
 		atomic_init(&jobs[i].admitted, 0);
 		atomic_init(&runs[i], 0);
 	}
+}
+
+START_TEST(test_full_queue_defers_and_admits_in_order)
+{
+	struct test_job	 jobs[6];
+	atomic_int	 runs[6];
+	struct pool	*pool = pool_new(1, 2);
+	int		 i;
+
+	gated_jobs_init(jobs, runs, 6);
+	ck_assert_ptr_nonnull(pool);
 	/* Job 0 occupies the only worker... */
 	ck_assert_int_eq(pool_submit(pool, &jobs[0].job), 0);
 	mutex_lock(&gate_lock);
@@ -188,17 +197,8 @@ START_TEST(test_batch_fills_the_queue_in_order)
 	struct pool	*pool = pool_new(1, 3);
 	int		 i;
 
-	gate_init();
+	gated_jobs_init(jobs, runs, 7);
 	ck_assert_ptr_nonnull(pool);
-	for (i = 0; i < 7; i++) {
-		memset(&jobs[i], 0, sizeof jobs[i]);
-		jobs[i].job.run = i == 0 ? gated_run : plain_run;
-		jobs[i].job.admitted = note_admitted;
-		jobs[i].index = i;
-		jobs[i].runs = runs;
-		atomic_init(&jobs[i].admitted, 0);
-		atomic_init(&runs[i], 0);
-	}
 	ck_assert_uint_eq(pool_submit_many(pool, batch, 0), 0);
 	batch[0] = &jobs[0].job;
 	ck_assert_uint_eq(pool_submit_many(pool, batch, 1), 1);
