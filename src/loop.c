@@ -21,7 +21,6 @@ loop_drain_inbox(evutil_socket_t fd, short what, void *arg)
 {
 	struct loop		*loop = arg;
 	struct loop_task	*task, *next;
-
 	struct loop_call	*call, *cnext;
 
 	mutex_lock(&loop->lock);
