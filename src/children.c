@@ -227,6 +227,10 @@ child_stderr_cb(evutil_socket_t fd, short what, void *arg)
 static void
 child_free(struct child *ch)
 {
+	/* What came after its last newline (the pipe still open somewhere,
+	 * say) is logged, not lost. */
+	if (ch->linelen > 0)
+		child_line(ch, 0);
 	if (ch->dropped > 0)
 		log_notice("service %s: conn %llu: pid %ld: %llu bytes of its "
 		    "standard error dropped (over stderr-rate %u bytes/s, or "

@@ -334,6 +334,11 @@ harbor_conn_spawn(struct harbor_conn *c, const struct harbor_spawn *sp,
 			    sp->argv[0], strerror(err));
 		goto out;
 	}
+	/* Its standard error's end is the child's alone before it can be
+	 * reaped (the table is unlocked below): its exit is then the pipe's
+	 * end, and the reaping reads all it wrote. */
+	(void)close(ep[1]);
+	ep[1] = -1;
 	(void)evutil_make_socket_nonblocking(ep[0]);
 	if (children_add_locked(host, pid, svc, c->id, ep[0],
 	    c->ticket.child, 0) == 0)

@@ -210,6 +210,39 @@ START_TEST(test_exec_stderr_and_exit)
 }
 END_TEST
 
+/* A program whose standard error outlives it (a process of another
+ * group holds it open): what it wrote after its last newline is logged
+ * when it is reaped, not lost with its record. */
+START_TEST(test_exec_stderr_tail_kept)
+{
+#ifdef _WIN32
+	HARNESS_SKIP(NO_EXEC);
+#else
+	struct hdaemon	*d;
+	char		 buf[64] = "", *want;
+	int		 fd;
+	bool		 eof;
+	long		 pid;
+
+	if (system("command -v setsid >/dev/null 2>&1") != 0)
+		HARNESS_SKIP("no setsid(1) here");
+	d = hd_start("service sh {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    exec /bin/sh -c \"printf 'no end of line' >&2; "
+	    "setsid sleep 3 & exit 0\"\n"
+	    "}\n", NULL);
+	fd = hc_connect_ok(hd_port(d, "sh"));
+	(void)hc_read_eof(fd, buf, sizeof buf - 1, 5000, &eof);
+	hc_close(fd);
+	pid = started_pid(d, "sh");
+	want = harness_fmt("service sh: pid %ld: no end of line", pid);
+	HD_EXPECT_LOG(d, want, 5000);
+	free(want);
+	hd_finish(d);
+#endif
+}
+END_TEST
+
 /* A program that floods its standard error: the log gets what
  * stderr-rate allows, a long line is cut, the rest is counted, and
  * harbord spends little time on it. */
@@ -1027,6 +1060,7 @@ main(void)
 	tcase_add_test(tc, test_exec_reply_after_client_fin);
 	tcase_add_test(tc, test_exec_environment);
 	tcase_add_test(tc, test_exec_stderr_and_exit);
+	tcase_add_test(tc, test_exec_stderr_tail_kept);
 	tcase_add_test(tc, test_exec_stderr_flood);
 	tcase_add_test(tc, test_exec_killed_by_signal);
 	tcase_add_test(tc, test_exec_no_fd_leaks);
