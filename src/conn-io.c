@@ -50,7 +50,6 @@ static void	conn_readable(evutil_socket_t, short, void *);
 void
 conn_io_init(struct harbor_conn *c)
 {
-	c->on_pool = !conn_inline(c);
 	c->direct = c->svc->handler->writable == NULL;
 	c->write_waiting = 0;
 	atomic_store(&c->read_full, 0);
@@ -128,7 +127,7 @@ conn_input_taken(struct harbor_conn *c, size_t left)
 {
 	/* On the pool, the worker's thread: the handback at the end of
 	 * its calls resumes reading (conn_io_calls_done). */
-	if (!c->on_pool)
+	if (conn_inline(c))
 		conn_read_resume(c, left);
 }
 
@@ -253,7 +252,7 @@ conn_output_added(struct harbor_conn *c)
 {
 	if (!c->direct)
 		return;
-	if (c->on_pool) {
+	if (!conn_inline(c)) {
 		/* The worker's thread: handed back once its calls are done. */
 		atomic_store(&c->io_due, 1);
 		return;

@@ -195,7 +195,6 @@ struct harbor_conn {
 	size_t			 read_size;	/* what a read asks for */
 	int			 direct;	/* reads and writes itself
 						   (no writable callback) */
-	int			 on_pool;	/* its handler on the pool */
 	atomic_int		 read_full;	/* at read_high: not reading */
 	atomic_int		 io_due;	/* the pool's handler added
 						   output: handback */

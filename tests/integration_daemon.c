@@ -588,6 +588,20 @@ START_TEST(test_daemonize)
 	ck_assert_msg(strstr(text, want) != NULL, "log file lacks \"%s\":\n%s",
 	    want, text);
 	free(want);
+	/* The serving process's lines name its own pid, not the one it was
+	 * forked from. */
+	if (geteuid() == 0) {
+		const char	*sp = strstr(text, "serving process ");
+		long		 spid;
+
+		ck_assert_msg(sp != NULL, "no serving process line:\n%s", text);
+		spid = atol(sp + strlen("serving process "));
+		ck_assert_int_ne(spid, pid);
+		want = harness_fmt("harbord[%ld]: notice: serving as user", spid);
+		ck_assert_msg(strstr(text, want) != NULL, "log file lacks "
+		    "\"%s\":\n%s", want, text);
+		free(want);
+	}
 	p = strstr(text, "service echo listening on 127.0.0.1:");
 	port = atoi(p + strlen("service echo listening on 127.0.0.1:"));
 	free(text);
