@@ -6,6 +6,7 @@
  * backpressure both ways, timeouts and limits.
  */
 #include "harness.h"	/* first: feature macros */
+#include "autoconfig.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -18,10 +19,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #endif
 #include <unistd.h>
 
 #include "check-run.h"
+#include "preload.h"
 
 #define NO_EXEC	"exec is not available on Windows"
 
@@ -1049,6 +1052,86 @@ START_TEST(test_forward_backpressure)
 }
 END_TEST
 
+/* --- a socket that does not splice ---------------------------------------- */
+
+#if HAVE_DECL_SPLICE && HAVE_DECL_SPLICE_F_NONBLOCK && !defined(_WIN32)
+#define RELAY_SPLICES	1
+#endif
+#ifdef RELAY_SPLICES
+static const char	*splice_shim;		/* built, or NULL */
+static const char	*splice_shim_why;	/* why not */
+
+/* Before the case's tests: the harness empties its directory after each
+ * case. */
+static void
+splice_shim_build(void)
+{
+	splice_shim = preload_build("splice-shim", &splice_shim_why);
+}
+
+/* Streams through forward and exec when splice(2) refuses sockets at `end`
+ * ("from": those read, "to": those written), as the kernel refuses one
+ * that cannot splice: each relay goes on with copies, with what its pipe
+ * already held, and every byte arrives once and in order. */
+static void
+expect_copies_when_refused(const char *end)
+{
+	struct hdaemon	*backend, *d;
+	char		*dir, *path, *cfg, *refused, *p;
+	int		 n = 0;
+
+	if (splice_shim == NULL)
+		HARNESS_SKIP("%s", splice_shim_why);
+	dir = harness_fmt("%s/splice.%s.%ld", harness_tmpdir(), end,
+	    (long)getpid());
+	ck_assert_msg(mkdir(dir, 0755) == 0, "mkdir %s: %s", dir,
+	    strerror(errno));
+	ck_assert(setenv("HARBOR_SHIM_DIR", dir, 1) == 0);
+	ck_assert(setenv("HARBOR_SHIM_SPLICE", end, 1) == 0);
+	preload_use(splice_shim);
+	backend = hd_start("service echo {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    handler echo\n"
+	    "}\n", NULL);
+	cfg = harness_fmt("service fwd {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    forward 127.0.0.1:%d\n"
+	    "}\n"
+	    "service cat {\n"
+	    "    listen 127.0.0.1:0\n"
+	    "    exec /bin/cat\n"
+	    "}\n", hd_port(backend, "echo"));
+	d = hd_start(cfg, NULL);
+	free(cfg);
+	expect_echo_half_closed(d, hd_port(d, "fwd"), 3 * 1024 * 1024 + 7, 23);
+	expect_echo_half_closed(d, hd_port(d, "cat"), 3 * 1024 * 1024 + 9, 29);
+	/* Each session streamed both ways, and its pipes were refused. */
+	path = harness_fmt("%s/refused", dir);
+	refused = harness_read_file(path);
+	for (p = refused; p != NULL && (p = strchr(p, '\n')) != NULL; p++)
+		n++;
+	HD_ASSERT(d, n >= 2, "splice refused %d times: the copies were not "
+	    "taken", n);
+	free(refused);
+	free(path);
+	free(dir);
+	hd_finish(d);
+	hd_finish(backend);
+}
+
+START_TEST(test_relay_socket_not_read_by_splice)
+{
+	expect_copies_when_refused("from");
+}
+END_TEST
+
+START_TEST(test_relay_socket_not_written_by_splice)
+{
+	expect_copies_when_refused("to");
+}
+END_TEST
+#endif /* RELAY_SPLICES */
+
 int
 main(void)
 {
@@ -1083,5 +1166,16 @@ main(void)
 	tcase_add_test(tc, test_forward_backpressure);
 	tcase_add_test(tc, test_forward_reload);
 	suite_add_tcase(s, tc);
+#ifdef RELAY_SPLICES
+	tc = harness_tcase("splice");
+	tcase_add_unchecked_fixture(tc, splice_shim_build, NULL);
+	tcase_add_test(tc, test_relay_socket_not_read_by_splice);
+	tcase_add_test(tc, test_relay_socket_not_written_by_splice);
+	suite_add_tcase(s, tc);
+#else
+	check_skip("test_relay_socket_not_read_by_splice and "
+	    "test_relay_socket_not_written_by_splice",
+	    "harbord relays with copies only here");
+#endif
 	return harness_run_suite(s);
 }

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "check-run.h"
+#include "preload.h"
 
 #define NOWHERE		"nowhere.invalid:80"
 #define SHIM_NAME	"backend.shim.invalid"
@@ -177,56 +178,18 @@ END_TEST
 static const char *shim_so;		/* built, or NULL */
 static const char *shim_why;		/* why not */
 
-/* Builds the shim with the compiler make check names, plainly.  Before
- * the tests run, so without Check's assertions. */
-static void
-shim_build(void)
-{
-	static char	 so[1024], cmd[4096], why[256];
-	const char	*cc = getenv("CC"), *src = getenv("HARBOR_TEST_SRCDIR");
-
-#ifndef __linux__
-	shim_why = "LD_PRELOAD is used on Linux only";
-	return;
-#endif
-	if (cc == NULL || *cc == '\0' || src == NULL) {
-		shim_why = "no CC or HARBOR_TEST_SRCDIR to build the resolver "
-		    "shim with";
-		return;
-	}
-	snprintf(so, sizeof so, "%s/resolver-shim.so", harness_tmpdir());
-	snprintf(cmd, sizeof cmd, "%s -shared -fPIC -o '%s' "
-	    "'%s/resolver-shim.c' >/dev/null 2>&1 || %s -shared -fPIC -o '%s' "
-	    "'%s/resolver-shim.c' -ldl >/dev/null 2>&1", cc, so, src, cc, so,
-	    src);
-	if (system(cmd) != 0) {
-		snprintf(why, sizeof why, "%s cannot build the resolver shim",
-		    cc);
-		shim_why = why;
-		return;
-	}
-	shim_so = so;
-}
-
 /* The shim's directory for this test, and the daemon's environment. */
 static char *
 shim_setup(void)
 {
 	char	*dir = harness_fmt("%s/shim.%ld", harness_tmpdir(),
 		    (long)getpid());
-	char	*asan = getenv("ASAN_OPTIONS") != NULL ?
-		    harness_fmt("%s:verify_asan_link_order=0",
-		    getenv("ASAN_OPTIONS")) :
-		    strdup("verify_asan_link_order=0");
 
 	ck_assert_msg(mkdir(dir, 0755) == 0, "mkdir %s: %s", dir,
 	    strerror(errno));
 	/* Check runs each test in a child of its own: this goes with it. */
 	ck_assert(setenv("HARBOR_SHIM_DIR", dir, 1) == 0);
-	ck_assert(setenv("LD_PRELOAD", shim_so, 1) == 0);
-	/* A libasan that is not first in the list would refuse to run. */
-	ck_assert(setenv("ASAN_OPTIONS", asan, 1) == 0);
-	free(asan);
+	preload_use(shim_so);
 	return dir;
 }
 
@@ -487,7 +450,7 @@ main(void)
 	check_skip("test_resolves_later and the others of the resolver shim",
 	    "no LD_PRELOAD on Windows");
 #else
-	shim_build();
+	shim_so = preload_build("resolver-shim", &shim_why);
 	tcase_add_test(tc, test_resolves_later);
 	tcase_add_test(tc, test_clients_wait_for_one_lookup);
 	tcase_add_test(tc, test_lookup_too_slow);

@@ -279,13 +279,17 @@ tests_integration_examples_CFLAGS = $(TEST_CFLAGS)
 tests_integration_examples_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_integration_examples_LDADD = $(TEST_LIBS)
 
-tests_integration_relay_SOURCES = tests/integration_relay.c $(HARNESS)
+# Shared objects preloaded into harbord are built by the tests that use
+# them, with $(CC) alone: see tests/preload.h.
+PRELOAD = tests/preload.c tests/preload.h
+tests_integration_relay_SOURCES = tests/integration_relay.c $(HARNESS) \
+	$(PRELOAD)
 tests_integration_relay_CFLAGS = $(TEST_CFLAGS)
 tests_integration_relay_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_integration_relay_LDADD = $(TEST_LIBS)
 
-# The resolver shim is built by the test itself, with $(CC) alone: see it.
-tests_integration_resolve_SOURCES = tests/integration_resolve.c $(HARNESS)
+tests_integration_resolve_SOURCES = tests/integration_resolve.c $(HARNESS) \
+	$(PRELOAD)
 tests_integration_resolve_CFLAGS = $(TEST_CFLAGS)
 tests_integration_resolve_LDFLAGS = $(HARBOR_PROG_LDFLAGS)
 tests_integration_resolve_LDADD = $(TEST_LIBS)
@@ -294,4 +298,4 @@ endif
 # Runs a Windows test program under wine (a cross build's make check).
 EXTRA_DIST += tests/wine-run.sh tests/layers.sh tests/docs.sh tests/install.sh \
 	tests/logrotate.sh tests/conf-examples.sh tests/haproxy-example.sh \
-	tests/resolver-shim.c
+	tests/resolver-shim.c tests/splice-shim.c

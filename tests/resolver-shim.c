@@ -11,8 +11,7 @@
  *	answer		while it exists the name is 127.0.0.1; until then
  *			the lookup fails as when DNS is not up (EAI_AGAIN)
  *
- * Built by the test at run time with plain $CC, so that no sanitizer's
- * runtime is asked of the shell that libtool's wrapper runs first.
+ * Built by the test at run time with plain $CC (tests/preload.c).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1	/* RTLD_NEXT */
