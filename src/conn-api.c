@@ -187,35 +187,52 @@ harbor_conn_service(struct harbor_conn *c)
 	return c->svc;
 }
 
+/* The text of both addresses: made on the first call, for the
+ * connection's life.  Handler calls of a connection never run at once, so
+ * the first call needs no lock. */
+static struct conn_names *
+conn_names(struct harbor_conn *c)
+{
+	if (c->names == NULL) {
+		if ((c->names = calloc(1, sizeof *c->names)) == NULL)
+			return NULL;
+		conn_peer_text(c, c->names->peer, sizeof c->names->peer);
+	}
+	return c->names;
+}
+
 const char *
 harbor_conn_peer(struct harbor_conn *c)
 {
-	return c->peer;
+	struct conn_names	*names = conn_names(c);
+
+	return names != NULL ? names->peer : "?";
 }
 
-/* Asked for rarely, so found out on the first call rather than costing
- * every accept a system call.  Handler calls of a connection never run at
- * once, so the first call needs no lock. */
+/* The local address is asked for rarely, so found out on the first call
+ * rather than costing every accept a system call. */
 const char *
 harbor_conn_local(struct harbor_conn *c)
 {
-	struct sockaddr_storage	peer, local;
+	struct conn_names	*names = conn_names(c);
 
-	if (c->local[0] == '\0') {
-		if (conn_addresses(c, &peer, &local) == 0)
-			addr_format((struct sockaddr *)&local, c->local,
-			    sizeof c->local);
+	if (names == NULL)
+		return "?";
+	if (names->local[0] == '\0') {
+		if (conn_local_known(c) == 0)
+			addr_format(&c->local_addr.sa, names->local,
+			    sizeof names->local);
 		else
-			strlcpy(c->local, "?", sizeof c->local);
+			strlcpy(names->local, "?", sizeof names->local);
 	}
-	return c->local;
+	return names->local;
 }
 
 static size_t
-sockaddr_len(const struct sockaddr_storage *ss)
+sockaddr_len(const union conn_addr *a)
 {
-	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
-	    ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : 0;
+	return a->sa.sa_family == AF_INET ? sizeof a->sin :
+	    a->sa.sa_family == AF_INET6 ? sizeof a->sin6 : 0;
 }
 
 const struct sockaddr *
@@ -223,22 +240,20 @@ harbor_conn_peer_addr(struct harbor_conn *c, size_t *len)
 {
 	if (len != NULL)
 		*len = sockaddr_len(&c->peer_addr);
-	return (const struct sockaddr *)&c->peer_addr;
+	return &c->peer_addr.sa;
 }
 
 const struct sockaddr *
 harbor_conn_local_addr(struct harbor_conn *c, size_t *len)
 {
-	struct sockaddr_storage	peer, local;
-
-	if (conn_addresses(c, &peer, &local) == -1) {
+	if (conn_local_known(c) == -1) {
 		if (len != NULL)
 			*len = 0;
 		return NULL;
 	}
 	if (len != NULL)
 		*len = sockaddr_len(&c->local_addr);
-	return (const struct sockaddr *)&c->local_addr;
+	return &c->local_addr.sa;
 }
 
 int

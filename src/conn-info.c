@@ -41,11 +41,11 @@ conn_local_text(struct harbor_conn *c, char *buf, size_t len)
 	struct sockaddr_storage	ss;
 	ev_socklen_t		sslen = sizeof ss;
 
-	/* A PROXY header's address was set on this loop; otherwise the
-	 * socket says, since the handler's lazily formatted copy may be
-	 * being written on another thread. */
+	/* A PROXY header's address was set on this loop, before the
+	 * handler ran; otherwise the socket says, since the handler may be
+	 * asking for it on another thread. */
 	if (c->proxied) {
-		strlcpy(buf, c->local, len);
+		addr_format(&c->local_addr.sa, buf, len);
 		return;
 	}
 	if (getsockname(c->fd, (struct sockaddr *)&ss, &sslen) == 0)
@@ -94,7 +94,7 @@ conn_describe_loop(struct loop *loop, const char *service,
 		info->id = c->id;
 		memcpy(info + 1, c->svc->name, namelen);
 		info->service = (const char *)(info + 1);
-		strlcpy(info->peer, c->peer, sizeof info->peer);
+		conn_peer_text(c, info->peer, sizeof info->peer);
 		conn_local_text(c, info->local, sizeof info->local);
 		info->age_ms = now_ms - tv_ms(&c->started);
 		info->idle_ms = now_ms - c->last_active_ms;

@@ -110,7 +110,7 @@ conn_free(struct harbor_conn *c)
 	struct conn_host	*host = c->svc->host;
 	struct timeval		 now;
 	int64_t			 took;
-	char			 why[96];
+	char			 why[96], peer[HARBOR_ADDRSTRLEN];
 
 	/* The slot is free before the log says the connection closed: a
 	 * client that waits for that line may connect again at once. */
@@ -123,14 +123,16 @@ conn_free(struct harbor_conn *c)
 		event_base_gettimeofday_cached(c->loop->base, &now);
 		took = tv_ms(&now) - tv_ms(&c->started);
 		stats_closed(c->stats, took);
-		if (c->svc->log_connections)
+		if (c->svc->log_connections) {
+			conn_peer_text(c, peer, sizeof peer);
 			svc_log(c->svc, HARBOR_LOG_INFO, "service %s: closed %s "
 			    "(conn %llu): %s; %lld ms, %llu bytes in, %llu "
-			    "bytes out", c->svc->name, c->peer,
+			    "bytes out", c->svc->name, peer,
 			    (unsigned long long)c->id, conn_reason_text(c, why,
 			    sizeof why), (long long)took,
 			    (unsigned long long)c->bytes_in,
 			    (unsigned long long)c->bytes_out);
+		}
 		if (c->session_timer != NULL)
 			event_free(c->session_timer);
 		if (c->deadline != NULL)
@@ -151,6 +153,7 @@ conn_free(struct harbor_conn *c)
 	conn_connects_free(c);
 	service_release(c->svc);
 	free(c->hops);
+	free(c->names);
 	free(c);
 }
 
@@ -301,6 +304,17 @@ conn_session_over(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+conn_attach_failed(struct harbor_conn *c, const char *what)
+{
+	char	peer[HARBOR_ADDRSTRLEN];
+
+	conn_peer_text(c, peer, sizeof peer);
+	svc_log(c->svc, HARBOR_LOG_ERR, "service %s: %s (conn %llu): cannot "
+	    "set up %s", c->svc->name, peer, (unsigned long long)c->id, what);
+	conn_release(c);
+}
+
+static void
 conn_attach(void *arg)
 {
 	struct harbor_conn	*c = arg;
@@ -311,10 +325,7 @@ conn_attach(void *arg)
 		opts |= BEV_OPT_THREADSAFE;
 	c->bev = bufferevent_socket_new(c->loop->base, c->fd, opts);
 	if (c->bev == NULL) {
-		svc_log(c->svc, HARBOR_LOG_ERR, "service %s: %s (conn %llu): "
-		    "cannot set up the connection", c->svc->name, c->peer,
-		    (unsigned long long)c->id);
-		conn_release(c);
+		conn_attach_failed(c, "the connection");
 		return;
 	}
 	c->next = c->loop->conns;
@@ -325,11 +336,7 @@ conn_attach(void *arg)
 	if (c->stage != NULL || c->svc->idle_timeout_ms != 0) {
 		if ((c->deadline = evtimer_new(c->loop->base, conn_deadline_fired,
 		    c)) == NULL) {
-			svc_log(c->svc, HARBOR_LOG_ERR, "service %s: %s (conn "
-			    "%llu): cannot set up the connection's timer",
-			    c->svc->name, c->peer,
-			    (unsigned long long)c->id);
-			conn_release(c);
+			conn_attach_failed(c, "the connection's timer");
 			return;
 		}
 	}
@@ -398,7 +405,6 @@ conn_accepted(struct harbor_service *svc, struct loop *loop,
 	c->state = stage != NULL ? CONN_STAGE : CONN_OPEN;
 	c->ticket = *ticket;
 	c->hops = hops;
-	strlcpy(c->peer, peerstr, sizeof c->peer);
 	atomic_init(&c->refs, 1);
 	atomic_init(&c->pending, 0);
 	atomic_init(&c->scheduled, 0);
@@ -608,20 +614,22 @@ conn_end(struct harbor_conn *c, enum conn_reason reason, const char *detail)
 }
 
 int
-conn_addresses(struct harbor_conn *c, struct sockaddr_storage *peer,
-    struct sockaddr_storage *local)
+conn_local_known(struct harbor_conn *c)
 {
-	ev_socklen_t	len = sizeof *local;
+	ev_socklen_t	len = sizeof c->local_addr;
 
-	*peer = c->peer_addr;
 	if (!c->have_local) {
-		if (getsockname(c->fd, (struct sockaddr *)&c->local_addr,
-		    &len) == -1)
+		if (getsockname(c->fd, &c->local_addr.sa, &len) == -1)
 			return -1;
 		c->have_local = 1;
 	}
-	*local = c->local_addr;
 	return 0;
+}
+
+void
+conn_peer_text(const struct harbor_conn *c, char *buf, size_t len)
+{
+	addr_format(&c->peer_addr.sa, buf, len);
 }
 
 /* Closes every connection of a loop at once (end of the shutdown grace

@@ -136,6 +136,20 @@ enum conn_reason {
 	CLOSE_DONE,		/* "both sides closed" (a relay) */
 	CLOSE_DETAIL		/* the text in conn->detail */
 };
+/* A connection's address: TCP over IPv4 or IPv6 only, so the room of the
+ * larger of the two rather than a sockaddr_storage's (100 bytes less,
+ * twice a connection). */
+union conn_addr {
+	struct sockaddr		sa;
+	struct sockaddr_in	sin;
+	struct sockaddr_in6	sin6;
+};
+/* harbor_conn_peer's and harbor_conn_local's text, made on a handler's
+ * first call (few ask), then kept for the connection's life. */
+struct conn_names {
+	char	peer[HARBOR_ADDRSTRLEN];
+	char	local[HARBOR_ADDRSTRLEN];
+};
 struct harbor_conn {
 	struct harbor_service	*svc;
 	struct loop		*loop;
@@ -147,8 +161,8 @@ struct harbor_conn {
 						   NULL */
 	struct forward_hops	*hops;		/* from this server's own
 						   forward, else NULL */
-	struct sockaddr_storage	 peer_addr;	/* the client (after PROXY) */
-	struct sockaddr_storage	 local_addr;	/* what it connected to */
+	union conn_addr		 peer_addr;	/* the client (after PROXY) */
+	union conn_addr		 local_addr;	/* what it connected to */
 	int			 have_local;	/* local_addr is set */
 	struct relay		*relay;		/* harbor_conn_relay's */
 	/* What took the connection over lets go of it (at its finish). */
@@ -156,8 +170,7 @@ struct harbor_conn {
 	struct conn_connect	*connects;	/* harbor_conn_connect's */
 	_Atomic(char *)		 detail;	/* with CLOSE_DETAIL: the
 						   first given (conn_detail) */
-	char			 peer[HARBOR_ADDRSTRLEN];
-	char			 local[HARBOR_ADDRSTRLEN];
+	struct conn_names	*names;		/* the handler's thread */
 	struct timeval		 started;
 	int64_t			 last_active_ms; /* traffic either way */
 	struct event		*deadline;	/* the PROXY header's, idle */
@@ -275,10 +288,13 @@ enum harbor_close_reason conn_close_reason(const struct harbor_conn *c);
  * (on its loop) and freed with it. */
 void	conn_connects_end(struct harbor_conn *c);
 void	conn_connects_free(struct harbor_conn *c);
-/* The client's address and the one it connected to (both as the PROXY
- * header gave them, if there was one).  0, or -1 if local is unknown. */
-int	conn_addresses(struct harbor_conn *c, struct sockaddr_storage *peer,
-	    struct sockaddr_storage *local);
+/* The address the client connected to (as the PROXY header gave it, if
+ * there was one) in c->local_addr, asked of the socket on the first call:
+ * 0, or -1 if it is unknown.  The handler's thread. */
+int	conn_local_known(struct harbor_conn *c);
+/* The client's address (after its PROXY header) as text, for log lines:
+ * "address:port".  The loop's thread, or the handler's once it runs. */
+void	conn_peer_text(const struct harbor_conn *c, char *buf, size_t len);
 
 /* relay.c: harbor_conn_relay (harbor.h) */
 struct relay;

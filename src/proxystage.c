@@ -22,7 +22,8 @@ proxy_stage_read(struct bufferevent *bev, void *arg)
 	struct evbuffer		*in = bufferevent_get_input(bev);
 	struct proxy_info	 pi;
 	size_t			 have = evbuffer_get_length(in), used = 0;
-	char			 err[128], why[128], via[HARBOR_ADDRSTRLEN];
+	char			 err[128], why[128], via[HARBOR_ADDRSTRLEN],
+				 peer[HARBOR_ADDRSTRLEN];
 	enum refusal		 refused;
 	struct timeval		 now;
 
@@ -36,33 +37,32 @@ proxy_stage_read(struct bufferevent *bev, void *arg)
 		snprintf(err, sizeof err, "bad PROXY header: too long");
 		/* FALLTHROUGH */
 	case PROXY_ERROR:
+		conn_peer_text(c, peer, sizeof peer);
 		admission_log(c->svc, REFUSE_PROXY_HEADER, "service %s: conn "
 		    "%llu from %s: %s", c->svc->name,
-		    (unsigned long long)c->id, c->peer, err);
+		    (unsigned long long)c->id, peer, err);
 		conn_end(c, CLOSE_PROXY, NULL);
 		return;
 	case PROXY_DONE:
 		break;
 	}
 	(void)evbuffer_drain(in, used);
-	strlcpy(via, c->peer, sizeof via);
+	conn_peer_text(c, via, sizeof via);
 	if (!pi.local) {
-		addr_format((struct sockaddr *)&pi.src, c->peer,
-		    sizeof c->peer);
-		addr_format((struct sockaddr *)&pi.dst, c->local,
-		    sizeof c->local);
-		c->peer_addr = pi.src;
+		/* (proxy_parse gives IPv4 and IPv6 addresses only.) */
+		memcpy(&c->peer_addr, &pi.src, sizeof c->peer_addr);
+		memcpy(&c->local_addr, &pi.dst, sizeof c->local_addr);
 		c->proxied = 1;
-		c->local_addr = pi.dst;
 		c->have_local = 1;
 	} else
-		pi.src = c->peer_addr;
+		memcpy(&pi.src, &c->peer_addr, sizeof c->peer_addr);
+	conn_peer_text(c, peer, sizeof peer);
 	/* Admission, for the client the proxy speaks for. */
 	event_base_gettimeofday_cached(c->loop->base, &now);
 	if ((refused = admission_decide(c->svc, (struct sockaddr *)&pi.src,
 	    tv_ms(&now), &c->ticket, why, sizeof why)) != REFUSE_NONE) {
 		admission_log(c->svc, refused, "service %s: refused %s via "
-		    "proxy %s (conn %llu): %s", c->svc->name, c->peer, via,
+		    "proxy %s (conn %llu): %s", c->svc->name, peer, via,
 		    (unsigned long long)c->id, why);
 		conn_end(c, CLOSE_REFUSED, NULL);
 		return;
@@ -70,7 +70,7 @@ proxy_stage_read(struct bufferevent *bev, void *arg)
 	if (c->svc->log_connections)
 		svc_log(c->svc, HARBOR_LOG_INFO, "service %s: conn %llu is %s "
 		    "via proxy %s (PROXY v%d%s)", c->svc->name,
-		    (unsigned long long)c->id, c->peer, via, pi.version,
+		    (unsigned long long)c->id, peer, via, pi.version,
 		    pi.local ? ", local" : "");
 	c->state = CONN_OPEN;
 	conn_start(c);
@@ -103,9 +103,12 @@ proxy_stage_begin(struct harbor_conn *c)
 static void
 proxy_stage_expired(struct harbor_conn *c)
 {
+	char	peer[HARBOR_ADDRSTRLEN];
+
+	conn_peer_text(c, peer, sizeof peer);
 	admission_log(c->svc, REFUSE_PROXY_TIMEOUT, "service %s: conn %llu "
 	    "from %s: no PROXY header in %u ms", c->svc->name,
-	    (unsigned long long)c->id, c->peer, c->svc->proxy_timeout_ms);
+	    (unsigned long long)c->id, peer, c->svc->proxy_timeout_ms);
 	conn_end(c, CLOSE_PROXY_TIMEOUT, NULL);
 }
 

@@ -655,21 +655,39 @@ END_TEST
 /* --- addresses ---------------------------------------------------------------- */
 
 static atomic_int peer_port, local_port, proxied;
+/* What the handler was told as text, written before the close the test
+ * waits for. */
+static char	peer_text[64], local_text[64];
+
+/* An address's port, its length checked against its family. */
+static int
+port_of(const struct sockaddr *sa, size_t len)
+{
+	ck_assert_ptr_nonnull(sa);
+	if (sa->sa_family == AF_INET6) {
+		ck_assert_uint_eq(len, sizeof(struct sockaddr_in6));
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	}
+	ck_assert_int_eq(sa->sa_family, AF_INET);
+	ck_assert_uint_eq(len, sizeof(struct sockaddr_in));
+	return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+}
 
 static void
 where_open(struct harbor_conn *c)
 {
-	const struct sockaddr_in	*sin;
-	size_t				 len;
+	const struct sockaddr	*sa;
+	size_t			 len;
 
-	sin = (const struct sockaddr_in *)harbor_conn_peer_addr(c, &len);
-	ck_assert_uint_eq(len, sizeof *sin);
-	ck_assert_int_eq(sin->sin_family, AF_INET);
-	atomic_store(&peer_port, ntohs(sin->sin_port));
-	sin = (const struct sockaddr_in *)harbor_conn_local_addr(c, &len);
-	ck_assert_ptr_nonnull(sin);
-	ck_assert_uint_eq(len, sizeof *sin);
-	atomic_store(&local_port, ntohs(sin->sin_port));
+	sa = harbor_conn_peer_addr(c, &len);
+	atomic_store(&peer_port, port_of(sa, len));
+	sa = harbor_conn_local_addr(c, &len);
+	atomic_store(&local_port, port_of(sa, len));
+	/* Asked twice: the same text both times. */
+	snprintf(peer_text, sizeof peer_text, "%s", harbor_conn_peer(c));
+	snprintf(local_text, sizeof local_text, "%s", harbor_conn_local(c));
+	ck_assert_str_eq(harbor_conn_peer(c), peer_text);
+	ck_assert_str_eq(harbor_conn_local(c), local_text);
 	atomic_store(&proxied, harbor_conn_proxied(c));
 	harbor_conn_close(c);
 }
@@ -695,7 +713,39 @@ START_TEST(test_addresses)
 	    atoi(strrchr(peer, ':') + 1));
 	ck_assert_int_eq(atomic_load(&local_port),
 	    atoi(strrchr(local, ':') + 1));
+	ck_assert_str_eq(peer_text, peer);
+	ck_assert_str_eq(local_text, local);
 	ck_assert_int_eq(atomic_load(&proxied), 0);
+	embed_close(fd);
+	embed_stop();
+}
+END_TEST
+
+/* Through a PROXY header, the handler sees the addresses it names, as
+ * structures and as text. */
+START_TEST(test_addresses_proxied)
+{
+	const char		*hdr = "PROXY TCP6 2001:db8::7 2001:db8::1 "
+				    "40123 443\r\n";
+	struct harbor_service	*svc;
+	char			 err[256];
+	int			 fd;
+
+	atomic_store(&proxied, -1);
+	svc = embed_service("w", &where, embed_dispatch_of(_i),
+	    HARBOR_FRAMING_RAW);
+	harbor_service_set_proxy_protocol(svc, HARBOR_PROXY_V1, 5000);
+	ck_assert_msg(harbor_service_trust_proxy(svc, "127.0.0.1", err,
+	    sizeof err) == 0, "%s", err);
+	embed_start1(svc, 2);
+	fd = embed_client(embed_port("w"));
+	ck_assert_int_eq(embed_send(fd, hdr, strlen(hdr)), 0);
+	ck_assert(embed_wait_eof(fd, 5000));
+	ck_assert_int_eq(atomic_load(&proxied), 1);
+	ck_assert_int_eq(atomic_load(&peer_port), 40123);
+	ck_assert_int_eq(atomic_load(&local_port), 443);
+	ck_assert_str_eq(peer_text, "[2001:db8::7]:40123");
+	ck_assert_str_eq(local_text, "[2001:db8::1]:443");
 	embed_close(fd);
 	embed_stop();
 }
@@ -816,6 +866,7 @@ main(void)
 	tcase_add_loop_test(tc, test_timers_pause_resume, 0, 4);
 	tcase_add_loop_test(tc, test_post_from_another_thread, 0, 2);
 	tcase_add_loop_test(tc, test_addresses, 0, 2);
+	tcase_add_loop_test(tc, test_addresses_proxied, 0, 2);
 	tcase_add_test(tc, test_listen_fn_gives_the_sockets);
 	tcase_add_test(tc, test_listen_fn_refusals);
 	suite_add_tcase(s, tc);
