@@ -482,7 +482,7 @@ conn_finish(struct harbor_conn *c, enum conn_reason reason)
 	 * job on the pool): the client is let go now, and the socket is
 	 * closed when the last of them lets go.  Otherwise the release just
 	 * below closes it. */
-	if (atomic_load(&c->refs) > 1)
+	if (atomic_load(&c->refs) > 1 && !c->both_shut)
 		(void)shutdown(c->fd, SHUT_RDWR);
 	conn_release(c);
 }

@@ -190,6 +190,8 @@ struct harbor_conn {
 	atomic_int		 failing;	/* harbor_conn_fail */
 	int			 shut_pending;	/* loop: FIN once output is out */
 	int			 proxied;	/* addresses from a PROXY header */
+	int			 both_shut;	/* FIN sent and received: the
+						   finish need not shut down */
 	_Atomic(struct harbor_timer *) timers;	/* harbor_timer_new's */
 	_Atomic(struct conn_post *) posts;	/* to call, newest first */
 	/* The handler's thread only: */

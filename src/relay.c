@@ -579,6 +579,8 @@ relay_detach(struct harbor_conn *c)
 
 	if (r == NULL)
 		return;
+	/* The client's FIN came and ours went: nothing is left to shut. */
+	c->both_shut = r->up.eof && r->down.done;
 	flow_free(&r->up);
 	flow_free(&r->down);
 	if (r->linger_timer != NULL)
