@@ -11,8 +11,11 @@
  * reads, on an event of its own, as much as the socket has (READ_CHUNK at
  * most, and never past its input's high-water mark) straight into the
  * bufferevent's input; and it writes what its callbacks added once they
- * are done, straight to the socket.  Inline, "done" is once the loop's
- * callbacks have run (loop_later); on the pool, it is once the job's
+ * are done, straight to the socket: recv(2) and send(2) when the bytes
+ * are in one piece, as a request and its reply are (the system's vector
+ * calls cost more for a vector of one), readv(2) and writev(2) when they
+ * are not.  Inline, "done" is once the loop's callbacks have run
+ * (loop_later); on the pool, it is once the job's
  * calls have run, and the worker hands the connection back to its loop
  * (loop_call), which writes for every connection handed back since it
  * last looked: one wakeup for as many replies as the workers made
@@ -26,6 +29,7 @@
 
 #include <errno.h>
 #ifndef _WIN32
+#include <sys/socket.h>
 #include <sys/uio.h>
 #endif
 
@@ -34,6 +38,10 @@
 #include <event2/event.h>
 
 #include "conn.h"
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL	0	/* the sockets have SO_NOSIGPIPE instead */
+#endif
 
 /* The most one read takes: what a stream needs in one go, without one
  * connection keeping its loop from the others for long.  A read asks for
@@ -154,14 +162,21 @@ read_into_locked(struct evbuffer *in, evutil_socket_t fd, size_t room,
 			v[i].iov_len = left;
 		left -= v[i].iov_len;
 	}
-#ifdef _WIN32
-	n = recv(fd, v[0].iov_base, (int)v[0].iov_len, 0);
-	nv = 1;
-#else
-	do
-		n = readv(fd, (struct iovec *)v, nv);
-	while (n == -1 && errno == EINTR);
+#ifndef _WIN32
+	if (nv > 1 && v[1].iov_len > 0) {
+		do
+			n = readv(fd, (struct iovec *)v, nv);
+		while (n == -1 && errno == EINTR);
+	} else
 #endif
+	{
+		/* One piece: recv(2), which costs the system less than
+		 * readv(2)'s vector of one. */
+		nv = 1;
+		do
+			n = recv(fd, v[0].iov_base, (int)v[0].iov_len, 0);
+		while (n == -1 && EVUTIL_SOCKET_ERROR() == EINTR);
+	}
 	if (n <= 0) {
 		*err = EVUTIL_SOCKET_ERROR();
 		(void)evbuffer_commit_space(in, v, 0);
@@ -273,6 +288,26 @@ conn_write_drained(struct harbor_conn *c)
 	}
 }
 
+/* Writes what out has to fd, as much as fd takes: the bytes written, or
+ * -1 with the socket error.  What is in one piece (a reply, mostly) goes
+ * with send(2), which costs the system less than evbuffer_write's
+ * writev(2) of one. */
+static int
+write_from(struct evbuffer *out, evutil_socket_t fd)
+{
+	struct evbuffer_iovec	v;
+	ev_ssize_t		n;
+
+	if (evbuffer_peek(out, -1, NULL, &v, 1) != 1)
+		return evbuffer_write(out, fd);
+	do
+		n = send(fd, v.iov_base, (int)v.iov_len, MSG_NOSIGNAL);
+	while (n == -1 && EVUTIL_SOCKET_ERROR() == EINTR);
+	if (n > 0)
+		(void)evbuffer_drain(out, (size_t)n);
+	return (int)n;
+}
+
 /* Writes what its output has, as much as the socket takes. */
 static void
 conn_write_out(struct harbor_conn *c)
@@ -287,7 +322,7 @@ conn_write_out(struct harbor_conn *c)
 	/* The bufferevent keeps the front of its output frozen so that no
 	 * one else drains it; it thaws it to write, and so does this. */
 	(void)evbuffer_unfreeze(out, 1);
-	r = evbuffer_write(out, c->fd);
+	r = write_from(out, c->fd);
 	err = EVUTIL_SOCKET_ERROR();
 	(void)evbuffer_freeze(out, 1);
 	if (r == -1 && !SOCKET_ERR_RETRIABLE(err)) {
