@@ -298,7 +298,10 @@ write_from(struct evbuffer *out, evutil_socket_t fd)
 	struct evbuffer_iovec	v;
 	ev_ssize_t		n;
 
-	if (evbuffer_peek(out, -1, NULL, &v, 1) != 1)
+	/* (The pieces all of it needs: with a length of -1, evbuffer_peek
+	 * would count only as far as the one vector it fills.) */
+	if (evbuffer_peek(out, (ev_ssize_t)evbuffer_get_length(out), NULL, &v,
+	    1) != 1)
 		return evbuffer_write(out, fd);
 	do
 		n = send(fd, v.iov_base, (int)v.iov_len, MSG_NOSIGNAL);
