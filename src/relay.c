@@ -136,6 +136,20 @@ relay_client_failed(struct relay *r, int err)
 	}
 }
 
+/* Writing to `to` failed with err: -1 if that was the client (the relay
+ * has ended), 0 if it was the second stream (what goes to it is dropped
+ * from now on). */
+static int
+flow_write_failed(struct flow *f, int err)
+{
+	if (!f->up) {
+		relay_client_failed(f->relay, err);
+		return -1;
+	}
+	relay_backend_failed(f->relay, err);
+	return 0;
+}
+
 static void
 flow_count(struct flow *f, size_t n, int written)
 {
@@ -158,7 +172,6 @@ flow_count(struct flow *f, size_t n, int written)
 static int
 flow_flush(struct flow *f)
 {
-	struct relay	*r = f->relay;
 	ev_ssize_t	 n;
 	int		 err;
 
@@ -173,11 +186,8 @@ flow_flush(struct flow *f)
 		err = EVUTIL_SOCKET_ERROR();
 		if (SOCKET_ERR_RETRIABLE(err))
 			return 1;
-		if (!f->up) {
-			relay_client_failed(r, err);
+		if (flow_write_failed(f, err) == -1)
 			return -1;
-		}
-		relay_backend_failed(r, err);
 	}
 	free(f->held);
 	f->held = NULL;
@@ -206,11 +216,8 @@ flow_pass(struct flow *f, const char *buf, size_t len)
 		err = EVUTIL_SOCKET_ERROR();
 		if (SOCKET_ERR_RETRIABLE(err))
 			break;
-		if (!f->up) {
-			relay_client_failed(r, err);
+		if (flow_write_failed(f, err) == -1)
 			return -1;
-		}
-		relay_backend_failed(r, err);
 	}
 	if (sent == len || f->dead)
 		return 0;
@@ -317,11 +324,8 @@ flow_splice_out(struct flow *f)
 			}
 			return flow_flush(f);
 		}
-		if (!f->up) {
-			relay_client_failed(r, err);
+		if (flow_write_failed(f, err) == -1)
 			return -1;
-		}
-		relay_backend_failed(r, err);
 	}
 	if (f->dead) {
 		/* What `to` will not take is dropped; so is the rest,
