@@ -1,13 +1,16 @@
 /*
- * The acceptor: listening sockets and admission, on the main loop.
+ * The acceptor: listening sockets and admission, on the I/O loops.
  *
  * Sockets are opened (listener_bind) before any event base exists, so a
- * program can bind privileged ports and then fork or drop privileges; they
- * are put on the main loop (listener_enable) when the server starts.
- * Admission checks run here, before a connection costs anything more than
- * its fd.  When accept fails for want of descriptors or memory, every
- * listener is paused for a second: libevent would otherwise retry at once,
- * forever, at full CPU.
+ * program can bind privileged ports and then fork or drop privileges; when
+ * the server starts, every I/O loop accepts from each of them
+ * (listener_enable), and serves the clients it accepts itself unless
+ * another loop has noticeably fewer: a client costs no hand-over between
+ * threads, and a loop busy with its clients leaves the next one to a loop
+ * that is free.  Admission checks run here, before a connection costs
+ * anything more than its fd.  When accept fails for want of descriptors or
+ * memory, every listener is paused for a second: libevent would otherwise
+ * retry at once, forever, at full CPU.
  */
 #include "autoconfig.h"
 
@@ -239,7 +242,8 @@ static void
 acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *peer, int peerlen, void *arg)
 {
-	struct listener		*l = arg;
+	struct listener_on	*on = arg;
+	struct listener		*l = on->l;
 	struct harbor_server	*srv = l->server;
 	struct harbor_service	*svc = l->svc;
 	char			 peerstr[HARBOR_ADDRSTRLEN], why[128];
@@ -249,16 +253,17 @@ acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
 	enum refusal		 r;
 	uint64_t		 id;
 
+	(void)evl;
 	addr_format(peer, peerstr, sizeof peerstr);
 	memset(&ticket, 0, sizeof ticket);
-	event_base_gettimeofday_cached(srv->host.base, &now);
+	event_base_gettimeofday_cached(on->loop->base, &now);
 	if ((r = admission_loop(svc, peer, (struct sockaddr *)&l->addr.ss, fd,
 	    &hops, why, sizeof why)) != REFUSE_NONE) {
 		acceptor_refuse(svc, fd, peerstr, r, why);
 		return;
 	}
-	/* Behind a proxy the client is known once its PROXY header is read
-	 * (on its loop): until then only the proxy is checked. */
+	/* Behind a proxy the client is known once its PROXY header is read:
+	 * until then only the proxy is checked. */
 	if ((r = svc->proxy_versions != 0 ? admission_proxied(svc, peer,
 	    &ticket, why, sizeof why) : admission_decide(svc, peer, tv_ms(&now),
 	    &ticket, why, sizeof why)) != REFUSE_NONE) {
@@ -266,14 +271,63 @@ acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
 		acceptor_refuse(svc, fd, peerstr, r, why);
 		return;
 	}
-	atomic_fetch_add(&srv->host.nconns, 1);
-	stats_accepted(stats_slot(svc->stats, srv->host.stats_slots - 1));
-	id = ++srv->next_conn_id;
+	stats_accepted(stats_slot(svc->stats, on->loop->index));
+	id = atomic_fetch_add(&srv->next_conn_id, 1) + 1;
 	if (svc->log_connections)
 		svc_log(svc, HARBOR_LOG_INFO, "service %s: accepted %s (conn "
 		    "%llu)", svc->name, peerstr, (unsigned long long)id);
-	conn_accepted(svc, server_pick_loop(srv), fd, peer, peerlen, &ticket,
-	    hops, svc->proxy_versions != 0 ? &proxy_stage : NULL, id, peerstr);
+	conn_accepted(svc, server_pick_loop(srv, on->loop), on->loop, fd, peer,
+	    peerlen, &ticket, hops, svc->proxy_versions != 0 ? &proxy_stage :
+	    NULL, id, peerstr);
+}
+
+/* fn(on, arg) for each loop's part of l, on that loop's thread. */
+struct listener_each_call {
+	void			(*fn)(struct listener_on *, void *);
+	struct listener_on	*on;
+	void			*arg;
+};
+
+static void
+listener_each_run(void *arg)
+{
+	struct listener_each_call	*call = arg;
+
+	call->fn(call->on, call->arg);
+}
+
+static void
+listener_each(struct listener *l, void (*fn)(struct listener_on *, void *),
+    void *arg)
+{
+	struct listener_each_call	call;
+	int				i;
+
+	if (l->on == NULL)
+		return;
+	for (i = 0; i < l->server->nloops; i++) {
+		call.fn = fn;
+		call.on = &l->on[i];
+		call.arg = arg;
+		loop_run(l->on[i].loop, listener_each_run, &call);
+	}
+}
+
+static void
+on_accepting(struct listener_on *on, void *arg)
+{
+	if (on->evl == NULL)
+		return;
+	if (*(const int *)arg)
+		(void)evconnlistener_enable(on->evl);
+	else
+		(void)evconnlistener_disable(on->evl);
+}
+
+static void
+listener_accepting(struct listener *l, int accepting)
+{
+	listener_each(l, on_accepting, &accepting);
 }
 
 static void
@@ -286,31 +340,33 @@ acceptor_resume(evutil_socket_t fd, short what, void *arg)
 	if (atomic_load(&srv->host.shutting_down))
 		return;
 	for (l = srv->listeners; l != NULL; l = l->next)
-		if (l->evl != NULL && !l->paused)
-			(void)evconnlistener_enable(l->evl);
+		if (!l->paused)
+			listener_accepting(l, 1);
 	log_notice("accepting again");
 }
 
-void
-acceptor_pause(struct harbor_server *srv)
+/* On the main loop, activated by the loop whose accept failed. */
+static void
+acceptor_pause(evutil_socket_t fd, short what, void *arg)
 {
-	struct timeval	 tv = { ACCEPT_PAUSE_SECONDS, 0 };
-	struct listener	*l;
+	struct timeval		 tv = { ACCEPT_PAUSE_SECONDS, 0 };
+	struct harbor_server	*srv = arg;
+	struct listener		*l;
 
-	if (srv->accept_paused)
+	if (srv->accept_paused || atomic_load(&srv->host.shutting_down))
 		return;
 	srv->accept_paused = 1;
 	for (l = srv->listeners; l != NULL; l = l->next)
-		if (l->evl != NULL)
-			(void)evconnlistener_disable(l->evl);
+		listener_accepting(l, 0);
 	(void)evtimer_add(srv->resume_ev, &tv);
 }
 
 static void
 acceptor_error(struct evconnlistener *evl, void *arg)
 {
-	struct listener	*l = arg;
-	int		 e = EVUTIL_SOCKET_ERROR();
+	struct listener_on	*on = arg;
+	struct listener		*l = on->l;
+	int			 e = EVUTIL_SOCKET_ERROR();
 
 	switch (e) {
 #ifdef EMFILE
@@ -324,7 +380,10 @@ acceptor_error(struct evconnlistener *evl, void *arg)
 		log_warn("accept on %s failed: %s; pausing accept for %d s",
 		    l->bound, evutil_socket_error_to_string(e),
 		    ACCEPT_PAUSE_SECONDS);
-		acceptor_pause(l->server);
+		/* This loop stops now; the main loop stops the others and
+		 * starts them all again a second later. */
+		(void)evconnlistener_disable(evl);
+		event_active(l->server->pause_ev, EV_TIMEOUT, 0);
 		break;
 	default:
 		log_warn("accept on %s failed: %s", l->bound,
@@ -333,24 +392,68 @@ acceptor_error(struct evconnlistener *evl, void *arg)
 	}
 }
 
+static void
+on_start(struct listener_on *on, void *arg)
+{
+	/* Backlog 0: the socket listens already, with harbord's backlog
+	 * (libevent's -1 would listen again with 128).  No
+	 * LEV_OPT_CLOSE_ON_FREE: the loops share the socket. */
+	on->evl = evconnlistener_new(on->loop->base, acceptor_admit, on,
+	    *(const int *)arg ? 0 : LEV_OPT_DISABLED, 0, on->l->fd);
+	if (on->evl != NULL)
+		evconnlistener_set_error_cb(on->evl, acceptor_error);
+}
+
+static void
+on_stop(struct listener_on *on, void *arg)
+{
+	(void)arg;
+	if (on->evl != NULL)
+		evconnlistener_free(on->evl);
+	on->evl = NULL;
+}
+
+static void
+listener_stop(struct listener *l)
+{
+	listener_each(l, on_stop, NULL);
+	free(l->on);
+	l->on = NULL;
+}
+
 int
 listener_enable(struct listener *l, char *err, size_t errlen)
 {
-	/* Backlog 0: the socket listens already, with harbord's backlog
-	 * (libevent's -1 would listen again with 128). */
-	l->evl = evconnlistener_new(l->server->host.base, acceptor_admit, l,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, l->fd);
-	if (l->evl == NULL) {
-		snprintf(err, errlen, "service '%s': cannot accept on %s",
-		    l->svc->name, l->key);
+	struct harbor_server	*srv = l->server;
+	int			 i, accepting;
+
+	if ((l->on = calloc((size_t)srv->nloops, sizeof *l->on)) == NULL) {
+		snprintf(err, errlen, "service '%s': cannot accept on %s: out "
+		    "of memory", l->svc->name, l->key);
 		return -1;
 	}
-	evconnlistener_set_error_cb(l->evl, acceptor_error);
-	if (l->server->accept_paused || l->paused)
-		(void)evconnlistener_disable(l->evl);
+	for (i = 0; i < srv->nloops; i++) {
+		l->on[i].l = l;
+		l->on[i].loop = &srv->loops[i];
+	}
+	accepting = !srv->accept_paused && !l->paused;
+	listener_each(l, on_start, &accepting);
+	for (i = 0; i < srv->nloops; i++)
+		if (l->on[i].evl == NULL) {
+			listener_stop(l);
+			snprintf(err, errlen, "service '%s': cannot accept on %s",
+			    l->svc->name, l->key);
+			return -1;
+		}
 	svc_log(l->svc, HARBOR_LOG_NOTICE, "service %s listening on %s",
 	    l->svc->name, l->bound);
 	return 0;
+}
+
+static void
+on_retarget(struct listener_on *on, void *arg)
+{
+	on->l = arg;
 }
 
 /* Reload: l serves old's address from now on, with old's socket, for l's
@@ -359,14 +462,14 @@ void
 listener_take_over(struct listener *l, struct listener *old)
 {
 	l->fd = old->fd;
-	l->evl = old->evl;
+	l->on = old->on;
 	l->addr = old->addr;		/* the port it really has */
 	l->backlog = old->backlog;
 	memcpy(l->bound, old->bound, sizeof l->bound);
 	l->paused = old->paused;
 	l->refusing = old->refusing;
 	old->fd = EVUTIL_INVALID_SOCKET;
-	old->evl = NULL;
+	old->on = NULL;
 	l->takes_over = NULL;
 	/* listen(2) again sets a new backlog on the socket as it is (one
 	 * that refuses connections gets it when it listens again). */
@@ -375,8 +478,8 @@ listener_take_over(struct listener *l, struct listener *old)
 		svc_log(l->svc, HARBOR_LOG_WARNING, "service %s: cannot set "
 		    "backlog %u on %s: %s", l->svc->name, l->svc->backlog, l->bound,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-	if (l->evl != NULL)
-		evconnlistener_set_cb(l->evl, acceptor_admit, l);
+	/* Once each loop has run this, none accepts for old any more. */
+	listener_each(l, on_retarget, l);
 	if (strcmp(l->svc->name, old->svc->name) != 0)
 		svc_log(l->svc, HARBOR_LOG_NOTICE, "service %s listening on %s "
 		    "(taken over from service %s)", l->svc->name, l->bound,
@@ -386,9 +489,8 @@ listener_take_over(struct listener *l, struct listener *old)
 void
 listener_free(struct listener *l)
 {
-	if (l->evl != NULL)
-		evconnlistener_free(l->evl);	/* closes the socket */
-	else if (l->fd != (evutil_socket_t)EVUTIL_INVALID_SOCKET)
+	listener_stop(l);
+	if (l->fd != (evutil_socket_t)EVUTIL_INVALID_SOCKET)
 		evutil_closesocket(l->fd);
 	if (l->svc != NULL)
 		service_release(l->svc);
@@ -396,20 +498,29 @@ listener_free(struct listener *l)
 	free(l);
 }
 
+int
+listener_accepts(const struct listener *l)
+{
+	return l->on != NULL;
+}
+
+/* Serves what the kernel has queued on the socket: on a loop (the first:
+ * its listener part does the admitting), every loop's part stopped. */
 static void
-listener_accept_queued(struct listener *l)
+on_accept_queued(struct listener_on *on, void *arg)
 {
 	struct sockaddr_storage	ss;
 	ev_socklen_t		len;
 	evutil_socket_t		fd;
 	int			n;
 
-	if (l->evl == NULL)
+	(void)arg;
+	if (on->loop != &on->l->server->loops[0])
 		return;
 	/* Bounded: a flood goes on arriving while this runs. */
 	for (n = 0; n < 4096; n++) {
 		len = sizeof ss;
-		fd = accept(l->fd, (struct sockaddr *)&ss, &len);
+		fd = accept(on->l->fd, (struct sockaddr *)&ss, &len);
 		if (fd == (evutil_socket_t)EVUTIL_INVALID_SOCKET)
 			break;
 		if (evutil_make_socket_nonblocking(fd) == -1 ||
@@ -417,7 +528,8 @@ listener_accept_queued(struct listener *l)
 			evutil_closesocket(fd);
 			continue;
 		}
-		acceptor_admit(l->evl, fd, (struct sockaddr *)&ss, (int)len, l);
+		acceptor_admit(on->evl, fd, (struct sockaddr *)&ss, (int)len,
+		    on);
 	}
 }
 
@@ -429,11 +541,10 @@ listener_pause(struct listener *l, int pause, char *err, size_t errlen)
 	if (pause == l->paused)
 		return 0;
 	if (pause) {
-		if (l->evl != NULL)
-			(void)evconnlistener_disable(l->evl);
+		listener_accepting(l, 0);
 		/* Clients the kernel has queued already are served: stopping
 		 * the socket would reset them. */
-		listener_accept_queued(l);
+		listener_each(l, on_accept_queued, NULL);
 		l->refusing = compat_listen_stop((intptr_t)l->fd) == 0;
 		l->paused = 1;
 		return 0;
@@ -451,9 +562,8 @@ listener_pause(struct listener *l, int pause, char *err, size_t errlen)
 		l->refusing = 0;
 	}
 	l->paused = 0;
-	if (l->evl != NULL && !srv->accept_paused &&
-	    !atomic_load(&srv->host.shutting_down))
-		(void)evconnlistener_enable(l->evl);
+	if (!srv->accept_paused && !atomic_load(&srv->host.shutting_down))
+		listener_accepting(l, 1);
 	return 0;
 }
 
@@ -461,7 +571,8 @@ int
 acceptor_init(struct harbor_server *srv)
 {
 	srv->resume_ev = evtimer_new(srv->host.base, acceptor_resume, srv);
-	return srv->resume_ev != NULL ? 0 : -1;
+	srv->pause_ev = event_new(srv->host.base, -1, 0, acceptor_pause, srv);
+	return srv->resume_ev != NULL && srv->pause_ev != NULL ? 0 : -1;
 }
 
 void
@@ -470,5 +581,9 @@ acceptor_stop(struct harbor_server *srv)
 	if (srv->resume_ev != NULL) {
 		event_free(srv->resume_ev);
 		srv->resume_ev = NULL;
+	}
+	if (srv->pause_ev != NULL) {
+		event_free(srv->pause_ev);
+		srv->pause_ev = NULL;
 	}
 }

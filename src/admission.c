@@ -1,8 +1,9 @@
 /*
  * Admission: whether a client may be served, decided once from every
- * check, on whichever thread first knows who the client is -- the
- * acceptor on the main loop, or the PROXY header stage on the client's
- * loop for a service behind a proxy.
+ * check, on whichever loop first knows who the client is -- the one that
+ * accepted it, or the PROXY header stage on the client's loop for a
+ * service behind a proxy.  Loops admit at once: every count is taken in
+ * one step with its check (an atomic place, or under the limits' lock).
  *
  * The order is the allow/deny rules, the server's max-connections, then
  * the service's limits (limits_admit decides all of them before it spends
@@ -21,17 +22,31 @@
 
 #include "admission.h"
 
-/* The server's max-connections, over all services: checked before
- * anything is counted, and only once for a client behind a proxy. */
+/* The server's max-connections, over all services: a place among them is
+ * taken (the count of connections, which the connection's free gives
+ * back) before anything else is counted, and only once for a client
+ * behind a proxy.  Loops admit clients at once: the place is taken in
+ * one step with the check, so that together they never exceed it. */
 static enum refusal
-admission_global(struct harbor_service *svc, char *why, size_t whylen)
+admission_global_take(struct harbor_service *svc, char *why, size_t whylen)
 {
 	unsigned	max = svc->host->max_connections;
+	unsigned	n = atomic_load(&svc->host->nconns);
 
-	if (max == 0 || atomic_load(&svc->host->nconns) < max)
-		return REFUSE_NONE;
-	snprintf(why, whylen, "global max-connections %u reached", max);
-	return REFUSE_GLOBAL;
+	do {
+		if (max != 0 && n >= max) {
+			snprintf(why, whylen, "global max-connections %u "
+			    "reached", max);
+			return REFUSE_GLOBAL;
+		}
+	} while (!atomic_compare_exchange_weak(&svc->host->nconns, &n, n + 1));
+	return REFUSE_NONE;
+}
+
+static void
+admission_global_return(struct harbor_service *svc)
+{
+	atomic_fetch_sub(&svc->host->nconns, 1);
 }
 
 static enum refusal
@@ -56,14 +71,18 @@ admission_decide(struct harbor_service *svc, const struct sockaddr *peer,
     int64_t now_ms, struct limits_ticket *t, char *why, size_t whylen)
 {
 	enum refusal	r;
+	int		took = !t->place;
 
 	if ((r = admission_acl(svc, peer, why, whylen)) != REFUSE_NONE ||
-	    (!t->place && (r = admission_global(svc, why, whylen)) !=
+	    (took && (r = admission_global_take(svc, why, whylen)) !=
 	    REFUSE_NONE))
 		return r;
-	return limits_admit(svc->limits, peer,
+	r = limits_admit(svc->limits, peer,
 	    (svc->handler->flags & HARBOR_HANDLER_CHILDREN) != 0, t, now_ms,
 	    why, whylen);
+	if (r != REFUSE_NONE && took)
+		admission_global_return(svc);
+	return r;
 }
 
 enum refusal
@@ -78,9 +97,12 @@ admission_proxied(struct harbor_service *svc, const struct sockaddr *proxy,
 		snprintf(why, whylen, "not a trusted proxy (trusted-proxies)");
 		return REFUSE_UNTRUSTED;
 	}
-	if ((r = admission_global(svc, why, whylen)) != REFUSE_NONE)
+	if ((r = admission_global_take(svc, why, whylen)) != REFUSE_NONE)
 		return r;
-	return limits_take_place(svc->limits, t, why, whylen);
+	if ((r = limits_take_place(svc->limits, t, why, whylen)) !=
+	    REFUSE_NONE)
+		admission_global_return(svc);
+	return r;
 }
 
 enum refusal

@@ -9,15 +9,17 @@
 #include "core.h"
 
 /* admission.c */
-/* The client at peer: its allow/deny rules and its service's limits.
- * REFUSE_NONE with t counted, or why not.  t may hold a place already
- * (admission_proxied). */
+/* The client at peer: its allow/deny rules, the server's max-connections
+ * and its service's limits.  REFUSE_NONE with t counted and a place
+ * taken in the count of connections, or why not, nothing taken.  t may
+ * hold a place already (admission_proxied): then the count has it too. */
 enum refusal admission_decide(struct harbor_service *svc,
 	    const struct sockaddr *peer, int64_t now_ms,
 	    struct limits_ticket *t, char *why, size_t whylen);
 /* At accept, for a service whose clients come behind a PROXY header: the
  * proxy must be trusted, and the connection takes a place within
- * max-connections while its header comes. */
+ * max-connections (the server's and the service's) while its header
+ * comes. */
 enum refusal admission_proxied(struct harbor_service *svc,
 	    const struct sockaddr *proxy, struct limits_ticket *t, char *why,
 	    size_t whylen);

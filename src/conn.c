@@ -377,7 +377,7 @@ conn_attach(void *arg)
 
 void
 conn_accepted(struct harbor_service *svc, struct loop *loop,
-    evutil_socket_t fd, const struct sockaddr *peer, int peerlen,
+    struct loop *here, evutil_socket_t fd, const struct sockaddr *peer, int peerlen,
     struct limits_ticket *ticket, struct forward_hops *hops,
     const struct conn_stage *stage, uint64_t id, const char *peerstr)
 {
@@ -419,7 +419,7 @@ conn_accepted(struct harbor_service *svc, struct loop *loop,
 	c->job.admitted = conn_job_admitted;
 	atomic_fetch_add(&loop->nconns, 1);
 
-	if (!loop->threaded)
+	if (!loop->threaded || loop == here)
 		conn_attach(c);
 	else if (loop_post(loop, conn_attach, c) == -1) {
 		svc_log(svc, HARBOR_LOG_ERR, "service %s: refused %s: out of "

@@ -46,8 +46,7 @@ struct conn_host {
 	/* Log limits held a line back: their counts are to be said a
 	 * second from now.  Any thread. */
 	void			(*log_flush_soon)(struct conn_host *);
-	unsigned		 stats_slots;	/* the loops', then the
-						   main thread's */
+	unsigned		 stats_slots;	/* one per loop */
 };
 
 /* service.c */
@@ -243,8 +242,11 @@ struct conn_stage {
 	void	(*begin)(struct harbor_conn *c);
 	void	(*expired)(struct harbor_conn *c);
 };
+/* A client accepted on the loop here, to be served on loop: there at once
+ * if it is the same (or the only, unthreaded one), else by a task posted
+ * to it. */
 void	conn_accepted(struct harbor_service *svc, struct loop *loop,
-	    evutil_socket_t fd, const struct sockaddr *peer, int peerlen,
+	    struct loop *here, evutil_socket_t fd, const struct sockaddr *peer, int peerlen,
 	    struct limits_ticket *ticket, struct forward_hops *hops,
 	    const struct conn_stage *stage, uint64_t id, const char *peerstr);
 /* The handler's open and what goes with it: after the stage.  Loop. */

@@ -14,6 +14,7 @@ struct loop_task {
 	void			(*fn)(void *);
 	void			 *arg;
 	struct loop_task	 *next;
+	int			  borrowed;	/* its poster's: not freed */
 };
 
 static void
@@ -32,9 +33,13 @@ loop_drain_inbox(evutil_socket_t fd, short what, void *arg)
 	mutex_unlock(&loop->lock);
 
 	for (; task != NULL; task = next) {
+		int	borrowed = task->borrowed;
+
+		/* A borrowed task is gone once its fn has run. */
 		next = task->next;
 		task->fn(task->arg);
-		free(task);
+		if (!borrowed)
+			free(task);
 	}
 	for (; call != NULL; call = cnext) {
 		cnext = call->next;
@@ -153,18 +158,12 @@ loop_run_thread(struct loop *loop)
 	return 0;
 }
 
-int
-loop_post(struct loop *loop, void (*fn)(void *), void *arg)
+static void
+loop_enqueue(struct loop *loop, struct loop_task *task)
 {
-	struct loop_task	*task;
-	int			 was_empty;
+	int	was_empty;
 
-	if ((task = malloc(sizeof *task)) == NULL)
-		return -1;
-	task->fn = fn;
-	task->arg = arg;
 	task->next = NULL;
-
 	mutex_lock(&loop->lock);
 	was_empty = loop_idle_locked(loop);
 	if (loop->inbox_tail != NULL)
@@ -176,7 +175,69 @@ loop_post(struct loop *loop, void (*fn)(void *), void *arg)
 
 	if (was_empty)
 		event_active(loop->wakeup, EV_READ, 0);
+}
+
+int
+loop_post(struct loop *loop, void (*fn)(void *), void *arg)
+{
+	struct loop_task	*task;
+
+	if ((task = malloc(sizeof *task)) == NULL)
+		return -1;
+	task->fn = fn;
+	task->arg = arg;
+	task->borrowed = 0;
+	loop_enqueue(loop, task);
 	return 0;
+}
+
+/* loop_run's task, and how its caller learns that it ran. */
+struct loop_run_call {
+	struct loop_task	 task;
+	void			(*fn)(void *);
+	void			*arg;
+	mutex_t			 lock;
+	cond_t			 ran;
+	int			 done;
+};
+
+static void
+loop_run_task(void *arg)
+{
+	struct loop_run_call	*call = arg;
+
+	call->fn(call->arg);
+	mutex_lock(&call->lock);
+	call->done = 1;
+	cond_signal(&call->ran);
+	mutex_unlock(&call->lock);
+}
+
+void
+loop_run(struct loop *loop, void (*fn)(void *), void *arg)
+{
+	struct loop_run_call	call;
+
+	/* No thread of its own, or none now: this thread is the loop's. */
+	if (!loop->threaded || !loop->running) {
+		fn(arg);
+		return;
+	}
+	call.fn = fn;
+	call.arg = arg;
+	call.done = 0;
+	call.task.fn = loop_run_task;
+	call.task.arg = &call;
+	call.task.borrowed = 1;
+	mutex_init(&call.lock);
+	cond_init(&call.ran);
+	loop_enqueue(loop, &call.task);
+	mutex_lock(&call.lock);
+	while (!call.done)
+		cond_wait(&call.ran, &call.lock);
+	mutex_unlock(&call.lock);
+	cond_destroy(&call.ran);
+	mutex_destroy(&call.lock);
 }
 
 static void

@@ -85,6 +85,11 @@ int	loop_run_thread(struct loop *loop);
 int	loop_call(struct loop *loop, struct loop_call *l);
 /* Runs fn(arg) on the loop's thread.  Any thread. */
 int	loop_post(struct loop *loop, void (*fn)(void *), void *arg);
+/* Runs fn(arg) on the loop's thread and returns once it has run: for
+ * what only the loop may do to what it owns (its listeners).  It cannot
+ * fail.  The main thread only, never a loop's (two loops waiting for
+ * each other would wait for ever). */
+void	loop_run(struct loop *loop, void (*fn)(void *), void *arg);
 void	loop_stop(struct loop *loop);
 void	loop_free(struct loop *loop);
 

@@ -125,8 +125,9 @@ harbor_server_new(const struct harbor_server_settings *settings)
 	atomic_init(&srv->reloads_failed, 0);
 	srv->host.max_connections = srv->settings.max_connections;
 	srv->host.log_flush_soon = server_log_flush_soon;
-	srv->host.stats_slots = (srv->settings.io_threads > 0 ?
-	    (unsigned)srv->settings.io_threads : 1) + 1;
+	srv->host.stats_slots = srv->settings.io_threads > 0 ?
+	    (unsigned)srv->settings.io_threads : 1;
+	atomic_init(&srv->next_conn_id, 0);
 	atomic_init(&srv->log_flush_due, 0);
 	if ((srv->host.loopguard = loopguard_new()) == NULL) {
 		free(srv);
@@ -438,7 +439,7 @@ harbor_server_run(struct harbor_server *srv)
 	 * SIGTERM that follows the "listening" line is always handled. */
 	if (!atomic_load(&srv->host.shutting_down))
 		for (l = srv->listeners; l != NULL; l = l->next)
-			if (l->evl == NULL &&
+			if (!listener_accepts(l) &&
 			    listener_enable(l, err, sizeof err) == -1) {
 				log_err("%s", err);
 				return -1;
@@ -511,7 +512,7 @@ harbor_server_replace_services(struct harbor_server *srv,
 		if (l->takes_over != NULL)
 			listener_take_over(l, l->takes_over);
 	for (l = srv->listeners; l != NULL; l = l->next)
-		if (l->evl != NULL)
+		if (listener_accepts(l))
 			svc_log(l->svc, HARBOR_LOG_NOTICE, "service %s no "
 			    "longer listening on %s", l->svc->name, l->bound);
 	listeners_free(srv->listeners);
@@ -521,7 +522,8 @@ harbor_server_replace_services(struct harbor_server *srv,
 		if (listener_pause(l, atomic_load(&l->svc->paused), err,
 		    errlen) == -1)
 			log_err("%s", err);
-		if (l->evl == NULL && listener_enable(l, err, errlen) == -1)
+		if (!listener_accepts(l) &&
+		    listener_enable(l, err, errlen) == -1)
 			log_err("%s", err);
 	}
 	memcpy(list, svcs, nsvcs * sizeof *svcs);
@@ -567,26 +569,27 @@ harbor_server_listener_socket(struct harbor_server *srv, size_t i)
 	return l != NULL ? (harbor_socket_t)l->fd : (harbor_socket_t)-1;
 }
 
-struct loop *
-server_pick_loop(struct harbor_server *srv)
-{
-	struct loop	*best = NULL;
-	unsigned	 load, best_load = 0;
-	int		 i, idx;
+/* A loop serves the clients it accepts, unless another has fewer by more
+ * than this (an eighth of its own, and a few): whichever loop wakes first
+ * for each new client does not end up with them all. */
+#define LOOP_SLACK(load)	((load) / 8 + 8)
 
-	/* Least loaded; ties go round robin so that an idle server spreads
-	 * a burst of clients over every loop. */
+struct loop *
+server_pick_loop(struct harbor_server *srv, struct loop *here)
+{
+	struct loop	*best = here;
+	unsigned	 load, best_load, here_load;
+	int		 i;
+
+	here_load = best_load = atomic_load(&here->nconns);
 	for (i = 0; i < srv->nloops; i++) {
-		idx = (int)((srv->next_loop + (unsigned)i) %
-		    (unsigned)srv->nloops);
-		load = atomic_load(&srv->loops[idx].nconns);
-		if (best == NULL || load < best_load) {
-			best = &srv->loops[idx];
+		load = atomic_load(&srv->loops[i].nconns);
+		if (load < best_load) {
+			best = &srv->loops[i];
 			best_load = load;
 		}
 	}
-	srv->next_loop++;
-	return best;
+	return best_load + LOOP_SLACK(here_load) < here_load ? best : here;
 }
 
 unsigned

@@ -10,12 +10,20 @@
 #include "admission.h"
 
 /* acceptor.c */
+/* A listening socket as one loop accepts from it: every I/O loop accepts
+ * from every listener, and serves the clients it accepts itself. */
+struct listener_on {
+	struct listener		*l;		/* changed on its loop only */
+	struct loop		*loop;
+	struct evconnlistener	*evl;		/* its loop's thread only */
+};
 struct listener {
 	char			*key;		/* configured address, canonical */
 	char			 bound[HARBOR_ADDRSTRLEN]; /* for logs */
 	struct harbor_addr	 addr;
 	evutil_socket_t		 fd;
-	struct evconnlistener	*evl;
+	struct listener_on	*on;		/* one per loop; NULL: not
+						   accepting yet */
 	struct harbor_service	*svc;
 	struct harbor_server	*server;
 	unsigned		 backlog;	/* listen(2)'s, as asked */
@@ -30,12 +38,15 @@ int	listener_bind(struct listener *l, char *err, size_t errlen);
 int	listener_enable(struct listener *l, char *err, size_t errlen);
 void	listener_take_over(struct listener *l, struct listener *old);
 /* Stops accepting on l, and where the system can, makes its socket
- * refuse connections (pause 1); or accepts again.  Main loop. */
+ * refuse connections (pause 1); or accepts again.  The functions on
+ * listeners are the main thread's: they run what touches a loop's
+ * evconnlistener on that loop (loop_run). */
 int	listener_pause(struct listener *l, int pause, char *err,
 	    size_t errlen);
 void	listener_free(struct listener *l);
+/* Whether l's loops accept from it (paused or not). */
+int	listener_accepts(const struct listener *l);
 int	acceptor_init(struct harbor_server *srv);
-void	acceptor_pause(struct harbor_server *srv);
 void	acceptor_stop(struct harbor_server *srv);
 
 /* server.c */
@@ -51,10 +62,11 @@ struct harbor_server {
 	int				 finished;	/* shutdown done */
 	int64_t				 shutdown_deadline; /* ms */
 	struct event			*shutdown_ev;
-	struct event			*resume_ev;	/* EMFILE pause */
+	struct event			*pause_ev;	/* EMFILE: any loop
+							   activates it */
+	struct event			*resume_ev;	/* a second later */
 	int				 accept_paused;
-	unsigned			 next_loop;
-	uint64_t			 next_conn_id;
+	atomic_uint_least64_t		 next_conn_id;
 	struct event			*log_flush_ev;	/* loglimit counts */
 	atomic_int			 log_flush_due;
 	harbor_listen_fn		*listen_fn;	/* NULL: bind here */
@@ -67,7 +79,8 @@ struct harbor_server {
 	struct watch_job		*watching;	/* listings and drops
 							   under way */
 };
-struct loop	*server_pick_loop(struct harbor_server *srv);
+/* Where a client accepted on the loop here is served. */
+struct loop	*server_pick_loop(struct harbor_server *srv, struct loop *here);
 
 /* server-watch.c */
 struct watch_job;

@@ -289,6 +289,41 @@ START_TEST(test_global_max_connections)
 }
 END_TEST
 
+/* Every I/O loop accepts, and admits at once with the others: clients
+ * queued together, taken by four loops racing each other, get the
+ * server's places one each and never more than there are. */
+START_TEST(test_global_max_across_loops)
+{
+	enum { CLIENTS = 48, PLACES = 6 };
+	struct hdaemon *d = hd_start(
+	    "io-threads 4\n"
+	    "max-connections 6\n"
+	    "service echo { listen 127.0.0.1:0; handler echo; "
+	    "max-per-source 0 }\n", NULL);
+	int fd[CLIENTS], i, served = 0, port = hd_port(d, "echo");
+	char buf[8];
+
+	/* Connected by the kernel, all in the listen queue before harbord
+	 * accepts the first. */
+	for (i = 0; i < CLIENTS; i++) {
+		fd[i] = hc_connect(port);
+		ck_assert_msg(fd[i] >= 0, "connect %d: %s", i, strerror(errno));
+	}
+	for (i = 0; i < CLIENTS; i++)
+		(void)hc_send_str(fd[i], "in?\n");
+	for (i = 0; i < CLIENTS; i++)
+		if (hc_read_n(fd[i], buf, 4, 5000) == 4 &&
+		    memcmp(buf, "in?\n", 4) == 0)
+			served++;
+	HD_ASSERT(d, served == PLACES, "%d clients served with %d places",
+	    served, PLACES);
+	HD_EXPECT_LOG(d, ": global max-connections 6 reached", 1000);
+	for (i = 0; i < CLIENTS; i++)
+		hc_close(fd[i]);
+	hd_finish(d);
+}
+END_TEST
+
 /* Tokens go only to clients that are let in: nine clients refused per
  * source leave the service's bucket to a client from elsewhere.  The
  * rates are slow enough that no token comes back during the test. */
@@ -665,6 +700,7 @@ access_suite(void)
 	tcase_add_test(tc, test_rate_throttles_and_recovers);
 	tcase_add_test(tc, test_rate_per_source);
 	tcase_add_test(tc, test_global_max_connections);
+	tcase_add_test(tc, test_global_max_across_loops);
 	tcase_add_test(tc, test_refused_clients_spend_no_service_token);
 	tcase_add_test(tc, test_refusals_log_limited);
 	tcase_add_test(tc, test_counts_survive_reload);
