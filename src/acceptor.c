@@ -231,8 +231,11 @@ fail:
 /* A client turned away before it costs more than its descriptor. */
 static void
 acceptor_refuse(struct harbor_service *svc, evutil_socket_t fd,
-    const char *peerstr, enum refusal kind, const char *why)
+    const struct sockaddr *peer, enum refusal kind, const char *why)
 {
+	char	peerstr[HARBOR_ADDRSTRLEN];
+
+	addr_format(peer, peerstr, sizeof peerstr);
 	admission_log(svc, kind, "service %s: refused %s: %s", svc->name,
 	    peerstr, why);
 	evutil_closesocket(fd);
@@ -246,39 +249,47 @@ acceptor_admit(struct evconnlistener *evl, evutil_socket_t fd,
 	struct listener		*l = on->l;
 	struct harbor_server	*srv = l->server;
 	struct harbor_service	*svc = l->svc;
-	char			 peerstr[HARBOR_ADDRSTRLEN], why[128];
-	struct limits_ticket	 ticket;
-	struct forward_hops	*hops;
+	const struct sockaddr	*here = (const struct sockaddr *)&l->addr.ss;
+	struct conn_admitted	 a;
+	char			 why[128];
 	struct timeval		 now;
 	enum refusal		 r;
-	uint64_t		 id;
 
 	(void)evl;
-	addr_format(peer, peerstr, sizeof peerstr);
-	memset(&ticket, 0, sizeof ticket);
+	memset(&a, 0, sizeof a);
 	event_base_gettimeofday_cached(on->loop->base, &now);
-	if ((r = admission_loop(svc, peer, (struct sockaddr *)&l->addr.ss, fd,
-	    &hops, why, sizeof why)) != REFUSE_NONE) {
-		acceptor_refuse(svc, fd, peerstr, r, why);
+	if ((r = admission_loop(svc, peer, here, fd, &a.hops, why,
+	    sizeof why)) != REFUSE_NONE) {
+		acceptor_refuse(svc, fd, peer, r, why);
 		return;
 	}
 	/* Behind a proxy the client is known once its PROXY header is read:
 	 * until then only the proxy is checked. */
 	if ((r = svc->proxy_versions != 0 ? admission_proxied(svc, peer,
-	    &ticket, why, sizeof why) : admission_decide(svc, peer, tv_ms(&now),
-	    &ticket, why, sizeof why)) != REFUSE_NONE) {
-		free(hops);
-		acceptor_refuse(svc, fd, peerstr, r, why);
+	    &a.ticket, why, sizeof why) : admission_decide(svc, peer,
+	    tv_ms(&now), &a.ticket, why, sizeof why)) != REFUSE_NONE) {
+		free(a.hops);
+		acceptor_refuse(svc, fd, peer, r, why);
 		return;
 	}
 	stats_accepted(stats_slot(svc->stats, on->loop->index));
-	id = atomic_fetch_add(&srv->next_conn_id, 1) + 1;
-	if (svc->log_connections)
+	a.fd = fd;
+	a.peer = peer;
+	a.peerlen = peerlen;
+	if (!addr_is_any(here)) {
+		a.local = here;
+		a.locallen = l->addr.len;
+	}
+	a.stage = svc->proxy_versions != 0 ? &proxy_stage : NULL;
+	a.id = atomic_fetch_add(&srv->next_conn_id, 1) + 1;
+	if (svc->log_connections && svc_log_enabled(svc, HARBOR_LOG_INFO)) {
+		char	peerstr[HARBOR_ADDRSTRLEN];
+
+		addr_format(peer, peerstr, sizeof peerstr);
 		svc_log(svc, HARBOR_LOG_INFO, "service %s: accepted %s (conn "
-		    "%llu)", svc->name, peerstr, (unsigned long long)id);
-	conn_accepted(svc, server_pick_loop(srv, on->loop), on->loop, fd, peer,
-	    peerlen, &ticket, hops, svc->proxy_versions != 0 ? &proxy_stage :
-	    NULL, id, peerstr);
+		    "%llu)", svc->name, peerstr, (unsigned long long)a.id);
+	}
+	conn_accepted(svc, server_pick_loop(srv, on->loop), on->loop, &a);
 }
 
 /* fn(on, arg) for each loop's part of l, on that loop's thread. */
@@ -397,9 +408,12 @@ on_start(struct listener_on *on, void *arg)
 {
 	/* Backlog 0: the socket listens already, with harbord's backlog
 	 * (libevent's -1 would listen again with 128).  No
-	 * LEV_OPT_CLOSE_ON_FREE: the loops share the socket. */
+	 * LEV_OPT_CLOSE_ON_FREE: the loops share the socket.
+	 * LEV_OPT_CLOSE_ON_EXEC is for the clients' sockets (accept4's
+	 * SOCK_CLOEXEC): a program exec runs inherits its own client only. */
 	on->evl = evconnlistener_new(on->loop->base, acceptor_admit, on,
-	    *(const int *)arg ? 0 : LEV_OPT_DISABLED, 0, on->l->fd);
+	    LEV_OPT_CLOSE_ON_EXEC | (*(const int *)arg ? 0 : LEV_OPT_DISABLED),
+	    0, on->l->fd);
 	if (on->evl != NULL)
 		evconnlistener_set_error_cb(on->evl, acceptor_error);
 }

@@ -151,6 +151,18 @@ addr_parse(const char *text, struct harbor_addr *out, size_t *nout,
 	return 0;
 }
 
+int
+addr_is_any(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)sa)->
+		    sin_addr.s_addr == htonl(INADDR_ANY);
+	if (sa->sa_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)(const void *)sa)->
+		    sin6_addr, &in6addr_any, sizeof in6addr_any) == 0;
+	return 0;
+}
+
 void
 addr_format(const struct sockaddr *sa, char *buf, size_t len)
 {

@@ -375,20 +375,46 @@ conn_attach(void *arg)
 	conn_start(c);
 }
 
+/* Only what the address's family holds: the caller's may be shorter than
+ * the union. */
+static int
+conn_addr_set(union conn_addr *to, const struct sockaddr *sa, size_t len)
+{
+	size_t	want;
+
+	if (sa->sa_family == AF_INET)
+		want = sizeof to->sin;
+	else if (sa->sa_family == AF_INET6)
+		want = sizeof to->sin6;
+	else
+		return -1;
+	if (len < want)
+		return -1;
+	memcpy(to, sa, want);
+	return 0;
+}
+
+static void
+conn_refused_oom(struct harbor_service *svc, const struct sockaddr *peer)
+{
+	char	peerstr[HARBOR_ADDRSTRLEN];
+
+	addr_format(peer, peerstr, sizeof peerstr);
+	svc_log(svc, HARBOR_LOG_ERR, "service %s: refused %s: out of memory",
+	    svc->name, peerstr);
+}
+
 void
 conn_accepted(struct harbor_service *svc, struct loop *loop,
-    struct loop *here, evutil_socket_t fd, const struct sockaddr *peer, int peerlen,
-    struct limits_ticket *ticket, struct forward_hops *hops,
-    const struct conn_stage *stage, uint64_t id, const char *peerstr)
+    struct loop *here, struct conn_admitted *a)
 {
 	struct harbor_conn	*c;
 
 	if ((c = calloc(1, sizeof *c)) == NULL) {
-		svc_log(svc, HARBOR_LOG_ERR, "service %s: refused %s: out of "
-		    "memory", svc->name, peerstr);
-		evutil_closesocket(fd);
-		limits_ticket_return(svc->limits, ticket);
-		free(hops);
+		conn_refused_oom(svc, a->peer);
+		evutil_closesocket(a->fd);
+		limits_ticket_return(svc->limits, &a->ticket);
+		free(a->hops);
 		atomic_fetch_sub(&svc->host->nconns, 1);
 		return;
 	}
@@ -396,15 +422,18 @@ conn_accepted(struct harbor_service *svc, struct loop *loop,
 	service_hold(svc);
 	c->loop = loop;
 	c->stats = stats_slot(svc->stats, loop->index);
-	c->fd = fd;
-	compat_socket_nosigpipe((int)fd);
-	c->id = id;
-	if (peerlen > 0 && (size_t)peerlen <= sizeof c->peer_addr)
-		memcpy(&c->peer_addr, peer, (size_t)peerlen);
-	c->stage = stage;
-	c->state = stage != NULL ? CONN_STAGE : CONN_OPEN;
-	c->ticket = *ticket;
-	c->hops = hops;
+	c->fd = a->fd;
+	compat_socket_nosigpipe((int)a->fd);
+	c->id = a->id;
+	if (a->peerlen > 0)
+		(void)conn_addr_set(&c->peer_addr, a->peer, (size_t)a->peerlen);
+	if (a->local != NULL && conn_addr_set(&c->local_addr, a->local,
+	    a->locallen) == 0)
+		c->have_local = 1;
+	c->stage = a->stage;
+	c->state = a->stage != NULL ? CONN_STAGE : CONN_OPEN;
+	c->ticket = a->ticket;
+	c->hops = a->hops;
 	atomic_init(&c->refs, 1);
 	atomic_init(&c->pending, 0);
 	atomic_init(&c->scheduled, 0);
@@ -422,8 +451,7 @@ conn_accepted(struct harbor_service *svc, struct loop *loop,
 	if (!loop->threaded || loop == here)
 		conn_attach(c);
 	else if (loop_post(loop, conn_attach, c) == -1) {
-		svc_log(svc, HARBOR_LOG_ERR, "service %s: refused %s: out of "
-		    "memory", svc->name, peerstr);
+		conn_refused_oom(svc, a->peer);
 		conn_release(c);
 	}
 }

@@ -242,13 +242,26 @@ struct conn_stage {
 	void	(*begin)(struct harbor_conn *c);
 	void	(*expired)(struct harbor_conn *c);
 };
+/* What the acceptor knows of a client it admitted. */
+struct conn_admitted {
+	evutil_socket_t		 fd;
+	const struct sockaddr	*peer;
+	int			 peerlen;
+	/* The listener's address when it is one (not a wildcard): the
+	 * client's local address, with no getsockname(2) to learn it.
+	 * NULL: the socket is asked if a handler wants it. */
+	const struct sockaddr	*local;
+	size_t			 locallen;
+	struct limits_ticket	 ticket;
+	struct forward_hops	*hops;		/* the connection's now */
+	const struct conn_stage	*stage;
+	uint64_t		 id;
+};
 /* A client accepted on the loop here, to be served on loop: there at once
  * if it is the same (or the only, unthreaded one), else by a task posted
  * to it. */
 void	conn_accepted(struct harbor_service *svc, struct loop *loop,
-	    struct loop *here, evutil_socket_t fd, const struct sockaddr *peer, int peerlen,
-	    struct limits_ticket *ticket, struct forward_hops *hops,
-	    const struct conn_stage *stage, uint64_t id, const char *peerstr);
+	    struct loop *here, struct conn_admitted *a);
 /* The handler's open and what goes with it: after the stage.  Loop. */
 void	conn_start(struct harbor_conn *c);
 /* The connection's deadline (its stage's, then idle) in ms.  Loop. */

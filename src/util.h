@@ -29,6 +29,9 @@ struct harbor_addr {
 int	addr_parse(const char *text, struct harbor_addr *out, size_t *nout,
 	    char *err, size_t errlen);
 void	addr_format(const struct sockaddr *sa, char *buf, size_t len);
+/* Whether sa is the IPv4 or IPv6 any address (a socket bound to it takes
+ * connections to every address of the host). */
+int	addr_is_any(const struct sockaddr *sa);
 /* An IPv4-mapped IPv6 address as the IPv4 one (in buf), else sa. */
 const struct sockaddr *addr_unmapped(const struct sockaddr *sa,
 	    struct sockaddr_in *buf);
@@ -300,11 +303,18 @@ struct loopguard_entry {
 	struct loopguard_entry	*next, **prevp;
 };
 struct loopguard;
+/* What connect(2) says of a non-blocking socket: the handshake started
+ * (IN_PROGRESS); asked again, still under way (PENDING) or over (DONE). */
 #ifdef _WIN32
 #define CONNECT_IN_PROGRESS(e)	((e) == WSAEWOULDBLOCK || \
 				 (e) == WSAEINPROGRESS || (e) == WSAEINTR)
+#define CONNECT_PENDING(e)	((e) == WSAEALREADY || (e) == WSAEINVAL || \
+				 CONNECT_IN_PROGRESS(e))
+#define CONNECT_DONE(e)		((e) == WSAEISCONN)
 #else
 #define CONNECT_IN_PROGRESS(e)	((e) == EINPROGRESS || (e) == EINTR)
+#define CONNECT_PENDING(e)	((e) == EALREADY || CONNECT_IN_PROGRESS(e))
+#define CONNECT_DONE(e)		((e) == EISCONN)
 #endif
 struct loopguard *loopguard_new(void);
 void	loopguard_free(struct loopguard *g);

@@ -329,8 +329,8 @@ START_TEST(test_exec_killed_by_signal)
 }
 END_TEST
 
-/* The child has 0, 1 and 2 open and nothing else: read from /proc while
- * it runs. */
+/* The child has 0, 1 and 2 open and nothing else, though another client
+ * is connected meanwhile: read from /proc while it runs. */
 START_TEST(test_exec_no_fd_leaks)
 {
 #ifdef _WIN32
@@ -340,7 +340,7 @@ START_TEST(test_exec_no_fd_leaks)
 	char		*dir, *path, link0[256], link1[256], link2[256];
 	DIR		*dp;
 	struct dirent	*e;
-	int		 fd, nfds = 0;
+	int		 fd, other, nfds = 0;
 	long		 pid;
 	ssize_t		 n;
 
@@ -350,7 +350,10 @@ START_TEST(test_exec_no_fd_leaks)
 	    "service cat {\n"
 	    "    listen 127.0.0.1:0\n"
 	    "    exec /bin/cat\n"
-	    "}\n", NULL);
+	    "}\n"
+	    "service echo { listen 127.0.0.1:0; handler echo }\n", NULL);
+	other = hc_connect_ok(hd_port(d, "echo"));
+	ck_assert(hc_echo_ok(other, "and me\n"));
 	fd = hc_connect_ok(hd_port(d, "cat"));
 	ck_assert(hc_echo_ok(fd, "still there?\n"));
 	pid = started_pid(d, "cat");
@@ -384,6 +387,7 @@ START_TEST(test_exec_no_fd_leaks)
 	ck_assert(strncmp(link0, "socket:", 7) == 0);
 	ck_assert(strncmp(link2, "pipe:", 5) == 0);
 	hc_close(fd);
+	hc_close(other);
 	HD_EXPECT_LOG(d, "exited with status 0", 5000);
 	hd_finish(d);
 #endif

@@ -19,7 +19,9 @@
 #include <io.h>
 #else
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #endif
 
@@ -721,6 +723,62 @@ START_TEST(test_addresses)
 }
 END_TEST
 
+#ifndef _WIN32
+static const struct harbor_handler silent = {
+	HARBOR_HANDLER_V1,
+	.name = "silent",
+};
+
+/* This process's end of the client connected from fd, or -1. */
+static int
+server_end_of(int fd)
+{
+	struct sockaddr_storage	 mine, theirs, a, b;
+	socklen_t		 len;
+	int			 s;
+
+	len = sizeof mine;
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&mine, &len), 0);
+	len = sizeof theirs;
+	ck_assert_int_eq(getpeername(fd, (struct sockaddr *)&theirs, &len), 0);
+	for (s = 3; s < 4096; s++) {
+		if (s == fd)
+			continue;
+		len = sizeof a;
+		if (getpeername(s, (struct sockaddr *)&a, &len) == -1 ||
+		    memcmp(&a, &mine, len) != 0)
+			continue;
+		len = sizeof b;
+		if (getsockname(s, (struct sockaddr *)&b, &len) == 0 &&
+		    memcmp(&b, &theirs, len) == 0)
+			return s;
+	}
+	return -1;
+}
+#endif
+
+/* A program that runs another (fork and exec, system(3)) hands it no
+ * client's socket: the loops accept them close-on-exec. */
+START_TEST(test_clients_close_on_exec)
+{
+#ifdef _WIN32
+	return;
+#else
+	int	fd, s = -1, tries;
+
+	embed_start1(embed_service("s", &silent, HARBOR_DISPATCH_INLINE,
+	    HARBOR_FRAMING_RAW), 2);
+	fd = embed_client(embed_port("s"));
+	for (tries = 0; tries < 500 && (s = server_end_of(fd)) == -1; tries++)
+		usleep(10000);
+	ck_assert_msg(s != -1, "the server's end of the client not found");
+	ck_assert(fcntl(s, F_GETFD) & FD_CLOEXEC);
+	embed_close(fd);
+	embed_stop();
+#endif
+}
+END_TEST
+
 /* Through a PROXY header, the handler sees the addresses it names, as
  * structures and as text. */
 START_TEST(test_addresses_proxied)
@@ -867,6 +925,7 @@ main(void)
 	tcase_add_loop_test(tc, test_post_from_another_thread, 0, 2);
 	tcase_add_loop_test(tc, test_addresses, 0, 2);
 	tcase_add_loop_test(tc, test_addresses_proxied, 0, 2);
+	tcase_add_test(tc, test_clients_close_on_exec);
 	tcase_add_test(tc, test_listen_fn_gives_the_sockets);
 	tcase_add_test(tc, test_listen_fn_refusals);
 	suite_add_tcase(s, tc);

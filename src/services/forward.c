@@ -360,6 +360,30 @@ forward_connected(struct harbor_conn *c, harbor_socket_t fd, int error,
 	(void)harbor_conn_relay(c, fd, 0, hdr, n);
 }
 
+/* Whether a and b are the same address and port (here may be NULL). */
+static int
+same_endpoint(const struct sockaddr *here, const struct sockaddr *a)
+{
+	if (here == NULL || here->sa_family != a->sa_family)
+		return 0;
+	if (a->sa_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)here;
+		const struct sockaddr_in *y = (const void *)a;
+
+		return x->sin_port == y->sin_port &&
+		    x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)here;
+		const struct sockaddr_in6 *y = (const void *)a;
+
+		return x->sin6_port == y->sin6_port &&
+		    memcmp(&x->sin6_addr, &y->sin6_addr,
+		    sizeof x->sin6_addr) == 0;
+	}
+	return 0;
+}
+
 /* Connects to the next of the backend's addresses; after the last, the
  * client is let go. */
 static void
@@ -368,19 +392,17 @@ forward_try(struct harbor_conn *c)
 	const struct forward_state	*fs = harbor_conn_service_state(c);
 	struct forward_conn		*fc = harbor_conn_get_data(c);
 	const struct forward_addr	*a;
-	char				 here[64], there[64], why[480];
+	const struct sockaddr		*here;
+	char				 why[480];
 
 	/* Behind a PROXY header the local address is the proxy's word; the
 	 * library's loop guard catches a loop there all the same. */
-	address_text(harbor_conn_proxied(c) ? NULL :
-	    harbor_conn_local_addr(c, NULL), here, sizeof here);
+	here = harbor_conn_proxied(c) ? NULL : harbor_conn_local_addr(c, NULL);
 	while (fc->next < fc->naddrs) {
 		a = &fs->addrs[fc->next++];
 		/* The backend is the very address the client came to:
 		 * each connection would make another, without end. */
-		address_text((const struct sockaddr *)&a->ss, there,
-		    sizeof there);
-		if (strcmp(here, there) == 0) {
+		if (same_endpoint(here, (const struct sockaddr *)&a->ss)) {
 			snprintf(fc->failed, sizeof fc->failed, "it is this "
 			    "service's own address (a forwarding loop)");
 			continue;
