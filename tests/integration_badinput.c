@@ -384,6 +384,7 @@ END_TEST
 
 #define NFLOOD_FDS 60
 
+/* _i 0: one I/O loop; 1: three, each accepting, all paused together. */
 START_TEST(test_fd_exhaustion)
 {
 	struct hd_opts opts = { .nofile = 40 };
@@ -395,7 +396,9 @@ START_TEST(test_fd_exhaustion)
 	HARNESS_SKIP("Windows has no descriptor limit (RLIMIT_NOFILE) to "
 	    "give the daemon");
 #endif
-	d = hd_start("io-threads 1\nworkers 1\n"
+	d = hd_start(_i == 0 ? "io-threads 1\nworkers 1\n"
+	    "service echo { listen 127.0.0.1:0; handler echo }\n" :
+	    "io-threads 3\nworkers 1\n"
 	    "service echo { listen 127.0.0.1:0; handler echo }\n", &opts);
 	port = hd_port(d, "echo");
 	hd_mark(d);
@@ -646,7 +649,7 @@ badinput_suite(void)
 
 	tc = harness_tcase("limits");
 	tcase_add_loop_test(tc, test_max_connections, 0, 2);
-	tcase_add_test(tc, test_fd_exhaustion);
+	tcase_add_loop_test(tc, test_fd_exhaustion, 0, 2);
 	tcase_add_loop_test(tc, test_connect_flood, 0, 2);
 #ifdef __linux__
 	tcase_add_test(tc, test_backlog);

@@ -887,6 +887,46 @@ START_TEST(test_reload)
 }
 END_TEST
 
+/* Every loop accepts from the socket a reload hands to the new service:
+ * clients queued as the reload comes are all served, by the old service
+ * or the new, none lost, round after round. */
+START_TEST(test_reload_while_clients_queue)
+{
+	enum { ROUNDS = 6, CLIENTS = 16 };
+	static const char *const cfg[2] = {
+		"io-threads 3\n"
+		"service echo { listen 127.0.0.1:0; handler echo; "
+		"idle-timeout 1m }\n",
+		"io-threads 3\n"
+		"service echo { listen 127.0.0.1:0; handler echo; "
+		"idle-timeout 2m }\n",
+	};
+	struct hdaemon *d = hd_start(cfg[0], NULL);
+	int port = hd_port(d, "echo"), fd[CLIENTS], r, i;
+
+	for (r = 1; r <= ROUNDS; r++) {
+		for (i = 0; i < CLIENTS; i++)
+			fd[i] = hc_connect_ok(port);
+		hd_rewrite_config(d, cfg[r % 2]);
+		hd_mark(d);
+		ck_assert_int_eq(hd_reload(d), 0);
+		for (i = 0; i < CLIENTS; i++) {
+			HD_ASSERT(d, hc_echo_ok(fd[i], "through the reload\n"),
+			    "round %d: client %d not served", r, i);
+			hc_close(fd[i]);
+		}
+		HD_EXPECT_LOG(d, "configuration reloaded: 1 service", 5000);
+		ck_assert_msg(hd_count_log(d, "reload failed") == 0,
+		    "round %d: the reload failed", r);
+		fd[0] = hc_connect_ok(port);
+		HD_ASSERT(d, hc_echo_ok(fd[0], "after the reload\n"),
+		    "round %d: not served after the reload", r);
+		hc_close(fd[0]);
+	}
+	hd_finish(d);
+}
+END_TEST
+
 START_TEST(test_reload_broken_config)
 {
 	struct hdaemon *d = hd_start(reload_cfg1, NULL);
@@ -1447,6 +1487,7 @@ daemon_suite(void)
 
 	tc = harness_tcase("reload");
 	tcase_add_test(tc, test_reload);
+	tcase_add_test(tc, test_reload_while_clients_queue);
 	tcase_add_test(tc, test_reload_broken_config);
 	tcase_add_test(tc, test_reload_bind_failure);
 	add_test_not_windows(tc, test_reload_restart_settings, "chroot and "
