@@ -769,8 +769,11 @@ START_TEST(test_clients_close_on_exec)
 	embed_start1(embed_service("s", &silent, HARBOR_DISPATCH_INLINE,
 	    HARBOR_FRAMING_RAW), 2);
 	fd = embed_client(embed_port("s"));
-	for (tries = 0; tries < 500 && (s = server_end_of(fd)) == -1; tries++)
-		usleep(10000);
+	for (tries = 0; tries < 500 && (s = server_end_of(fd)) == -1; tries++) {
+		struct timespec	ts = { 0, 10 * 1000 * 1000 };
+
+		(void)nanosleep(&ts, NULL);
+	}
 	ck_assert_msg(s != -1, "the server's end of the client not found");
 	ck_assert(fcntl(s, F_GETFD) & FD_CLOEXEC);
 	embed_close(fd);
