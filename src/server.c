@@ -28,6 +28,13 @@ static void	server_log_flush_soon(struct conn_host *);
 #define SETTINGS_V1_SIZE	(offsetof(struct harbor_server_settings, \
 				    max_connections) + sizeof(unsigned))
 
+/* The I/O loops the settings make: io-threads 0 is one, the main loop. */
+static int
+server_loops_wanted(const struct harbor_server_settings *s)
+{
+	return s->io_threads > 0 ? s->io_threads : 1;
+}
+
 void
 harbor_server_settings_default(struct harbor_server_settings *s)
 {
@@ -125,8 +132,7 @@ harbor_server_new(const struct harbor_server_settings *settings)
 	atomic_init(&srv->reloads_failed, 0);
 	srv->host.max_connections = srv->settings.max_connections;
 	srv->host.log_flush_soon = server_log_flush_soon;
-	srv->host.stats_slots = srv->settings.io_threads > 0 ?
-	    (unsigned)srv->settings.io_threads : 1;
+	srv->host.stats_slots = (unsigned)server_loops_wanted(&srv->settings);
 	atomic_init(&srv->next_conn_id, 0);
 	atomic_init(&srv->log_flush_due, 0);
 	if ((srv->host.loopguard = loopguard_new()) == NULL) {
@@ -376,8 +382,7 @@ harbor_server_start(struct harbor_server *srv, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create the main event loop");
 		return -1;
 	}
-	srv->nloops = srv->settings.io_threads > 0 ?
-	    srv->settings.io_threads : 1;
+	srv->nloops = server_loops_wanted(&srv->settings);
 	if ((srv->loops = calloc((size_t)srv->nloops,
 	    sizeof *srv->loops)) == NULL) {
 		snprintf(err, errlen, "out of memory");
