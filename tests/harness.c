@@ -1966,6 +1966,63 @@ hd_ctl_quiet(struct hdaemon *d, const char *cmd)
 }
 #endif
 
+#ifdef __linux__
+/* Whether every thread of pid is stopped.  A stop signal is taken by one
+ * thread, which then stops the others; until that thread runs, which on
+ * a busy machine can be milliseconds, the rest go on serving. */
+static bool
+all_threads_stopped(pid_t pid)
+{
+	DIR		*dir;
+	struct dirent	*e;
+	char		*path, *text, *close_paren;
+	char		 state;
+	bool		 stopped = true;
+
+	path = harness_fmt("/proc/%ld/task", (long)pid);
+	dir = opendir(path);
+	free(path);
+	if (dir == NULL)
+		return true;	/* gone: nothing to wait for */
+	while (stopped && (e = readdir(dir)) != NULL) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		path = harness_fmt("/proc/%ld/task/%s/stat", (long)pid,
+		    e->d_name);
+		text = harness_read_file(path);
+		free(path);
+		/* "tid (comm) state ...": a thread that has exited since the
+		 * listing has no file, and does not count. */
+		if (text != NULL &&
+		    (close_paren = strrchr(text, ')')) != NULL &&
+		    sscanf(close_paren + 1, " %c", &state) == 1 &&
+		    state != 'T' && state != 't')
+			stopped = false;
+		free(text);
+	}
+	closedir(dir);
+	return stopped;
+}
+#endif
+
+#ifndef _WIN32
+/* Returns once pid is stopped: at most H_WAIT_MS. */
+static void
+wait_stopped(pid_t pid)
+{
+#ifdef __linux__
+	long long deadline = harness_now_ms() + H_WAIT_MS;
+
+	while (!all_threads_stopped(pid) && harness_now_ms() < deadline)
+		harness_sleep_ms(1);
+#else
+	/* No portable way to ask: give the stop time to reach every thread. */
+	(void)pid;
+	harness_sleep_ms(100);
+#endif
+}
+#endif
+
 int
 hd_signal(struct hdaemon *d, int sig)
 {
@@ -1980,11 +2037,19 @@ hd_signal(struct hdaemon *d, int sig)
 	errno = ENOSYS;
 	return -1;
 #else
+	pid_t serving = d->pid;
+
 	/* Stopping harbord stops the serving: its serving process too. */
-	if ((sig == SIGSTOP || sig == SIGCONT) && geteuid() == 0 &&
-	    kill(hd_serving_pid(d), sig) == -1)
+	if ((sig == SIGSTOP || sig == SIGCONT) && geteuid() == 0) {
+		serving = hd_serving_pid(d);
+		if (kill(serving, sig) == -1)
+			return -1;
+	}
+	if (kill(d->pid, sig) == -1)
 		return -1;
-	return kill(d->pid, sig);
+	if (sig == SIGSTOP)
+		wait_stopped(serving);
+	return 0;
 #endif
 }
 

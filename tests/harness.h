@@ -247,6 +247,10 @@ bool		 hd_wait_log_or_dump(struct hdaemon *d, const char *s,
 	ck_assert_msg(hd_ok_, __VA_ARGS__);				\
 } while (0)
 
+/* Sends sig to harbord; SIGSTOP and SIGCONT (as root) to its serving
+ * process too.  After SIGSTOP it returns once every thread of the
+ * serving process has stopped (on Linux; elsewhere after 100 ms), so
+ * nothing is accepted after it.  0, or -1 with errno. */
 int		 hd_signal(struct hdaemon *d, int sig);
 /* Tells it to read its configuration again: SIGHUP (on Windows harborctl
  * reload, which waits for the result).  0, or -1 if it could not be
