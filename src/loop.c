@@ -14,7 +14,6 @@ struct loop_task {
 	void			(*fn)(void *);
 	void			 *arg;
 	struct loop_task	 *next;
-	int			  borrowed;	/* its poster's: not freed */
 };
 
 static void
@@ -33,13 +32,9 @@ loop_drain_inbox(evutil_socket_t fd, short what, void *arg)
 	mutex_unlock(&loop->lock);
 
 	for (; task != NULL; task = next) {
-		int	borrowed = task->borrowed;
-
-		/* A borrowed task is gone once its fn has run. */
 		next = task->next;
 		task->fn(task->arg);
-		if (!borrowed)
-			free(task);
+		free(task);
 	}
 	for (; call != NULL; call = cnext) {
 		cnext = call->next;
@@ -158,12 +153,18 @@ loop_run_thread(struct loop *loop)
 	return 0;
 }
 
-static void
-loop_enqueue(struct loop *loop, struct loop_task *task)
+int
+loop_post(struct loop *loop, void (*fn)(void *), void *arg)
 {
-	int	was_empty;
+	struct loop_task	*task;
+	int			 was_empty;
 
+	if ((task = malloc(sizeof *task)) == NULL)
+		return -1;
+	task->fn = fn;
+	task->arg = arg;
 	task->next = NULL;
+
 	mutex_lock(&loop->lock);
 	was_empty = loop_idle_locked(loop);
 	if (loop->inbox_tail != NULL)
@@ -175,25 +176,14 @@ loop_enqueue(struct loop *loop, struct loop_task *task)
 
 	if (was_empty)
 		event_active(loop->wakeup, EV_READ, 0);
-}
-
-int
-loop_post(struct loop *loop, void (*fn)(void *), void *arg)
-{
-	struct loop_task	*task;
-
-	if ((task = malloc(sizeof *task)) == NULL)
-		return -1;
-	task->fn = fn;
-	task->arg = arg;
-	task->borrowed = 0;
-	loop_enqueue(loop, task);
 	return 0;
 }
 
-/* loop_run's task, and how its caller learns that it ran. */
+/* loop_run's call (on its caller's stack: never queued before, so queued
+ * now, and not touched by the loop once its fn has run), and how its
+ * caller learns that it ran. */
 struct loop_run_call {
-	struct loop_task	 task;
+	struct loop_call	 call;
 	void			(*fn)(void *);
 	void			*arg;
 	mutex_t			 lock;
@@ -226,12 +216,12 @@ loop_run(struct loop *loop, void (*fn)(void *), void *arg)
 	call.fn = fn;
 	call.arg = arg;
 	call.done = 0;
-	call.task.fn = loop_run_task;
-	call.task.arg = &call;
-	call.task.borrowed = 1;
+	call.call.fn = loop_run_task;
+	call.call.arg = &call;
+	atomic_init(&call.call.queued, 0);
 	mutex_init(&call.lock);
 	cond_init(&call.ran);
-	loop_enqueue(loop, &call.task);
+	(void)loop_call(loop, &call.call);
 	mutex_lock(&call.lock);
 	while (!call.done)
 		cond_wait(&call.ran, &call.lock);
